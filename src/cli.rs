@@ -1,0 +1,166 @@
+//! The command line: every setting is a flag and a `LOGS2ECA_*` environment
+//! variable (flag > env > default), so the same binary is configured by hand,
+//! by a systemd `EnvironmentFile` or by a container's environment.
+//!
+//! The doc comment of each field is its `--help` text, and the man page is
+//! checked against these definitions by a test. Values are kept as trimmed
+//! strings here; `config` gives them meaning, so that every bad value gets
+//! the same one-line `logs2eca: ...` error instead of clap's usage dump.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{ArgAction, Parser};
+
+/// Follow a log file and run a command when a new line matches a pattern.
+///
+/// Lines already in the file are skipped unless --from-beginning is given;
+/// rotation (rename, delete, copytruncate, symlink swap, SIGHUP) loses no
+/// line and repeats none. After each run, further matches are suppressed
+/// for the --wait cooldown.
+#[derive(Parser, Debug, Default)]
+#[command(
+    name = "logs2eca",
+    version,
+    after_help = "PATTERN is a literal substring, or a regular expression when written /re/, |re| or %re%.\n\
+                  Environment variables that are set but empty count as unset.\n\
+                  See logs2eca(1) for rotation, cooldown and the command's environment.",
+    hide_possible_values = true
+)]
+pub struct Cli {
+    /// The log file to follow; it may not exist yet.
+    #[arg(short = 'l', long, value_name = "FILE", env = "LOGS2ECA_LOG_FILE", value_parser = trimmed)]
+    pub logfile: Option<String>,
+
+    /// Run the command when a new line matches this: a literal, or a regex as /re/, |re| or %re%.
+    #[arg(short = 'p', long, value_name = "PATTERN", env = "LOGS2ECA_EVENT_PATTERN",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub pattern: Option<String>,
+
+    /// The command to run, split like a shell would but run without one (use sh -c '...' for pipes).
+    #[arg(short = 'c', long, value_name = "CMD", env = "LOGS2ECA_COMMAND",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub command: Option<String>,
+
+    /// Cooldown after the command exits, in seconds (decimal); matches meanwhile are suppressed [default: 3].
+    #[arg(short = 'w', long, value_name = "SECONDS", env = "LOGS2ECA_WAIT",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub wait: Option<String>,
+
+    /// A line that also matches this pattern never triggers (same syntax as --pattern).
+    #[arg(short = 'x', long, value_name = "PATTERN", env = "LOGS2ECA_EXCLUDE_PATTERN",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub exclude: Option<String>,
+
+    /// Match both patterns without regard to case.
+    #[arg(short = 'i', long, env = "LOGS2ECA_IGNORE_CASE", action = ArgAction::SetTrue, value_parser = boolean)]
+    pub ignore_case: bool,
+
+    /// Take the patterns as literal text even when they look like /re/.
+    #[arg(long, env = "LOGS2ECA_LITERAL", action = ArgAction::SetTrue, value_parser = boolean)]
+    pub literal: bool,
+
+    /// Stop a command that runs longer than this many seconds: SIGTERM to its process group, SIGKILL 2 s later; 0 means no limit [default: none].
+    #[arg(short = 't', long, value_name = "SECONDS", env = "LOGS2ECA_TIMEOUT",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub timeout: Option<String>,
+
+    /// Also process the lines already in the file at start.
+    #[arg(long, env = "LOGS2ECA_FROM_BEGINNING", action = ArgAction::SetTrue, value_parser = boolean)]
+    pub from_beginning: bool,
+
+    /// Stop at the end of the file instead of following it.
+    #[arg(long)]
+    pub once: bool,
+
+    /// Print each matching line to stdout instead of running the command; no cooldown.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+
+    /// Log more (-v debug, -vv trace); overrides RUST_LOG.
+    #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Log less (-q warnings only, -qq errors only); overrides RUST_LOG.
+    #[arg(short = 'q', long, action = ArgAction::Count)]
+    pub quiet: u8,
+}
+
+/// Parses the process arguments. On `--help`/`--version` the text is
+/// printed and `Err(SUCCESS)` returned; on a usage error, one line.
+pub fn parse() -> Result<Cli, ExitCode> {
+    parse_from(std::env::args_os())
+}
+
+pub fn parse_from<I, T>(args: I) -> Result<Cli, ExitCode>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Cli::try_parse_from(args).map_err(|err| {
+        if !err.use_stderr() {
+            // --help or --version: clap's own output is what users expect.
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("logs2eca: {} (see --help)", first_line(&err.to_string()));
+        ExitCode::from(2)
+    })
+}
+
+/// clap renders `error: <what>\n\n<usage>...`; keep only `<what>`.
+fn first_line(rendered: &str) -> &str {
+    let line = rendered.lines().next().unwrap_or(rendered);
+    line.strip_prefix("error: ").unwrap_or(line).trim()
+}
+
+fn trimmed(value: &str) -> Result<String, std::convert::Infallible> {
+    Ok(value.trim().to_owned())
+}
+
+/// The boolean variables accept the spellings env files use in the wild.
+fn boolean(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        "1" | "true" | "yes" | "on" => Ok(true),
+        other => Err(format!(
+            "'{other}' is not a boolean (use 1/0, true/false, yes/no or on/off)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn booleans_accept_common_spellings() {
+        for yes in ["1", "true", "YES", " on "] {
+            assert_eq!(boolean(yes), Ok(true), "{yes}");
+        }
+        for no in ["", "0", "False", "no", "off"] {
+            assert_eq!(boolean(no), Ok(false), "{no}");
+        }
+        assert!(boolean("maybe").is_err());
+    }
+
+    #[test]
+    fn values_are_trimmed_and_hyphen_values_accepted() {
+        let cli = parse_from(["logs2eca", "-l", " a.log ", "-w", "-1", "-p", "-x-"]).unwrap();
+        assert_eq!(cli.logfile.as_deref(), Some("a.log"));
+        assert_eq!(cli.wait.as_deref(), Some("-1"));
+        assert_eq!(cli.pattern.as_deref(), Some("-x-"));
+    }
+
+    #[test]
+    fn usage_errors_are_reduced_to_their_first_line() {
+        let rendered = "error: unexpected argument '--nope' found\n\nUsage: logs2eca\n";
+        assert_eq!(first_line(rendered), "unexpected argument '--nope' found");
+    }
+}

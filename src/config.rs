@@ -1,0 +1,202 @@
+//! From raw settings to a `Config` that cannot be wrong: patterns compiled,
+//! the command split and its program found, durations parsed. Everything
+//! that can be checked before starting is checked here, so a typo in an env
+//! file stops the service at once (exit 2) with one line that says what is
+//! wrong, instead of at 3 a.m. when the first match arrives.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::action::CommandLine;
+use crate::cli::Cli;
+use crate::error::{Error, Result};
+use crate::pattern::{Matcher, Pattern, Syntax};
+
+/// The cooldown when none is given.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The followed path as the user gave it (logs, `LOGS2ECA_MATCH_FILE`).
+    pub path_as_given: String,
+    /// The same path made absolute (not resolved: it may be a symlink).
+    pub path: PathBuf,
+    pub matcher: Matcher,
+    /// `None` in dry-run mode.
+    pub command: Option<CommandLine>,
+    pub wait: Duration,
+    pub timeout: Option<Duration>,
+    pub from_beginning: bool,
+    pub once: bool,
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli) -> Result<Self> {
+        let path_as_given = non_empty(cli.logfile)
+            .ok_or_else(|| Error::usage("missing --logfile (or LOGS2ECA_LOG_FILE)"))?;
+        let pattern = non_empty(cli.pattern)
+            .ok_or_else(|| Error::usage("missing --pattern (or LOGS2ECA_EVENT_PATTERN)"))?;
+        let syntax = Syntax {
+            literal: cli.literal,
+            ignore_case: cli.ignore_case,
+        };
+        let matcher = Matcher {
+            pattern: Pattern::new(&pattern, syntax)?,
+            exclude: non_empty(cli.exclude)
+                .map(|x| Pattern::new(&x, syntax))
+                .transpose()?,
+        };
+        let command = match (non_empty(cli.command), cli.dry_run) {
+            (Some(command), _) => Some(parse_command(&command)?),
+            (None, true) => None,
+            (None, false) => {
+                return Err(Error::usage(
+                    "missing --command (or LOGS2ECA_COMMAND); use --dry-run to only print matches",
+                ));
+            }
+        };
+        let wait = match non_empty(cli.wait) {
+            Some(value) => parse_seconds("--wait", &value)?,
+            None => DEFAULT_WAIT,
+        };
+        let timeout = match non_empty(cli.timeout) {
+            Some(value) => Some(parse_seconds("--timeout", &value)?).filter(|t| !t.is_zero()),
+            None => None,
+        };
+        let path = std::path::absolute(&path_as_given)
+            .map_err(|err| Error::usage(format!("invalid --logfile '{path_as_given}': {err}")))?;
+        Ok(Config {
+            path_as_given,
+            path,
+            matcher,
+            command: if cli.dry_run { None } else { command },
+            wait,
+            timeout,
+            from_beginning: cli.from_beginning,
+            once: cli.once,
+        })
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+/// A duration in seconds as people write it in config files: `3`, `2.5`,
+/// `0`. No signs, exponents, `inf` or `nan`.
+fn parse_seconds(flag: &str, value: &str) -> Result<Duration> {
+    let plain_decimal = value.bytes().any(|b| b.is_ascii_digit())
+        && value.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && value.bytes().filter(|&b| b == b'.').count() <= 1;
+    plain_decimal
+        .then(|| value.parse::<f64>().ok())
+        .flatten()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "invalid {flag} '{value}': expected a non-negative number of seconds, like 3 or 2.5"
+            ))
+        })
+}
+
+/// Splits the command like a shell would (quotes, escapes) without running
+/// one, and makes sure its program can be executed.
+fn parse_command(command: &str) -> Result<CommandLine> {
+    let argv = shell_words::split(command)
+        .map_err(|err| Error::usage(format!("invalid --command '{command}': {err}")))?;
+    let Some(program) = argv.first().filter(|p| !p.is_empty()) else {
+        return Err(Error::usage("empty --command"));
+    };
+    let program =
+        find_program(program).map_err(|why| Error::usage(format!("command '{program}': {why}")))?;
+    Ok(CommandLine { program, argv })
+}
+
+/// Where `execvp` would find `name`, checked now rather than at the first
+/// match.
+fn find_program(name: &str) -> std::result::Result<PathBuf, String> {
+    if name.contains('/') {
+        let path = PathBuf::from(name);
+        return match path.metadata() {
+            Err(err) => Err(err.to_string()),
+            Ok(meta) if meta.is_dir() => Err("is a directory".into()),
+            Ok(_) if !is_executable(&path) => Err("not executable".into()),
+            Ok(_) => Ok(path),
+        };
+    }
+    let search = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    std::env::split_paths(&search)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file() && is_executable(candidate))
+        .ok_or_else(|| "program not found in PATH".into())
+}
+
+fn is_executable(path: &Path) -> bool {
+    let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    unsafe { libc::access(c_path.as_ptr(), libc::X_OK) == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_plain_non_negative_decimals() {
+        let ok = [
+            ("0", 0),
+            ("3", 3000),
+            ("2.5", 2500),
+            ("0.001", 1),
+            (".5", 500),
+            ("5.", 5000),
+        ];
+        for (text, millis) in ok {
+            assert_eq!(
+                parse_seconds("--wait", text).unwrap(),
+                Duration::from_millis(millis),
+                "{text}"
+            );
+        }
+        for bad in [
+            "-1",
+            "abc",
+            "1e3",
+            "inf",
+            "nan",
+            "+1",
+            ".",
+            "1.2.3",
+            "1 s",
+            "99999999999999999999999",
+        ] {
+            let err = parse_seconds("--wait", bad).unwrap_err();
+            assert!(err.message.contains(&format!("'{bad}'")), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn commands_are_split_without_a_shell_and_checked() {
+        let c = parse_command("sh -c 'echo \"$LOGS2ECA_MATCH_LINE\" | wc -c'").unwrap();
+        assert_eq!(
+            c.argv,
+            ["sh", "-c", "echo \"$LOGS2ECA_MATCH_LINE\" | wc -c"]
+        );
+        assert!(c.program.is_absolute());
+        let plain_file = tempfile::NamedTempFile::new().unwrap();
+        let plain_file = plain_file.path().to_str().unwrap();
+        for (bad, fragment) in [
+            ("echo 'unbalanced", "invalid --command"),
+            ("''", "empty --command"),
+            ("no-such-program-here", "not found"),
+            (plain_file, "not executable"),
+            ("/", "is a directory"),
+        ] {
+            let err = parse_command(bad).unwrap_err();
+            assert!(err.message.contains(fragment), "{bad}: {}", err.message);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! logs2eca: event-condition-action for one log file.
+//!
+//! Event: bytes appended to the file. Condition: a line matches a pattern.
+//! Action: run a command, then hold a cooldown. The guarantees it keeps:
+//!
+//! - no line is lost or processed twice across rotation (rename, delete,
+//!   copytruncate, symlink swap, SIGHUP) or an inotify queue overflow;
+//! - nothing in a log line is ever interpreted by a shell;
+//! - a command never outlives its timeout or the daemon, with everything it
+//!   started (process groups);
+//! - no CPU while idle: no timers, no polling;
+//! - bounded memory whatever the input (lines are capped).
+//!
+//! Data flows one way: the watcher and the signals produce events, the loop
+//! (`daemon`) owns the followed files (`rotation`, `follow`, `lines`) and the
+//! reaction (`reaction`, `cooldown`, `action`); the lines go through the
+//! matcher (`pattern`) to the reaction.
+
+pub mod action;
+pub mod cli;
+pub mod config;
+pub mod cooldown;
+pub mod daemon;
+pub mod error;
+pub mod follow;
+pub mod lines;
+pub mod logging;
+pub mod pattern;
+pub mod reaction;
+pub mod readiness;
+pub mod rotation;
+pub mod watch;

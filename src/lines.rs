@@ -1,0 +1,174 @@
+//! Turning a byte stream that arrives in arbitrary pieces into whole lines,
+//! in bounded memory.
+//!
+//! A writer may flush half a line; the half is held until its `\n` arrives,
+//! so a pattern split across two writes still matches once, as one line.
+//! Complete lines are handed out as blocks (many lines at once, each ending
+//! in `\n`) straight from the read buffer: no per-line copy, and the matcher
+//! can search the block as a whole. A line longer than [`MAX_LINE`] keeps its
+//! first `MAX_LINE` bytes; the rest is skipped until its `\n`.
+
+/// Longest line kept whole; the rest of a longer line is not looked at.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// How much is read from the file at a time.
+pub const CHUNK: usize = 256 << 10;
+
+#[derive(Debug, Default)]
+pub struct LineBuffer {
+    /// `buf[..held]` is the incomplete last line; reads go after it.
+    buf: Vec<u8>,
+    held: usize,
+    /// The held line reached `MAX_LINE`: drop input until its `\n`.
+    skipping: bool,
+}
+
+impl LineBuffer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Room for the next read, right after the held partial line.
+    pub fn spare(&mut self) -> &mut [u8] {
+        // The buffer is sized once: zeroed memory the kernel has not handed
+        // out yet costs nothing, and pages are only touched when read into.
+        if self.buf.len() < MAX_LINE + CHUNK + 1 {
+            self.buf.resize(MAX_LINE + CHUNK + 1, 0);
+        }
+        &mut self.buf[self.held..self.held + CHUNK]
+    }
+
+    /// `n` bytes were read into [`spare`](Self::spare): hand every line they
+    /// complete to `on_block`, and hold the rest.
+    pub fn commit(&mut self, n: usize, on_block: &mut dyn FnMut(&[u8])) {
+        let end = self.held + n;
+        let mut start = 0;
+        if self.skipping {
+            let Some(i) = memchr::memchr(b'\n', &self.buf[self.held..end]) else {
+                return; // Still inside the over-long line.
+            };
+            // Overwrites a byte of the skipped tail to end the kept head.
+            self.buf[self.held] = b'\n';
+            on_block(&self.buf[..=self.held]);
+            self.skipping = false;
+            start = self.held + i + 1;
+        }
+        if let Some(i) = memchr::memrchr(b'\n', &self.buf[start..end]) {
+            on_block(&self.buf[start..=start + i]);
+            start += i + 1;
+        }
+        if start > 0 {
+            self.buf.copy_within(start..end, 0);
+        }
+        self.held = end - start;
+        if self.held > MAX_LINE {
+            log::warn!("line longer than {MAX_LINE} bytes: matching on its first {MAX_LINE} bytes");
+            self.held = MAX_LINE;
+            self.skipping = true;
+        }
+    }
+
+    /// Copies `data` in and commits it; for callers that do not read
+    /// straight into [`spare`](Self::spare).
+    pub fn push(&mut self, mut data: &[u8], on_block: &mut dyn FnMut(&[u8])) {
+        while !data.is_empty() {
+            let spare = self.spare();
+            let n = spare.len().min(data.len());
+            spare[..n].copy_from_slice(&data[..n]);
+            self.commit(n, on_block);
+            data = &data[n..];
+        }
+    }
+
+    /// The stream ended for good (the file was rotated away or truncated):
+    /// a held partial line is a line after all.
+    pub fn finish(&mut self, on_block: &mut dyn FnMut(&[u8])) {
+        if self.held > 0 {
+            self.buf[self.held] = b'\n';
+            on_block(&self.buf[..=self.held]);
+        }
+        self.clear();
+    }
+
+    pub fn clear(&mut self) {
+        self.held = 0;
+        self.skipping = false;
+    }
+
+    /// Bytes held for an incomplete line.
+    pub fn held(&self) -> usize {
+        self.held
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(pieces: &[&[u8]], finish: bool) -> Vec<Vec<u8>> {
+        let mut lines = Vec::new();
+        let mut collect = |block: &[u8]| {
+            assert_eq!(block.last(), Some(&b'\n'));
+            lines.extend(
+                block[..block.len() - 1]
+                    .split(|&b| b == b'\n')
+                    .map(<[u8]>::to_vec),
+            );
+        };
+        let mut buffer = LineBuffer::new();
+        for piece in pieces {
+            buffer.push(piece, &mut collect);
+        }
+        if finish {
+            buffer.finish(&mut collect);
+        }
+        lines
+    }
+
+    #[test]
+    fn a_line_split_across_writes_is_one_line() {
+        assert_eq!(
+            split(&[b"ERR", b"OR x\nne", b"xt\n"], false),
+            [&b"ERROR x"[..], b"next"]
+        );
+    }
+
+    #[test]
+    fn an_incomplete_line_waits_for_its_newline_or_the_end() {
+        assert_eq!(split(&[b"a\nb"], false), [b"a"]);
+        assert_eq!(split(&[b"a\nb"], true), [b"a", b"b"]);
+        assert!(split(&[b""], true).is_empty());
+    }
+
+    #[test]
+    fn empty_lines_are_lines() {
+        assert_eq!(split(&[b"\n\nx\n"], false), [&b""[..], b"", b"x"]);
+    }
+
+    #[test]
+    fn an_overlong_line_is_cut_and_memory_stays_bounded() {
+        let mut buffer = LineBuffer::new();
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        let mut collect = |block: &[u8]| lines.push(block.to_vec());
+        let chunk = vec![b'a'; 300_000];
+        for _ in 0..20 {
+            buffer.push(&chunk, &mut collect);
+            assert!(buffer.held() <= MAX_LINE);
+        }
+        buffer.push(b"tail\nnext\n", &mut collect);
+        assert_eq!(buffer.buf.len(), MAX_LINE + CHUNK + 1);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].len(), MAX_LINE + 1);
+        assert!(lines[0][..MAX_LINE].iter().all(|&b| b == b'a'));
+        assert_eq!(lines[1], b"next\n");
+    }
+
+    #[test]
+    fn a_line_of_exactly_max_line_bytes_is_whole() {
+        let mut data = vec![b'x'; MAX_LINE];
+        data.push(b'\n');
+        let lines = split(&[&data[..10], &data[10..]], false);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].len(), MAX_LINE);
+    }
+}

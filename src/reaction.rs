@@ -1,0 +1,150 @@
+//! What a matching line leads to: printed in a dry run, or the command run
+//! under the cooldown rule. Reading never waits for the command: a match
+//! while it runs is counted, not queued.
+
+use std::io::{BufWriter, Stdout, Write};
+use std::time::Instant;
+
+use crate::action::{self, Runner};
+use crate::config::Config;
+use crate::cooldown::{Cooldown, Decision};
+use crate::pattern::Pattern;
+
+/// How much of a line goes into a log message.
+const LOGGED_LINE: usize = 200;
+
+pub enum Reaction {
+    /// `--dry-run`: matching lines go to stdout.
+    Print(BufWriter<Stdout>),
+    Run {
+        runner: Runner,
+        cooldown: Cooldown,
+        pattern: Pattern,
+        file: String,
+    },
+}
+
+impl Reaction {
+    pub fn new(config: &Config) -> Self {
+        match &config.command {
+            None => Reaction::Print(BufWriter::with_capacity(64 << 10, std::io::stdout())),
+            Some(command) => Reaction::Run {
+                runner: Runner::new(command.clone(), config.timeout),
+                cooldown: Cooldown::new(config.wait),
+                pattern: config.matcher.pattern.clone(),
+                file: config.path_as_given.clone(),
+            },
+        }
+    }
+
+    /// A line matched (and was not excluded).
+    pub fn on_match(&mut self, line: &[u8], now: Instant) {
+        match self {
+            Reaction::Print(out) => {
+                // A closed stdout (`| head`) is not worth dying for mid-run.
+                let _ = out.write_all(line).and_then(|()| out.write_all(b"\n"));
+            }
+            Reaction::Run {
+                runner,
+                cooldown,
+                pattern,
+                file,
+            } => match cooldown.try_trigger(now) {
+                Decision::Suppress => log::debug!("suppressed: {}", excerpt(line)),
+                Decision::Run { suppressed } => {
+                    log::info!("match: {}", excerpt(line));
+                    let env = action::match_env(line, file, &pattern.captures(line), suppressed);
+                    match runner.spawn(&env, now) {
+                        Ok(pid) => log::info!("started command (pid {pid})"),
+                        Err(err) => {
+                            log::warn!("cannot start the command: {err}");
+                            report_suppressed(cooldown.finished(now));
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    /// Ends a batch of lines: dry-run output becomes visible.
+    pub fn flush(&mut self) {
+        if let Reaction::Print(out) = self {
+            let _ = out.flush();
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(self, Reaction::Run { runner, .. } if runner.is_running())
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        match self {
+            Reaction::Print(_) => None,
+            Reaction::Run {
+                runner, cooldown, ..
+            } => [runner.deadline(), cooldown.deadline()]
+                .into_iter()
+                .flatten()
+                .min(),
+        }
+    }
+
+    /// Timeouts and the end of the cooldown.
+    pub fn on_deadline(&mut self, now: Instant) {
+        if let Reaction::Run {
+            runner, cooldown, ..
+        } = self
+        {
+            runner.on_deadline(now);
+            report_suppressed(cooldown.expire(now));
+        }
+    }
+
+    /// SIGCHLD: reap, and start the cooldown if it was our command.
+    pub fn on_child_exit(&mut self, now: Instant) {
+        match self {
+            Reaction::Run {
+                runner, cooldown, ..
+            } => {
+                if let Some(finished) = runner.reap(now) {
+                    action::log_finished(&finished);
+                    report_suppressed(cooldown.finished(now));
+                }
+            }
+            // Only orphans adopted as PID 1 can have exited.
+            Reaction::Print(_) => action::reap_children(|_, _| {}),
+        }
+    }
+
+    /// Stopping: terminate a running command.
+    pub fn terminate(&mut self, now: Instant) {
+        if let Reaction::Run { runner, .. } = self {
+            runner.terminate(now);
+        }
+    }
+
+    /// The stop grace is over: kill what is left and wait for it.
+    pub fn kill(&mut self, now: Instant) {
+        if let Reaction::Run { runner, .. } = self
+            && let Some(finished) = runner.kill_and_wait(now)
+        {
+            action::log_finished(&finished);
+        }
+    }
+}
+
+fn report_suppressed(count: Option<u64>) {
+    if let Some(n) = count {
+        log::info!("cooldown over: {n} matching line(s) were suppressed since the last run");
+    }
+}
+
+/// The start of a line, readable in a log.
+fn excerpt(line: &[u8]) -> String {
+    let cut = &line[..line.len().min(LOGGED_LINE)];
+    let mut text = String::from_utf8_lossy(cut).into_owned();
+    if line.len() > LOGGED_LINE {
+        text.push_str("...");
+    }
+    text
+}

@@ -47,10 +47,14 @@ struct Daemon {
     config: Config,
     log: LogPath,
     reaction: Reaction,
+    /// `None` with `--once`, and once stopping.
     watch: Option<Watch>,
-    /// The paths whose events concern us: the path and its symlink target.
+    /// The names whose events concern us: the path and its symlink target,
+    /// spelled as the watcher reports them.
     watched_names: Vec<PathBuf>,
     notifier: Notifier,
+    /// The last read stopped at its budget: read on without waiting.
+    more_to_read: bool,
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
@@ -58,72 +62,61 @@ pub fn run(config: Config) -> Result<()> {
     log_summary(&config);
     let (tx, rx) = mpsc::channel();
     forward_signals(tx.clone())?;
+    // The watch goes in before the file is opened: whatever is appended
+    // after the start offset is fixed is seen by an event or the first read.
+    let watch = if config.once {
+        None
+    } else {
+        let mut watch = Watch::new(move |event| {
+            let _ = tx.send(Event::Fs(event));
+        })?;
+        watch.set_dirs(watch::dirs_for(&watch::watched_name(&config.path), None))?;
+        Some(watch)
+    };
     let start = if config.from_beginning {
         Start::Beginning
     } else {
         Start::End
     };
-    if config.once {
-        return run_once(config, start, &rx);
-    }
-    let mut watch = Watch::new(move |event| {
-        let _ = tx.send(Event::Fs(event));
-    })?;
-    // The watch goes in before the file is opened: whatever is appended
-    // after the start offset is fixed is seen by an event or the first read.
-    watch.set_dirs(watch::dirs_for(&config.path, None))?;
     let log = LogPath::open(&config.path, start).map_err(|err| cannot_open(&config, err))?;
+    if config.once && !log.is_open() {
+        return Err(cannot_open(&config, std::io::ErrorKind::NotFound.into()));
+    }
     let mut daemon = Daemon {
         log,
         reaction: Reaction::new(&config),
-        watch: Some(watch),
+        watch,
         watched_names: Vec::new(),
         notifier: Notifier::from_env(),
+        more_to_read: false,
         config,
     };
-    daemon.update_watches()?;
-    daemon.notifier.ready();
-    daemon.refresh(Instant::now());
-    daemon.run(&rx)
-}
-
-/// `--once`: read the file to its end, let a running command finish, stop.
-fn run_once(config: Config, start: Start, rx: &Receiver<Event>) -> Result<()> {
-    let mut log = LogPath::open(&config.path, start).map_err(|err| cannot_open(&config, err))?;
-    if !log.is_open() {
-        return Err(cannot_open(&config, std::io::ErrorKind::NotFound.into()));
-    }
-    let mut reaction = Reaction::new(&config);
     let now = Instant::now();
-    let matcher = &config.matcher;
-    let mut on_block =
-        |block: &[u8]| matcher.for_each_match(block, |line| reaction.on_match(line, now));
-    log.refresh(now, &mut on_block);
-    // As grep does, a last line without its newline is still a line.
-    log.finish(&mut on_block);
-    reaction.flush();
-    while reaction.is_running() {
-        match rx.recv() {
-            Ok(Event::Signal(SIGCHLD)) => reaction.on_child_exit(Instant::now()),
-            Ok(Event::Signal(SIGHUP)) | Ok(Event::Fs(_)) => {}
-            Ok(Event::Signal(signal)) => {
-                log::info!("received {}: stopping", signal_name(signal));
-                reaction.terminate(Instant::now());
-                return Ok(());
-            }
-            Err(_) => break,
-        }
+    if daemon.config.once {
+        daemon.with_lines(now, |log, sink| {
+            while log.refresh(now, sink).more {}
+            // As grep does, a last line without its newline is still a line.
+            log.finish(sink);
+            false
+        });
+    } else {
+        daemon.update_watches()?;
+        daemon.notifier.ready();
+        daemon.refresh(now);
     }
-    // The cooldown would end after the last run: report what it held back.
-    reaction.on_deadline(Instant::now() + config.wait);
-    Ok(())
+    daemon.run(&rx)
 }
 
 impl Daemon {
     fn run(&mut self, rx: &Receiver<Event>) -> Result<()> {
         let mut stop_at: Option<Instant> = None;
         loop {
-            let deadline = [self.log.deadline(), self.reaction.deadline(), stop_at]
+            if self.config.once && !self.reaction.is_running() {
+                self.reaction.report_suppressed();
+                return Ok(());
+            }
+            let busy = self.more_to_read.then(Instant::now);
+            let deadline = [busy, self.log.deadline(), self.reaction.deadline(), stop_at]
                 .into_iter()
                 .flatten()
                 .min();
@@ -168,7 +161,7 @@ impl Daemon {
             }
             if todo.reload {
                 self.reload(now)?;
-            } else if todo.refresh {
+            } else if todo.refresh || self.more_to_read {
                 self.refresh(now);
             } else if todo.read_retired {
                 self.read_retired(now);
@@ -182,19 +175,16 @@ impl Daemon {
     fn note(&self, event: Event, todo: &mut Todo) {
         match event {
             Event::Signal(SIGCHLD) => todo.child_exited = true,
-            Event::Signal(SIGHUP) => todo.reload = true,
+            Event::Signal(SIGHUP) => todo.reload = !self.config.once,
             Event::Signal(signal) => todo.stop = Some(signal),
             Event::Fs(FsEvent::Rescan(why)) => {
                 log::warn!("{why}: looking at {} again", self.config.path.display());
                 todo.refresh = true;
             }
             Event::Fs(FsEvent::Changed { paths, removed }) => {
-                let dir = self.config.path.parent();
-                if removed && paths.iter().any(|p| Some(p.as_path()) == dir) {
-                    todo.fatal = Some(format!(
-                        "the directory {} was removed",
-                        dir.unwrap_or(&self.config.path).display()
-                    ));
+                let dir = self.watched_names.first().and_then(|name| name.parent());
+                if removed && let Some(dir) = dir.filter(|d| paths.iter().any(|p| p == d)) {
+                    todo.fatal = Some(format!("the directory {} was removed", dir.display()));
                 } else if paths.is_empty() || paths.iter().any(|p| self.watched_names.contains(p)) {
                     todo.refresh = true;
                 } else {
@@ -222,7 +212,13 @@ impl Daemon {
     }
 
     fn refresh(&mut self, now: Instant) {
-        self.with_lines(now, |log, sink| log.refresh(now, sink).replaced);
+        let mut more = false;
+        self.with_lines(now, |log, sink| {
+            let refresh = log.refresh(now, sink);
+            more = refresh.more;
+            refresh.replaced
+        });
+        self.more_to_read = more;
     }
 
     fn read_retired(&mut self, now: Instant) {
@@ -256,12 +252,12 @@ impl Daemon {
 
     /// Watches the path's directory and, for a symlink, its target's.
     fn update_watches(&mut self) -> Result<()> {
+        let name = watch::watched_name(&self.config.path);
         let target = self.log.target();
-        self.watched_names = std::iter::once(self.config.path.clone())
-            .chain(target.clone())
-            .collect();
+        let dirs = watch::dirs_for(&name, target.as_deref());
+        self.watched_names = std::iter::once(name).chain(target).collect();
         if let Some(watch) = self.watch.as_mut() {
-            watch.set_dirs(watch::dirs_for(&self.config.path, target.as_deref()))?;
+            watch.set_dirs(dirs)?;
         }
         Ok(())
     }

@@ -97,12 +97,17 @@ impl Follower {
         self.fingerprint.clear();
     }
 
-    /// Reads everything appended since the last call, in bounded chunks,
-    /// handing each run of complete lines to `on_block`. Returns the number
+    /// Reads what was appended since the last call, in bounded chunks,
+    /// handing each run of complete lines to `on_block`, until the end of
+    /// the file or until about `budget` bytes were read. Returns the number
     /// of bytes read.
-    pub fn read_appended(&mut self, on_block: &mut dyn FnMut(&[u8])) -> io::Result<u64> {
+    pub fn read_appended(
+        &mut self,
+        budget: u64,
+        on_block: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<u64> {
         let mut total = 0;
-        loop {
+        while total < budget {
             let spare = self.lines.spare();
             let n = match self.file.read_at(spare, self.offset) {
                 Ok(0) => return Ok(total),
@@ -120,6 +125,7 @@ impl Follower {
             total += n as u64;
             self.lines.commit(n, on_block);
         }
+        Ok(total)
     }
 
     /// The file is done with (rotated away): a held partial line is a line.

@@ -66,6 +66,13 @@ impl Reaction {
         }
     }
 
+    /// The end of `--once`: no cooldown will end to report what it held.
+    pub fn report_suppressed(&self) {
+        if let Reaction::Run { cooldown, .. } = self {
+            report_suppressed(Some(cooldown.suppressed()).filter(|&n| n > 0));
+        }
+    }
+
     /// Ends a batch of lines: dry-run output becomes visible.
     pub fn flush(&mut self) {
         if let Reaction::Print(out) = self {

@@ -16,6 +16,10 @@ use crate::follow::{FileId, Follower, Start};
 /// How long a rotated file is kept open after its last growth.
 pub const ROTATE_GRACE: Duration = Duration::from_secs(5);
 
+/// How much of the current file one refresh reads: a writer faster than us
+/// must not keep the loop from signals and timeouts.
+const READ_BUDGET: u64 = 64 << 20;
+
 type Sink<'a> = &'a mut dyn FnMut(&[u8]);
 
 #[derive(Debug)]
@@ -30,6 +34,8 @@ pub struct Refresh {
     /// The path names another file than before (or none): its watches may
     /// need to change.
     pub replaced: bool,
+    /// The read budget ran out before the end of the file.
+    pub more: bool,
 }
 
 #[derive(Debug)]
@@ -117,7 +123,7 @@ impl LogPath {
             }
             (Err(_), None) => {}
         }
-        self.read_current(sink);
+        refresh.more = self.read_current(sink);
         refresh
     }
 
@@ -125,7 +131,7 @@ impl LogPath {
     /// directory may be one of their writers).
     pub fn read_retired(&mut self, now: Instant, sink: Sink) {
         for old in &mut self.retired {
-            match old.file.read_appended(sink) {
+            match old.file.read_appended(u64::MAX, sink) {
                 Ok(0) => {}
                 Ok(_) => old.close_at = now + ROTATE_GRACE,
                 Err(err) => log::warn!("cannot read the rotated file: {err}"),
@@ -173,7 +179,7 @@ impl LogPath {
 
     fn retire_current(&mut self, now: Instant, sink: Sink) {
         if let Some(mut file) = self.current.take() {
-            if let Err(err) = file.read_appended(sink) {
+            if let Err(err) = file.read_appended(u64::MAX, sink) {
                 log::warn!("cannot read the rotated file: {err}");
             }
             self.retired.push(Retired {
@@ -204,11 +210,17 @@ impl LogPath {
         }
     }
 
-    fn read_current(&mut self, sink: Sink) {
-        if let Some(file) = self.current.as_mut()
-            && let Err(err) = file.read_appended(sink)
-        {
-            log::warn!("cannot read {}: {err}", self.path.display());
+    /// Reads the current file; true if it has more than the budget allowed.
+    fn read_current(&mut self, sink: Sink) -> bool {
+        let Some(file) = self.current.as_mut() else {
+            return false;
+        };
+        match file.read_appended(READ_BUDGET, sink) {
+            Ok(n) => n >= READ_BUDGET,
+            Err(err) => {
+                log::warn!("cannot read {}: {err}", self.path.display());
+                false
+            }
         }
     }
 }

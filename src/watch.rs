@@ -76,6 +76,17 @@ impl Watch {
     }
 }
 
+/// `path` (absolute) with its directory resolved, as the watcher will
+/// report it: two spellings of one directory would share one inotify watch.
+pub fn watched_name(path: &Path) -> PathBuf {
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
 /// The directories to watch for `path` (absolute): its own, and its
 /// target's when it is a symlink into another directory.
 pub fn dirs_for(path: &Path, target: Option<&Path>) -> Vec<PathBuf> {

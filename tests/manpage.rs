@@ -1,0 +1,122 @@
+//! The man page is written by hand, for readers; this test keeps it honest
+//! against the clap definitions: every long option and environment variable
+//! that `--help` shows is documented, and the man page names no option that
+//! does not exist.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// Variables the man page documents that are not settings: what the
+/// command is given, and what the service manager or the user sets.
+const NOT_SETTINGS: [&str; 5] = [
+    "LOGS2ECA_MATCH_LINE",
+    "LOGS2ECA_MATCH_FILE",
+    "LOGS2ECA_GROUP_",
+    "LOGS2ECA_SUPPRESSED",
+    "LOGS2ECA_*",
+];
+
+fn help() -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_logs2eca"))
+        .arg("--help")
+        .env_remove("LOGS2ECA_LOG_FILE")
+        .output()
+        .expect("run logs2eca --help");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Options of other programs that the examples use.
+const OTHER_PROGRAMS_OPTIONS: [&str; 1] = ["--now"];
+
+/// The man page as text: roff's `\-` is a plain hyphen to a reader.
+fn man_page() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/man/logs2eca.1");
+    std::fs::read_to_string(path).unwrap().replace("\\-", "-")
+}
+
+/// Words of `text` that start with `prefix`, made of `[A-Za-z0-9_*-]`.
+fn words(text: &str, prefix: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (at, _) in text.match_indices(prefix) {
+        let before = text[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_') {
+            continue;
+        }
+        let word: String = text[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*'))
+            .collect();
+        if word.len() > prefix.len() {
+            found.insert(word.trim_end_matches('-').to_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn every_option_and_variable_in_help_is_in_the_man_page() {
+    let (help, man) = (help(), man_page());
+    let options = words(&help, "--");
+    let variables = words(&help, "LOGS2ECA_");
+    assert!(
+        options.contains("--logfile") && options.contains("--dry-run"),
+        "{options:?}"
+    );
+    assert_eq!(variables.len(), 9, "{variables:?}");
+    let man_options = words(&man, "--");
+    let man_variables = words(&man, "LOGS2ECA_");
+    let missing: Vec<_> = options.difference(&man_options).collect();
+    assert!(
+        missing.is_empty(),
+        "options missing from the man page: {missing:?}"
+    );
+    let missing: Vec<_> = variables.difference(&man_variables).collect();
+    assert!(
+        missing.is_empty(),
+        "variables missing from the man page: {missing:?}"
+    );
+}
+
+#[test]
+fn the_man_page_names_no_option_or_setting_that_does_not_exist() {
+    let (help, man) = (help(), man_page());
+    let unknown: Vec<_> = words(&man, "--")
+        .into_iter()
+        .filter(|option| !words(&help, "--").contains(option))
+        .filter(|option| !OTHER_PROGRAMS_OPTIONS.contains(&option.as_str()))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "the man page names unknown options: {unknown:?}"
+    );
+    let unknown: Vec<_> = words(&man, "LOGS2ECA_")
+        .into_iter()
+        .filter(|v| !words(&help, "LOGS2ECA_").contains(v))
+        .filter(|v| !NOT_SETTINGS.iter().any(|known| v.starts_with(known)))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "the man page names unknown variables: {unknown:?}"
+    );
+}
+
+#[test]
+fn every_short_option_is_paired_with_its_long_one_in_the_man_page() {
+    let (help, man) = (help(), man_page());
+    let mut pairs = 0;
+    for line in help.lines().map(str::trim_start) {
+        // `-x, --exclude <PATTERN>` in --help is `.BR \-x ", " \-\-exclude` in roff.
+        let Some((short, rest)) = line.split_once(", --") else {
+            continue;
+        };
+        let long = rest.split([' ', '.']).next().unwrap();
+        let spelled = format!("{short} \", \" --{long}");
+        assert!(
+            man.contains(&spelled),
+            "`{short}, --{long}` is not in the man page"
+        );
+        pairs += 1;
+    }
+    assert!(pairs >= 10, "found only {pairs} short options in --help");
+}

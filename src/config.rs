@@ -36,8 +36,20 @@ impl Config {
     pub fn from_cli(cli: Cli) -> Result<Self> {
         let path_as_given = non_empty(cli.logfile)
             .ok_or_else(|| Error::usage("missing --logfile (or LOGS2ECA_LOG_FILE)"))?;
-        let pattern = non_empty(cli.pattern)
-            .ok_or_else(|| Error::usage("missing --pattern (or LOGS2ECA_EVENT_PATTERN)"))?;
+        let pattern = match cli.pattern {
+            None => {
+                return Err(Error::usage(
+                    "missing --pattern (or LOGS2ECA_EVENT_PATTERN)",
+                ));
+            }
+            // An empty env var is unset, but to the user both are "empty".
+            Some(p) if p.is_empty() => {
+                return Err(Error::usage(
+                    "empty pattern: --pattern (or LOGS2ECA_EVENT_PATTERN) is empty",
+                ));
+            }
+            Some(p) => p,
+        };
         let syntax = Syntax {
             literal: cli.literal,
             ignore_case: cli.ignore_case,

@@ -78,10 +78,11 @@ pub fn run(config: Config) -> Result<()> {
     } else {
         Start::End
     };
-    let log = LogPath::open(&config.path, start).map_err(|err| cannot_open(&config, err))?;
-    if config.once && !log.is_open() {
-        return Err(cannot_open(&config, std::io::ErrorKind::NotFound.into()));
+    if config.once {
+        // Nothing to wait for: the file must be there.
+        std::fs::metadata(&config.path).map_err(|err| cannot_open(&config, err))?;
     }
+    let log = LogPath::open(&config.path, start).map_err(|err| cannot_open(&config, err))?;
     let mut daemon = Daemon {
         log,
         reaction: Reaction::new(&config),
@@ -97,7 +98,6 @@ pub fn run(config: Config) -> Result<()> {
             while log.refresh(now, sink).more {}
             // As grep does, a last line without its newline is still a line.
             log.finish(sink);
-            false
         });
     } else {
         daemon.update_watches()?;
@@ -160,7 +160,7 @@ impl Daemon {
                 continue;
             }
             if todo.reload {
-                self.reload(now)?;
+                self.reload(now);
             } else if todo.refresh || self.more_to_read {
                 self.refresh(now);
             } else if todo.read_retired {
@@ -195,59 +195,56 @@ impl Daemon {
     }
 
     /// Hands every new line of the followed files to the matcher.
-    fn with_lines(
+    fn with_lines<T>(
         &mut self,
         now: Instant,
-        read: impl FnOnce(&mut LogPath, &mut dyn FnMut(&[u8])) -> bool,
-    ) {
+        read: impl FnOnce(&mut LogPath, &mut dyn FnMut(&[u8])) -> T,
+    ) -> T {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
-        let replaced = read(&mut self.log, &mut |block| {
+        let result = read(&mut self.log, &mut |block| {
             matcher.for_each_match(block, |line| reaction.on_match(line, now))
         });
         reaction.flush();
-        if replaced && let Err(err) = self.update_watches() {
-            log::warn!("{err}");
-        }
+        result
     }
 
     fn refresh(&mut self, now: Instant) {
-        let mut more = false;
-        self.with_lines(now, |log, sink| {
-            let refresh = log.refresh(now, sink);
-            more = refresh.more;
-            refresh.replaced
-        });
-        self.more_to_read = more;
+        loop {
+            let refresh = self.with_lines(now, |log, sink| log.refresh(now, sink));
+            self.more_to_read = refresh.more;
+            if !refresh.replaced {
+                return;
+            }
+            // The new file may live in a directory we did not watch (a
+            // swapped symlink): watch it, then look again, since what was
+            // appended before the watch was in place raised no event.
+            if let Err(err) = self.update_watches() {
+                log::warn!("{err}");
+                return;
+            }
+        }
     }
 
     fn read_retired(&mut self, now: Instant) {
         if self.log.has_retired() {
-            self.with_lines(now, |log, sink| {
-                log.read_retired(now, sink);
-                false
-            });
+            self.with_lines(now, |log, sink| log.read_retired(now, sink));
         }
     }
 
     fn expire(&mut self, now: Instant) {
         if self.log.deadline().is_some_and(|at| at <= now) {
-            self.with_lines(now, |log, sink| {
-                log.expire(now, sink);
-                false
-            });
+            self.with_lines(now, |log, sink| log.expire(now, sink));
         }
     }
 
     /// SIGHUP: look at the path again. The same, untruncated file keeps its
     /// offset (nothing is read twice); another file is a rotation.
-    fn reload(&mut self, now: Instant) -> Result<()> {
+    fn reload(&mut self, now: Instant) {
         log::info!("received SIGHUP: reopening {}", self.config.path.display());
         self.notifier.reloading();
         self.refresh(now);
-        self.update_watches()?;
         self.notifier.ready();
-        Ok(())
     }
 
     /// Watches the path's directory and, for a symlink, its target's.

@@ -56,6 +56,14 @@ impl Follower {
     pub fn open(path: &Path, start: Start) -> io::Result<Self> {
         let file = File::open(path)?;
         let meta = file.metadata()?;
+        if !meta.is_file() {
+            // Offsets, truncation and rotation only mean something for a
+            // regular file; a pipe would be read once and then lost.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
         let offset = match start {
             Start::Beginning => 0,
             Start::End => start_of_last_line(&file, meta.len())?,

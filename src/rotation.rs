@@ -75,11 +75,6 @@ impl LogPath {
         std::fs::canonicalize(&self.path).ok()
     }
 
-    /// Is there a file at the path that we are reading?
-    pub fn is_open(&self) -> bool {
-        self.current.is_some()
-    }
-
     /// The end for good (`--once`): held partial lines are lines.
     pub fn finish(&mut self, sink: Sink) {
         if let Some(file) = self.current.as_mut() {

@@ -1,0 +1,149 @@
+//! The action (SPEC §4) with real commands: what reaches the command's
+//! environment, that log lines are only ever data, the cooldown and its
+//! suppressed count, the timeout, and failing commands.
+//!
+//! Commands record what they saw in files of the sandbox, which the tests
+//! poll with a deadline.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{
+    COMMAND_EXITED, Daemon, GROUP_COMMAND, LOG, Sandbox, wait_for_group_command,
+    wait_for_group_gone, wait_until,
+};
+
+/// Appends the matching line and the suppressed count to `out.txt`.
+const RECORD_LINE: &str =
+    r#"sh -c 'printf "%s %s\n" "$LOGS2ECA_MATCH_LINE" "$LOGS2ECA_SUPPRESSED" >> out.txt'"#;
+
+fn start(sandbox: &Sandbox, command: &str, extra: &[&str]) -> Daemon {
+    sandbox.write(LOG, "");
+    let args = [&["-l", LOG, "-p", "ERROR", "-c", command][..], extra].concat();
+    Daemon::start(sandbox, args)
+}
+
+#[test]
+fn match_details_reach_the_command_environment() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    // Written to a temporary name and moved into place, so that the test
+    // never sees a partial file.
+    let command =
+        "sh -c 'env | grep -e ^LOGS2ECA_ -e ^NOTIFY_SOCKET= > env.tmp; mv env.tmp env.out'";
+    let _daemon = Daemon::start(
+        &sandbox,
+        [
+            "-l",
+            LOG,
+            "-p",
+            r"/user=(?P<user>\w+) code=(\d+)(?P<port> port=\d+)?/",
+            "-c",
+            command,
+        ],
+    );
+    let line = "sshd: login failed user=alice code=42 from 10.0.0.1";
+    sandbox.append(LOG, format!("{line}\n"));
+
+    let env: BTreeMap<String, String> = sandbox
+        .wait_for_file("env.out")
+        .lines()
+        .map(|l| {
+            let (key, value) = l.split_once('=').unwrap();
+            (key.to_owned(), value.to_owned())
+        })
+        .collect();
+    // The optional group 3 (`port`) did not take part: it is not set.
+    let expected: BTreeMap<String, String> = [
+        ("LOGS2ECA_MATCH_LINE", line),
+        ("LOGS2ECA_MATCH_FILE", LOG),
+        ("LOGS2ECA_GROUP_0", "user=alice code=42"),
+        ("LOGS2ECA_GROUP_1", "alice"),
+        ("LOGS2ECA_GROUP_2", "42"),
+        ("LOGS2ECA_GROUP_user", "alice"),
+        ("LOGS2ECA_SUPPRESSED", "0"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    assert_eq!(env, expected);
+}
+
+#[test]
+fn log_line_is_never_interpreted_by_a_shell() {
+    let sandbox = Sandbox::new();
+    // The trailing `$(touch pwned0)` would be run by a shell before the
+    // command; executed directly it is just two more arguments of `sh`.
+    let command = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> out.txt' arg0 $(touch pwned0)"#;
+    let daemon = start(&sandbox, command, &[]);
+    let line = r#"ERROR $(touch pwned1) `touch pwned2` ; touch pwned3 | touch pwned4 && touch pwned5 > pwned6 'x "y \z $HOME"#;
+    sandbox.append(LOG, format!("{line}\n"));
+
+    assert_eq!(sandbox.wait_for_lines("out.txt", 1), [line]);
+    daemon.wait_for_log(&[COMMAND_EXITED]);
+    for n in 0..=6 {
+        let pwned = format!("pwned{n}");
+        assert!(!sandbox.path(&pwned).exists(), "{pwned} was created");
+    }
+}
+
+#[test]
+fn cooldown_suppresses_matches_and_passes_their_count_on() {
+    let sandbox = Sandbox::new();
+    let daemon = start(&sandbox, RECORD_LINE, &["-w", "1"]);
+    sandbox.append(LOG, "ERROR 1\nERROR 2\nERROR 3\nERROR 4\nERROR 5\n");
+    assert_eq!(sandbox.wait_for_lines("out.txt", 1), ["ERROR 1 0"]);
+
+    // The suppressed count is logged once the cooldown has ended.
+    daemon.wait_for_log(&["suppressed", " 4 "]);
+    sandbox.append(LOG, "ERROR 6\n");
+    assert_eq!(
+        sandbox.wait_for_lines("out.txt", 2),
+        ["ERROR 1 0", "ERROR 6 4"]
+    );
+}
+
+#[test]
+fn timeout_kills_the_whole_group_and_the_daemon_goes_on() {
+    let sandbox = Sandbox::new();
+    let daemon = start(&sandbox, GROUP_COMMAND, &["-t", "0.5", "-w", "0"]);
+    sandbox.append(LOG, "ERROR 1\n");
+    let pgid = wait_for_group_command(&sandbox);
+    wait_for_group_gone(pgid, Duration::from_secs(10));
+    daemon.wait_for_log(&["timed out"]);
+    // Logged once the daemon has reaped the command; then the next match
+    // runs it again.
+    daemon.wait_for_log(&["killed by signal"]);
+
+    sandbox.append(LOG, "ERROR 2\n");
+    wait_until("a second run of the command", || {
+        let pid: i32 = sandbox.read("cmd.pid")?.trim().parse().ok()?;
+        (pid != pgid).then_some(())
+    });
+}
+
+/// Runs a command that ends badly, checks the log, and that the next match
+/// still runs the command.
+fn check_bad_ending(script: &str, log_fragments: &[&str]) {
+    let sandbox = Sandbox::new();
+    let command = format!(r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> out.txt; {script}'"#);
+    let daemon = start(&sandbox, &command, &["-w", "0"]);
+    sandbox.append(LOG, "ERROR 1\n");
+    assert_eq!(sandbox.wait_for_lines("out.txt", 1), ["ERROR 1"]);
+    daemon.wait_for_log(log_fragments);
+
+    sandbox.append(LOG, "ERROR 2\n");
+    assert_eq!(sandbox.wait_for_lines("out.txt", 2), ["ERROR 1", "ERROR 2"]);
+}
+
+#[test]
+fn failing_command_is_logged_and_the_daemon_goes_on() {
+    check_bad_ending("exit 3", &["exited with status 3"]);
+}
+
+#[test]
+fn killed_command_is_logged_and_the_daemon_goes_on() {
+    check_bad_ending("kill -KILL $$", &["killed by signal 9"]);
+}

@@ -1,0 +1,678 @@
+//! Test harness shared by the integration tests: runs the real `logs2eca`
+//! binary in a private temporary directory and observes it only from the
+//! outside (stdout, stderr, files, `/proc`, the systemd notify socket).
+//!
+//! Synchronisation is event-based: a daemon counts as started once it sends
+//! `READY=1` on `NOTIFY_SOCKET`, and every wait has a deadline, so a broken
+//! daemon fails a test instead of hanging it. When a test panics, the
+//! daemon's stderr is printed.
+
+#![allow(dead_code)]
+
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// Upper bound for every wait on the daemon. Generous, because tests run in
+/// parallel on small machines; a passing test never waits this long.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Interval of the bounded polls (files written by commands, `/proc`).
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// The followed file, relative to the sandbox root (which is the daemon's
+/// working directory). It lives in a subdirectory so that the harness's own
+/// files (stderr capture, notify socket, command outputs) do not generate
+/// inotify events in the watched directory.
+pub const LOG: &str = "logs/app.log";
+
+/// Fragment of the log line the daemon writes once it has reaped a command
+/// that exited normally ("command exited with status N").
+pub const COMMAND_EXITED: &str = "exited with status";
+
+/// Name of the file in the sandbox that receives the daemon's stderr.
+const STDERR_FILE: &str = "logs2eca.stderr";
+
+/// Path of the binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_logs2eca")
+}
+
+/// A `Command` with an environment that holds nothing but `PATH`: no
+/// `LOGS2ECA_*`, no `NOTIFY_SOCKET`, no `RUST_LOG` from the caller.
+pub fn clean_command(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear().env(
+        "PATH",
+        std::env::var_os("PATH").unwrap_or("/usr/bin:/bin".into()),
+    );
+    cmd
+}
+
+// ---------------------------------------------------------------------------
+// Sandbox: a private directory per test.
+
+/// A temporary directory holding the followed file's directory (`logs/`) and
+/// everything else a test needs. Removed on drop.
+pub struct Sandbox {
+    dir: TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::Builder::new()
+            .prefix("logs2eca-test")
+            .tempdir()
+            .expect("create temp dir");
+        fs::create_dir(dir.path().join("logs")).expect("create logs dir");
+        Sandbox { dir }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Absolute path of `rel` inside the sandbox.
+    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Absolute path of the followed file.
+    pub fn log(&self) -> PathBuf {
+        self.path(LOG)
+    }
+
+    /// Appends `bytes` to `rel` with one `write` call, creating the file if
+    /// needed.
+    #[track_caller]
+    pub fn append(&self, rel: impl AsRef<Path>, bytes: impl AsRef<[u8]>) {
+        append(&self.path(rel), bytes.as_ref());
+    }
+
+    /// Replaces the contents of `rel` (same inode if it exists).
+    #[track_caller]
+    pub fn write(&self, rel: impl AsRef<Path>, bytes: impl AsRef<[u8]>) {
+        let path = self.path(rel);
+        check(fs::write(&path, bytes), || {
+            format!("write {}", path.display())
+        });
+    }
+
+    pub fn read(&self, rel: impl AsRef<Path>) -> Option<String> {
+        fs::read_to_string(self.path(rel)).ok()
+    }
+
+    /// Waits until `rel` holds at least `n` complete lines and returns all
+    /// its lines. Meant for files that commands append to.
+    #[track_caller]
+    pub fn wait_for_lines(&self, rel: impl AsRef<Path>, n: usize) -> Vec<String> {
+        let rel = rel.as_ref();
+        wait_until(&format!("{n} line(s) in {}", rel.display()), || {
+            let text = self.read(rel)?;
+            let complete = text.matches('\n').count();
+            (complete >= n).then(|| text.lines().map(String::from).collect())
+        })
+    }
+
+    /// Waits until `rel` exists and returns its contents. Meant for files
+    /// that a command moves into place atomically.
+    #[track_caller]
+    pub fn wait_for_file(&self, rel: impl AsRef<Path>) -> String {
+        let rel = rel.as_ref();
+        wait_until(&format!("file {}", rel.display()), || self.read(rel))
+    }
+}
+
+/// Appends `bytes` to `path` with a single `write` call, creating the file.
+#[track_caller]
+pub fn append(path: &Path, bytes: &[u8]) {
+    let file = OpenOptions::new().append(true).create(true).open(path);
+    let mut file = check(file, || format!("open {} for append", path.display()));
+    check(file.write_all(bytes), || {
+        format!("append to {}", path.display())
+    });
+}
+
+/// The value of `result`, or a panic that says what failed (`what`) and why.
+#[track_caller]
+pub fn check<T, E: std::fmt::Display>(result: Result<T, E>, what: impl FnOnce() -> String) -> T {
+    match result {
+        Ok(value) => value,
+        Err(e) => panic!("{}: {e}", what()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Bounded waiting.
+
+/// Polls `check` until it returns `Some` and returns the value; panics after
+/// `TIMEOUT`, naming `what` was awaited.
+#[track_caller]
+pub fn wait_until<T>(what: &str, check: impl FnMut() -> Option<T>) -> T {
+    wait_until_within(TIMEOUT, what, check)
+}
+
+#[track_caller]
+pub fn wait_until_within<T>(timeout: Duration, what: &str, check: impl FnMut() -> Option<T>) -> T {
+    match poll(timeout, check) {
+        Some(value) => value,
+        None => panic!("timed out after {timeout:?} waiting for {what}"),
+    }
+}
+
+/// Polls `check` until it returns `Some`, at most `timeout`.
+pub fn poll<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// Waits for `child` to exit, at most `timeout`; `None` if it is still
+/// running.
+fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    poll(timeout, || child.try_wait().expect("try_wait"))
+}
+
+// ---------------------------------------------------------------------------
+// One-shot runs (usage errors, `--once`, `--help`).
+
+/// What a finished process left behind.
+pub struct Outcome {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Outcome {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// Runs `logs2eca args` in `sandbox` with a clean environment plus `env`
+/// and waits (bounded) for it to exit.
+#[track_caller]
+pub fn run(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let mut cmd = clean_command(bin());
+    cmd.current_dir(sandbox.root())
+        .args(args)
+        .envs(env.iter().copied());
+    run_to_completion(cmd)
+}
+
+/// Runs `cmd` with its output captured and waits (bounded) for it to exit.
+#[track_caller]
+pub fn run_to_completion(mut cmd: Command) -> Outcome {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = check(child, || format!("spawn {cmd:?}"));
+    let stdout = read_in_background(child.stdout.take().unwrap());
+    let stderr = read_in_background(child.stderr.take().unwrap());
+    let Some(status) = wait_child(&mut child, TIMEOUT) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "{cmd:?} did not exit within {TIMEOUT:?}; stderr:\n{}",
+            String::from_utf8_lossy(&stderr.join().unwrap())
+        );
+    };
+    Outcome {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: String::from_utf8_lossy(&stderr.join().unwrap()).into_owned(),
+    }
+}
+
+fn read_in_background(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        pipe.read_to_end(&mut bytes).expect("read pipe");
+        bytes
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The daemon.
+
+/// Where the daemon's systemd notifications go.
+enum NotifyAddress {
+    /// A socket file in the sandbox.
+    Path,
+    /// A Linux abstract socket, passed as `@name`.
+    Abstract,
+}
+
+/// Configures a daemon before it is started; see [`Daemon::builder`].
+pub struct DaemonBuilder<'a> {
+    sandbox: &'a Sandbox,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    notify: NotifyAddress,
+}
+
+impl DaemonBuilder<'_> {
+    pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Use an abstract socket (`NOTIFY_SOCKET=@name`) instead of a file.
+    pub fn abstract_notify_socket(mut self) -> Self {
+        self.notify = NotifyAddress::Abstract;
+        self
+    }
+
+    /// Spawns the daemon and waits for its first `READY=1`.
+    #[track_caller]
+    pub fn start(self) -> Daemon {
+        let mut daemon = self.spawn();
+        daemon.expect_notify("READY=1");
+        daemon
+    }
+
+    /// Spawns the daemon without waiting for anything.
+    #[track_caller]
+    fn spawn(self) -> Daemon {
+        let root = self.sandbox.root().to_owned();
+        let (notify, notify_env) = bind_notify_socket(&root, &self.notify);
+        let stderr_path = root.join(STDERR_FILE);
+        let stderr = File::create(&stderr_path).expect("create stderr capture");
+        let mut child = clean_command(bin())
+            .current_dir(&root)
+            .args(&self.args)
+            .envs(self.env)
+            .env("NOTIFY_SOCKET", notify_env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn logs2eca");
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).split(b'\n') {
+                let Ok(line) = line else { break };
+                if sender
+                    .send(String::from_utf8_lossy(&line).into_owned())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        Daemon {
+            child,
+            status: None,
+            lines,
+            notify,
+            stderr_path,
+        }
+    }
+}
+
+fn bind_notify_socket(root: &Path, address: &NotifyAddress) -> (UnixDatagram, OsString) {
+    match address {
+        NotifyAddress::Path => {
+            let path = root.join("notify.sock");
+            let socket = UnixDatagram::bind(&path).expect("bind notify socket");
+            (socket, path.into_os_string())
+        }
+        NotifyAddress::Abstract => {
+            static COUNTER: AtomicUsize = AtomicUsize::new(0);
+            let name = format!(
+                "logs2eca-test-{}-{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            );
+            let addr = SocketAddr::from_abstract_name(name.as_bytes()).expect("abstract name");
+            let socket = UnixDatagram::bind_addr(&addr).expect("bind abstract notify socket");
+            (socket, format!("@{name}").into())
+        }
+    }
+}
+
+/// A running `logs2eca`. Dropping it stops it (SIGTERM, then SIGKILL) and,
+/// if the test is panicking, prints its stderr.
+pub struct Daemon {
+    child: Child,
+    status: Option<ExitStatus>,
+    lines: Receiver<String>,
+    notify: UnixDatagram,
+    stderr_path: PathBuf,
+}
+
+impl Daemon {
+    pub fn builder(sandbox: &Sandbox) -> DaemonBuilder<'_> {
+        DaemonBuilder {
+            sandbox,
+            args: Vec::new(),
+            env: Vec::new(),
+            notify: NotifyAddress::Path,
+        }
+    }
+
+    /// Starts `logs2eca args` in `sandbox` and waits until it is ready.
+    #[track_caller]
+    pub fn start<S: AsRef<OsStr>>(sandbox: &Sandbox, args: impl IntoIterator<Item = S>) -> Daemon {
+        Daemon::builder(sandbox).args(args).start()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Waits for a notify datagram that has `state` as one of its lines
+    /// (e.g. `READY=1`); the datagrams before it are consumed.
+    #[track_caller]
+    pub fn expect_notify(&mut self, state: &str) {
+        let deadline = Instant::now() + TIMEOUT;
+        let mut skipped = Vec::new();
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                panic!("no {state} notification within {TIMEOUT:?}; got {skipped:?}");
+            }
+            self.notify.set_read_timeout(Some(remaining)).unwrap();
+            let mut buf = [0u8; 4096];
+            let message = match self.notify.recv(&mut buf) {
+                Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+                Err(e) if is_timeout(&e) => continue,
+                Err(e) => panic!("recv on the notify socket: {e}"),
+            };
+            if message.lines().any(|line| line == state) {
+                return;
+            }
+            skipped.push(message);
+        }
+    }
+
+    /// The next line the daemon prints on stdout (dry-run output).
+    #[track_caller]
+    pub fn next_line(&self) -> String {
+        match self.lines.recv_timeout(TIMEOUT) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Timeout) => panic!("no line on stdout within {TIMEOUT:?}"),
+            Err(RecvTimeoutError::Disconnected) => panic!("the daemon closed its stdout"),
+        }
+    }
+
+    /// Asserts that the next line on stdout is `expected`.
+    #[track_caller]
+    pub fn expect_line(&self, expected: &str) {
+        let line = self.next_line();
+        assert_eq!(line, expected, "unexpected line on stdout");
+    }
+
+    /// Asserts that the next lines on stdout are `expected`, in order.
+    #[track_caller]
+    pub fn expect_lines(&self, expected: &[&str]) {
+        for line in expected {
+            self.expect_line(line);
+        }
+    }
+
+    /// Sends `signal` to the daemon.
+    pub fn signal(&self, signal: i32) {
+        send_signal(self.pid(), signal);
+    }
+
+    /// Sends SIGSTOP and waits until every thread of the daemon is stopped,
+    /// so that it cannot read anything until [`Daemon::resume`].
+    #[track_caller]
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+        let pid = self.pid();
+        wait_until("the daemon to stop", || {
+            threads(pid)
+                .iter()
+                .all(|&tid| matches!(task_state(pid, tid), Some('T' | 't')))
+                .then_some(())
+        });
+    }
+
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    /// Waits at most `timeout` for the daemon to exit; panics if it does not.
+    #[track_caller]
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        if let Some(status) = self.status {
+            return status;
+        }
+        let Some(status) = wait_child(&mut self.child, timeout) else {
+            panic!("the daemon did not exit within {timeout:?}");
+        };
+        self.status = Some(status);
+        status
+    }
+
+    /// Everything the daemon has written to stderr so far.
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Waits until a line of the daemon's stderr contains every fragment in
+    /// `fragments`, and returns that line.
+    #[track_caller]
+    pub fn wait_for_log(&self, fragments: &[&str]) -> String {
+        self.wait_for_log_count(fragments, 1)
+    }
+
+    /// Waits until `n` lines of the daemon's stderr contain every fragment in
+    /// `fragments`, and returns the last of them.
+    #[track_caller]
+    pub fn wait_for_log_count(&self, fragments: &[&str], n: usize) -> String {
+        wait_until(&format!("{n} log line(s) containing {fragments:?}"), || {
+            self.stderr()
+                .lines()
+                .filter(|line| fragments.iter().all(|f| line.contains(f)))
+                .nth(n - 1)
+                .map(String::from)
+        })
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            // Politely first, so that the daemon stops its commands too.
+            self.signal(libc::SIGTERM);
+            self.signal(libc::SIGCONT);
+            if wait_child(&mut self.child, Duration::from_secs(2)).is_none() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+        if thread::panicking() {
+            eprintln!(
+                "--- logs2eca stderr ---\n{}--- end of logs2eca stderr ---",
+                self.stderr()
+            );
+        }
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+pub fn send_signal(pid: i32, signal: i32) {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// /proc inspection.
+
+/// The fields of `/proc/<pid>/stat` the tests need.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcStat {
+    pub pid: i32,
+    pub state: char,
+    pub ppid: i32,
+    pub pgrp: i32,
+}
+
+impl ProcStat {
+    /// Not a zombie (Z) nor dead (X): the process still exists as such.
+    pub fn is_live(&self) -> bool {
+        !matches!(self.state, 'Z' | 'X' | 'x')
+    }
+}
+
+fn parse_stat(pid: i32, text: &str) -> Option<ProcStat> {
+    // The command name in parentheses may contain anything; the fixed fields
+    // follow the last ')': state, ppid, pgrp, ...
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    Some(ProcStat {
+        pid,
+        state: fields.next()?.chars().next()?,
+        ppid: fields.next()?.parse().ok()?,
+        pgrp: fields.next()?.parse().ok()?,
+    })
+}
+
+pub fn proc_stat(pid: i32) -> Option<ProcStat> {
+    parse_stat(pid, &fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+fn task_state(pid: i32, tid: i32) -> Option<char> {
+    let text = fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+    parse_stat(tid, &text).map(|s| s.state)
+}
+
+fn numeric_entries(dir: &str) -> Vec<i32> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every process on the system (that is still there when read).
+pub fn all_processes() -> Vec<ProcStat> {
+    numeric_entries("/proc")
+        .into_iter()
+        .filter_map(proc_stat)
+        .collect()
+}
+
+fn threads(pid: i32) -> Vec<i32> {
+    numeric_entries(&format!("/proc/{pid}/task"))
+}
+
+/// Live (non-zombie) processes in process group `pgid`.
+pub fn live_group_members(pgid: i32) -> Vec<ProcStat> {
+    all_processes()
+        .into_iter()
+        .filter(|p| p.pgrp == pgid && p.is_live())
+        .collect()
+}
+
+/// Zombie children of `ppid`.
+pub fn zombie_children(ppid: i32) -> Vec<ProcStat> {
+    all_processes()
+        .into_iter()
+        .filter(|p| p.ppid == ppid && p.state == 'Z')
+        .collect()
+}
+
+fn status_field(path: &str, name: &str) -> Option<u64> {
+    let text = fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(name))?;
+    line[name.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// Voluntary plus involuntary context switches of all threads of `pid`.
+pub fn context_switches(pid: i32) -> u64 {
+    threads(pid)
+        .into_iter()
+        .map(|tid| {
+            let path = format!("/proc/{pid}/task/{tid}/status");
+            status_field(&path, "voluntary_ctxt_switches:").unwrap_or(0)
+                + status_field(&path, "nonvoluntary_ctxt_switches:").unwrap_or(0)
+        })
+        .sum()
+}
+
+/// Peak resident set size (`VmHWM`) of `pid`, in KiB.
+#[track_caller]
+pub fn peak_rss_kib(pid: i32) -> u64 {
+    status_field(&format!("/proc/{pid}/status"), "VmHWM:").expect("VmHWM in /proc/<pid>/status")
+}
+
+/// Reads a pid written by a command (`echo $$ > file`), waiting for it.
+#[track_caller]
+pub fn wait_for_pid_file(sandbox: &Sandbox, rel: &str) -> i32 {
+    let line = sandbox.wait_for_lines(rel, 1).remove(0);
+    match line.trim().parse() {
+        Ok(pid) => pid,
+        Err(_) => panic!("no pid in {rel}: {line:?}"),
+    }
+}
+
+/// Command that records its pid (= its process group) in `cmd.pid` and then
+/// leaves two processes behind in its group, one of them in the background.
+pub const GROUP_COMMAND: &str = "sh -c 'echo $$ > cmd.pid; sleep 300 & sleep 300'";
+
+/// Waits until the command started with [`GROUP_COMMAND`] has at least two
+/// live processes in its group, and returns the group id.
+#[track_caller]
+pub fn wait_for_group_command(sandbox: &Sandbox) -> i32 {
+    let pgid = wait_for_pid_file(sandbox, "cmd.pid");
+    wait_until("the command's two sleeps", || {
+        (live_group_members(pgid).len() >= 2).then_some(())
+    });
+    pgid
+}
+
+/// Waits (bounded by `timeout`) until process group `pgid` has no live
+/// process left.
+#[track_caller]
+pub fn wait_for_group_gone(pgid: i32, timeout: Duration) {
+    if poll(timeout, || {
+        live_group_members(pgid).is_empty().then_some(())
+    })
+    .is_none()
+    {
+        let left = live_group_members(pgid);
+        // Do not leave them behind for the rest of the test run.
+        send_signal(-pgid, libc::SIGKILL);
+        panic!("process group {pgid} still has live processes after {timeout:?}: {left:?}");
+    }
+}

@@ -1,0 +1,202 @@
+//! The daemon as a process (SPEC §5) and the scan mode's contract (§1):
+//! systemd readiness, clean shutdown on SIGTERM/SIGINT without orphans or
+//! zombies, no wake-ups while idle, and `--once --from-beginning --dry-run`
+//! printing exactly what grep prints.
+
+mod common;
+
+use std::thread;
+use std::time::Duration;
+
+use common::{
+    COMMAND_EXITED, Daemon, GROUP_COMMAND, LOG, Sandbox, clean_command, context_switches, poll,
+    run, run_to_completion, wait_for_group_command, wait_for_group_gone, zombie_children,
+};
+
+const DRY_RUN: [&str; 5] = ["-n", "-l", LOG, "-p", "ERROR"];
+
+#[test]
+fn ready_is_sent_on_notify_socket_once_watching() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    // `start` returns once READY=1 has arrived; a line appended right after
+    // it must be processed.
+    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    sandbox.append(LOG, "ERROR right after READY=1\n");
+    daemon.expect_line("ERROR right after READY=1");
+}
+
+#[test]
+fn ready_is_sent_on_abstract_notify_socket() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    let daemon = Daemon::builder(&sandbox)
+        .args(DRY_RUN)
+        .abstract_notify_socket()
+        .start();
+    sandbox.append(LOG, "ERROR right after READY=1\n");
+    daemon.expect_line("ERROR right after READY=1");
+}
+
+/// Stops the daemon with `signal` while a command runs: exit 0 within a
+/// second, STOPPING=1 sent, and nothing left of the command's group.
+fn check_stop_signal(signal: i32) {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    let mut daemon = Daemon::start(
+        &sandbox,
+        ["-l", LOG, "-p", "ERROR", "-w", "0", "-c", GROUP_COMMAND],
+    );
+    sandbox.append(LOG, "ERROR start the command\n");
+    let pgid = wait_for_group_command(&sandbox);
+
+    daemon.signal(signal);
+    let status = daemon.wait_exit(Duration::from_secs(1));
+    assert_eq!(status.code(), Some(0), "exit status {status:?}");
+    daemon.expect_notify("STOPPING=1");
+    // The daemon SIGKILLs what is left before it exits; give the kernel a
+    // moment to finish those processes off.
+    wait_for_group_gone(pgid, Duration::from_secs(1));
+}
+
+#[test]
+fn sigterm_stops_the_daemon_and_its_command() {
+    check_stop_signal(libc::SIGTERM);
+}
+
+#[test]
+fn sigint_stops_the_daemon_and_its_command() {
+    check_stop_signal(libc::SIGINT);
+}
+
+#[test]
+fn finished_commands_leave_no_zombies() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    let command = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> out.txt'"#;
+    let daemon = Daemon::start(
+        &sandbox,
+        ["-l", LOG, "-p", "ERROR", "-w", "0", "-c", command],
+    );
+    for n in 1..=3 {
+        sandbox.append(LOG, format!("ERROR {n}\n"));
+        sandbox.wait_for_lines("out.txt", n);
+        // Logged once the daemon has reaped the command.
+        daemon.wait_for_log_count(&[COMMAND_EXITED], n);
+    }
+    let zombies = zombie_children(daemon.pid());
+    assert!(zombies.is_empty(), "zombie children: {zombies:?}");
+}
+
+#[test]
+fn idle_daemon_does_not_wake_up() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    sandbox.append(LOG, "ERROR once\n");
+    daemon.expect_line("ERROR once");
+
+    // Let the daemon finish its work on that line (bounded): its counters
+    // stay the same over 100 ms.
+    let pid = daemon.pid();
+    let mut last = context_switches(pid);
+    poll(Duration::from_secs(5), || {
+        thread::sleep(Duration::from_millis(100));
+        let now = context_switches(pid);
+        let settled = now == last;
+        last = now;
+        settled.then_some(())
+    })
+    .expect("the daemon never settled");
+
+    // A measurement window, not synchronisation.
+    let before = context_switches(pid);
+    thread::sleep(Duration::from_secs(2));
+    let after = context_switches(pid);
+    assert!(
+        after - before <= 1,
+        "{} context switches in 2 s while idle",
+        after - before
+    );
+}
+
+/// A deterministic log of `n` lines: levels, numbers and subsystems drawn
+/// from a fixed-seed generator, with some bytes that are not UTF-8.
+fn generated_log(n: usize) -> Vec<u8> {
+    const LEVELS: [&str; 5] = ["INFO", "WARN", "ERROR", "error", "DEBUG"];
+    const WHAT: [&str; 5] = ["disk", "net", "cpu", "disk full", "network"];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        // xorshift64
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut log = Vec::new();
+    for i in 0..n {
+        let r = next();
+        let level = LEVELS[(r % 5) as usize];
+        let what = WHAT[((r >> 8) % 5) as usize];
+        let number = (r >> 16) % 1000;
+        let number = if (r >> 32) % 7 == 0 {
+            format!("#{number}")
+        } else {
+            number.to_string()
+        };
+        log.extend_from_slice(
+            format!(
+                "2024-05-01T12:00:{:02} host app[{i}]: {level} {number} {what} ",
+                i % 60
+            )
+            .as_bytes(),
+        );
+        if (r >> 40) % 11 == 0 {
+            log.extend_from_slice(b"\xff\xfe latin1 caf\xe9 ");
+        }
+        log.extend_from_slice(b"end\n");
+    }
+    log
+}
+
+#[test]
+fn scan_mode_prints_exactly_what_grep_prints() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, generated_log(100_000));
+    for (pattern, grep_flag, grep_pattern) in [
+        ("disk full", "-F", "disk full"),
+        ("/ERROR [0-9]+ (disk|net)/", "-E", "ERROR [0-9]+ (disk|net)"),
+    ] {
+        let ours = run(
+            &sandbox,
+            &[
+                "--once",
+                "--from-beginning",
+                "--dry-run",
+                "-l",
+                LOG,
+                "-p",
+                pattern,
+            ],
+            &[],
+        );
+        assert_eq!(ours.status.code(), Some(0), "stderr:\n{}", ours.stderr);
+
+        let mut grep = clean_command("grep");
+        grep.env("LC_ALL", "C").current_dir(sandbox.root()).args([
+            grep_flag,
+            "--",
+            grep_pattern,
+            LOG,
+        ]);
+        let theirs = run_to_completion(grep);
+        assert_eq!(theirs.status.code(), Some(0), "grep: {}", theirs.stderr);
+
+        assert!(
+            ours.stdout == theirs.stdout,
+            "pattern {pattern:?}: logs2eca printed {} lines, grep {} lines",
+            ours.stdout.split(|&b| b == b'\n').count() - 1,
+            theirs.stdout.split(|&b| b == b'\n').count() - 1,
+        );
+    }
+}

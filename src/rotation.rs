@@ -16,6 +16,11 @@ use crate::follow::{FileId, Follower, Start};
 /// How long a rotated file is kept open after its last growth.
 pub const ROTATE_GRACE: Duration = Duration::from_secs(5);
 
+/// How many rotated files are kept open at most. Rotating faster than this
+/// many times per grace period is pathological; closing the oldest early
+/// keeps descriptors bounded (the soft limit is often 1024).
+const MAX_RETIRED: usize = 64;
+
 /// How much of the current file one refresh reads: a writer faster than us
 /// must not keep the loop from signals and timeouts.
 const READ_BUDGET: u64 = 64 << 20;
@@ -141,16 +146,13 @@ impl LogPath {
 
     /// Closes the rotated files whose grace is over, after a last read.
     pub fn expire(&mut self, now: Instant, sink: Sink) {
+        // A file that grew since the last look earns a new grace period.
         self.read_retired(now, sink);
         self.retired.retain_mut(|old| {
             if old.close_at > now {
                 return true;
             }
-            old.file.finish(sink);
-            log::info!(
-                "closed the rotated file (read {} bytes in all)",
-                old.file.offset()
-            );
+            close(&mut old.file, sink);
             false
         });
     }
@@ -176,6 +178,11 @@ impl LogPath {
         if let Some(mut file) = self.current.take() {
             if let Err(err) = file.read_appended(u64::MAX, sink) {
                 log::warn!("cannot read the rotated file: {err}");
+            }
+            if self.retired.len() >= MAX_RETIRED {
+                log::warn!("more than {MAX_RETIRED} rotated files open: closing the oldest early");
+                let mut oldest = self.retired.remove(0);
+                close(&mut oldest.file, sink);
             }
             self.retired.push(Retired {
                 file,
@@ -217,5 +224,156 @@ impl LogPath {
                 false
             }
         }
+    }
+}
+
+/// The last look at a rotated file before it is closed.
+fn close(file: &mut Follower, sink: Sink) {
+    if let Err(err) = file.read_appended(u64::MAX, sink) {
+        log::warn!("cannot read the rotated file: {err}");
+    }
+    file.finish(sink);
+    log::info!(
+        "closed the rotated file (read {} bytes in all)",
+        file.offset()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::{self, OpenOptions};
+    use std::io::Write;
+
+    /// A LogPath on `dir/app.log`, and the lines it hands out.
+    struct Fixture {
+        dir: tempfile::TempDir,
+        log: LogPath,
+        lines: Vec<String>,
+    }
+
+    impl Fixture {
+        fn new(content: &str) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(dir.path().join("app.log"), content).unwrap();
+            let log = LogPath::open(&dir.path().join("app.log"), Start::End).unwrap();
+            Fixture {
+                dir,
+                log,
+                lines: Vec::new(),
+            }
+        }
+
+        fn path(&self, name: &str) -> PathBuf {
+            self.dir.path().join(name)
+        }
+
+        fn append(&self, name: &str, text: &str) {
+            let mut file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.path(name))
+                .unwrap();
+            file.write_all(text.as_bytes()).unwrap();
+        }
+
+        fn collect(lines: &mut Vec<String>) -> impl FnMut(&[u8]) + '_ {
+            |block: &[u8]| {
+                let text = String::from_utf8_lossy(&block[..block.len() - 1]);
+                lines.extend(text.split('\n').map(str::to_owned));
+            }
+        }
+
+        fn refresh(&mut self, now: Instant) -> Refresh {
+            self.log.refresh(now, &mut Self::collect(&mut self.lines))
+        }
+
+        fn expire(&mut self, now: Instant) {
+            self.log.expire(now, &mut Self::collect(&mut self.lines));
+        }
+    }
+
+    #[test]
+    fn rename_rotation_reads_the_old_file_to_its_end_then_the_new_from_zero() {
+        let t0 = Instant::now();
+        let mut f = Fixture::new("old line\n");
+        f.append("app.log", "one\n");
+        fs::rename(f.path("app.log"), f.path("app.log.1")).unwrap();
+        f.append("app.log.1", "two\n");
+        f.append("app.log", "three\n");
+        assert_eq!(
+            f.refresh(t0),
+            Refresh {
+                replaced: true,
+                more: false
+            }
+        );
+        assert_eq!(f.lines, ["one", "two", "three"]);
+        assert_eq!(
+            f.refresh(t0),
+            Refresh::default(),
+            "nothing new, nothing twice"
+        );
+        assert_eq!(f.lines.len(), 3);
+    }
+
+    #[test]
+    fn a_rotated_file_is_kept_while_it_grows_and_closed_after_the_grace() {
+        let t0 = Instant::now();
+        let mut f = Fixture::new("");
+        fs::rename(f.path("app.log"), f.path("app.log.1")).unwrap();
+        f.refresh(t0);
+        assert_eq!(f.log.deadline(), Some(t0 + ROTATE_GRACE));
+        let t1 = t0 + Duration::from_secs(4);
+        f.append("app.log.1", "late\npartial");
+        f.expire(t1);
+        assert_eq!(f.lines, ["late"]);
+        assert_eq!(
+            f.log.deadline(),
+            Some(t1 + ROTATE_GRACE),
+            "growth extends the grace"
+        );
+        f.expire(t1 + ROTATE_GRACE);
+        assert!(!f.log.has_retired());
+        assert_eq!(
+            f.lines,
+            ["late", "partial"],
+            "a held partial line is a line at close"
+        );
+    }
+
+    #[test]
+    fn rotated_files_kept_open_are_bounded() {
+        let t0 = Instant::now();
+        let mut f = Fixture::new("");
+        for i in 0..MAX_RETIRED + 6 {
+            fs::rename(f.path("app.log"), f.path(&format!("app.log.{i}"))).unwrap();
+            f.append("app.log", &format!("line {i}\n"));
+            f.refresh(t0);
+            assert!(f.log.retired.len() <= MAX_RETIRED);
+        }
+        assert_eq!(f.lines.len(), MAX_RETIRED + 6);
+    }
+
+    #[test]
+    fn truncated_and_refilled_past_the_offset_is_read_from_zero() {
+        let t0 = Instant::now();
+        let mut f = Fixture::new("");
+        f.append("app.log", "first\n");
+        f.refresh(t0);
+        fs::write(f.path("app.log"), "refilled, longer than before\n").unwrap();
+        f.refresh(t0);
+        assert_eq!(f.lines, ["first", "refilled, longer than before"]);
+    }
+
+    #[test]
+    fn delete_then_recreate() {
+        let t0 = Instant::now();
+        let mut f = Fixture::new("");
+        fs::remove_file(f.path("app.log")).unwrap();
+        assert!(f.refresh(t0).replaced);
+        f.append("app.log", "new\n");
+        assert!(f.refresh(t0).replaced);
+        assert_eq!(f.lines, ["new"]);
     }
 }

@@ -7,9 +7,9 @@
 //! past our offset before we looked, by its first bytes no longer being the
 //! ones we read (the fingerprint). The file is only ever opened read-only.
 
-use std::fs::{File, Metadata};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use crate::lines::{LineBuffer, MAX_LINE};
@@ -54,7 +54,12 @@ pub struct Follower {
 
 impl Follower {
     pub fn open(path: &Path, start: Start) -> io::Result<Self> {
-        let file = File::open(path)?;
+        // Non-blocking, so that a FIFO at the path cannot hang the open; it
+        // changes nothing for the regular file that is expected.
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?;
         let meta = file.metadata()?;
         if !meta.is_file() {
             // Offsets, truncation and rotation only mean something for a

@@ -465,3 +465,31 @@ fn missing_parent_directory_exits_1() {
         outcome.stderr
     );
 }
+
+#[test]
+fn a_fifo_is_refused_without_hanging() {
+    let sandbox = Sandbox::new();
+    let fifo = std::ffi::CString::new(
+        sandbox
+            .path("app.fifo")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+    // Opening a FIFO for reading blocks until a writer comes: the bounded
+    // run fails the test if logs2eca hangs there.
+    let outcome = run(&sandbox, &["-n", "-l", "app.fifo", "-p", "ERROR"], &[]);
+    assert_eq!(
+        outcome.status.code(),
+        Some(1),
+        "stderr:\n{}",
+        outcome.stderr
+    );
+    let last = outcome.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("logs2eca: ") && last.contains("not a regular file"),
+        "stderr:\n{}",
+        outcome.stderr
+    );
+}

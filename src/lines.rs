@@ -30,10 +30,11 @@ impl LineBuffer {
 
     /// Room for the next read, right after the held partial line.
     pub fn spare(&mut self) -> &mut [u8] {
-        // The buffer is sized once: zeroed memory the kernel has not handed
-        // out yet costs nothing, and pages are only touched when read into.
-        if self.buf.len() < MAX_LINE + CHUNK + 1 {
-            self.buf.resize(MAX_LINE + CHUNK + 1, 0);
+        // The buffer is allocated once, zeroed by the allocator (calloc:
+        // fresh pages from the kernel, not written): a page only becomes
+        // resident when a read fills it. `resize` would write every byte.
+        if self.buf.is_empty() {
+            self.buf = vec![0; MAX_LINE + CHUNK + 1];
         }
         &mut self.buf[self.held..self.held + CHUNK]
     }

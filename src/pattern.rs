@@ -27,6 +27,9 @@ pub struct Syntax {
 pub struct Pattern {
     source: String,
     regex: Regex,
+    /// The expression uses `\A` or `\z`, which anchor at the start and end
+    /// of the searched text: it has to be run on each line on its own.
+    per_line: bool,
 }
 
 const DELIMITERS: [char; 3] = ['/', '|', '%'];
@@ -60,6 +63,7 @@ impl Pattern {
             })?;
         Ok(Pattern {
             source: source.to_owned(),
+            per_line: anchors_to_input(&expression, syntax),
             regex,
         })
     }
@@ -91,6 +95,23 @@ impl Pattern {
         }
         groups
     }
+}
+
+/// Does the expression anchor at the edges of the whole input (`\A`, `\z`)?
+/// In a block of lines those are the block's edges, not each line's.
+fn anchors_to_input(expression: &str, syntax: Syntax) -> bool {
+    use regex_syntax::hir::Look;
+    regex_syntax::ParserBuilder::new()
+        .case_insensitive(syntax.ignore_case)
+        .multi_line(true)
+        .crlf(true)
+        .build()
+        .parse(expression)
+        .map(|hir| {
+            let looks = hir.properties().look_set();
+            looks.contains(Look::Start) || looks.contains(Look::End)
+        })
+        .unwrap_or(true)
 }
 
 /// The inner text if `source` is written as a delimited regex.
@@ -125,6 +146,17 @@ impl Matcher {
     /// `block` holds whole lines, each ended by `\n`. The lines handed out
     /// carry neither the `\n` nor a trailing `\r`.
     pub fn for_each_match(&self, block: &[u8], mut on_match: impl FnMut(&[u8])) {
+        if self.pattern.per_line {
+            let lines = block
+                .strip_suffix(b"\n")
+                .unwrap_or(block)
+                .split(|&b| b == b'\n');
+            lines
+                .map(strip_cr)
+                .filter(|line| self.matches(line))
+                .for_each(on_match);
+            return;
+        }
         let mut at = 0;
         while at < block.len() {
             let Some(found) = self.pattern.regex.find_at(block, at) else {
@@ -249,6 +281,14 @@ mod tests {
         assert_eq!(matching_lines(&m, b"xa\nya  b\n"), vec![b"ya  b".to_vec()]);
         let m = matcher("/a[^z]*b/", None, PLAIN);
         assert_eq!(matching_lines(&m, b"a\nxab\n"), vec![b"xab".to_vec()]);
+    }
+
+    #[test]
+    fn input_anchors_apply_to_each_line() {
+        let m = matcher("/\\Aa/", None, PLAIN);
+        assert_eq!(matching_lines(&m, b"\na\nba\n"), vec![b"a".to_vec()]);
+        let m = matcher("/b\\z/", None, PLAIN);
+        assert_eq!(matching_lines(&m, b"ab\r\nb c\n"), vec![b"ab".to_vec()]);
     }
 
     #[test]

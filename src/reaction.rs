@@ -13,6 +13,8 @@ use crate::pattern::Pattern;
 /// How much of a line goes into a log message.
 const LOGGED_LINE: usize = 200;
 
+// One value for the life of the process: the size difference is moot.
+#[allow(clippy::large_enum_variant)]
 pub enum Reaction {
     /// `--dry-run`: matching lines go to stdout.
     Print(BufWriter<Stdout>),

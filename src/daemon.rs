@@ -233,8 +233,11 @@ impl Daemon {
     }
 
     fn expire(&mut self, now: Instant) {
-        if self.log.deadline().is_some_and(|at| at <= now) {
-            self.with_lines(now, |log, sink| log.expire(now, sink));
+        if self.log.deadline().is_some_and(|at| at <= now)
+            && self.with_lines(now, |log, sink| log.expire(now, sink))
+            && let Err(err) = self.update_watches()
+        {
+            log::warn!("{err}");
         }
     }
 
@@ -247,11 +250,17 @@ impl Daemon {
         self.notifier.ready();
     }
 
-    /// Watches the path's directory and, for a symlink, its target's.
+    /// Watches the path's directory, a symlink target's, and those of the
+    /// rotated files still open.
     fn update_watches(&mut self) -> Result<()> {
         let name = watch::watched_name(&self.config.path);
         let target = self.log.target();
-        let dirs = watch::dirs_for(&name, target.as_deref());
+        let mut dirs = watch::dirs_for(&name, target.as_deref());
+        for dir in self.log.retired_dirs() {
+            if !dirs.iter().any(|d| d == dir) {
+                dirs.push(dir.to_path_buf());
+            }
+        }
         self.watched_names = std::iter::once(name).chain(target).collect();
         if let Some(watch) = self.watch.as_mut() {
             watch.set_dirs(dirs)?;

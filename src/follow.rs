@@ -141,6 +141,11 @@ impl Follower {
         Ok(total)
     }
 
+    /// Frees the read buffer if no partial line needs it.
+    pub fn release_buffer(&mut self) {
+        self.lines.release();
+    }
+
     /// The file is done with (rotated away): a held partial line is a line.
     pub fn finish(&mut self, on_block: &mut dyn FnMut(&[u8])) {
         self.lines.finish(on_block);

@@ -42,30 +42,52 @@ impl LineBuffer {
     /// `n` bytes were read into [`spare`](Self::spare): hand every line they
     /// complete to `on_block`, and hold the rest.
     pub fn commit(&mut self, n: usize, on_block: &mut dyn FnMut(&[u8])) {
-        let end = self.held + n;
+        let held = self.held;
+        let end = held + n;
         let mut start = 0;
-        if self.skipping {
-            let Some(i) = memchr::memchr(b'\n', &self.buf[self.held..end]) else {
-                return; // Still inside the over-long line.
-            };
-            // Overwrites a byte of the skipped tail to end the kept head.
-            self.buf[self.held] = b'\n';
-            on_block(&self.buf[..=self.held]);
-            self.skipping = false;
-            start = self.held + i + 1;
+        // Only the held line can outgrow MAX_LINE: a line that lies wholly
+        // in one read is shorter than CHUNK.
+        if self.skipping || end > MAX_LINE {
+            match memchr::memchr(b'\n', &self.buf[held..end]) {
+                None if self.skipping => return, // Still inside the over-long line.
+                None => {}
+                Some(i) if self.skipping || held + i > MAX_LINE => {
+                    if !self.skipping {
+                        warn_overlong();
+                    }
+                    // Overwrites a byte past the kept head to end it.
+                    self.buf[MAX_LINE] = b'\n';
+                    on_block(&self.buf[..=MAX_LINE]);
+                    self.skipping = false;
+                    start = held + i + 1;
+                }
+                Some(_) => {}
+            }
         }
-        if let Some(i) = memchr::memrchr(b'\n', &self.buf[start..end]) {
-            on_block(&self.buf[start..=start + i]);
-            start += i + 1;
+        // The held bytes hold no `\n`: only the new ones are searched, so a
+        // long line arriving in small pieces costs linear time.
+        let from = start.max(held);
+        if let Some(i) = memchr::memrchr(b'\n', &self.buf[from..end]) {
+            on_block(&self.buf[start..=from + i]);
+            start = from + i + 1;
         }
         if start > 0 {
             self.buf.copy_within(start..end, 0);
         }
         self.held = end - start;
         if self.held > MAX_LINE {
-            log::warn!("line longer than {MAX_LINE} bytes: matching on its first {MAX_LINE} bytes");
+            warn_overlong();
             self.held = MAX_LINE;
             self.skipping = true;
+        }
+    }
+
+    /// Gives the read buffer back while no partial line is held: a rotated
+    /// file that is kept open for its grace period should cost no memory.
+    pub fn release(&mut self) {
+        if self.held == 0 {
+            self.buf = Vec::new();
+            self.skipping = false;
         }
     }
 
@@ -100,6 +122,10 @@ impl LineBuffer {
     pub fn held(&self) -> usize {
         self.held
     }
+}
+
+fn warn_overlong() {
+    log::warn!("line longer than {MAX_LINE} bytes: matching on its first {MAX_LINE} bytes");
 }
 
 #[cfg(test)]
@@ -162,6 +188,21 @@ mod tests {
         assert_eq!(lines[0].len(), MAX_LINE + 1);
         assert!(lines[0][..MAX_LINE].iter().all(|&b| b == b'a'));
         assert_eq!(lines[1], b"next\n");
+    }
+
+    #[test]
+    fn a_line_just_over_max_line_in_one_read_is_cut_too() {
+        let mut data = vec![b'x'; MAX_LINE + 1];
+        data.extend_from_slice(b"\nnext\n");
+        for pieces in [
+            vec![&data[..]],
+            vec![&data[..MAX_LINE - 5], &data[MAX_LINE - 5..]],
+        ] {
+            let lines = split(&pieces, false);
+            assert_eq!(lines.len(), 2);
+            assert_eq!(lines[0].len(), MAX_LINE);
+            assert_eq!(lines[1], b"next");
+        }
     }
 
     #[test]

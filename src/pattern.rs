@@ -43,7 +43,8 @@ impl Pattern {
             Some(_) if syntax.literal => regex::escape(source),
             Some("") => {
                 return Err(Error::usage(format!(
-                    "empty regex '{source}': it would match every line"
+                    "empty regex '{}': it would match every line",
+                    printable(source)
                 )));
             }
             Some(body) => body.to_owned(),
@@ -59,7 +60,7 @@ impl Pattern {
             .map_err(|err| {
                 let reason = err.to_string().replace('\n', " ");
                 let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
-                Error::usage(format!("invalid regex '{source}': {reason}"))
+                Error::usage(format!("invalid regex '{}': {reason}", printable(source)))
             })?;
         Ok(Pattern {
             source: source.to_owned(),
@@ -97,6 +98,17 @@ impl Pattern {
     }
 }
 
+/// The pattern as it can be quoted on one line of an error message.
+fn printable(source: &str) -> String {
+    source
+        .chars()
+        .flat_map(|c| match c.is_control() {
+            true => c.escape_default().collect::<Vec<_>>(),
+            false => vec![c],
+        })
+        .collect()
+}
+
 /// Does the expression anchor at the edges of the whole input (`\A`, `\z`)?
 /// In a block of lines those are the block's edges, not each line's.
 fn anchors_to_input(expression: &str, syntax: Syntax) -> bool {
@@ -109,7 +121,10 @@ fn anchors_to_input(expression: &str, syntax: Syntax) -> bool {
         .parse(expression)
         .map(|hir| {
             let looks = hir.properties().look_set();
-            looks.contains(Look::Start) || looks.contains(Look::End)
+            // \A and \z, and `^`/`$` with CRLF mode turned off inline.
+            [Look::Start, Look::End, Look::StartLF, Look::EndLF]
+                .into_iter()
+                .any(|look| looks.contains(look))
         })
         .unwrap_or(true)
 }
@@ -306,6 +321,7 @@ mod tests {
             ("//", "'//'"),
             ("||", "'||'"),
             ("/(unclosed/", "'/(unclosed/'"),
+            ("/a\n(/", "'/a\\n(/'"),
         ] {
             let err = Pattern::new(source, PLAIN).unwrap_err();
             assert_eq!(err.status, crate::error::ExitStatus::Usage);

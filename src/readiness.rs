@@ -68,5 +68,9 @@ fn connect(name: &OsString) -> io::Result<(UnixDatagram, SocketAddr)> {
         Some(abstract_name) => SocketAddr::from_abstract_name(abstract_name)?,
         None => SocketAddr::from_pathname(std::path::Path::new(name))?,
     };
-    Ok((UnixDatagram::unbound()?, addr))
+    let socket = UnixDatagram::unbound()?;
+    // A service manager that does not read its socket must not stop the
+    // daemon: a full queue drops the notification instead of blocking.
+    socket.set_nonblocking(true)?;
+    Ok((socket, addr))
 }

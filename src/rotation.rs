@@ -31,6 +31,9 @@ type Sink<'a> = &'a mut dyn FnMut(&[u8]);
 struct Retired {
     file: Follower,
     close_at: Instant,
+    /// Where the file was when it was rotated: its writers' appends raise
+    /// events there, so the directory stays watched until the file closes.
+    dir: Option<PathBuf>,
 }
 
 /// What a [`LogPath::refresh`] found.
@@ -47,6 +50,8 @@ pub struct Refresh {
 pub struct LogPath {
     path: PathBuf,
     current: Option<Follower>,
+    /// The directory the current file was found in (through symlinks).
+    current_dir: Option<PathBuf>,
     retired: Vec<Retired>,
     /// A file we failed to open, so the failure is logged once.
     unreadable: Option<FileId>,
@@ -69,6 +74,7 @@ impl LogPath {
         };
         Ok(LogPath {
             path: path.to_path_buf(),
+            current_dir: current.as_ref().and_then(|_| resolved_dir(path)),
             current,
             retired: Vec::new(),
             unreadable: None,
@@ -85,6 +91,11 @@ impl LogPath {
         if let Some(file) = self.current.as_mut() {
             file.finish(sink);
         }
+    }
+
+    /// The directories of the rotated files still open.
+    pub fn retired_dirs(&self) -> impl Iterator<Item = &Path> {
+        self.retired.iter().filter_map(|old| old.dir.as_deref())
     }
 
     pub fn has_retired(&self) -> bool {
@@ -136,6 +147,7 @@ impl LogPath {
                 Ok(_) => old.close_at = now + ROTATE_GRACE,
                 Err(err) => log::warn!("cannot read the rotated file: {err}"),
             }
+            old.file.release_buffer();
         }
     }
 
@@ -145,9 +157,11 @@ impl LogPath {
     }
 
     /// Closes the rotated files whose grace is over, after a last read.
-    pub fn expire(&mut self, now: Instant, sink: Sink) {
+    /// Returns whether any was closed.
+    pub fn expire(&mut self, now: Instant, sink: Sink) -> bool {
         // A file that grew since the last look earns a new grace period.
         self.read_retired(now, sink);
+        let before = self.retired.len();
         self.retired.retain_mut(|old| {
             if old.close_at > now {
                 return true;
@@ -155,6 +169,7 @@ impl LogPath {
             close(&mut old.file, sink);
             false
         });
+        self.retired.len() < before
     }
 
     fn check_truncation(&mut self, sink: Sink) {
@@ -179,6 +194,7 @@ impl LogPath {
             if let Err(err) = file.read_appended(u64::MAX, sink) {
                 log::warn!("cannot read the rotated file: {err}");
             }
+            file.release_buffer();
             if self.retired.len() >= MAX_RETIRED {
                 log::warn!("more than {MAX_RETIRED} rotated files open: closing the oldest early");
                 let mut oldest = self.retired.remove(0);
@@ -187,6 +203,7 @@ impl LogPath {
             self.retired.push(Retired {
                 file,
                 close_at: now + ROTATE_GRACE,
+                dir: self.current_dir.take(),
             });
         }
     }
@@ -200,6 +217,7 @@ impl LogPath {
                 );
                 self.unreadable = None;
                 self.current = Some(file);
+                self.current_dir = resolved_dir(&self.path);
             }
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
             Err(err) => {
@@ -225,6 +243,14 @@ impl LogPath {
             }
         }
     }
+}
+
+/// The directory that holds the file `path` resolves to.
+fn resolved_dir(path: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(path)
+        .ok()?
+        .parent()
+        .map(Path::to_path_buf)
 }
 
 /// The last look at a rotated file before it is closed.

@@ -268,6 +268,7 @@ pub struct DaemonBuilder<'a> {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     notify: NotifyAddress,
+    wrapper: Vec<OsString>,
 }
 
 impl DaemonBuilder<'_> {
@@ -279,6 +280,14 @@ impl DaemonBuilder<'_> {
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Runs the daemon through `wrapper` (a program and its arguments, such
+    /// as `unshare --pid --fork --`): the binary's path and the arguments
+    /// are appended to it. [`Daemon::pid`] is then the wrapper's pid.
+    pub fn wrapper<S: AsRef<OsStr>>(mut self, wrapper: impl IntoIterator<Item = S>) -> Self {
+        self.wrapper = wrapper.into_iter().map(|a| a.as_ref().to_owned()).collect();
         self
     }
 
@@ -303,7 +312,15 @@ impl DaemonBuilder<'_> {
         let (notify, notify_env) = bind_notify_socket(&root, &self.notify);
         let stderr_path = root.join(STDERR_FILE);
         let stderr = File::create(&stderr_path).expect("create stderr capture");
-        let mut child = clean_command(bin())
+        let mut command = match self.wrapper.split_first() {
+            None => clean_command(bin()),
+            Some((program, rest)) => {
+                let mut command = clean_command(program);
+                command.args(rest).arg(bin());
+                command
+            }
+        };
+        let mut child = command
             .current_dir(&root)
             .args(&self.args)
             .envs(self.env)
@@ -374,6 +391,7 @@ impl Daemon {
             args: Vec::new(),
             env: Vec::new(),
             notify: NotifyAddress::Path,
+            wrapper: Vec::new(),
         }
     }
 
@@ -420,6 +438,11 @@ impl Daemon {
             Err(RecvTimeoutError::Timeout) => panic!("no line on stdout within {TIMEOUT:?}"),
             Err(RecvTimeoutError::Disconnected) => panic!("the daemon closed its stdout"),
         }
+    }
+
+    /// The next line on stdout if one comes within `timeout`.
+    pub fn next_line_within(&self, timeout: Duration) -> Option<String> {
+        self.lines.recv_timeout(timeout).ok()
     }
 
     /// Asserts that the next line on stdout is `expected`.
@@ -471,6 +494,11 @@ impl Daemon {
         };
         self.status = Some(status);
         status
+    }
+
+    /// The file that receives the daemon's stderr.
+    pub fn stderr_path(&self) -> &Path {
+        &self.stderr_path
     }
 
     /// Everything the daemon has written to stderr so far.
@@ -628,6 +656,19 @@ pub fn context_switches(pid: i32) -> u64 {
                 + status_field(&path, "nonvoluntary_ctxt_switches:").unwrap_or(0)
         })
         .sum()
+}
+
+/// Resident set size (`VmRSS`) of `pid`, in KiB.
+#[track_caller]
+pub fn rss_kib(pid: i32) -> u64 {
+    status_field(&format!("/proc/{pid}/status"), "VmRSS:").expect("VmRSS in /proc/<pid>/status")
+}
+
+/// Number of open file descriptors of `pid`.
+#[track_caller]
+pub fn open_fds(pid: i32) -> usize {
+    let dir = format!("/proc/{pid}/fd");
+    check(fs::read_dir(&dir), || format!("read {dir}")).count()
 }
 
 /// Peak resident set size (`VmHWM`) of `pid`, in KiB.

@@ -6,6 +6,7 @@
 //! one datagram, and the crates at hand do not handle the abstract socket
 //! names (`@name`) that some service managers and containers use.
 
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::io;
 use std::os::linux::net::SocketAddrExt;
@@ -15,6 +16,8 @@ use std::os::unix::net::{SocketAddr, UnixDatagram};
 #[derive(Debug, Default)]
 pub struct Notifier {
     target: Option<(UnixDatagram, SocketAddr)>,
+    /// A failure is logged once, not at every notification.
+    warned: Cell<bool>,
 }
 
 impl Notifier {
@@ -26,6 +29,7 @@ impl Notifier {
         match connect(&name) {
             Ok(target) => Notifier {
                 target: Some(target),
+                warned: Cell::new(false),
             },
             Err(err) => {
                 log::warn!("NOTIFY_SOCKET {}: {err}", name.to_string_lossy());
@@ -56,8 +60,9 @@ impl Notifier {
     fn send(&self, message: &str) {
         if let Some((socket, addr)) = &self.target
             && let Err(err) = socket.send_to_addr(message.as_bytes(), addr)
+            && !self.warned.replace(true)
         {
-            log::warn!("cannot notify the service manager: {err}");
+            log::warn!("cannot notify the service manager: {err} (not logged again)");
         }
     }
 }

@@ -54,12 +54,18 @@ impl Reaction {
             } => match cooldown.try_trigger(now) {
                 Decision::Suppress => log::debug!("suppressed: {}", excerpt(line)),
                 Decision::Run { suppressed } => {
-                    log::info!("match: {}", excerpt(line));
                     let env = action::match_env(line, file, &pattern.captures(line), suppressed);
+                    // Logged after the spawn: the write to stderr (a pipe to
+                    // the journal) is not on the path from match to action.
                     match runner.spawn(&env, now) {
-                        Ok(pid) => log::info!("started command (pid {pid})"),
+                        Ok(pid) => {
+                            log::info!("match: {} -> started command (pid {pid})", excerpt(line))
+                        }
                         Err(err) => {
-                            log::warn!("cannot start the command: {err}");
+                            log::warn!(
+                                "match: {} -> cannot start the command: {err}",
+                                excerpt(line)
+                            );
                             report_suppressed(cooldown.finished(now));
                         }
                     }

@@ -113,13 +113,14 @@ impl LineBuffer {
         self.clear();
     }
 
-    pub fn clear(&mut self) {
+    fn clear(&mut self) {
         self.held = 0;
         self.skipping = false;
     }
 
     /// Bytes held for an incomplete line.
-    pub fn held(&self) -> usize {
+    #[cfg(test)]
+    fn held(&self) -> usize {
         self.held
     }
 }

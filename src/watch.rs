@@ -70,10 +70,6 @@ impl Watch {
         self.dirs = dirs;
         Ok(())
     }
-
-    pub fn dirs(&self) -> &[PathBuf] {
-        &self.dirs
-    }
 }
 
 /// `path` (absolute) with its directory resolved, as the watcher will

@@ -6,9 +6,7 @@
 //! Most checks use the pattern-testing mode (`--once --dry-run`), which
 //! prints the matching lines and exits, so they need no synchronisation.
 
-mod common;
-
-use common::{Daemon, LOG, Outcome, Sandbox, run};
+use crate::common::{Daemon, LOG, Outcome, Sandbox, run};
 
 /// The followed file of these tests, one line per feature to tell apart.
 const FIXTURE: &str = "\

@@ -7,13 +7,11 @@
 //! order, so if the sentinel is the next line printed, nothing before it
 //! triggered.
 
-mod common;
-
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::symlink;
 
-use common::{Daemon, LOG, Sandbox, peak_rss_kib};
+use crate::common::{Daemon, LOG, Sandbox, peak_rss_kib};
 
 /// Arguments for a dry-run daemon following [`LOG`] for `ERROR`.
 const DRY_RUN: [&str; 5] = ["-n", "-l", LOG, "-p", "ERROR"];

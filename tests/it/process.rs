@@ -3,12 +3,10 @@
 //! zombies, no wake-ups while idle, and `--once --from-beginning --dry-run`
 //! printing exactly what grep prints.
 
-mod common;
-
 use std::thread;
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     COMMAND_EXITED, Daemon, GROUP_COMMAND, LOG, Sandbox, clean_command, context_switches, poll,
     run, run_to_completion, wait_for_group_command, wait_for_group_gone, zombie_children,
 };

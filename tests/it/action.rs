@@ -5,12 +5,10 @@
 //! Commands record what they saw in files of the sandbox, which the tests
 //! poll with a deadline.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     COMMAND_EXITED, Daemon, GROUP_COMMAND, LOG, Sandbox, wait_for_group_command,
     wait_for_group_gone, wait_until,
 };

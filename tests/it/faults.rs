@@ -4,14 +4,12 @@
 //! their output or cannot run, a SIGHUP storm nobody acknowledges, and
 //! running as PID 1 of a PID namespace.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     COMMAND_EXITED, Daemon, LOG, Sandbox, all_processes, live_group_members, open_fds,
     peak_rss_kib, proc_stat, rss_kib, send_signal, wait_for_group_gone, wait_for_pid_file,
     wait_until, wait_until_within, zombie_children,
@@ -305,7 +303,7 @@ fn as_pid_1_it_reaps_adopted_orphans_and_stops_on_sigterm() {
         eprintln!("skipped: creating a PID namespace needs root");
         return;
     }
-    let probe = common::clean_command("unshare")
+    let probe = crate::common::clean_command("unshare")
         .args(["--pid", "--fork", "--kill-child", "--", "true"])
         .status();
     if !probe.as_ref().is_ok_and(|s| s.success()) {

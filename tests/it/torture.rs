@@ -20,8 +20,6 @@
 //! measures the loss, prints it, and asserts only that every lost line was
 //! written inside such a window.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -32,7 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Daemon, LOG, Sandbox, poll, wait_until};
+use crate::common::{Daemon, LOG, Sandbox, poll, wait_until};
 
 /// How long the rotator works in each test.
 const ROTATE_FOR: Duration = Duration::from_secs(3);
@@ -102,7 +100,7 @@ struct Writer {
 
 fn open_for_append(path: &Path) -> File {
     let file = OpenOptions::new().append(true).create(true).open(path);
-    common::check(file, || format!("open {} for append", path.display()))
+    crate::common::check(file, || format!("open {} for append", path.display()))
 }
 
 fn write_line(file: &mut File, line: &str) {

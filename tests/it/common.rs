@@ -7,8 +7,6 @@
 //! daemon fails a test instead of hanging it. When a test panics, the
 //! daemon's stderr is printed.
 
-#![allow(dead_code)]
-
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};

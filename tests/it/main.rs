@@ -1,0 +1,14 @@
+//! The integration tests: one test binary (as ripgrep and fd have), so the
+//! shared harness in `common` compiles once and every helper in it is used
+//! by some test. Each module is one area of the behaviour contract.
+
+mod common;
+
+mod action;
+mod faults;
+mod follow;
+mod manpage;
+mod process;
+mod properties;
+mod settings;
+mod torture;

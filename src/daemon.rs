@@ -1,19 +1,20 @@
-//! The event loop. One channel carries everything that can happen: file
-//! system events from the watcher thread and signals from the signal
-//! thread; the only timers are the deadlines the state asks for (a command's
-//! timeout, the end of a cooldown with suppressed matches, a rotated file's
-//! grace). With none of those pending the loop blocks in `recv`: an idle
-//! daemon does not wake up at all.
+//! The event loop. It waits in poll(2) on two descriptors, the inotify
+//! queue and the signal pipe, with a timeout only for the deadlines the
+//! state asks for (a command's timeout, the end of a cooldown with
+//! suppressed matches, a rotated file's grace, a poll interval when inotify
+//! cannot be used). With none of those pending an idle daemon does not wake
+//! up at all.
 //!
-//! Events are taken in batches: everything queued is folded into one set of
+//! Nothing but these events can make the loop wait: no thread and no
+//! queue of our own stand between the kernel and the loop, so nothing can
+//! grow without bound. Everything that is ready is folded into one set of
 //! things to do, so a burst of writes costs one read, not one per event.
 
-use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::time::Instant;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 use crate::action::SHUTDOWN_KILL_GRACE;
 use crate::config::Config;
@@ -21,37 +22,42 @@ use crate::error::{Error, Result};
 use crate::follow::Start;
 use crate::reaction::Reaction;
 use crate::readiness::Notifier;
+use crate::resolve::{self, Resolution};
 use crate::rotation::LogPath;
-use crate::watch::{self, FsEvent, Watch};
+use crate::signals::Signals;
+use crate::watch::{self, Watch};
 
-enum Event {
-    Fs(FsEvent),
-    Signal(i32),
-}
+/// How often the path is looked at when inotify cannot watch it.
+const FALLBACK_POLL: Duration = Duration::from_secs(1);
 
-/// What one batch of events asks for.
+/// What one turn of the loop has to do.
 #[derive(Default)]
 struct Todo {
     /// Look at the path: identity, truncation, new bytes.
     refresh: bool,
+    /// Resolve the path again and set the watches: a directory moved, a
+    /// symlink changed.
+    rewatch: bool,
     /// Something else changed in a watched directory: maybe a writer of a
     /// rotated file.
     read_retired: bool,
     reload: bool,
     child_exited: bool,
     stop: Option<i32>,
-    fatal: Option<String>,
 }
 
 struct Daemon {
     config: Config,
     log: LogPath,
     reaction: Reaction,
+    signals: Signals,
     /// `None` with `--once`, and once stopping.
     watch: Option<Watch>,
-    /// The names whose events concern us: the path and its symlink target,
-    /// spelled as the watcher reports them.
-    watched_names: Vec<PathBuf>,
+    /// What the path resolved to when the watches were last set.
+    resolution: Resolution,
+    /// Set when inotify cannot watch what we need: look every interval.
+    poll_every: Option<Duration>,
+    next_poll: Option<Instant>,
     notifier: Notifier,
     /// The last read stopped at its budget: read on without waiting.
     more_to_read: bool,
@@ -60,20 +66,17 @@ struct Daemon {
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
 pub fn run(config: Config) -> Result<()> {
     log_summary(&config);
-    let (tx, rx) = mpsc::channel();
-    forward_signals(tx.clone())?;
-    // The watch goes in before the file is opened: whatever is appended
-    // after the start offset is fixed is seen by an event or the first read.
+    let signals = Signals::new()
+        .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
     let watch = if config.once {
         None
     } else {
-        let mut watch = Watch::new(move |event| {
-            let _ = tx.send(Event::Fs(event));
+        let watch = Watch::new().map_err(|err| {
+            Error::failure(format!("cannot start inotify: {}", watch::describe(&err)))
         })?;
-        watch.set_dirs(watch::dirs_for(&watch::watched_name(&config.path), None))?;
         Some(watch)
     };
-    let start = if config.from_beginning {
+    let start = if config.from_beginning || config.once {
         Start::Beginning
     } else {
         Start::End
@@ -82,12 +85,14 @@ pub fn run(config: Config) -> Result<()> {
         // Nothing to wait for: the file must be there.
         std::fs::metadata(&config.path).map_err(|err| cannot_open(&config, err))?;
     }
-    let log = LogPath::open(&config.path, start).map_err(|err| cannot_open(&config, err))?;
     let mut daemon = Daemon {
-        log,
+        log: LogPath::open(&config.path, start).map_err(|err| cannot_open(&config, err))?,
         reaction: Reaction::new(&config),
+        signals,
         watch,
-        watched_names: Vec::new(),
+        resolution: Resolution::default(),
+        poll_every: None,
+        next_poll: None,
         notifier: Notifier::from_env(),
         more_to_read: false,
         config,
@@ -100,50 +105,68 @@ pub fn run(config: Config) -> Result<()> {
             log.finish(sink);
         });
     } else {
-        daemon.update_watches()?;
-        daemon.notifier.ready();
+        daemon.update_watches();
+        // What was appended between opening and watching raised no event.
         daemon.refresh(now);
+        daemon.notifier.ready(&daemon.status());
     }
-    daemon.run(&rx)
+    daemon.run()
 }
 
 impl Daemon {
-    fn run(&mut self, rx: &Receiver<Event>) -> Result<()> {
+    fn run(&mut self) -> Result<()> {
         let mut stop_at: Option<Instant> = None;
+        let mut failure: Option<Error> = None;
         loop {
             if self.config.once && !self.reaction.is_running() {
                 self.reaction.report_suppressed();
                 return Ok(());
             }
             let busy = self.more_to_read.then(Instant::now);
-            let deadline = [busy, self.log.deadline(), self.reaction.deadline(), stop_at]
-                .into_iter()
-                .flatten()
-                .min();
-            let first = match deadline {
-                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
-            };
+            let deadline = [
+                busy,
+                self.log.deadline(),
+                self.reaction.deadline(),
+                stop_at,
+                self.next_poll,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let (signalled, watched) = self.wait(deadline)?;
             let mut todo = Todo::default();
-            match first {
-                Ok(event) => self.note(event, &mut todo),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    return Err(Error::failure("the watcher and signal threads are gone"));
+            if signalled {
+                for signal in self.signals.pending() {
+                    match signal {
+                        SIGCHLD => todo.child_exited = true,
+                        SIGHUP => todo.reload = !self.config.once,
+                        other => todo.stop = Some(other),
+                    }
                 }
             }
-            for event in rx.try_iter() {
-                self.note(event, &mut todo);
+            if watched && let Err(err) = self.note_fs_events(&mut todo) {
+                failure = Some(Error::failure(format!("cannot read inotify events: {err}")));
+                todo.stop = Some(SIGTERM);
             }
             let now = Instant::now();
-            if let Some(reason) = todo.fatal {
-                return Err(Error::failure(reason));
+            if self.next_poll.is_some_and(|at| at <= now) {
+                todo.refresh = true;
+                todo.rewatch = self.watch.is_some();
+                self.next_poll = self.poll_every.map(|every| now + every);
             }
             if todo.child_exited {
                 self.reaction.on_child_exit(now);
             }
-            if let (Some(signal), None) = (todo.stop, stop_at) {
-                log::info!("received {}: stopping", signal_name(signal));
+            if let Some(signal) = todo.stop {
+                if stop_at.is_some() {
+                    // Asked twice: no more grace.
+                    log::warn!("received {} again: stopping now", signal_name(signal));
+                    self.reaction.kill(now);
+                    return failure.map_or(Ok(()), Err);
+                }
+                if failure.is_none() {
+                    log::info!("received {}: stopping", signal_name(signal));
+                }
                 self.notifier.stopping();
                 self.watch = None;
                 self.reaction.terminate(now);
@@ -154,14 +177,18 @@ impl Daemon {
                     self.reaction.kill(now);
                 }
                 if !self.reaction.is_running() {
+                    self.reaction.report_suppressed();
                     log::info!("stopped");
-                    return Ok(());
+                    return failure.map_or(Ok(()), Err);
                 }
                 continue;
             }
+            if todo.rewatch {
+                self.update_watches();
+            }
             if todo.reload {
                 self.reload(now);
-            } else if todo.refresh || self.more_to_read {
+            } else if todo.refresh || todo.rewatch || self.more_to_read {
                 self.refresh(now);
             } else if todo.read_retired {
                 self.read_retired(now);
@@ -171,27 +198,32 @@ impl Daemon {
         }
     }
 
-    /// Folds one event into the batch's to-do list.
-    fn note(&self, event: Event, todo: &mut Todo) {
-        match event {
-            Event::Signal(SIGCHLD) => todo.child_exited = true,
-            Event::Signal(SIGHUP) => todo.reload = !self.config.once,
-            Event::Signal(signal) => todo.stop = Some(signal),
-            Event::Fs(FsEvent::Rescan(why)) => {
-                log::warn!("{why}: looking at {} again", self.config.path.display());
-                todo.refresh = true;
-            }
-            Event::Fs(FsEvent::Changed { paths, removed }) => {
-                let dir = self.watched_names.first().and_then(|name| name.parent());
-                if removed && let Some(dir) = dir.filter(|d| paths.iter().any(|p| p == d)) {
-                    todo.fatal = Some(format!("the directory {} was removed", dir.display()));
-                } else if paths.is_empty() || paths.iter().any(|p| self.watched_names.contains(p)) {
-                    todo.refresh = true;
-                } else {
-                    todo.read_retired = true;
-                }
-            }
+    /// Blocks until a signal or a file system event arrives, or until
+    /// `deadline`. Returns which of the two is ready.
+    fn wait(&self, deadline: Option<Instant>) -> Result<(bool, bool)> {
+        let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+        let mut fds = vec![self.signals.fd()];
+        fds.extend(self.watch.as_ref().map(Watch::fd));
+        let ready =
+            poll(&fds, timeout).map_err(|err| Error::failure(format!("cannot wait: {err}")))?;
+        Ok((ready[0], ready.get(1).copied().unwrap_or(false)))
+    }
+
+    fn note_fs_events(&mut self, todo: &mut Todo) -> io::Result<()> {
+        let Some(watch) = self.watch.as_mut() else {
+            return Ok(());
+        };
+        let seen = watch.read()?;
+        if seen.overflow {
+            log::warn!(
+                "inotify queue overflow: looking at {} again",
+                self.config.path.display()
+            );
         }
+        todo.rewatch |= seen.layout || seen.overflow;
+        todo.refresh |= seen.path || seen.layout || seen.overflow || seen.more;
+        todo.read_retired |= seen.other;
+        Ok(())
     }
 
     /// Hands every new line of the followed files to the matcher.
@@ -219,8 +251,7 @@ impl Daemon {
             // The new file may live in a directory we did not watch (a
             // swapped symlink): watch it, then look again, since what was
             // appended before the watch was in place raised no event.
-            if let Err(err) = self.update_watches() {
-                log::warn!("{err}");
+            if !self.update_watches() {
                 return;
             }
         }
@@ -235,9 +266,8 @@ impl Daemon {
     fn expire(&mut self, now: Instant) {
         if self.log.deadline().is_some_and(|at| at <= now)
             && self.with_lines(now, |log, sink| log.expire(now, sink))
-            && let Err(err) = self.update_watches()
         {
-            log::warn!("{err}");
+            self.update_watches();
         }
     }
 
@@ -246,43 +276,103 @@ impl Daemon {
     fn reload(&mut self, now: Instant) {
         log::info!("received SIGHUP: reopening {}", self.config.path.display());
         self.notifier.reloading();
+        self.update_watches();
         self.refresh(now);
-        self.notifier.ready();
+        self.notifier.ready(&self.status());
     }
 
-    /// Watches the path's directory, a symlink target's, and those of the
-    /// rotated files still open.
-    fn update_watches(&mut self) -> Result<()> {
-        let name = watch::watched_name(&self.config.path);
-        let target = self.log.target();
-        let mut dirs = watch::dirs_for(&name, target.as_deref());
-        for dir in self.log.retired_dirs() {
-            if !dirs.iter().any(|d| d == dir) {
-                dirs.push(dir.to_path_buf());
+    /// Resolves the path again and watches what decides it, and the
+    /// directories of the rotated files still open. Returns whether the
+    /// watches changed.
+    fn update_watches(&mut self) -> bool {
+        let resolution = resolve::resolve(&self.config.path);
+        let changed = resolution != self.resolution;
+        if changed {
+            self.log_waiting(&resolution);
+        }
+        // A walk stopped by an error (a directory we may not search for a
+        // moment) says nothing new: keep watching what we watched.
+        let Some(watch) = self.watch.as_mut().filter(|_| resolution.error.is_none()) else {
+            self.resolution = resolution;
+            return changed;
+        };
+        for (dir, err) in watch.set(&resolution.names, &self.log.retired_dirs()) {
+            if self.poll_every.is_none() {
+                log::warn!(
+                    "cannot watch {}: {}; looking for changes every {}s instead",
+                    dir.display(),
+                    watch::describe(&err),
+                    FALLBACK_POLL.as_secs()
+                );
+                self.poll_every = Some(FALLBACK_POLL);
+                self.next_poll = Some(Instant::now() + FALLBACK_POLL);
             }
         }
-        self.watched_names = std::iter::once(name).chain(target).collect();
-        if let Some(watch) = self.watch.as_mut() {
-            watch.set_dirs(dirs)?;
+        self.resolution = resolution;
+        changed
+    }
+
+    fn log_waiting(&self, resolution: &Resolution) {
+        if let Some(err) = &resolution.error {
+            // The follower says the same when it looks at the path.
+            log::debug!("{err}");
+        } else if let Some(dir) = &resolution.missing_dir {
+            log::warn!(
+                "the directory {} does not exist: waiting for it",
+                dir.display()
+            );
+        } else if !self.log.is_open() {
+            log::warn!(
+                "{} does not exist: waiting for it",
+                self.config.path.display()
+            );
         }
-        Ok(())
+    }
+
+    /// What the service manager shows as our status.
+    fn status(&self) -> String {
+        match (&self.resolution.missing_dir, self.log.is_open()) {
+            (Some(dir), _) => format!("waiting for the directory {}", dir.display()),
+            (None, false) => format!("waiting for {}", self.config.path_as_given),
+            (None, true) => format!("following {}", self.config.path_as_given),
+        }
     }
 }
 
-fn forward_signals(tx: Sender<Event>) -> Result<()> {
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
-        .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for signal in signals.forever() {
-                if tx.send(Event::Signal(signal)).is_err() {
-                    return;
-                }
-            }
+impl Drop for Daemon {
+    /// Whatever way the loop ends (an error, a panic), a running command's
+    /// group goes with it.
+    fn drop(&mut self) {
+        self.reaction.kill(Instant::now());
+    }
+}
+
+/// poll(2) on `fds` for reading; which of them are ready. A signal that
+/// interrupts the wait is delivered through the signal pipe.
+fn poll(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<Vec<bool>> {
+    let mut pollfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
         })
-        .map_err(|err| Error::failure(format!("cannot start the signal thread: {err}")))?;
-    Ok(())
+        .collect();
+    // Rounded up, so that a deadline is never woken up for too early.
+    let millis = timeout.map_or(-1, |t| {
+        let ms = t.as_nanos().div_ceil(1_000_000);
+        i32::try_from(ms).unwrap_or(i32::MAX)
+    });
+    // SAFETY: `pollfds` is a valid array of `pollfd` of the length passed,
+    // and its descriptors are borrowed for the duration of the call.
+    let n = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, millis) };
+    if n < 0 {
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    Ok(pollfds.iter().map(|p| p.revents != 0).collect())
 }
 
 fn cannot_open(config: &Config, err: std::io::Error) -> Error {

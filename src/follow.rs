@@ -1,24 +1,27 @@
 //! One open log file: where we are in it, which file it is, and whether it
-//! is still the file we have been reading.
+//! is still the content we have been reading.
 //!
-//! The file is identified by device and inode, so a rename or a new file at
-//! the path is told apart from appends. Truncation in place (copytruncate) is
-//! found by the size dropping below our offset or, when the file was refilled
-//! past our offset before we looked, by its first bytes no longer being the
-//! ones we read (the fingerprint). The file is only ever opened read-only.
+//! A file is known by what it is, never by its name: device and inode, plus
+//! a fingerprint of its first bytes (up to [`FINGERPRINT_LEN`]). The inode
+//! alone is not enough, because a file deleted and closed frees its inode
+//! number for the next file created. Truncation in place (copytruncate) is
+//! found by the size dropping below our offset or, when the file was
+//! refilled past our offset before we looked, by its first bytes no longer
+//! being the ones we read. The file is only ever opened read-only.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::lines::{LineBuffer, MAX_LINE};
 
 /// How many leading bytes identify the content of a file.
-const FINGERPRINT_LEN: usize = 1024;
+pub const FINGERPRINT_LEN: usize = 1024;
 
 /// Device and inode: what makes a file the same file across renames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileId {
     pub dev: u64,
     pub ino: u64,
@@ -40,6 +43,17 @@ pub enum Start {
     Beginning,
     /// After the last complete line: what is there already is old.
     End,
+}
+
+/// What is remembered of a file once it is closed, so that it can be
+/// recognised, and continued where it was left, if it comes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub id: FileId,
+    pub offset: u64,
+    /// The file's first bytes, up to `FINGERPRINT_LEN` and never past
+    /// `offset`.
+    pub fingerprint: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -92,14 +106,54 @@ impl Follower {
         self.offset
     }
 
+    /// Where the file is now, whatever it was renamed to: the kernel keeps
+    /// track of an open file's name. `None` once it is deleted.
+    pub fn current_path(&self) -> Option<PathBuf> {
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", self.file.as_raw_fd())).ok()?;
+        let deleted = link.as_os_str().as_encoded_bytes().ends_with(b" (deleted)");
+        (!deleted).then_some(link)
+    }
+
+    /// Continues at a remembered position if this is the same file with
+    /// the same content up to there (not truncated, not an inode reused by
+    /// a new file). Returns whether it did.
+    pub fn resume(&mut self, at: &Position) -> bool {
+        if at.id != self.id || self.offset != 0 {
+            return false;
+        }
+        let Ok(meta) = self.file.metadata() else {
+            return false;
+        };
+        if meta.len() < at.offset || !self.head_is(&at.fingerprint).unwrap_or(false) {
+            return false;
+        }
+        self.offset = at.offset;
+        self.fingerprint = at.fingerprint.clone();
+        true
+    }
+
+    /// What to remember of this file once it is closed.
+    pub fn position(&self) -> Position {
+        Position {
+            id: self.id,
+            offset: self.offset,
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+
     /// Was the file truncated (and maybe refilled) since we last read it?
     pub fn is_truncated(&self) -> io::Result<bool> {
         if self.file.metadata()?.len() < self.offset {
             return Ok(true);
         }
-        let mut head = vec![0; self.fingerprint.len()];
+        Ok(!self.head_is(&self.fingerprint)?)
+    }
+
+    /// Does the file still begin with `fingerprint`?
+    fn head_is(&self, fingerprint: &[u8]) -> io::Result<bool> {
+        let mut head = vec![0; fingerprint.len()];
         let n = read_at_most(&self.file, &mut head, 0)?;
-        Ok(head[..n] != self.fingerprint[..])
+        Ok(head[..n] == *fingerprint)
     }
 
     /// Starts over at offset 0 after a truncation. A partial line held from
@@ -121,6 +175,7 @@ impl Follower {
     ) -> io::Result<u64> {
         let mut total = 0;
         while total < budget {
+            let at_line_start = self.lines.held() == 0;
             let spare = self.lines.spare();
             let n = match self.file.read_at(spare, self.offset) {
                 Ok(0) => return Ok(total),
@@ -128,17 +183,40 @@ impl Follower {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => return Err(err),
             };
-            if self.fingerprint.len() < FINGERPRINT_LEN
-                && self.offset == self.fingerprint.len() as u64
-            {
-                let take = n.min(FINGERPRINT_LEN - self.fingerprint.len());
-                self.fingerprint.extend_from_slice(&spare[..take]);
+            // A writer without O_APPEND that kept its offset across a
+            // copytruncate leaves a hole of NULs before its next write. The
+            // hole is not lines: skip it, whole blocks with SEEK_DATA and
+            // the NULs left in the first data block byte by byte, or the
+            // first line after a hole longer than MAX_LINE would be cut
+            // away as part of it.
+            if spare[0] == 0 && at_line_start {
+                let skip = match next_data(&self.file, self.offset) {
+                    Some(data) if data > self.offset => data - self.offset,
+                    _ => spare[..n].iter().take_while(|&&b| b == 0).count() as u64,
+                };
+                log::debug!("skipped {skip} NUL bytes (a hole)");
+                self.offset += skip;
+                total += skip;
+                continue;
             }
             self.offset += n as u64;
             total += n as u64;
             self.lines.commit(n, on_block);
+            self.complete_fingerprint()?;
         }
         Ok(total)
+    }
+
+    /// Takes the file's first bytes, up to `FINGERPRINT_LEN` and never past
+    /// what was read, as its fingerprint (a hole skipped included).
+    fn complete_fingerprint(&mut self) -> io::Result<()> {
+        let want = self.offset.min(FINGERPRINT_LEN as u64) as usize;
+        if self.fingerprint.len() < want {
+            self.fingerprint.resize(want, 0);
+            let n = read_at_most(&self.file, &mut self.fingerprint, 0)?;
+            self.fingerprint.truncate(n);
+        }
+        Ok(())
     }
 
     /// Frees the read buffer if no partial line needs it.
@@ -150,6 +228,16 @@ impl Follower {
     pub fn finish(&mut self, on_block: &mut dyn FnMut(&[u8])) {
         self.lines.finish(on_block);
     }
+}
+
+/// The start of the next data at or after `offset`, skipping a hole; `None`
+/// where the file system cannot tell or there is no data after `offset`.
+fn next_data(file: &File, offset: u64) -> Option<u64> {
+    let offset = libc::off_t::try_from(offset).ok()?;
+    // SAFETY: lseek on a descriptor we own; it moves the file position,
+    // which nothing here uses (every read is positioned).
+    let data = unsafe { libc::lseek(file.as_raw_fd(), offset, libc::SEEK_DATA) };
+    u64::try_from(data).ok()
 }
 
 /// Where the last complete line ends, looking back at most a line's length:

@@ -28,5 +28,7 @@ pub mod logging;
 pub mod pattern;
 pub mod reaction;
 pub mod readiness;
+pub mod resolve;
 pub mod rotation;
+pub mod signals;
 pub mod watch;

@@ -8,9 +8,6 @@ use crate::cli::Cli;
 pub fn init(cli: &Cli) {
     let mut builder = env_logger::Builder::new();
     builder.filter_level(LevelFilter::Info).format_target(false);
-    // The watcher crate reports its own housekeeping (a watch the kernel
-    // already dropped) at info; only its warnings concern an operator.
-    builder.filter_module("notify", LevelFilter::Warn);
     if let Ok(spec) = std::env::var("RUST_LOG") {
         builder.parse_filters(&spec);
     }

@@ -38,8 +38,14 @@ impl Notifier {
         }
     }
 
-    pub fn ready(&self) {
-        self.send("READY=1\n");
+    /// Ready, with a one-line status for `systemctl status` (what is
+    /// followed, or what is being waited for).
+    pub fn ready(&self, status: &str) {
+        let status: String = status
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        self.send(&format!("READY=1\nSTATUS={status}\n"));
     }
 
     /// Sent before a reload; newer systemd wants the monotonic time with it.

@@ -1,17 +1,24 @@
-//! The followed path over time: which file is behind it now, and the old
-//! files a rotation left behind.
+//! The followed path over time: which file is behind it now, the old
+//! files a rotation left behind, and the files recently closed.
 //!
-//! When the path starts naming another file (rename + create, delete +
-//! recreate, a swapped symlink), the old file is read to its end and kept
-//! open for a grace period, because writers that have not reopened yet still
-//! append to it; the new file is read from its first byte. A truncation in
-//! place rewinds to 0. Every byte of every file is read exactly once.
+//! A file is followed by identity ([`FileId`] and fingerprint), never by
+//! name. When the path starts naming another file (rename and create,
+//! delete and recreate, a swapped symlink, the directory replaced), the old file is
+//! read to its end and kept open for a grace period, because writers that
+//! have not reopened yet still append to it; the new file is read from its
+//! first byte. A file that comes back to the path (moved away and back, a
+//! symlink swapped back) is recognised, open or recently closed, and
+//! continued at its offset. A truncation in place rewinds to 0, for the
+//! current file and the rotated ones alike. Only "not found" means a file
+//! is gone: any other failure to look at the path changes nothing.
 
+use std::collections::VecDeque;
+use std::fmt::Display;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::follow::{FileId, Follower, Start};
+use crate::follow::{FileId, Follower, Position, Start};
 
 /// How long a rotated file is kept open after its last growth.
 pub const ROTATE_GRACE: Duration = Duration::from_secs(5);
@@ -20,6 +27,11 @@ pub const ROTATE_GRACE: Duration = Duration::from_secs(5);
 /// many times per grace period is pathological; closing the oldest early
 /// keeps descriptors bounded (the soft limit is often 1024).
 const MAX_RETIRED: usize = 64;
+
+/// How many closed files are remembered, and for how long, so that one
+/// that comes back continues where it was instead of being read again.
+pub const MAX_REMEMBERED: usize = 64;
+pub const REMEMBER_FOR: Duration = Duration::from_secs(600);
 
 /// How much of the current file one refresh reads: a writer faster than us
 /// must not keep the loop from signals and timeouts.
@@ -31,9 +43,12 @@ type Sink<'a> = &'a mut dyn FnMut(&[u8]);
 struct Retired {
     file: Follower,
     close_at: Instant,
-    /// Where the file was when it was rotated: its writers' appends raise
-    /// events there, so the directory stays watched until the file closes.
-    dir: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+struct Closed {
+    at: Position,
+    when: Instant,
 }
 
 /// What a [`LogPath::refresh`] found.
@@ -50,40 +65,39 @@ pub struct Refresh {
 pub struct LogPath {
     path: PathBuf,
     current: Option<Follower>,
-    /// The directory the current file was found in (through symlinks).
-    current_dir: Option<PathBuf>,
     retired: Vec<Retired>,
+    closed: VecDeque<Closed>,
     /// A file we failed to open, so the failure is logged once.
     unreadable: Option<FileId>,
+    /// Looking at the path fails (not "not found"): logged once.
+    stat_failing: bool,
 }
 
 impl LogPath {
-    /// Opens the file at start. A missing file is waited for; any other
-    /// failure to open it is the caller's to report.
+    /// Opens the file at start. A missing file (or directory) is waited
+    /// for; any other failure to open it is the caller's to report.
     pub fn open(path: &Path, start: Start) -> io::Result<Self> {
         let current = match Follower::open(path, start) {
             Ok(file) => {
                 log::info!("following {} from offset {}", path.display(), file.offset());
                 Some(file)
             }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                log::info!("{} does not exist yet: waiting for it", path.display());
-                None
-            }
+            Err(err) if is_gone(&err) => None,
             Err(err) => return Err(err),
         };
         Ok(LogPath {
             path: path.to_path_buf(),
-            current_dir: current.as_ref().and_then(|_| resolved_dir(path)),
             current,
             retired: Vec::new(),
+            closed: VecDeque::new(),
             unreadable: None,
+            stat_failing: false,
         })
     }
 
-    /// The file the path resolves to (through symlinks), if it exists.
-    pub fn target(&self) -> Option<PathBuf> {
-        std::fs::canonicalize(&self.path).ok()
+    /// Is a file open at the path?
+    pub fn is_open(&self) -> bool {
+        self.current.is_some()
     }
 
     /// The end for good (`--once`): held partial lines are lines.
@@ -93,59 +107,164 @@ impl LogPath {
         }
     }
 
-    /// The directories of the rotated files still open.
-    pub fn retired_dirs(&self) -> impl Iterator<Item = &Path> {
-        self.retired.iter().filter_map(|old| old.dir.as_deref())
+    /// The directories the rotated files still open are in now: their
+    /// writers' appends raise events there.
+    pub fn retired_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for dir in self
+            .retired
+            .iter()
+            .filter_map(|old| old.file.current_path()?.parent().map(Path::to_path_buf))
+        {
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        dirs
     }
 
     pub fn has_retired(&self) -> bool {
         !self.retired.is_empty()
     }
 
-    /// Looks at the path again: reads the rotated files, notices a new or
-    /// truncated file, and reads what was appended.
+    /// Looks at the path again: reads the rotated files, notices a new,
+    /// returning or truncated file, and reads what was appended.
     pub fn refresh(&mut self, now: Instant, sink: Sink) -> Refresh {
         self.read_retired(now, sink);
-        let found = std::fs::metadata(&self.path).map(|meta| FileId::of(&meta));
         let current_id = self.current.as_ref().map(Follower::id);
         let mut refresh = Refresh::default();
-        match (found, current_id) {
-            (Ok(id), Some(current)) if id == current => self.check_truncation(sink),
-            (Ok(_), Some(_)) => {
-                log::info!(
-                    "{} was rotated: reading the new file from the start",
-                    self.path.display()
-                );
-                self.retire_current(now, sink);
-                self.open_new();
-                refresh.replaced = true;
+        match std::fs::metadata(&self.path) {
+            Ok(meta) if Some(FileId::of(&meta)) == current_id => {
+                self.can_look();
+                if let Some(file) = self.current.as_mut() {
+                    check_truncation(file, &self.path.display(), sink);
+                }
             }
-            (Ok(_), None) => {
-                self.open_new();
-                refresh.replaced = self.current.is_some();
+            Ok(_) => {
+                self.can_look();
+                refresh.replaced = self.replace(now, sink);
             }
-            (Err(_), Some(_)) => {
-                log::info!(
-                    "{} was deleted or moved away: waiting for it",
-                    self.path.display()
-                );
-                self.retire_current(now, sink);
-                refresh.replaced = true;
+            Err(err) if is_gone(&err) => {
+                self.can_look();
+                refresh.replaced = self.gone(now, sink);
             }
-            (Err(_), None) => {}
+            Err(err) => {
+                if !std::mem::replace(&mut self.stat_failing, true) {
+                    log::warn!(
+                        "cannot look at {}: {err}; reading on from the file already open",
+                        self.path.display()
+                    );
+                }
+            }
         }
         refresh.more = self.read_current(sink);
         refresh
     }
 
+    /// Looking at the path works (again).
+    fn can_look(&mut self) {
+        if std::mem::take(&mut self.stat_failing) {
+            log::info!("{} can be looked at again", self.path.display());
+        }
+    }
+
+    /// The path names no file: the one we followed, if any, is rotated.
+    fn gone(&mut self, now: Instant, sink: Sink) -> bool {
+        let Some(file) = &self.current else {
+            return false;
+        };
+        let what = match file.current_path() {
+            Some(path) => format!("was moved away (to {})", path.display()),
+            None => "was deleted".to_owned(),
+        };
+        log::info!(
+            "{} {what}: finishing it, then waiting for a new file",
+            self.path.display()
+        );
+        self.retire_current(now, sink);
+        true
+    }
+
+    /// The path names another file than the one we follow (or one at all).
+    /// Returns whether what we follow changed.
+    fn replace(&mut self, now: Instant, sink: Sink) -> bool {
+        let file = match Follower::open(&self.path, Start::Beginning) {
+            Ok(file) => file,
+            Err(err) if is_gone(&err) => return self.gone(now, sink),
+            Err(err) => {
+                let id = std::fs::metadata(&self.path).ok().map(|m| FileId::of(&m));
+                if id != self.unreadable {
+                    log::error!("cannot open {}: {err}", self.path.display());
+                    self.unreadable = id;
+                }
+                // Another file is at the path, if one we cannot read: the
+                // one we followed was rotated away all the same.
+                return self.current.is_some() && self.gone(now, sink);
+            }
+        };
+        if Some(file.id()) == self.current.as_ref().map(Follower::id) {
+            return false; // Back before we opened: nothing changed.
+        }
+        self.unreadable = None;
+        if let Some(old) = &self.current {
+            let moved_to = old
+                .current_path()
+                .map_or("deleted".to_owned(), |p| format!("now {}", p.display()));
+            log::info!(
+                "{} was rotated (the old file is {moved_to}): finishing it",
+                self.path.display()
+            );
+        }
+        self.retire_current(now, sink);
+        let file = self.recognise(file, now, sink);
+        self.current = Some(file);
+        true
+    }
+
+    /// A file that appeared at the path. One we know (still open after a
+    /// rotation, or closed not long ago) continues where we were in it: no
+    /// line is read twice. Any other is read from its first byte.
+    fn recognise(&mut self, mut file: Follower, now: Instant, sink: Sink) -> Follower {
+        let path = self.path.display();
+        if let Some(i) = self
+            .retired
+            .iter()
+            .position(|old| old.file.id() == file.id())
+        {
+            let mut old = self.retired.remove(i).file;
+            check_truncation(&mut old, &path, sink);
+            log::info!(
+                "{path} is again the file it was before: continuing at offset {}",
+                old.offset()
+            );
+            return old;
+        }
+        self.closed
+            .retain(|c| now.duration_since(c.when) < REMEMBER_FOR);
+        if let Some(i) = self.closed.iter().position(|c| c.at.id == file.id())
+            && let Some(closed) = self.closed.remove(i)
+            && file.resume(&closed.at)
+        {
+            log::info!(
+                "{path} is again a file read before: continuing at offset {}",
+                file.offset()
+            );
+            return file;
+        }
+        log::info!("{path} appeared: reading it from the start");
+        file
+    }
+
     /// Reads what was appended to the rotated files (any event in their
-    /// directory may be one of their writers).
+    /// directories may be one of their writers).
     pub fn read_retired(&mut self, now: Instant, sink: Sink) {
         for old in &mut self.retired {
+            let name = retired_name(&old.file);
+            check_truncation(&mut old.file, &name, sink);
             match old.file.read_appended(u64::MAX, sink) {
                 Ok(0) => {}
                 Ok(_) => old.close_at = now + ROTATE_GRACE,
-                Err(err) => log::warn!("cannot read the rotated file: {err}"),
+                Err(err) => log::warn!("cannot read {name}: {err}"),
             }
             old.file.release_buffer();
         }
@@ -162,72 +281,49 @@ impl LogPath {
         // A file that grew since the last look earns a new grace period.
         self.read_retired(now, sink);
         let before = self.retired.len();
+        let mut closed = Vec::new();
         self.retired.retain_mut(|old| {
             if old.close_at > now {
                 return true;
             }
-            close(&mut old.file, sink);
+            closed.push(close(&mut old.file, sink));
             false
         });
+        for at in closed {
+            self.remember(at, now);
+        }
         self.retired.len() < before
     }
 
-    fn check_truncation(&mut self, sink: Sink) {
-        let Some(file) = self.current.as_mut() else {
-            return;
-        };
-        match file.is_truncated() {
-            Ok(false) => {}
-            Ok(true) => {
-                log::info!(
-                    "{} was truncated: reading it from the start",
-                    self.path.display()
-                );
-                file.rewind(sink);
-            }
-            Err(err) => log::warn!("cannot check {} for truncation: {err}", self.path.display()),
+    fn remember(&mut self, at: Position, now: Instant) {
+        if self.closed.len() >= MAX_REMEMBERED {
+            self.closed.pop_front();
         }
+        self.closed.push_back(Closed { at, when: now });
     }
 
     fn retire_current(&mut self, now: Instant, sink: Sink) {
-        if let Some(mut file) = self.current.take() {
-            if let Err(err) = file.read_appended(u64::MAX, sink) {
-                log::warn!("cannot read the rotated file: {err}");
-            }
-            file.release_buffer();
-            if self.retired.len() >= MAX_RETIRED {
-                log::warn!("more than {MAX_RETIRED} rotated files open: closing the oldest early");
-                let mut oldest = self.retired.remove(0);
-                close(&mut oldest.file, sink);
-            }
-            self.retired.push(Retired {
-                file,
-                close_at: now + ROTATE_GRACE,
-                dir: self.current_dir.take(),
-            });
+        let Some(mut file) = self.current.take() else {
+            return;
+        };
+        let name = retired_name(&file);
+        // Truncated and then rotated between two looks: the lines written
+        // after the truncation are at the start of the old file.
+        check_truncation(&mut file, &name, sink);
+        if let Err(err) = file.read_appended(u64::MAX, sink) {
+            log::warn!("cannot read {name}: {err}");
         }
-    }
-
-    fn open_new(&mut self) {
-        match Follower::open(&self.path, Start::Beginning) {
-            Ok(file) => {
-                log::info!(
-                    "{} appeared: reading it from the start",
-                    self.path.display()
-                );
-                self.unreadable = None;
-                self.current = Some(file);
-                self.current_dir = resolved_dir(&self.path);
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => {
-                let id = std::fs::metadata(&self.path).ok().map(|m| FileId::of(&m));
-                if id != self.unreadable {
-                    log::error!("cannot open {}: {err}", self.path.display());
-                    self.unreadable = id;
-                }
-            }
+        file.release_buffer();
+        if self.retired.len() >= MAX_RETIRED {
+            log::warn!("more than {MAX_RETIRED} rotated files open: closing the oldest early");
+            let mut oldest = self.retired.remove(0);
+            let at = close(&mut oldest.file, sink);
+            self.remember(at, now);
         }
+        self.retired.push(Retired {
+            file,
+            close_at: now + ROTATE_GRACE,
+        });
     }
 
     /// Reads the current file; true if it has more than the budget allowed.
@@ -245,24 +341,42 @@ impl LogPath {
     }
 }
 
-/// The directory that holds the file `path` resolves to.
-fn resolved_dir(path: &Path) -> Option<PathBuf> {
-    std::fs::canonicalize(path)
-        .ok()?
-        .parent()
-        .map(Path::to_path_buf)
+/// Only "not found" (or a component that is no longer a directory) means
+/// that the path names no file. A permission error or any other passing
+/// failure says nothing about the file we have open.
+pub fn is_gone(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc::ENOTDIR)
 }
 
-/// The last look at a rotated file before it is closed.
-fn close(file: &mut Follower, sink: Sink) {
+/// A rotated file as the logs name it: where it is now.
+fn retired_name(file: &Follower) -> String {
+    match file.current_path() {
+        Some(path) => format!("the rotated file {}", path.display()),
+        None => "the rotated (deleted) file".to_owned(),
+    }
+}
+
+fn check_truncation(file: &mut Follower, name: &dyn Display, sink: Sink) {
+    match file.is_truncated() {
+        Ok(false) => {}
+        Ok(true) => {
+            log::info!("{name} was truncated: reading it from the start");
+            file.rewind(sink);
+        }
+        Err(err) => log::warn!("cannot check {name} for truncation: {err}"),
+    }
+}
+
+/// The last look at a rotated file before it is closed; returns what to
+/// remember of it.
+fn close(file: &mut Follower, sink: Sink) -> Position {
+    let name = retired_name(file);
     if let Err(err) = file.read_appended(u64::MAX, sink) {
-        log::warn!("cannot read the rotated file: {err}");
+        log::warn!("cannot read {name}: {err}");
     }
     file.finish(sink);
-    log::info!(
-        "closed the rotated file (read {} bytes in all)",
-        file.offset()
-    );
+    log::info!("closed {name} (read {} bytes in all)", file.offset());
+    file.position()
 }
 
 #[cfg(test)]

@@ -267,6 +267,8 @@ pub struct DaemonBuilder<'a> {
     env: Vec<(OsString, OsString)>,
     notify: NotifyAddress,
     wrapper: Vec<OsString>,
+    /// Let any user send to the notify socket (a daemon that dropped root).
+    open_notify: bool,
 }
 
 impl DaemonBuilder<'_> {
@@ -298,16 +300,47 @@ impl DaemonBuilder<'_> {
     /// Spawns the daemon and waits for its first `READY=1`.
     #[track_caller]
     pub fn start(self) -> Daemon {
-        let mut daemon = self.spawn();
+        let mut daemon = self.spawn_unready();
         daemon.expect_notify("READY=1");
         daemon
     }
 
+    /// When the tests run as root: runs the daemon as `nobody`, so that file
+    /// permissions apply to it, and opens the sandbox, the notify socket
+    /// and the followed directory to that user. `None` when not root (the
+    /// daemon then runs as the unprivileged caller).
+    pub fn unprivileged(mut self) -> Self {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            use std::os::unix::fs::PermissionsExt;
+            for dir in [self.sandbox.root(), &self.sandbox.path("logs")] {
+                fs::set_permissions(dir, fs::Permissions::from_mode(0o777)).unwrap();
+            }
+            self.wrapper = [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--",
+            ]
+            .iter()
+            .map(OsString::from)
+            .collect();
+            self.open_notify = true;
+        }
+        self
+    }
+
     /// Spawns the daemon without waiting for anything.
     #[track_caller]
-    fn spawn(self) -> Daemon {
+    pub fn spawn_unready(self) -> Daemon {
         let root = self.sandbox.root().to_owned();
         let (notify, notify_env) = bind_notify_socket(&root, &self.notify);
+        if self.open_notify {
+            use std::os::unix::fs::PermissionsExt;
+            let socket = PathBuf::from(&notify_env);
+            fs::set_permissions(socket, fs::Permissions::from_mode(0o777)).unwrap();
+        }
         let stderr_path = root.join(STDERR_FILE);
         let stderr = File::create(&stderr_path).expect("create stderr capture");
         let mut command = match self.wrapper.split_first() {
@@ -390,6 +423,7 @@ impl Daemon {
             env: Vec::new(),
             notify: NotifyAddress::Path,
             wrapper: Vec::new(),
+            open_notify: false,
         }
     }
 
@@ -399,14 +433,20 @@ impl Daemon {
         Daemon::builder(sandbox).args(args).start()
     }
 
+    /// Has the daemon not exited?
+    pub fn is_running(&mut self) -> bool {
+        self.status.is_none() && self.child.try_wait().expect("try_wait").is_none()
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }
 
     /// Waits for a notify datagram that has `state` as one of its lines
-    /// (e.g. `READY=1`); the datagrams before it are consumed.
+    /// (e.g. `READY=1`) and returns it whole; the datagrams before it are
+    /// consumed.
     #[track_caller]
-    pub fn expect_notify(&mut self, state: &str) {
+    pub fn expect_notify(&mut self, state: &str) -> String {
         let deadline = Instant::now() + TIMEOUT;
         let mut skipped = Vec::new();
         loop {
@@ -422,7 +462,7 @@ impl Daemon {
                 Err(e) => panic!("recv on the notify socket: {e}"),
             };
             if message.lines().any(|line| line == state) {
-                return;
+                return message;
             }
             skipped.push(message);
         }

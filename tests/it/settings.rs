@@ -94,86 +94,80 @@ fn each_setting_works_as_flag_and_as_env_var() {
     check_cases(&[
         Case {
             name: "logfile and pattern as flags",
-            args: &["--from-beginning", "-l", LOG, "-p", "ERROR"],
+            args: &["-l", LOG, "-p", "ERROR"],
             env: &[],
             expect: ERRORS,
         },
         Case {
             name: "LOGS2ECA_LOG_FILE",
-            args: &["--from-beginning", "-p", "ERROR"],
+            args: &["-p", "ERROR"],
             env: &[("LOGS2ECA_LOG_FILE", LOG)],
             expect: ERRORS,
         },
         Case {
             name: "LOGS2ECA_EVENT_PATTERN",
-            args: &["--from-beginning", "-l", LOG],
+            args: &["-l", LOG],
             env: &[("LOGS2ECA_EVENT_PATTERN", "ERROR")],
             expect: ERRORS,
         },
         Case {
             name: "--exclude",
-            args: &["--from-beginning", "-l", LOG, "-p", "ERROR", "-x", "disk"],
+            args: &["-l", LOG, "-p", "ERROR", "-x", "disk"],
             env: &[],
             expect: &["ERROR net down"],
         },
         Case {
             name: "LOGS2ECA_EXCLUDE_PATTERN",
-            args: &["--from-beginning", "-l", LOG, "-p", "ERROR"],
+            args: &["-l", LOG, "-p", "ERROR"],
             env: &[("LOGS2ECA_EXCLUDE_PATTERN", "disk")],
             expect: &["ERROR net down"],
         },
         Case {
             name: "--ignore-case",
-            args: &["--from-beginning", "-l", LOG, "-p", "ERROR", "-i"],
+            args: &["-l", LOG, "-p", "ERROR", "-i"],
             env: &[],
             expect: ERRORS_ANY_CASE,
         },
         Case {
             name: "LOGS2ECA_IGNORE_CASE=1",
-            args: &["--from-beginning", "-l", LOG, "-p", "ERROR"],
+            args: &["-l", LOG, "-p", "ERROR"],
             env: &[("LOGS2ECA_IGNORE_CASE", "1")],
             expect: ERRORS_ANY_CASE,
         },
         Case {
             name: "LOGS2ECA_IGNORE_CASE=yes",
-            args: &["--from-beginning", "-l", LOG, "-p", "ERROR"],
+            args: &["-l", LOG, "-p", "ERROR"],
             env: &[("LOGS2ECA_IGNORE_CASE", "yes")],
             expect: ERRORS_ANY_CASE,
         },
         Case {
             name: "LOGS2ECA_IGNORE_CASE=false",
-            args: &["--from-beginning", "-l", LOG, "-p", "ERROR"],
+            args: &["-l", LOG, "-p", "ERROR"],
             env: &[("LOGS2ECA_IGNORE_CASE", "false")],
             expect: ERRORS,
         },
         Case {
             name: "a delimited pattern is a regex",
-            args: &["--from-beginning", "-l", LOG, "-p", "/a.c/"],
+            args: &["-l", LOG, "-p", "/a.c/"],
             env: &[],
             expect: &["WARN a.c literal", "WARN /a.c/ here"],
         },
         Case {
             name: "--literal",
-            args: &["--from-beginning", "-l", LOG, "-p", "/a.c/", "--literal"],
+            args: &["-l", LOG, "-p", "/a.c/", "--literal"],
             env: &[],
             expect: &["WARN /a.c/ here"],
         },
         Case {
             name: "LOGS2ECA_LITERAL=true",
-            args: &["--from-beginning", "-l", LOG, "-p", "/a.c/"],
+            args: &["-l", LOG, "-p", "/a.c/"],
             env: &[("LOGS2ECA_LITERAL", "true")],
             expect: &["WARN /a.c/ here"],
         },
         Case {
-            name: "without --from-beginning, lines present at start are skipped",
+            name: "--once reads from the beginning without --from-beginning",
             args: &["-l", LOG, "-p", "ERROR"],
             env: &[],
-            expect: &[],
-        },
-        Case {
-            name: "LOGS2ECA_FROM_BEGINNING=1",
-            args: &["-l", LOG, "-p", "ERROR"],
-            env: &[("LOGS2ECA_FROM_BEGINNING", "1")],
             expect: ERRORS,
         },
     ]);
@@ -184,7 +178,7 @@ fn each_setting_works_as_flag_and_as_env_var() {
 #[test]
 fn wait_and_timeout_work_as_flag_and_as_env_var() {
     let sandbox = sandbox_with_fixture();
-    let base = ["--from-beginning", "-l", LOG, "-p", "ERROR"];
+    let base = ["-l", LOG, "-p", "ERROR"];
     for (flag, var, word) in [
         ("-w", "LOGS2ECA_WAIT", "wait"),
         ("-t", "LOGS2ECA_TIMEOUT", "timeout"),
@@ -228,7 +222,7 @@ fn command_works_as_flag_and_as_env_var() {
 #[test]
 fn empty_env_var_counts_as_unset() {
     let sandbox = sandbox_with_fixture();
-    let args = ["--from-beginning", "-l", LOG, "-p", "ERROR"];
+    let args = ["-l", LOG, "-p", "ERROR"];
     let mut env: Vec<(&str, &str)> = [
         "LOGS2ECA_WAIT",
         "LOGS2ECA_TIMEOUT",
@@ -257,17 +251,24 @@ fn empty_env_var_counts_as_unset() {
         &[("LOGS2ECA_EVENT_PATTERN", "")],
     );
     assert_error(&outcome, 2, &["pattern"], "LOGS2ECA_EVENT_PATTERN=");
+}
 
-    // An empty LOGS2ECA_FROM_BEGINNING is off.
-    let lines = scan(
-        &sandbox,
-        &["-l", LOG, "-p", "ERROR"],
-        &[("LOGS2ECA_FROM_BEGINNING", "")],
-    );
-    assert!(
-        lines.is_empty(),
-        "LOGS2ECA_FROM_BEGINNING= printed {lines:?}"
-    );
+/// `--once` always reads from the beginning, so `--from-beginning` is shown
+/// on a following daemon: set, the lines already there trigger; empty, it
+/// is off, and the sentinel is the first line printed.
+#[test]
+fn from_beginning_works_as_env_var_and_empty_counts_as_off() {
+    for (value, old_lines) in [("1", ERRORS), ("", &[][..])] {
+        let sandbox = sandbox_with_fixture();
+        let daemon = Daemon::builder(&sandbox)
+            .args(["-n", "-l", LOG, "-p", "ERROR"])
+            .env("LOGS2ECA_FROM_BEGINNING", value)
+            .start();
+        sandbox.append(LOG, "ERROR sentinel\n");
+        let mut expected = old_lines.to_vec();
+        expected.push("ERROR sentinel");
+        daemon.expect_lines(&expected);
+    }
 }
 
 #[test]
@@ -276,19 +277,7 @@ fn flag_beats_env_var() {
     sandbox.write("logs/other.log", "ERROR in the other file\n");
     let lines = scan(
         &sandbox,
-        &[
-            "--from-beginning",
-            "-l",
-            LOG,
-            "-p",
-            "ERROR",
-            "-x",
-            "disk",
-            "-w",
-            "1",
-            "-t",
-            "1",
-        ],
+        &["-l", LOG, "-p", "ERROR", "-x", "disk", "-w", "1", "-t", "1"],
         &[
             ("LOGS2ECA_LOG_FILE", "logs/other.log"),
             ("LOGS2ECA_EVENT_PATTERN", "INFO"),
@@ -305,7 +294,7 @@ fn surrounding_whitespace_is_trimmed() {
     check_cases(&[
         Case {
             name: "env values with whitespace",
-            args: &["--from-beginning"],
+            args: &[],
             env: &[
                 ("LOGS2ECA_LOG_FILE", "  logs/app.log\t"),
                 ("LOGS2ECA_EVENT_PATTERN", " ERROR "),
@@ -318,7 +307,6 @@ fn surrounding_whitespace_is_trimmed() {
         Case {
             name: "flag values with whitespace",
             args: &[
-                "--from-beginning",
                 "-l",
                 " logs/app.log ",
                 "-p",
@@ -440,28 +428,6 @@ fn bad_input_exits_2_with_one_line() {
     for (name, args, fragments) in cases {
         assert_error(&run(&sandbox, args, &[]), 2, fragments, name);
     }
-}
-
-#[test]
-fn missing_parent_directory_exits_1() {
-    let sandbox = Sandbox::new();
-    let outcome = run(
-        &sandbox,
-        &["-n", "-l", "no-such-dir/app.log", "-p", "ERROR"],
-        &[],
-    );
-    assert_eq!(
-        outcome.status.code(),
-        Some(1),
-        "stderr:\n{}",
-        outcome.stderr
-    );
-    let last = outcome.stderr.lines().last().unwrap_or_default();
-    assert!(
-        last.starts_with("logs2eca: ") && last.contains("no-such-dir"),
-        "the error must be a `logs2eca: ` line naming the directory; stderr:\n{}",
-        outcome.stderr
-    );
 }
 
 #[test]

@@ -648,7 +648,9 @@ fn copytruncate_loses_only_inside_its_window() {
             .and_then(|f| f.set_len(0))
             .expect("truncate the log");
         copy_time += started.elapsed();
-        windows.push((read, writer.matches()));
+        // A line written just before the truncation may not be counted
+        // yet (the writer counts after its write): it is in the window.
+        windows.push((read, writer.matches() + 1));
     });
     let written = writer.stop();
     let written = bench.finish(written);

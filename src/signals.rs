@@ -1,0 +1,36 @@
+//! Signals as readable bytes: the handlers (signal-hook's) only write to a
+//! socket pair, and the loop polls its read end next to the inotify
+//! descriptor. A signal wakes the loop directly, with no thread between.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+
+use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::backend::SignalDelivery;
+use signal_hook::iterator::exfiltrator::SignalOnly;
+
+pub struct Signals {
+    delivery: SignalDelivery<UnixStream, SignalOnly>,
+}
+
+impl Signals {
+    /// Catches SIGTERM, SIGINT, SIGHUP and SIGCHLD from now on.
+    pub fn new() -> io::Result<Self> {
+        let (read, write) = UnixStream::pair()?;
+        read.set_nonblocking(true)?;
+        write.set_nonblocking(true)?;
+        let delivery =
+            SignalDelivery::with_pipe(read, write, SignalOnly, [SIGTERM, SIGINT, SIGHUP, SIGCHLD])?;
+        Ok(Signals { delivery })
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.delivery.get_read().as_fd()
+    }
+
+    /// The signals received since the last call, each once; never blocks.
+    pub fn pending(&mut self) -> impl Iterator<Item = i32> + '_ {
+        self.delivery.pending()
+    }
+}

@@ -184,7 +184,7 @@ pub fn poll<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Optio
 
 /// Waits for `child` to exit, at most `timeout`; `None` if it is still
 /// running.
-fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+pub fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     poll(timeout, || child.try_wait().expect("try_wait"))
 }
 
@@ -267,9 +267,18 @@ pub struct DaemonBuilder<'a> {
     env: Vec<(OsString, OsString)>,
     notify: NotifyAddress,
     wrapper: Vec<OsString>,
+    stdout: Option<Stdio>,
+    stderr: Option<Stdio>,
 }
 
 impl DaemonBuilder<'_> {
+    /// Connects the daemon's stderr to `stderr` instead of the capture
+    /// file ([`Daemon::stderr`] then sees nothing).
+    pub fn stderr(mut self, stderr: impl Into<Stdio>) -> Self {
+        self.stderr = Some(stderr.into());
+        self
+    }
+
     pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
         self.args
             .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
@@ -324,12 +333,20 @@ impl DaemonBuilder<'_> {
             .envs(self.env)
             .env("NOTIFY_SOCKET", notify_env)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
+            .stdout(self.stdout.unwrap_or_else(Stdio::piped))
+            .stderr(self.stderr.unwrap_or_else(|| stderr.into()))
             .spawn()
             .expect("spawn logs2eca");
-        let stdout = child.stdout.take().unwrap();
         let (sender, lines) = mpsc::channel();
+        let Some(stdout) = child.stdout.take() else {
+            return Daemon {
+                child,
+                status: None,
+                lines,
+                notify,
+                stderr_path,
+            };
+        };
         thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
@@ -390,6 +407,8 @@ impl Daemon {
             env: Vec::new(),
             notify: NotifyAddress::Path,
             wrapper: Vec::new(),
+            stdout: None,
+            stderr: None,
         }
     }
 

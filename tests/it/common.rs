@@ -272,6 +272,13 @@ pub struct DaemonBuilder<'a> {
 }
 
 impl DaemonBuilder<'_> {
+    /// Connects the daemon's stdout to `stdout` instead of the harness's
+    /// line reader ([`Daemon::next_line`] then sees nothing).
+    pub fn stdout(mut self, stdout: impl Into<Stdio>) -> Self {
+        self.stdout = Some(stdout.into());
+        self
+    }
+
     /// Connects the daemon's stderr to `stderr` instead of the capture
     /// file ([`Daemon::stderr`] then sees nothing).
     pub fn stderr(mut self, stderr: impl Into<Stdio>) -> Self {

@@ -1,7 +1,8 @@
 //! What logs2eca writes to stderr and stdout, and what their readers can do
 //! to it (SPEC §5, §9): a stalled stderr stalls nothing, a closed stdout or
-//! stderr never makes it panic, and under systemd every line carries its
-//! journal priority, with no logged text able to start a line of its own.
+//! stderr never makes it panic, a dry run ends when its reader goes away,
+//! and under systemd every line carries its journal priority, with no
+//! logged text able to start a line of its own.
 
 use std::fs::File;
 use std::io::{ErrorKind, PipeReader, PipeWriter, Read};
@@ -10,7 +11,9 @@ use std::os::unix::fs::MetadataExt;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use crate::common::{Daemon, LOG, Sandbox, TIMEOUT, bin, clean_command, wait_child, wait_until};
+use crate::common::{
+    Daemon, LOG, Sandbox, TIMEOUT, bin, clean_command, poll, proc_stat, wait_child, wait_until,
+};
 
 // ---------------------------------------------------------------------------
 // Pipes.
@@ -198,6 +201,91 @@ fn closed_stdout_and_stderr_never_cause_a_panic() {
         let status = run_with(&sandbox, args, stdout.into(), closed_pipe().into());
         assert_eq!(status.code(), Some(code), "{args:?}, stderr closed");
     }
+}
+
+// ---------------------------------------------------------------------------
+// A dry run whose reader goes away (SPEC §5: as `grep ... | head -1`).
+
+/// Reads up to the first newline from a non-blocking pipe, bounded.
+fn first_line(reader: &mut PipeReader) -> String {
+    let mut seen = Vec::new();
+    wait_until("a line on stdout", || {
+        drain(reader, &mut seen);
+        let end = seen.iter().position(|&b| b == b'\n')?;
+        Some(String::from_utf8_lossy(&seen[..end]).into_owned())
+    })
+}
+
+/// `rchar` of `/proc/<pid>/io`: every byte the process has read.
+fn bytes_read(pid: u32) -> u64 {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).expect("read /proc/<pid>/io");
+    let line = io.lines().find(|l| l.starts_with("rchar:")).expect("rchar");
+    line["rchar:".len()..].trim().parse().expect("rchar value")
+}
+
+#[test]
+fn a_dry_run_scan_stops_when_its_reader_goes_away() {
+    let sandbox = Sandbox::new();
+    // Larger than three of the loop's read budgets (64 MiB each): a scan
+    // that stops at its next check reads a fraction of it.
+    let chunk: String = (0..20_000).map(|i| format!("x match {i:044}\n")).collect();
+    let size = {
+        let mut file = File::create(sandbox.log()).unwrap();
+        let mut size = 0;
+        while size < 192 << 20 {
+            std::io::Write::write_all(&mut file, chunk.as_bytes()).unwrap();
+            size += chunk.len() as u64;
+        }
+        size
+    };
+    let (mut reader, writer) = pipe();
+    let mut child = clean_command(bin())
+        .current_dir(sandbox.root())
+        .args(["--once", "--from-beginning", "-n", "-l", LOG, "-p", "match"])
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn logs2eca");
+    assert!(first_line(&mut reader).starts_with("x match "));
+    drop(reader);
+
+    // Exited (a zombie until reaped, whose counters can still be read).
+    let pid = child.id();
+    let exited = poll(TIMEOUT, || {
+        proc_stat(pid as i32).filter(|s| s.state == 'Z').map(|_| ())
+    });
+    let read = exited.map(|()| bytes_read(pid));
+    let status = wait_child(&mut child, Duration::from_secs(1));
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(
+        exited.is_some(),
+        "still scanning {TIMEOUT:?} after stdout was closed"
+    );
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{status:?}");
+    let read = read.unwrap();
+    assert!(read < size / 2, "read {read} bytes of a {size}-byte file");
+}
+
+#[test]
+fn a_following_dry_run_stops_when_its_reader_goes_away() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    let (mut reader, writer) = pipe();
+    let mut daemon = Daemon::builder(&sandbox)
+        .args(["-v", "-n", "-l", LOG, "-p", "ERROR"])
+        .stdout(writer)
+        .start();
+    sandbox.append(LOG, "ERROR first\n");
+    assert_eq!(first_line(&mut reader), "ERROR first");
+    drop(reader);
+    sandbox.append(LOG, "ERROR nobody reads this\n");
+    let status = daemon.wait_exit(TIMEOUT);
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(daemon.stderr().contains("standard output is closed"));
 }
 
 // ---------------------------------------------------------------------------

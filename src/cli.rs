@@ -84,6 +84,10 @@ pub struct Cli {
     /// Log less (-q warnings only, -qq errors only); overrides RUST_LOG.
     #[arg(short = 'q', long, action = ArgAction::Count)]
     pub quiet: u8,
+
+    /// Log lines on stderr: journal (<N> priority prefix, no timestamp), plain, or auto (journal when stderr is the journal) [default: auto].
+    #[arg(long, value_name = "FORMAT", env = "LOGS2ECA_LOG_FORMAT", value_parser = trimmed)]
+    pub log_format: Option<String>,
 }
 
 /// Parses the process arguments. On `--help`/`--version` the text is
@@ -103,7 +107,7 @@ where
             let _ = err.print();
             return ExitCode::SUCCESS;
         }
-        eprintln!("logs2eca: {} (see --help)", first_line(&err.to_string()));
+        crate::logging::fatal(&format!("{} (see --help)", first_line(&err.to_string())));
         ExitCode::from(2)
     })
 }

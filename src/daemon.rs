@@ -99,11 +99,11 @@ pub fn run(config: Config) -> Result<()> {
     };
     let now = Instant::now();
     if daemon.config.once {
-        daemon.with_lines(now, |log, sink| {
-            while log.refresh(now, sink).more {}
-            // As grep does, a last line without its newline is still a line.
-            log.finish(sink);
-        });
+        while daemon.with_lines(now, |log, sink| log.refresh(now, sink).more)
+            && !daemon.reaction.output_closed()
+        {}
+        // As grep does, a last line without its newline is still a line.
+        daemon.with_lines(now, |log, sink| log.finish(sink));
     } else {
         daemon.update_watches();
         // What was appended between opening and watching raised no event.
@@ -118,6 +118,10 @@ impl Daemon {
         let mut stop_at: Option<Instant> = None;
         let mut failure: Option<Error> = None;
         loop {
+            if self.reaction.output_closed() {
+                log::debug!("standard output is closed: stopping");
+                return Ok(());
+            }
             if self.config.once && !self.reaction.is_running() {
                 self.reaction.report_suppressed();
                 return Ok(());
@@ -235,7 +239,11 @@ impl Daemon {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
         let result = read(&mut self.log, &mut |block| {
-            matcher.for_each_match(block, |line| reaction.on_match(line, now))
+            // Nobody reads a dry run's output any more: skip the work until
+            // the loop stops.
+            if !reaction.output_closed() {
+                matcher.for_each_match(block, |line| reaction.on_match(line, now))
+            }
         });
         reaction.flush();
         result

@@ -4,17 +4,29 @@
 
 use std::process::ExitCode;
 
+use logs2eca::{cli, config::Config, daemon, logging};
+
 fn main() -> ExitCode {
     keep_large_buffers_out_of_the_heap();
-    let cli = match logs2eca::cli::parse() {
+    let code = run();
+    // Whatever the outcome, the queued log lines (and the error line) go
+    // out first, as far as a stalled stderr allows.
+    logging::finish();
+    code
+}
+
+fn run() -> ExitCode {
+    let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    logs2eca::logging::init(&cli);
-    match logs2eca::config::Config::from_cli(cli).and_then(logs2eca::daemon::run) {
+    let result = logging::init(&cli)
+        .and_then(|()| Config::from_cli(cli))
+        .and_then(daemon::run);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("logs2eca: {err}");
+            logging::fatal(&err.to_string());
             err.exit_code()
         }
     }
@@ -28,6 +40,8 @@ fn main() -> ExitCode {
 /// and closing a rotated file gives its memory back to the system.
 fn keep_large_buffers_out_of_the_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes an allocator tunable; it is called
+    // before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
     }

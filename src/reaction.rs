@@ -17,7 +17,7 @@ const LOGGED_LINE: usize = 200;
 #[allow(clippy::large_enum_variant)]
 pub enum Reaction {
     /// `--dry-run`: matching lines go to stdout.
-    Print(BufWriter<Stdout>),
+    Print(Printer),
     Run {
         runner: Runner,
         cooldown: Cooldown,
@@ -29,7 +29,7 @@ pub enum Reaction {
 impl Reaction {
     pub fn new(config: &Config) -> Self {
         match &config.command {
-            None => Reaction::Print(BufWriter::with_capacity(64 << 10, std::io::stdout())),
+            None => Reaction::Print(Printer::stdout()),
             Some(command) => Reaction::Run {
                 runner: Runner::new(command.clone(), config.timeout),
                 cooldown: Cooldown::new(config.wait),
@@ -42,10 +42,7 @@ impl Reaction {
     /// A line matched (and was not excluded).
     pub fn on_match(&mut self, line: &[u8], now: Instant) {
         match self {
-            Reaction::Print(out) => {
-                // A closed stdout (`| head`) is not worth dying for mid-run.
-                let _ = out.write_all(line).and_then(|()| out.write_all(b"\n"));
-            }
+            Reaction::Print(out) => out.print(line),
             Reaction::Run {
                 runner,
                 cooldown,
@@ -84,8 +81,14 @@ impl Reaction {
     /// Ends a batch of lines: dry-run output becomes visible.
     pub fn flush(&mut self) {
         if let Reaction::Print(out) = self {
-            let _ = out.flush();
+            out.flush();
         }
+    }
+
+    /// The reader of the dry-run output has gone (`| head -1`): there is
+    /// no one left to print for, and the run should end as grep's would.
+    pub fn output_closed(&self) -> bool {
+        matches!(self, Reaction::Print(out) if out.closed)
     }
 
     pub fn is_running(&self) -> bool {
@@ -144,6 +147,48 @@ impl Reaction {
             && let Some(finished) = runner.kill_and_wait(now)
         {
             action::log_finished(&finished);
+        }
+    }
+}
+
+/// Dry-run output. Write errors never end the process by themselves; a
+/// closed pipe is remembered so that the loop can stop.
+pub struct Printer {
+    out: BufWriter<Stdout>,
+    closed: bool,
+}
+
+impl Printer {
+    fn stdout() -> Self {
+        Printer {
+            out: BufWriter::with_capacity(64 << 10, std::io::stdout()),
+            closed: false,
+        }
+    }
+
+    fn print(&mut self, line: &[u8]) {
+        if self.closed {
+            return;
+        }
+        let written = self
+            .out
+            .write_all(line)
+            .and_then(|()| self.out.write_all(b"\n"));
+        self.note(written);
+    }
+
+    fn flush(&mut self) {
+        if !self.closed {
+            let flushed = self.out.flush();
+            self.note(flushed);
+        }
+    }
+
+    fn note(&mut self, result: std::io::Result<()>) {
+        if let Err(err) = result
+            && err.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.closed = true;
         }
     }
 }

@@ -184,7 +184,7 @@ pub fn poll<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Optio
 
 /// Waits for `child` to exit, at most `timeout`; `None` if it is still
 /// running.
-fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+pub fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     poll(timeout, || child.try_wait().expect("try_wait"))
 }
 
@@ -269,9 +269,25 @@ pub struct DaemonBuilder<'a> {
     wrapper: Vec<OsString>,
     /// Let any user send to the notify socket (a daemon that dropped root).
     open_notify: bool,
+    stdout: Option<Stdio>,
+    stderr: Option<Stdio>,
 }
 
 impl DaemonBuilder<'_> {
+    /// Connects the daemon's stdout to `stdout` instead of the harness's
+    /// line reader ([`Daemon::next_line`] then sees nothing).
+    pub fn stdout(mut self, stdout: impl Into<Stdio>) -> Self {
+        self.stdout = Some(stdout.into());
+        self
+    }
+
+    /// Connects the daemon's stderr to `stderr` instead of the capture
+    /// file ([`Daemon::stderr`] then sees nothing).
+    pub fn stderr(mut self, stderr: impl Into<Stdio>) -> Self {
+        self.stderr = Some(stderr.into());
+        self
+    }
+
     pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
         self.args
             .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
@@ -357,12 +373,20 @@ impl DaemonBuilder<'_> {
             .envs(self.env)
             .env("NOTIFY_SOCKET", notify_env)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
+            .stdout(self.stdout.unwrap_or_else(Stdio::piped))
+            .stderr(self.stderr.unwrap_or_else(|| stderr.into()))
             .spawn()
             .expect("spawn logs2eca");
-        let stdout = child.stdout.take().unwrap();
         let (sender, lines) = mpsc::channel();
+        let Some(stdout) = child.stdout.take() else {
+            return Daemon {
+                child,
+                status: None,
+                lines,
+                notify,
+                stderr_path,
+            };
+        };
         thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
@@ -424,6 +448,8 @@ impl Daemon {
             notify: NotifyAddress::Path,
             wrapper: Vec::new(),
             open_notify: false,
+            stdout: None,
+            stderr: None,
         }
     }
 

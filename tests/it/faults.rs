@@ -219,6 +219,7 @@ fn command_that_daemonizes_does_not_hold_the_daemon_up() {
     // The command has exited; what it left behind does not keep the next
     // match from running it again.
     trigger(&sandbox, 2, "ERROR next", 0);
+    daemon.wait_for_log_count(&[COMMAND_EXITED], 2);
     trigger(&sandbox, 3, "ERROR and next", 0);
     daemon.wait_for_log_count(&[COMMAND_EXITED], 3);
     // Out of the daemon's reach by design (own session): still running.

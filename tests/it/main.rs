@@ -8,6 +8,7 @@ mod action;
 mod faults;
 mod follow;
 mod identity;
+mod logging;
 mod manpage;
 mod process;
 mod properties;

@@ -385,6 +385,11 @@ fn bad_input_exits_2_with_one_line() {
             &["(foo", "unclosed group"],
         ),
         (
+            "regex naming \\n",
+            &["-n", "-l", LOG, "-p", r"/a\nb/"],
+            &[r"/a\nb/", r"names \n"],
+        ),
+        (
             "negative --wait",
             &["-n", "-l", LOG, "-p", "ERROR", "-w", "-1"],
             &["wait", "-1"],

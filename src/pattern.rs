@@ -76,6 +76,18 @@ impl Pattern {
         let regex = RegexBuilder::new(&hir.to_string())
             .build()
             .map_err(|err| invalid(err.to_string()))?;
+        if let Some(name) = regex
+            .capture_names()
+            .flatten()
+            .find(|name| !is_env_name(name))
+        {
+            return Err(Error::usage(format!(
+                "capture group name '{name}' in '{}' cannot be part of an environment variable name \
+                 (letters, digits and _ only): use (?P<{}>...)",
+                printable(source),
+                env_name_like(name)
+            )));
+        }
         Ok(Pattern {
             source: source.to_owned(),
             per_line,
@@ -229,6 +241,19 @@ fn without_newline(hir: Hir) -> Result<Hir, HirError> {
         HirKind::Empty => Hir::empty(),
         HirKind::Look(look) => Hir::look(look),
     })
+}
+
+/// Can `name` follow `LOGS2ECA_GROUP_` in a name every shell can read?
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// `name` with every character a shell cannot read replaced by `_`, for
+/// the hint.
+fn env_name_like(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// The inner text if `source` is written as a delimited regex.
@@ -465,6 +490,20 @@ mod tests {
         for source in ["/a\\rb/", "/a\\s+b/", "/[\\x00-\\x7f]/", "a\\nb"] {
             assert!(Pattern::new(source, PLAIN).is_ok(), "{source}");
         }
+    }
+
+    #[test]
+    fn group_names_must_be_environment_names() {
+        for (source, hint) in [
+            ("/(?P<a.b>x)/", "(?P<a_b>...)"),
+            ("/(?P<a[0]>x)/", "(?P<a_0_>...)"),
+            ("/(?<caf\u{e9}>x)/", "(?P<caf_>...)"),
+        ] {
+            let err = Pattern::new(source, PLAIN).unwrap_err();
+            assert_eq!(err.status, crate::error::ExitStatus::Usage, "{source}");
+            assert!(err.message.contains(hint), "{source}: {}", err.message);
+        }
+        assert!(Pattern::new("/(?P<user_1>x)(?<B>y)/", PLAIN).is_ok());
     }
 
     #[test]

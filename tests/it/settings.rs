@@ -390,6 +390,11 @@ fn bad_input_exits_2_with_one_line() {
             &[r"/a\nb/", r"names \n"],
         ),
         (
+            "group name no shell can read",
+            &["-n", "-l", LOG, "-p", "/(?P<a.b>x)/"],
+            &["a.b", "(?P<a_b>...)"],
+        ),
+        (
             "negative --wait",
             &["-n", "-l", LOG, "-p", "ERROR", "-w", "-1"],
             &["wait", "-1"],

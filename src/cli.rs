@@ -42,8 +42,8 @@ pub struct Cli {
           allow_hyphen_values = true, value_parser = trimmed)]
     pub command: Option<String>,
 
-    /// Cooldown after the command exits, in seconds (decimal); matches meanwhile are suppressed [default: 3].
-    #[arg(short = 'w', long, value_name = "SECONDS", env = "LOGS2ECA_WAIT",
+    /// Cooldown after the command exits (DURATION: seconds, or 500ms, 10m, 1.5h, 2d); matches meanwhile are suppressed [default: 3].
+    #[arg(short = 'w', long, value_name = "DURATION", env = "LOGS2ECA_WAIT",
           allow_hyphen_values = true, value_parser = trimmed)]
     pub wait: Option<String>,
 
@@ -60,8 +60,8 @@ pub struct Cli {
     #[arg(long, env = "LOGS2ECA_LITERAL", action = ArgAction::SetTrue, value_parser = boolean)]
     pub literal: bool,
 
-    /// Stop a command that runs longer than this many seconds: SIGTERM to its process group, SIGKILL 2 s later; 0 means no limit [default: none].
-    #[arg(short = 't', long, value_name = "SECONDS", env = "LOGS2ECA_TIMEOUT",
+    /// Stop a command that runs longer than this DURATION: SIGTERM to its process group, SIGKILL 2 s later; 0 means no limit [default: none].
+    #[arg(short = 't', long, value_name = "DURATION", env = "LOGS2ECA_TIMEOUT",
           allow_hyphen_values = true, value_parser = trimmed)]
     pub timeout: Option<String>,
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::action::CommandLine;
 use crate::cli::Cli;
+use crate::duration::parse_duration;
 use crate::error::{Error, Result};
 use crate::pattern::{Matcher, Pattern, Syntax};
 
@@ -70,11 +71,11 @@ impl Config {
             }
         };
         let wait = match non_empty(cli.wait) {
-            Some(value) => parse_seconds("--wait", &value)?,
+            Some(value) => parse_duration("--wait", &value)?,
             None => DEFAULT_WAIT,
         };
         let timeout = match non_empty(cli.timeout) {
-            Some(value) => Some(parse_seconds("--timeout", &value)?).filter(|t| !t.is_zero()),
+            Some(value) => Some(parse_duration("--timeout", &value)?).filter(|t| !t.is_zero()),
             None => None,
         };
         let path = std::path::absolute(&path_as_given)
@@ -94,23 +95,6 @@ impl Config {
 
 fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
-}
-
-/// A duration in seconds as people write it in config files: `3`, `2.5`,
-/// `0`. No signs, exponents, `inf` or `nan`.
-fn parse_seconds(flag: &str, value: &str) -> Result<Duration> {
-    let plain_decimal = value.bytes().any(|b| b.is_ascii_digit())
-        && value.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && value.bytes().filter(|&b| b == b'.').count() <= 1;
-    plain_decimal
-        .then(|| value.parse::<f64>().ok())
-        .flatten()
-        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "invalid {flag} '{value}': expected a non-negative number of seconds, like 3 or 2.5"
-            ))
-        })
 }
 
 /// Splits the command like a shell would (quotes, escapes) without running
@@ -155,40 +139,6 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn seconds_are_plain_non_negative_decimals() {
-        let ok = [
-            ("0", 0),
-            ("3", 3000),
-            ("2.5", 2500),
-            ("0.001", 1),
-            (".5", 500),
-            ("5.", 5000),
-        ];
-        for (text, millis) in ok {
-            assert_eq!(
-                parse_seconds("--wait", text).unwrap(),
-                Duration::from_millis(millis),
-                "{text}"
-            );
-        }
-        for bad in [
-            "-1",
-            "abc",
-            "1e3",
-            "inf",
-            "nan",
-            "+1",
-            ".",
-            "1.2.3",
-            "1 s",
-            "99999999999999999999999",
-        ] {
-            let err = parse_seconds("--wait", bad).unwrap_err();
-            assert!(err.message.contains(&format!("'{bad}'")), "{}", err.message);
-        }
-    }
 
     #[test]
     fn commands_are_split_without_a_shell_and_checked() {

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod cooldown;
 pub mod daemon;
+pub mod duration;
 pub mod error;
 pub mod follow;
 pub mod lines;

@@ -10,7 +10,9 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
+
+use crate::check::{self, Setting};
 
 /// Follow a log file and run a command when a new line matches a pattern.
 ///
@@ -77,6 +79,10 @@ pub struct Cli {
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
+    /// Validate the settings as a start would, print them with where each came from, and exit (0 or 2).
+    #[arg(long)]
+    pub check: bool,
+
     /// Log more (-v debug, -vv trace); overrides RUST_LOG.
     #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -84,6 +90,11 @@ pub struct Cli {
     /// Log less (-q warnings only, -qq errors only); overrides RUST_LOG.
     #[arg(short = 'q', long, action = ArgAction::Count)]
     pub quiet: u8,
+
+    /// Every setting as resolved, with where its value came from (for
+    /// `--check`).
+    #[arg(skip)]
+    pub settings: Vec<Setting>,
 }
 
 /// Parses the process arguments. On `--help`/`--version` the text is
@@ -97,7 +108,12 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    Cli::try_parse_from(args).map_err(|err| {
+    let command = Cli::command();
+    let parsed = command
+        .clone()
+        .try_get_matches_from(args)
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (mut cli, matches) = parsed.map_err(|err| {
         if !err.use_stderr() {
             // --help or --version: clap's own output is what users expect.
             let _ = err.print();
@@ -105,7 +121,18 @@ where
         }
         eprintln!("logs2eca: {} (see --help)", first_line(&err.to_string()));
         ExitCode::from(2)
-    })
+    })?;
+    cli.settings = check::settings(&command, &matches);
+    Ok(cli)
+}
+
+/// The environment variables of every setting, from the definitions.
+pub fn setting_variables() -> Vec<String> {
+    Cli::command()
+        .get_arguments()
+        .filter_map(|arg| arg.get_env())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// clap renders `error: <what>\n\n<usage>...`; keep only `<what>`.
@@ -132,7 +159,6 @@ fn boolean(value: &str) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn definitions_are_consistent() {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::action::CommandLine;
+use crate::advice;
 use crate::cli::Cli;
 use crate::duration::parse_duration;
 use crate::error::{Error, Result};
@@ -31,6 +32,9 @@ pub struct Config {
     pub timeout: Option<Duration>,
     pub from_beginning: bool,
     pub once: bool,
+    /// Legal settings that are almost always mistakes: one warning line
+    /// each, at start and in `--check`.
+    pub warnings: Vec<String>,
 }
 
 impl Config {
@@ -78,6 +82,25 @@ impl Config {
             Some(value) => Some(parse_duration("--timeout", &value)?).filter(|t| !t.is_zero()),
             None => None,
         };
+        let mut warnings = advice::pattern("--pattern", &pattern, &matcher.pattern, cli.literal);
+        if let Some(exclude) = &matcher.exclude {
+            warnings.extend(advice::pattern(
+                "--exclude",
+                exclude.source(),
+                exclude,
+                cli.literal,
+            ));
+        }
+        if let Some(command) = &command {
+            warnings.extend(advice::command(&command.argv));
+        }
+        warnings.extend(advice::environment(
+            std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()),
+            &crate::cli::setting_variables()
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        ));
         let path = std::path::absolute(&path_as_given)
             .map_err(|err| Error::usage(format!("invalid --logfile '{path_as_given}': {err}")))?;
         Ok(Config {
@@ -89,6 +112,7 @@ impl Config {
             timeout,
             from_beginning: cli.from_beginning,
             once: cli.once,
+            warnings,
         })
     }
 }
@@ -105,8 +129,12 @@ fn parse_command(command: &str) -> Result<CommandLine> {
     let Some(program) = argv.first().filter(|p| !p.is_empty()) else {
         return Err(Error::usage("empty --command"));
     };
-    let program =
-        find_program(program).map_err(|why| Error::usage(format!("command '{program}': {why}")))?;
+    let program = find_program(program).map_err(|why| {
+        let hint = advice::quoted_command_hint(&argv)
+            .map(|hint| format!("; the command {hint}"))
+            .unwrap_or_default();
+        Error::usage(format!("command '{program}': {why}{hint}"))
+    })?;
     Ok(CommandLine { program, argv })
 }
 
@@ -156,6 +184,10 @@ mod tests {
             ("no-such-program-here", "not found"),
             (plain_file, "not executable"),
             ("/", "is a directory"),
+            (
+                "'/usr/bin/env restart app'",
+                "one word, quoted as a whole: remove the quotes",
+            ),
         ] {
             let err = parse_command(bad).unwrap_err();
             assert!(err.message.contains(fragment), "{bad}: {}", err.message);

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     logs2eca::logging::init(&cli);
-    match logs2eca::config::Config::from_cli(cli).and_then(logs2eca::daemon::run) {
+    match logs2eca::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("logs2eca: {err}");

@@ -37,6 +37,8 @@ pub struct Syntax {
 pub struct Pattern {
     source: String,
     regex: Regex,
+    /// Taken as a literal substring, not as a regex.
+    literal: bool,
     /// The expression uses `\A` or `\z`, which anchor at the start and end
     /// of the searched text: it has to be run on each line on its own.
     per_line: bool,
@@ -49,6 +51,7 @@ impl Pattern {
         if source.is_empty() {
             return Err(Error::usage("empty pattern"));
         }
+        let literal = syntax.literal || regex_body(source).is_none();
         let expression = match regex_body(source) {
             Some(_) if syntax.literal => regex::escape(source),
             Some("") => {
@@ -90,6 +93,7 @@ impl Pattern {
         }
         Ok(Pattern {
             source: source.to_owned(),
+            literal,
             per_line,
             regex,
         })
@@ -98,6 +102,11 @@ impl Pattern {
     /// The pattern as the user wrote it, for logs.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// Was the pattern taken as a literal substring?
+    pub fn is_literal(&self) -> bool {
+        self.literal
     }
 
     pub fn is_match(&self, line: &[u8]) -> bool {

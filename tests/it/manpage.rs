@@ -28,7 +28,7 @@ fn help() -> String {
 }
 
 /// Options of other programs that the examples use.
-const OTHER_PROGRAMS_OPTIONS: [&str; 1] = ["--now"];
+const OTHER_PROGRAMS_OPTIONS: [&str; 2] = ["--now", "--env-file"];
 
 /// The man page as text: roff's `\-` is a plain hyphen to a reader.
 fn man_page() -> String {

@@ -16,6 +16,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// How long a timed-out command gets between SIGTERM and SIGKILL.
@@ -25,9 +26,21 @@ pub const TIMEOUT_KILL_GRACE: Duration = Duration::from_secs(2);
 /// so that the daemon stops within a second.
 pub const SHUTDOWN_KILL_GRACE: Duration = Duration::from_millis(500);
 
-/// Largest value handed to the command in one environment variable (Linux
-/// refuses single strings over 128 KiB in exec).
+/// Largest value handed to the command in one environment variable, in
+/// bytes after conversion (Linux refuses a single `NAME=value` string over
+/// 128 KiB, `MAX_ARG_STRLEN`, in exec).
 pub const MAX_ENV_VALUE: usize = 64 << 10;
+
+/// Most bytes the variables added for a run may take together. The kernel
+/// refuses an exec whose arguments and environment exceed `ARG_MAX` (a
+/// quarter of the stack limit, 2 MiB by default, 128 KiB at least);
+/// [`added_env_budget`] takes less than this when the inherited environment
+/// leaves less room.
+pub const MAX_ADDED_ENV: usize = 256 << 10;
+
+/// Set to `1` in the command's environment when a value was cut or left out
+/// to stay within the limits.
+pub const TRUNCATED_VAR: &str = "LOGS2ECA_TRUNCATED";
 
 /// The command as configured: resolved program and its arguments.
 #[derive(Debug, Clone)]
@@ -264,41 +277,132 @@ pub fn seconds(d: Duration) -> String {
 }
 
 /// The environment a run gets for the line that triggered it.
+///
+/// Never more than [`added_env_budget`] bytes, so that no line can make
+/// the exec fail with E2BIG: the small values come first, then the line,
+/// then the groups in order; a value that does not fit is cut, and those
+/// after it are left out. `LOGS2ECA_TRUNCATED=1` tells the command.
 pub fn match_env(
     line: &[u8],
     file: &str,
     groups: &[(String, &[u8])],
     suppressed: u64,
 ) -> Vec<(String, OsString)> {
-    let mut env = vec![
-        ("LOGS2ECA_MATCH_LINE".to_owned(), env_value(line)),
-        ("LOGS2ECA_MATCH_FILE".to_owned(), OsString::from(file)),
-        (
-            "LOGS2ECA_SUPPRESSED".to_owned(),
-            OsString::from(suppressed.to_string()),
-        ),
-    ];
-    env.extend(
-        groups
-            .iter()
-            .map(|(name, value)| (format!("LOGS2ECA_GROUP_{name}"), env_value(value))),
-    );
-    env
+    match_env_within(added_env_budget(), line, file, groups, suppressed)
 }
 
-/// Bytes as an environment value: at most `MAX_ENV_VALUE` bytes, and NUL
-/// (which the environment cannot carry) replaced by U+FFFD.
-fn env_value(bytes: &[u8]) -> OsString {
-    let bytes = &bytes[..bytes.len().min(MAX_ENV_VALUE)];
-    let mut value = Vec::with_capacity(bytes.len());
-    for &b in bytes {
-        if b == 0 {
-            value.extend_from_slice("\u{fffd}".as_bytes());
-        } else {
-            value.push(b);
-        }
+fn match_env_within(
+    budget: usize,
+    line: &[u8],
+    file: &str,
+    groups: &[(String, &[u8])],
+    suppressed: u64,
+) -> Vec<(String, OsString)> {
+    let mut env = AddedEnv {
+        vars: Vec::with_capacity(3 + groups.len()),
+        // Room for the marker is kept from the start.
+        left: budget.saturating_sub(env_cost(TRUNCATED_VAR, 1)),
+        truncated: false,
+    };
+    env.add("LOGS2ECA_MATCH_FILE".to_owned(), file.as_bytes());
+    env.add(
+        "LOGS2ECA_SUPPRESSED".to_owned(),
+        suppressed.to_string().as_bytes(),
+    );
+    env.add("LOGS2ECA_MATCH_LINE".to_owned(), line);
+    for (name, value) in groups {
+        env.add(format!("LOGS2ECA_GROUP_{name}"), value);
     }
-    OsString::from_vec(value)
+    if env.truncated {
+        env.vars
+            .push((TRUNCATED_VAR.to_owned(), OsString::from("1")));
+    }
+    env.vars
+}
+
+/// The variables of one run, filled within a budget.
+struct AddedEnv {
+    vars: Vec<(String, OsString)>,
+    /// Bytes of the budget still free.
+    left: usize,
+    /// A value was cut or left out.
+    truncated: bool,
+}
+
+impl AddedEnv {
+    fn add(&mut self, name: String, bytes: &[u8]) {
+        let (mut value, cut) = env_value(bytes);
+        self.truncated |= cut;
+        let fixed = env_cost(&name, 0);
+        if fixed >= self.left {
+            self.truncated = true;
+            self.left = 0;
+            return;
+        }
+        let room = self.left - fixed;
+        if value.len() > room {
+            value.truncate(char_boundary(&value, room));
+            self.truncated = true;
+        }
+        self.left -= fixed + value.len();
+        self.vars.push((name, OsString::from_vec(value)));
+    }
+}
+
+/// What the kernel counts for one `NAME=value` string of the environment:
+/// its bytes, the `=` and the NUL, and the pointer to it.
+fn env_cost(name: &str, value_len: usize) -> usize {
+    name.len() + 1 + value_len + 1 + std::mem::size_of::<*const u8>()
+}
+
+/// The budget of the added environment: [`MAX_ADDED_ENV`], or half of what
+/// `ARG_MAX` leaves after the inherited environment if that is less (the
+/// other half stays free for the command's arguments). Computed once: our
+/// own environment does not change while we run.
+pub fn added_env_budget() -> usize {
+    static BUDGET: OnceLock<usize> = OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        // SAFETY: sysconf has no memory-safety preconditions.
+        let arg_max = unsafe { libc::sysconf(libc::_SC_ARG_MAX) };
+        // 128 KiB is the least Linux allows whatever the stack limit.
+        let arg_max = usize::try_from(arg_max).unwrap_or(0).max(128 << 10);
+        let inherited: usize = std::env::vars_os()
+            .map(|(name, value)| env_cost(&name.to_string_lossy(), value.len()))
+            .sum();
+        MAX_ADDED_ENV.min(arg_max.saturating_sub(inherited) / 2)
+    })
+}
+
+/// Bytes as an environment value: NUL (which the environment cannot
+/// carry) replaced by U+FFFD, then cut to `MAX_ENV_VALUE` bytes; the cap
+/// applies after the conversion, which makes a NUL three bytes. Also says
+/// whether anything was cut.
+fn env_value(bytes: &[u8]) -> (Vec<u8>, bool) {
+    let mut value = Vec::with_capacity(bytes.len().min(MAX_ENV_VALUE));
+    for (i, &b) in bytes.iter().enumerate() {
+        let piece: &[u8] = if b == 0 { "\u{fffd}".as_bytes() } else { &[b] };
+        if value.len() + piece.len() > MAX_ENV_VALUE {
+            let cut = char_boundary(&value, value.len());
+            value.truncate(cut);
+            return (value, i < bytes.len());
+        }
+        value.extend_from_slice(piece);
+    }
+    (value, false)
+}
+
+/// The largest length at most `at` that does not cut a UTF-8 sequence in
+/// two (bytes that are not UTF-8 are kept as they are).
+fn char_boundary(value: &[u8], at: usize) -> usize {
+    let mut at = at.min(value.len());
+    // At most three continuation bytes can precede a boundary.
+    for _ in 0..3 {
+        if at == 0 || at == value.len() || value[at] & 0xc0 != 0x80 {
+            break;
+        }
+        at -= 1;
+    }
+    at
 }
 
 #[cfg(test)]
@@ -306,11 +410,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn env_values_are_bounded_and_carry_no_nul() {
+    fn env_values_are_bounded_after_conversion_and_carry_no_nul() {
         let long = vec![b'a'; MAX_ENV_VALUE + 10];
-        assert_eq!(env_value(&long).len(), MAX_ENV_VALUE);
-        assert_eq!(env_value(b"a\0b").into_vec(), "a\u{fffd}b".as_bytes());
-        assert_eq!(env_value(b"\xff ok").into_vec(), b"\xff ok");
+        assert_eq!(env_value(&long), (vec![b'a'; MAX_ENV_VALUE], true));
+        assert!(!env_value(&long[..MAX_ENV_VALUE]).1);
+        assert_eq!(env_value(b"a\0b").0, "a\u{fffd}b".as_bytes());
+        assert_eq!(env_value(b"\xff ok").0, b"\xff ok");
+        // 50,000 NULs are 150,000 bytes once converted: cut to the cap, on
+        // a whole U+FFFD.
+        let mut nuls = vec![0u8; 50_000];
+        nuls.extend_from_slice(b"ERROR");
+        let (value, cut) = env_value(&nuls);
+        assert!(cut);
+        assert_eq!(value.len(), MAX_ENV_VALUE / 3 * 3);
+        assert!(std::str::from_utf8(&value).is_ok());
+    }
+
+    #[test]
+    fn the_added_environment_stays_within_its_budget() {
+        let line = vec![b'x'; 100_000];
+        let groups: Vec<(String, &[u8])> = (0..41).map(|i| (i.to_string(), &line[..])).collect();
+        let budget = MAX_ADDED_ENV;
+        let env = match_env_within(budget, &line, "/var/log/a.log", &groups, 0);
+        let used: usize = env.iter().map(|(k, v)| env_cost(k, v.len())).sum();
+        assert!(used <= budget, "{used} > {budget}");
+        assert!(env.iter().all(|(k, v)| k.len() + 1 + v.len() < 128 << 10));
+        let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.len());
+        assert_eq!(get("LOGS2ECA_MATCH_FILE"), Some(14));
+        assert_eq!(get("LOGS2ECA_MATCH_LINE"), Some(MAX_ENV_VALUE));
+        assert_eq!(get("LOGS2ECA_GROUP_0"), Some(MAX_ENV_VALUE));
+        assert_eq!(get("LOGS2ECA_GROUP_40"), None);
+        assert_eq!(get(TRUNCATED_VAR), Some(1));
+        // What fits is not marked.
+        let small: [(String, &[u8]); 1] = [("0".to_owned(), b"x")];
+        let env = match_env_within(budget, b"ERROR x", "f", &small, 0);
+        assert_eq!(env.iter().filter(|(k, _)| k == TRUNCATED_VAR).count(), 0);
+        // A tiny budget still yields a valid, marked environment.
+        let env = match_env_within(64, &line, "/var/log/a.log", &groups, 0);
+        assert_eq!(env.last().map(|(k, _)| k.as_str()), Some(TRUNCATED_VAR));
+    }
+
+    #[test]
+    fn cuts_keep_utf8_sequences_whole() {
+        let text = "a\u{e9}\u{20ac}".as_bytes(); // 1 + 2 + 3 bytes
+        assert_eq!(char_boundary(text, 2), 1);
+        assert_eq!(char_boundary(text, 3), 3);
+        assert_eq!(char_boundary(text, 5), 3);
+        assert_eq!(char_boundary(b"\xff\xff", 1), 1);
+    }
+
+    #[test]
+    fn the_budget_is_bounded() {
+        let budget = added_env_budget();
+        assert!(budget > 0 && budget <= MAX_ADDED_ENV);
     }
 
     #[test]
@@ -324,14 +476,14 @@ mod tests {
         assert_eq!(
             names,
             [
-                "LOGS2ECA_MATCH_LINE",
                 "LOGS2ECA_MATCH_FILE",
                 "LOGS2ECA_SUPPRESSED",
+                "LOGS2ECA_MATCH_LINE",
                 "LOGS2ECA_GROUP_0",
                 "LOGS2ECA_GROUP_user"
             ]
         );
-        assert_eq!(env[2].1, "4");
+        assert_eq!(env[1].1, "4");
     }
 
     #[test]

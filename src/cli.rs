@@ -10,7 +10,9 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
+
+use crate::check::{self, Setting};
 
 /// Follow a log file and run a command when a new line matches a pattern.
 ///
@@ -42,8 +44,8 @@ pub struct Cli {
           allow_hyphen_values = true, value_parser = trimmed)]
     pub command: Option<String>,
 
-    /// Cooldown after the command exits, in seconds (decimal); matches meanwhile are suppressed [default: 3].
-    #[arg(short = 'w', long, value_name = "SECONDS", env = "LOGS2ECA_WAIT",
+    /// Cooldown after the command exits (DURATION: seconds, or 500ms, 10m, 1.5h, 2d); matches meanwhile are suppressed [default: 3].
+    #[arg(short = 'w', long, value_name = "DURATION", env = "LOGS2ECA_WAIT",
           allow_hyphen_values = true, value_parser = trimmed)]
     pub wait: Option<String>,
 
@@ -60,8 +62,8 @@ pub struct Cli {
     #[arg(long, env = "LOGS2ECA_LITERAL", action = ArgAction::SetTrue, value_parser = boolean)]
     pub literal: bool,
 
-    /// Stop a command that runs longer than this many seconds: SIGTERM to its process group, SIGKILL 2 s later; 0 means no limit [default: none].
-    #[arg(short = 't', long, value_name = "SECONDS", env = "LOGS2ECA_TIMEOUT",
+    /// Stop a command that runs longer than this DURATION: SIGTERM to its process group, SIGKILL 2 s later; 0 means no limit [default: none].
+    #[arg(short = 't', long, value_name = "DURATION", env = "LOGS2ECA_TIMEOUT",
           allow_hyphen_values = true, value_parser = trimmed)]
     pub timeout: Option<String>,
 
@@ -77,6 +79,10 @@ pub struct Cli {
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
+    /// Validate the settings as a start would, print them with where each came from, and exit (0 or 2).
+    #[arg(long)]
+    pub check: bool,
+
     /// Log more (-v debug, -vv trace); overrides RUST_LOG.
     #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -88,6 +94,11 @@ pub struct Cli {
     /// Log lines on stderr: journal (<N> priority prefix, no timestamp), plain, or auto (journal when stderr is the journal) [default: auto].
     #[arg(long, value_name = "FORMAT", env = "LOGS2ECA_LOG_FORMAT", value_parser = trimmed)]
     pub log_format: Option<String>,
+
+    /// Every setting as resolved, with where its value came from (for
+    /// `--check`).
+    #[arg(skip)]
+    pub settings: Vec<Setting>,
 }
 
 /// Parses the process arguments. On `--help`/`--version` the text is
@@ -101,7 +112,12 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    Cli::try_parse_from(args).map_err(|err| {
+    let command = Cli::command();
+    let parsed = command
+        .clone()
+        .try_get_matches_from(args)
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (mut cli, matches) = parsed.map_err(|err| {
         if !err.use_stderr() {
             // --help or --version: clap's own output is what users expect.
             let _ = err.print();
@@ -109,7 +125,18 @@ where
         }
         crate::logging::fatal(&format!("{} (see --help)", first_line(&err.to_string())));
         ExitCode::from(2)
-    })
+    })?;
+    cli.settings = check::settings(&command, &matches);
+    Ok(cli)
+}
+
+/// The environment variables of every setting, from the definitions.
+pub fn setting_variables() -> Vec<String> {
+    Cli::command()
+        .get_arguments()
+        .filter_map(|arg| arg.get_env())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// clap renders `error: <what>\n\n<usage>...`; keep only `<what>`.
@@ -136,7 +163,6 @@ fn boolean(value: &str) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn definitions_are_consistent() {

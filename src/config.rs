@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::action::CommandLine;
+use crate::advice;
 use crate::cli::Cli;
+use crate::duration::parse_duration;
 use crate::error::{Error, Result};
 use crate::pattern::{Matcher, Pattern, Syntax};
 
@@ -30,6 +32,9 @@ pub struct Config {
     pub timeout: Option<Duration>,
     pub from_beginning: bool,
     pub once: bool,
+    /// Legal settings that are almost always mistakes: one warning line
+    /// each, at start and in `--check`.
+    pub warnings: Vec<String>,
 }
 
 impl Config {
@@ -70,13 +75,32 @@ impl Config {
             }
         };
         let wait = match non_empty(cli.wait) {
-            Some(value) => parse_seconds("--wait", &value)?,
+            Some(value) => parse_duration("--wait", &value)?,
             None => DEFAULT_WAIT,
         };
         let timeout = match non_empty(cli.timeout) {
-            Some(value) => Some(parse_seconds("--timeout", &value)?).filter(|t| !t.is_zero()),
+            Some(value) => Some(parse_duration("--timeout", &value)?).filter(|t| !t.is_zero()),
             None => None,
         };
+        let mut warnings = advice::pattern("--pattern", &pattern, &matcher.pattern, cli.literal);
+        if let Some(exclude) = &matcher.exclude {
+            warnings.extend(advice::pattern(
+                "--exclude",
+                exclude.source(),
+                exclude,
+                cli.literal,
+            ));
+        }
+        if let Some(command) = &command {
+            warnings.extend(advice::command(&command.argv));
+        }
+        warnings.extend(advice::environment(
+            std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()),
+            &crate::cli::setting_variables()
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        ));
         let path = std::path::absolute(&path_as_given)
             .map_err(|err| Error::usage(format!("invalid --logfile '{path_as_given}': {err}")))?;
         Ok(Config {
@@ -88,29 +112,13 @@ impl Config {
             timeout,
             from_beginning: cli.from_beginning,
             once: cli.once,
+            warnings,
         })
     }
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
-}
-
-/// A duration in seconds as people write it in config files: `3`, `2.5`,
-/// `0`. No signs, exponents, `inf` or `nan`.
-fn parse_seconds(flag: &str, value: &str) -> Result<Duration> {
-    let plain_decimal = value.bytes().any(|b| b.is_ascii_digit())
-        && value.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && value.bytes().filter(|&b| b == b'.').count() <= 1;
-    plain_decimal
-        .then(|| value.parse::<f64>().ok())
-        .flatten()
-        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "invalid {flag} '{value}': expected a non-negative number of seconds, like 3 or 2.5"
-            ))
-        })
 }
 
 /// Splits the command like a shell would (quotes, escapes) without running
@@ -121,8 +129,12 @@ fn parse_command(command: &str) -> Result<CommandLine> {
     let Some(program) = argv.first().filter(|p| !p.is_empty()) else {
         return Err(Error::usage("empty --command"));
     };
-    let program =
-        find_program(program).map_err(|why| Error::usage(format!("command '{program}': {why}")))?;
+    let program = find_program(program).map_err(|why| {
+        let hint = advice::quoted_command_hint(&argv)
+            .map(|hint| format!("; the command {hint}"))
+            .unwrap_or_default();
+        Error::usage(format!("command '{program}': {why}{hint}"))
+    })?;
     Ok(CommandLine { program, argv })
 }
 
@@ -157,40 +169,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seconds_are_plain_non_negative_decimals() {
-        let ok = [
-            ("0", 0),
-            ("3", 3000),
-            ("2.5", 2500),
-            ("0.001", 1),
-            (".5", 500),
-            ("5.", 5000),
-        ];
-        for (text, millis) in ok {
-            assert_eq!(
-                parse_seconds("--wait", text).unwrap(),
-                Duration::from_millis(millis),
-                "{text}"
-            );
-        }
-        for bad in [
-            "-1",
-            "abc",
-            "1e3",
-            "inf",
-            "nan",
-            "+1",
-            ".",
-            "1.2.3",
-            "1 s",
-            "99999999999999999999999",
-        ] {
-            let err = parse_seconds("--wait", bad).unwrap_err();
-            assert!(err.message.contains(&format!("'{bad}'")), "{}", err.message);
-        }
-    }
-
-    #[test]
     fn commands_are_split_without_a_shell_and_checked() {
         let c = parse_command("sh -c 'echo \"$LOGS2ECA_MATCH_LINE\" | wc -c'").unwrap();
         assert_eq!(
@@ -206,6 +184,10 @@ mod tests {
             ("no-such-program-here", "not found"),
             (plain_file, "not executable"),
             ("/", "is a directory"),
+            (
+                "'/usr/bin/env restart app'",
+                "one word, quoted as a whole: remove the quotes",
+            ),
         ] {
             let err = parse_command(bad).unwrap_err();
             assert!(err.message.contains(fragment), "{bad}: {}", err.message);

@@ -174,6 +174,7 @@ impl Follower {
         on_block: &mut dyn FnMut(&[u8]),
     ) -> io::Result<u64> {
         let mut total = 0;
+        let mut after_hole = false;
         while total < budget {
             let at_line_start = self.lines.held() == 0;
             let spare = self.lines.spare();
@@ -186,19 +187,24 @@ impl Follower {
             // A writer without O_APPEND that kept its offset across a
             // copytruncate leaves a hole of NULs before its next write. The
             // hole is not lines: skip it, whole blocks with SEEK_DATA and
-            // the NULs left in the first data block byte by byte, or the
-            // first line after a hole longer than MAX_LINE would be cut
-            // away as part of it.
+            // then the NULs left at the start of the first data block, or
+            // the first line after a hole longer than MAX_LINE would be cut
+            // away as part of it. NULs that are data stay data.
             if spare[0] == 0 && at_line_start {
-                let skip = match next_data(&self.file, self.offset) {
-                    Some(data) if data > self.offset => data - self.offset,
-                    _ => spare[..n].iter().take_while(|&&b| b == 0).count() as u64,
+                let skip = if after_hole {
+                    spare[..n].iter().take_while(|&&b| b == 0).count() as u64
+                } else {
+                    next_data(&self.file, self.offset).map_or(0, |at| at - self.offset)
                 };
-                log::debug!("skipped {skip} NUL bytes (a hole)");
-                self.offset += skip;
-                total += skip;
-                continue;
+                if skip > 0 {
+                    log::debug!("skipped {skip} bytes of a hole");
+                    after_hole = true;
+                    self.offset += skip;
+                    total += skip;
+                    continue;
+                }
             }
+            after_hole = false;
             self.offset += n as u64;
             total += n as u64;
             self.lines.commit(n, on_block);
@@ -230,14 +236,16 @@ impl Follower {
     }
 }
 
-/// The start of the next data at or after `offset`, skipping a hole; `None`
+/// The start of the next data at or after `offset`, past a hole; `None`
 /// where the file system cannot tell or there is no data after `offset`.
 fn next_data(file: &File, offset: u64) -> Option<u64> {
     let offset = libc::off_t::try_from(offset).ok()?;
     // SAFETY: lseek on a descriptor we own; it moves the file position,
     // which nothing here uses (every read is positioned).
     let data = unsafe { libc::lseek(file.as_raw_fd(), offset, libc::SEEK_DATA) };
-    u64::try_from(data).ok()
+    u64::try_from(data)
+        .ok()
+        .filter(|&data| data >= offset as u64)
 }
 
 /// Where the last complete line ends, looking back at most a line's length:

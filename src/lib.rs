@@ -17,10 +17,13 @@
 //! matcher (`pattern`) to the reaction.
 
 pub mod action;
+pub mod advice;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod cooldown;
 pub mod daemon;
+pub mod duration;
 pub mod error;
 pub mod follow;
 pub mod lines;
@@ -32,3 +35,22 @@ pub mod resolve;
 pub mod rotation;
 pub mod signals;
 pub mod watch;
+
+/// Validates the settings, warns about likely mistakes, and then either
+/// prints the `--check` report or runs the daemon.
+pub fn run(mut cli: cli::Cli) -> error::Result<()> {
+    let settings = std::mem::take(&mut cli.settings);
+    let check = cli.check;
+    let config = config::Config::from_cli(cli)?;
+    for warning in &config.warnings {
+        log::warn!("{warning}");
+    }
+    if check {
+        use std::io::Write as _;
+        let report = check::report(&settings, &config);
+        // A closed stdout (`--check | head`) is no reason to fail.
+        let _ = std::io::stdout().write_all(report.as_bytes());
+        return Ok(());
+    }
+    daemon::run(config)
+}

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use logs2eca::{cli, config::Config, daemon, logging};
+use logs2eca::{cli, logging};
 
 fn main() -> ExitCode {
     keep_large_buffers_out_of_the_heap();
@@ -20,9 +20,7 @@ fn run() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    let result = logging::init(&cli)
-        .and_then(|()| Config::from_cli(cli))
-        .and_then(daemon::run);
+    let result = logging::init(&cli).and_then(|()| logs2eca::run(cli));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -7,10 +7,20 @@
 //!
 //! Speed comes from searching a whole block of lines at once, the way grep
 //! and ripgrep do, instead of running the regex once per line: the search
-//! finds a candidate, the line around it is checked, and the search resumes
-//! at the next line. Lines without a match cost nothing but the prefilter.
+//! finds a match, the line around it is taken, and the search resumes at
+//! the next line. Lines without a match cost nothing but the prefilter.
+//!
+//! Log content is attacker-controlled, so the search must stay linear for
+//! every pattern. As in ripgrep, the expression is rewritten so that it can
+//! never match `\n` (classes such as `[^:]` or `\s` lose it, a `\n` written
+//! out is refused): a match cannot span lines, and a search never runs on
+//! across lines for a match that would have to be thrown away.
 
 use regex::bytes::{Regex, RegexBuilder};
+use regex_syntax::ast::{Ast, ClassSetItem};
+use regex_syntax::hir::{
+    Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look,
+};
 
 use crate::error::{Error, Result};
 
@@ -27,6 +37,8 @@ pub struct Syntax {
 pub struct Pattern {
     source: String,
     regex: Regex,
+    /// Taken as a literal substring, not as a regex.
+    literal: bool,
     /// The expression uses `\A` or `\z`, which anchor at the start and end
     /// of the searched text: it has to be run on each line on its own.
     per_line: bool,
@@ -39,6 +51,7 @@ impl Pattern {
         if source.is_empty() {
             return Err(Error::usage("empty pattern"));
         }
+        let literal = syntax.literal || regex_body(source).is_none();
         let expression = match regex_body(source) {
             Some(_) if syntax.literal => regex::escape(source),
             Some("") => {
@@ -50,21 +63,38 @@ impl Pattern {
             Some(body) => body.to_owned(),
             None => regex::escape(source),
         };
-        let regex = RegexBuilder::new(&expression)
-            .case_insensitive(syntax.ignore_case)
-            // `^` and `$` anchor at line boundaries inside a block, and a
-            // `\r` before the `\n` is not part of the line.
-            .multi_line(true)
-            .crlf(true)
+        let invalid = |reason: String| {
+            let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+            Error::usage(format!("invalid regex '{}': {reason}", printable(source)))
+        };
+        let hir = line_bound_hir(&expression, syntax).map_err(|err| match err {
+            HirError::Syntax(reason) => invalid(reason),
+            HirError::NamesNewline => invalid(
+                "it names \\n, but a match never spans lines (a line never contains \\n)".into(),
+            ),
+        })?;
+        let per_line = anchors_to_input(&hir);
+        // The rewritten expression, printed back: it has the case folding
+        // and the line anchors built in, and no class in it matches `\n`.
+        let regex = RegexBuilder::new(&hir.to_string())
             .build()
-            .map_err(|err| {
-                let reason = err.to_string().replace('\n', " ");
-                let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
-                Error::usage(format!("invalid regex '{}': {reason}", printable(source)))
-            })?;
+            .map_err(|err| invalid(err.to_string()))?;
+        if let Some(name) = regex
+            .capture_names()
+            .flatten()
+            .find(|name| !is_env_name(name))
+        {
+            return Err(Error::usage(format!(
+                "capture group name '{name}' in '{}' cannot be part of an environment variable name \
+                 (letters, digits and _ only): use (?P<{}>...)",
+                printable(source),
+                env_name_like(name)
+            )));
+        }
         Ok(Pattern {
             source: source.to_owned(),
-            per_line: anchors_to_input(&expression, syntax),
+            literal,
+            per_line,
             regex,
         })
     }
@@ -72,6 +102,11 @@ impl Pattern {
     /// The pattern as the user wrote it, for logs.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// Was the pattern taken as a literal substring?
+    pub fn is_literal(&self) -> bool {
+        self.literal
     }
 
     pub fn is_match(&self, line: &[u8]) -> bool {
@@ -111,22 +146,123 @@ fn printable(source: &str) -> String {
 
 /// Does the expression anchor at the edges of the whole input (`\A`, `\z`)?
 /// In a block of lines those are the block's edges, not each line's.
-fn anchors_to_input(expression: &str, syntax: Syntax) -> bool {
-    use regex_syntax::hir::Look;
-    regex_syntax::ParserBuilder::new()
+fn anchors_to_input(hir: &Hir) -> bool {
+    let looks = hir.properties().look_set();
+    // \A and \z, and `^`/`$` with CRLF mode turned off inline.
+    [Look::Start, Look::End, Look::StartLF, Look::EndLF]
+        .into_iter()
+        .any(|look| looks.contains(look))
+}
+
+/// Why an expression cannot be made line-bound.
+enum HirError {
+    /// The parser's message.
+    Syntax(String),
+    /// The expression spells out a `\n`, which no line contains.
+    NamesNewline,
+}
+
+/// Parses `expression` into a form that can never match a `\n` (ripgrep's
+/// rule): every class loses `\n`, and a `\n` written out is refused. A
+/// match then always stays inside one line, so searching a block of lines
+/// finds the same lines as matching each on its own, in time linear in the
+/// block: a search can no longer run across lines to find a match that
+/// has to be thrown away.
+fn line_bound_hir(expression: &str, syntax: Syntax) -> Result<Hir, HirError> {
+    let ast = regex_syntax::ast::parse::Parser::new()
+        .parse(expression)
+        .map_err(|err| HirError::Syntax(regex_syntax::Error::from(err).to_string()))?;
+    if regex_syntax::ast::visit(&ast, NewlineFinder).is_err() {
+        return Err(HirError::NamesNewline);
+    }
+    let hir = regex_syntax::hir::translate::TranslatorBuilder::new()
         .case_insensitive(syntax.ignore_case)
+        // `^` and `$` anchor at line boundaries inside a block, and a
+        // `\r` before the `\n` is not part of the line.
         .multi_line(true)
         .crlf(true)
+        // Matching is on bytes: a line need not be UTF-8.
+        .utf8(false)
         .build()
-        .parse(expression)
-        .map(|hir| {
-            let looks = hir.properties().look_set();
-            // \A and \z, and `^`/`$` with CRLF mode turned off inline.
-            [Look::Start, Look::End, Look::StartLF, Look::EndLF]
-                .into_iter()
-                .any(|look| looks.contains(look))
-        })
-        .unwrap_or(true)
+        .translate(expression, &ast)
+        .map_err(|err| HirError::Syntax(regex_syntax::Error::from(err).to_string()))?;
+    without_newline(hir)
+}
+
+/// Finds a `\n` written out in the expression, in a class too (`[^\n]`).
+struct NewlineFinder;
+
+impl regex_syntax::ast::Visitor for NewlineFinder {
+    type Output = ();
+    type Err = ();
+
+    fn finish(self) -> Result<(), ()> {
+        Ok(())
+    }
+
+    fn visit_pre(&mut self, ast: &Ast) -> Result<(), ()> {
+        match ast {
+            Ast::Literal(lit) if lit.c == '\n' => Err(()),
+            _ => Ok(()),
+        }
+    }
+
+    fn visit_class_set_item_pre(&mut self, item: &ClassSetItem) -> Result<(), ()> {
+        match item {
+            ClassSetItem::Literal(lit) if lit.c == '\n' => Err(()),
+            ClassSetItem::Range(range) if range.start.c == '\n' || range.end.c == '\n' => Err(()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `hir` with `\n` taken out of every class (`[^:]`, `\s`, `(?s:.)`, ...).
+fn without_newline(hir: Hir) -> Result<Hir, HirError> {
+    Ok(match hir.into_kind() {
+        HirKind::Literal(lit) if lit.0.contains(&b'\n') => return Err(HirError::NamesNewline),
+        HirKind::Class(Class::Unicode(mut class)) => {
+            class.difference(&ClassUnicode::new([ClassUnicodeRange::new('\n', '\n')]));
+            Hir::class(Class::Unicode(class))
+        }
+        HirKind::Class(Class::Bytes(mut class)) => {
+            class.difference(&ClassBytes::new([ClassBytesRange::new(b'\n', b'\n')]));
+            Hir::class(Class::Bytes(class))
+        }
+        HirKind::Repetition(mut rep) => {
+            rep.sub = Box::new(without_newline(*rep.sub)?);
+            Hir::repetition(rep)
+        }
+        HirKind::Capture(mut cap) => {
+            cap.sub = Box::new(without_newline(*cap.sub)?);
+            Hir::capture(cap)
+        }
+        HirKind::Concat(subs) => Hir::concat(
+            subs.into_iter()
+                .map(without_newline)
+                .collect::<Result<_, _>>()?,
+        ),
+        HirKind::Alternation(subs) => Hir::alternation(
+            subs.into_iter()
+                .map(without_newline)
+                .collect::<Result<_, _>>()?,
+        ),
+        HirKind::Literal(lit) => Hir::literal(lit.0),
+        HirKind::Empty => Hir::empty(),
+        HirKind::Look(look) => Hir::look(look),
+    })
+}
+
+/// Can `name` follow `LOGS2ECA_GROUP_` in a name every shell can read?
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// `name` with every character a shell cannot read replaced by `_`, for
+/// the hint.
+fn env_name_like(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// The inner text if `source` is written as a delimited regex.
@@ -185,10 +321,11 @@ impl Matcher {
             let line_end =
                 memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
             let line = strip_cr(&block[line_start..line_end]);
-            // A match that stays inside the line needs no second look; one
-            // that ran across a `\n` (say `\s+`) is only a candidate.
-            let confirmed = found.end() <= line_start + line.len() || self.pattern.is_match(line);
-            if confirmed && !self.is_excluded(line) {
+            // No class matches `\n`, so the match is inside this line; but
+            // one that took the line's final `\r` (`a\s`) has to hold
+            // without it.
+            let inside = found.end() <= line_start + line.len() || self.pattern.is_match(line);
+            if inside && !self.is_excluded(line) {
                 on_match(line);
             }
             at = line_end + 1;
@@ -288,14 +425,94 @@ mod tests {
     }
 
     #[test]
-    fn a_match_across_lines_is_only_a_candidate() {
-        // `\s+` can run over the `\n` in a block: the lines around it must be
-        // checked on their own, and the line after the candidate still found.
+    fn no_match_spans_lines() {
+        // Classes lose `\n`: `\s+` or `[^z]*` cannot run over the end of a
+        // line, and the line after a would-be match is still found.
         let m = matcher("/a\\s+b/", None, PLAIN);
         assert_eq!(matching_lines(&m, b"a\nb\n"), Vec::<Vec<u8>>::new());
         assert_eq!(matching_lines(&m, b"xa\nya  b\n"), vec![b"ya  b".to_vec()]);
         let m = matcher("/a[^z]*b/", None, PLAIN);
         assert_eq!(matching_lines(&m, b"a\nxab\n"), vec![b"xab".to_vec()]);
+        // The compiled expression itself cannot match across a `\n`: this is
+        // what keeps the block search linear.
+        for (pattern, across) in [
+            ("/ERROR [^:]*: fatal/", &b"ERROR x\ny: fatal"[..]),
+            ("/a\\s*b/", b"a \n b"),
+            ("/a\\W*b/", b"a\nb"),
+            ("/a\\D*b/", b"a\nb"),
+            ("/(?s)a.*b/", b"a\nb"),
+            ("/a[^x]b/", b"a\nb"),
+            ("/a[[:space:]]b/", b"a\nb"),
+            ("/a\\pCb/", b"a\nb"),
+            ("/(?-u:a[\\x00-\\xff]b)/", b"a\nb"),
+        ] {
+            for syntax in [PLAIN, NOCASE] {
+                let p = Pattern::new(pattern, syntax).unwrap();
+                assert!(!p.regex.is_match(across), "{pattern} matched across a line");
+            }
+        }
+        // A class may still take a `\r` inside the line, but not the `\r`
+        // that ends it.
+        let m = matcher("/a\\s/", None, PLAIN);
+        assert_eq!(matching_lines(&m, b"a\r\na\rb\n"), vec![b"a\rb".to_vec()]);
+    }
+
+    #[test]
+    fn adversarial_blocks_give_the_lines_that_match() {
+        // 3 x 30,000 short lines that each start a match the old search ran
+        // across lines to finish; only the last line matches.
+        let mut block = b"ERROR a\nb\nc d\n".repeat(30_000);
+        block.extend_from_slice(b"ERROR x: fatal\n");
+        let m = matcher("/ERROR [^:]*: fatal/", None, PLAIN);
+        assert_eq!(matching_lines(&m, &block), vec![b"ERROR x: fatal".to_vec()]);
+        let mut block = b"a \n \n".repeat(30_000);
+        block.extend_from_slice(b"a  b\n");
+        let m = matcher("/a\\s*b/", None, PLAIN);
+        assert_eq!(matching_lines(&m, &block), vec![b"a  b".to_vec()]);
+    }
+
+    #[test]
+    fn a_regex_that_names_a_newline_is_refused() {
+        for source in [
+            "/a\\nb/",
+            "/a[\\n]b/",
+            "/[^\\n]+/",
+            "/a[^a\\n]b/",
+            "/a\\x0Ab/",
+            "/a\\x{A}b/",
+            "/a\\u000Ab/",
+            "/[\\n-\\r]/",
+            "/(?s)a\\nb/",
+            "/(?i)A\\n/",
+            "a\nb",
+        ] {
+            let err = Pattern::new(source, PLAIN).unwrap_err();
+            assert_eq!(err.status, crate::error::ExitStatus::Usage, "{source}");
+            assert!(
+                err.message.contains("names \\n"),
+                "{source}: {}",
+                err.message
+            );
+            assert!(!err.message.contains('\n'), "{}", err.message);
+        }
+        // `\r`, `\s` and ranges over `\n` are fine: they do not name it.
+        for source in ["/a\\rb/", "/a\\s+b/", "/[\\x00-\\x7f]/", "a\\nb"] {
+            assert!(Pattern::new(source, PLAIN).is_ok(), "{source}");
+        }
+    }
+
+    #[test]
+    fn group_names_must_be_environment_names() {
+        for (source, hint) in [
+            ("/(?P<a.b>x)/", "(?P<a_b>...)"),
+            ("/(?P<a[0]>x)/", "(?P<a_0_>...)"),
+            ("/(?<caf\u{e9}>x)/", "(?P<caf_>...)"),
+        ] {
+            let err = Pattern::new(source, PLAIN).unwrap_err();
+            assert_eq!(err.status, crate::error::ExitStatus::Usage, "{source}");
+            assert!(err.message.contains(hint), "{source}: {}", err.message);
+        }
+        assert!(Pattern::new("/(?P<user_1>x)(?<B>y)/", PLAIN).is_ok());
     }
 
     #[test]

@@ -145,3 +145,49 @@ fn failing_command_is_logged_and_the_daemon_goes_on() {
 fn killed_command_is_logged_and_the_daemon_goes_on() {
     check_bad_ending("kill -KILL $$", &["killed by signal 9"]);
 }
+
+/// Records the byte length of the line and of group 1, whether group 40
+/// is set, and the truncation marker, as one line of `out.txt`.
+const RECORD_SIZES: &str = r#"sh -c 'printf "%s %s %s %s\n" "$(printf %s "$LOGS2ECA_MATCH_LINE" | wc -c)" "$(printf %s "$LOGS2ECA_GROUP_1" | wc -c)" "${LOGS2ECA_GROUP_40+set}" "$LOGS2ECA_TRUNCATED" >> out.txt'"#;
+
+/// A NUL becomes three bytes (U+FFFD) in the environment: the 64 KiB cap
+/// applies after that conversion, so a line of NULs cannot make the exec
+/// fail with E2BIG (128 KiB per variable).
+#[test]
+fn a_line_of_nuls_still_runs_the_command() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    let _daemon = Daemon::start(
+        &sandbox,
+        ["-l", LOG, "-p", "/(ERROR)/", "-w", "0", "-c", RECORD_SIZES],
+    );
+    let mut line = vec![0u8; 50_000];
+    line.extend_from_slice(b"ERROR\n");
+    sandbox.append(LOG, &line);
+    // 21,845 whole U+FFFD are the most that fit in 64 KiB.
+    assert_eq!(
+        sandbox.wait_for_lines("out.txt", 1),
+        ["65535 5  1"],
+        "line bytes, group 1 bytes, group 40, truncated"
+    );
+}
+
+/// 41 values of 64 KiB (the line and 40 groups) are more than the kernel
+/// takes in one exec: the added environment has a budget, later groups are
+/// cut or left out, and the command is told so.
+#[test]
+fn many_large_groups_still_run_the_command() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    let pattern = format!("/{}ERROR x+{}/", "(".repeat(40), ")".repeat(40));
+    let _daemon = Daemon::start(
+        &sandbox,
+        ["-l", LOG, "-p", &pattern, "-w", "0", "-c", RECORD_SIZES],
+    );
+    sandbox.append(LOG, format!("ERROR {}\n", "x".repeat(100_000)));
+    assert_eq!(
+        sandbox.wait_for_lines("out.txt", 1),
+        ["65536 65536  1"],
+        "line bytes, group 1 bytes, group 40, truncated"
+    );
+}

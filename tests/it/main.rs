@@ -5,6 +5,7 @@
 mod common;
 
 mod action;
+mod check;
 mod faults;
 mod follow;
 mod identity;

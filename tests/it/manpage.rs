@@ -8,8 +8,9 @@ use std::process::Command;
 
 /// Variables the man page documents that are not settings: what the
 /// command is given, and what the service manager or the user sets.
-const NOT_SETTINGS: [&str; 5] = [
+const NOT_SETTINGS: [&str; 6] = [
     "LOGS2ECA_MATCH_LINE",
+    "LOGS2ECA_TRUNCATED",
     "LOGS2ECA_MATCH_FILE",
     "LOGS2ECA_GROUP_",
     "LOGS2ECA_SUPPRESSED",
@@ -27,7 +28,7 @@ fn help() -> String {
 }
 
 /// Options of other programs that the examples use.
-const OTHER_PROGRAMS_OPTIONS: [&str; 1] = ["--now"];
+const OTHER_PROGRAMS_OPTIONS: [&str; 2] = ["--now", "--env-file"];
 
 /// The man page as text: roff's `\-` is a plain hyphen to a reader.
 fn man_page() -> String {

@@ -181,7 +181,7 @@ proptest! {
 
 /// Patterns as a user writes them, chosen to exercise what differs between
 /// searching a block and searching one line: anchors, matches that can run
-/// over a `\n`, empty matches, `\r`, case, bytes that are not UTF-8.
+/// over a `\n` if a class could take it, empty matches, `\r`, case, bytes that are not UTF-8.
 const PATTERNS: &[&str] = &[
     "ab",
     "a",
@@ -199,7 +199,8 @@ const PATTERNS: &[&str] = &[
     "/\\Ba/",
     "/a\\r?$/",
     "/\\r/",
-    "/\\n/",
+    "/a\\W*b/",
+    "/(?s)a.*b/",
     "/(?-u:\\xff)/",
     "/^\\s*$/",
     "/(?P<n>[0-9]+)$/",

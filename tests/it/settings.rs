@@ -187,6 +187,16 @@ fn wait_and_timeout_work_as_flag_and_as_env_var() {
 
         assert_eq!(scan(&sandbox, &with_flag("2.5"), &[]), ERRORS, "{flag} 2.5");
         assert_eq!(scan(&sandbox, &base, &[(var, "2.5")]), ERRORS, "{var}=2.5");
+        assert_eq!(
+            scan(&sandbox, &with_flag("1.5h"), &[]),
+            ERRORS,
+            "{flag} 1.5h"
+        );
+        assert_eq!(
+            scan(&sandbox, &base, &[(var, "500ms")]),
+            ERRORS,
+            "{var}=500ms"
+        );
 
         let outcome = run(&sandbox, &[&["-n"], &with_flag("abc")[..]].concat(), &[]);
         assert_error(&outcome, 2, &[word], &format!("{flag} abc"));
@@ -373,6 +383,16 @@ fn bad_input_exits_2_with_one_line() {
             &["(foo", "unclosed group"],
         ),
         (
+            "regex naming \\n",
+            &["-n", "-l", LOG, "-p", r"/a\nb/"],
+            &[r"/a\nb/", r"names \n"],
+        ),
+        (
+            "group name no shell can read",
+            &["-n", "-l", LOG, "-p", "/(?P<a.b>x)/"],
+            &["a.b", "(?P<a_b>...)"],
+        ),
+        (
             "negative --wait",
             &["-n", "-l", LOG, "-p", "ERROR", "-w", "-1"],
             &["wait", "-1"],
@@ -381,6 +401,16 @@ fn bad_input_exits_2_with_one_line() {
             "--wait not a number",
             &["-n", "-l", LOG, "-p", "ERROR", "-w", "soon"],
             &["wait", "soon"],
+        ),
+        (
+            "--wait that would overflow a clock",
+            &["-n", "-l", LOG, "-p", "ERROR", "-w", "10000000000000000000"],
+            &["--wait", "10000000000000000000", "365 days"],
+        ),
+        (
+            "--timeout over 365 days",
+            &["-n", "-l", LOG, "-p", "ERROR", "-t", "400d"],
+            &["--timeout", "400d", "365 days"],
         ),
         (
             "negative --timeout",

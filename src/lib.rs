@@ -29,4 +29,5 @@ pub mod pattern;
 pub mod reaction;
 pub mod readiness;
 pub mod rotation;
+pub mod state;
 pub mod watch;

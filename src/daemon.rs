@@ -22,6 +22,7 @@ use crate::follow::Start;
 use crate::reaction::Reaction;
 use crate::readiness::Notifier;
 use crate::rotation::LogPath;
+use crate::state::StateFile;
 use crate::watch::{self, FsEvent, Watch};
 
 enum Event {
@@ -55,10 +56,14 @@ struct Daemon {
     notifier: Notifier,
     /// The last read stopped at its budget: read on without waiting.
     more_to_read: bool,
+    /// Held for its lock: one daemon per state file.
+    _state_file: Option<StateFile>,
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
 pub fn run(config: Config) -> Result<()> {
+    // Before the summary: a daemon that cannot start says only why.
+    let state_file = open_state(&config)?;
     log_summary(&config);
     let (tx, rx) = mpsc::channel();
     forward_signals(tx.clone())?;
@@ -90,6 +95,7 @@ pub fn run(config: Config) -> Result<()> {
         watched_names: Vec::new(),
         notifier: Notifier::from_env(),
         more_to_read: false,
+        _state_file: state_file,
         config,
     };
     let now = Instant::now();
@@ -267,6 +273,25 @@ impl Daemon {
         }
         Ok(())
     }
+}
+
+/// Locks and reads the state file, so that a second instance, an unwritable
+/// state directory and a bad state file are dealt with at start.
+fn open_state(config: &Config) -> Result<Option<StateFile>> {
+    let Some(path) = &config.state_file else {
+        return Ok(None);
+    };
+    let (file, state) = StateFile::open(path)?;
+    log::debug!(
+        "state file {}: locked, {}; resuming from it is not implemented yet",
+        path.display(),
+        if state.is_some() {
+            "a saved state read"
+        } else {
+            "no saved state"
+        }
+    );
+    Ok(Some(file))
 }
 
 fn forward_signals(tx: Sender<Event>) -> Result<()> {

@@ -160,7 +160,13 @@ impl StateFile {
                 SaveOutcome::Recovered
             }
             Ok(()) => SaveOutcome::Written,
-            Err(_) if self.failing => SaveOutcome::FailedAgain,
+            Err(err) if self.failing => {
+                log::debug!(
+                    "cannot save the state to {} (again): {err}",
+                    self.path.display()
+                );
+                SaveOutcome::FailedAgain
+            }
             Err(err) => {
                 self.failing = true;
                 log::warn!(

@@ -11,4 +11,5 @@ mod manpage;
 mod process;
 mod properties;
 mod settings;
+mod state;
 mod torture;

@@ -198,10 +198,6 @@ impl WallTime {
         WallTime(ms)
     }
 
-    pub fn unix_ms(self) -> u64 {
-        self.0
-    }
-
     /// How long before `now` this was; zero if it is after `now` (the
     /// clock was set back), so that a cooldown is never cut short by it.
     pub fn elapsed(self, now: WallTime) -> Duration {

@@ -50,12 +50,6 @@ pub enum SaveOutcome {
     FailedAgain,
 }
 
-impl SaveOutcome {
-    pub fn is_written(self) -> bool {
-        matches!(self, SaveOutcome::Written | SaveOutcome::Recovered)
-    }
-}
-
 impl StateFile {
     /// Takes the state file at `path` (absolute) for this process and reads
     /// it: `None` on a first start, or when the file was unusable (then it
@@ -111,10 +105,6 @@ impl StateFile {
         let _ = fs::remove_file(&state_file.temp);
         let state = state_file.load()?;
         Ok((state_file, state))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn load(&self) -> Result<Option<State>> {

@@ -71,6 +71,10 @@ pub struct Cli {
     #[arg(long, env = "LOGS2ECA_FROM_BEGINNING", action = ArgAction::SetTrue, value_parser = boolean)]
     pub from_beginning: bool,
 
+    /// Keep the read position and the cooldown in this file across restarts; it is locked while in use [default: $STATE_DIRECTORY/state.json when STATE_DIRECTORY is set, else none].
+    #[arg(long, value_name = "FILE", env = "LOGS2ECA_STATE_FILE", value_parser = trimmed)]
+    pub state_file: Option<String>,
+
     /// Stop at the end of the file instead of following it.
     #[arg(long)]
     pub once: bool,

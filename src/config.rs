@@ -4,7 +4,7 @@
 //! file stops the service at once (exit 2) with one line that says what is
 //! wrong, instead of at 3 a.m. when the first match arrives.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,6 +35,8 @@ pub struct Config {
     /// Legal settings that are almost always mistakes: one warning line
     /// each, at start and in `--check`.
     pub warnings: Vec<String>,
+    /// Where the state survives restarts (absolute), if anywhere.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -103,6 +105,12 @@ impl Config {
         ));
         let path = std::path::absolute(&path_as_given)
             .map_err(|err| Error::usage(format!("invalid --logfile '{path_as_given}': {err}")))?;
+        let state_file = state_file(cli.state_file, std::env::var_os("STATE_DIRECTORY"))?;
+        if state_file.as_ref() == Some(&path) {
+            return Err(Error::usage(format!(
+                "--state-file is the followed file {path_as_given}"
+            )));
+        }
         Ok(Config {
             path_as_given,
             path,
@@ -113,12 +121,46 @@ impl Config {
             from_beginning: cli.from_beginning,
             once: cli.once,
             warnings,
+            state_file,
         })
     }
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
+}
+
+/// The state file: `--state-file` (or its variable), else `state.json` in
+/// the first of the directories systemd's `StateDirectory=` gives (it may
+/// list several, separated by `:`), else none.
+fn state_file(
+    setting: Option<String>,
+    state_directory: Option<OsString>,
+) -> Result<Option<PathBuf>> {
+    let (path, shown) = match non_empty(setting) {
+        Some(given) => (PathBuf::from(&given), given),
+        None => {
+            let Some(dir) = state_directory
+                .as_deref()
+                .and_then(|dirs| dirs.as_bytes().split(|&b| b == b':').next())
+                .filter(|dir| !dir.is_empty())
+            else {
+                return Ok(None);
+            };
+            let dir = Path::new(OsStr::from_bytes(dir));
+            let path = dir.join("state.json");
+            let shown = format!("$STATE_DIRECTORY/state.json = {}", path.display());
+            (path, shown)
+        }
+    };
+    if path.file_name().is_none() {
+        return Err(Error::usage(format!(
+            "invalid --state-file '{shown}': not a file name"
+        )));
+    }
+    std::path::absolute(&path)
+        .map(Some)
+        .map_err(|err| Error::usage(format!("invalid --state-file '{shown}': {err}")))
 }
 
 /// Splits the command like a shell would (quotes, escapes) without running
@@ -167,6 +209,46 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_state_file_is_the_setting_else_the_first_state_directory_else_none() {
+        let cwd = std::env::current_dir().unwrap();
+        let dirs = |s: &str| Some(OsString::from(s));
+        let cases = [
+            (
+                Some("/s/x.json"),
+                dirs("/var/lib/a"),
+                Some(PathBuf::from("/s/x.json")),
+            ),
+            (Some("rel.json"), None, Some(cwd.join("rel.json"))),
+            (
+                Some(""),
+                dirs("/var/lib/a"),
+                Some("/var/lib/a/state.json".into()),
+            ),
+            (
+                None,
+                dirs("/var/lib/a:/var/lib/b"),
+                Some("/var/lib/a/state.json".into()),
+            ),
+            (None, dirs(""), None),
+            (None, dirs(":/var/lib/b"), None),
+            (None, None, None),
+            (Some(""), None, None),
+        ];
+        for (setting, state_directory, expected) in cases {
+            let got = state_file(setting.map(String::from), state_directory.clone());
+            assert_eq!(got.unwrap(), expected, "{setting:?} {state_directory:?}");
+        }
+        for bad in ["/", "..", "logs/.."] {
+            let err = state_file(Some(bad.into()), None).unwrap_err();
+            assert!(
+                err.message.contains("not a file name"),
+                "{bad}: {}",
+                err.message
+            );
+        }
+    }
 
     #[test]
     fn commands_are_split_without_a_shell_and_checked() {

@@ -25,6 +25,7 @@ use crate::readiness::Notifier;
 use crate::resolve::{self, Resolution};
 use crate::rotation::LogPath;
 use crate::signals::Signals;
+use crate::state::StateFile;
 use crate::watch::{self, Watch};
 
 /// How often the path is looked at when inotify cannot watch it.
@@ -61,10 +62,14 @@ struct Daemon {
     notifier: Notifier,
     /// The last read stopped at its budget: read on without waiting.
     more_to_read: bool,
+    /// Held for its lock: one daemon per state file.
+    _state_file: Option<StateFile>,
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
 pub fn run(config: Config) -> Result<()> {
+    // Before the summary: a daemon that cannot start says only why.
+    let state_file = open_state(&config)?;
     log_summary(&config);
     let signals = Signals::new()
         .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
@@ -95,6 +100,7 @@ pub fn run(config: Config) -> Result<()> {
         next_poll: None,
         notifier: Notifier::from_env(),
         more_to_read: false,
+        _state_file: state_file,
         config,
     };
     let now = Instant::now();
@@ -381,6 +387,25 @@ fn poll(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<Vec<boo
         }
     }
     Ok(pollfds.iter().map(|p| p.revents != 0).collect())
+}
+
+/// Locks and reads the state file, so that a second instance, an unwritable
+/// state directory and a bad state file are dealt with at start.
+fn open_state(config: &Config) -> Result<Option<StateFile>> {
+    let Some(path) = &config.state_file else {
+        return Ok(None);
+    };
+    let (file, state) = StateFile::open(path)?;
+    log::debug!(
+        "state file {}: locked, {}; resuming from it is not implemented yet",
+        path.display(),
+        if state.is_some() {
+            "a saved state read"
+        } else {
+            "no saved state"
+        }
+    );
+    Ok(Some(file))
 }
 
 fn cannot_open(config: &Config, err: std::io::Error) -> Error {

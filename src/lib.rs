@@ -34,6 +34,7 @@ pub mod readiness;
 pub mod resolve;
 pub mod rotation;
 pub mod signals;
+pub mod state;
 pub mod watch;
 
 /// Validates the settings, warns about likely mistakes, and then either

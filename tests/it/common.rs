@@ -411,22 +411,24 @@ impl DaemonBuilder<'_> {
 fn bind_notify_socket(root: &Path, address: &NotifyAddress) -> (UnixDatagram, OsString) {
     match address {
         NotifyAddress::Path => {
-            let path = root.join("notify.sock");
+            // One per daemon: a test may restart the daemon in its sandbox.
+            let path = root.join(format!("notify{}.sock", next_number()));
             let socket = UnixDatagram::bind(&path).expect("bind notify socket");
             (socket, path.into_os_string())
         }
         NotifyAddress::Abstract => {
-            static COUNTER: AtomicUsize = AtomicUsize::new(0);
-            let name = format!(
-                "logs2eca-test-{}-{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            );
+            let name = format!("logs2eca-test-{}-{}", std::process::id(), next_number());
             let addr = SocketAddr::from_abstract_name(name.as_bytes()).expect("abstract name");
             let socket = UnixDatagram::bind_addr(&addr).expect("bind abstract notify socket");
             (socket, format!("@{name}").into())
         }
     }
+}
+
+/// A number not handed out before in this test run.
+fn next_number() -> usize {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    COUNTER.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A running `logs2eca`. Dropping it stops it (SIGTERM, then SIGKILL) and,
@@ -779,5 +781,103 @@ pub fn wait_for_group_gone(pgid: i32, timeout: Duration) {
         // Do not leave them behind for the rest of the test run.
         send_signal(-pgid, libc::SIGKILL);
         panic!("process group {pgid} still has live processes after {timeout:?}: {left:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Mounts private to a test: a read-only directory, a tiny file system.
+
+/// A thread with a mount namespace of its own, whose mounts vanish with it
+/// and are seen by the processes it starts.
+pub struct PrivateMounts(());
+
+impl PrivateMounts {
+    /// Runs `body` on a new thread in a private mount namespace and returns
+    /// its result; `None` (and a message saying the test is skipped) where
+    /// that is not allowed, as for a user other than root.
+    pub fn run<T: Send>(body: impl FnOnce(&PrivateMounts) -> T + Send) -> Option<T> {
+        thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // SAFETY: unshare(2) changes only the calling thread's
+                    // namespaces.
+                    if unsafe { libc::unshare(libc::CLONE_NEWNS) } != 0 {
+                        eprintln!(
+                            "skipped: no private mount namespace ({}); run the tests as root",
+                            std::io::Error::last_os_error()
+                        );
+                        return None;
+                    }
+                    // Mounts made here must not propagate to the host.
+                    mount(
+                        None,
+                        Path::new("/"),
+                        None,
+                        libc::MS_REC | libc::MS_PRIVATE,
+                        None,
+                    );
+                    Some(body(&PrivateMounts(())))
+                })
+                .join()
+                .expect("the private-mount thread panicked")
+        })
+    }
+
+    /// Makes the directory `dir` read-only (as root, permissions do not).
+    #[track_caller]
+    pub fn read_only(&self, dir: &Path) {
+        mount(Some(dir.as_os_str()), dir, None, libc::MS_BIND, None);
+        let flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
+        mount(None, dir, None, flags, None);
+    }
+
+    /// Mounts a tmpfs of `size` (as `mount -o size=`) on `dir`.
+    #[track_caller]
+    pub fn tmpfs(&self, dir: &Path, size: &str) {
+        let options = format!("size={size}");
+        mount(
+            Some("tmpfs".as_ref()),
+            dir,
+            Some("tmpfs"),
+            0,
+            Some(&options),
+        );
+    }
+}
+
+#[track_caller]
+fn mount(
+    source: Option<&OsStr>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: u64,
+    data: Option<&str>,
+) {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |s: &[u8]| CString::new(s).expect("no NUL");
+    let source = source.map(|s| c(s.as_bytes()));
+    let (fstype, data) = (
+        fstype.map(|s| c(s.as_bytes())),
+        data.map(|s| c(s.as_bytes())),
+    );
+    let target = CString::new(target.as_os_str().as_bytes()).expect("no NUL");
+    let ptr = |s: &Option<CString>| s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
+    // SAFETY: every pointer is null or a NUL-terminated string that
+    // outlives the call.
+    let rc = unsafe {
+        libc::mount(
+            ptr(&source),
+            target.as_ptr(),
+            ptr(&fstype),
+            flags,
+            ptr(&data).cast(),
+        )
+    };
+    if rc != 0 {
+        panic!(
+            "mount {target:?} ({flags:#x}): {}",
+            std::io::Error::last_os_error()
+        );
     }
 }

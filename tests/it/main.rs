@@ -14,4 +14,5 @@ mod manpage;
 mod process;
 mod properties;
 mod settings;
+mod state;
 mod torture;

@@ -354,6 +354,7 @@ fn help_names_every_env_var() {
         "LOGS2ECA_LITERAL",
         "LOGS2ECA_TIMEOUT",
         "LOGS2ECA_FROM_BEGINNING",
+        "LOGS2ECA_STATE_FILE",
     ] {
         assert!(help.contains(var), "--help does not name {var}:\n{help}");
     }
@@ -421,6 +422,16 @@ fn bad_input_exits_2_with_one_line() {
             "--timeout not a number",
             &["-n", "-l", LOG, "-p", "ERROR", "-t", "later"],
             &["timeout", "later"],
+        ),
+        (
+            "--state-file not a file name",
+            &["-n", "-l", LOG, "-p", "ERROR", "--state-file", "/"],
+            &["--state-file", "not a file name"],
+        ),
+        (
+            "--state-file the followed file",
+            &["-n", "-l", LOG, "-p", "ERROR", "--state-file", LOG],
+            &["--state-file", "followed file"],
         ),
         (
             "unbalanced quotes",

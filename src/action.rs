@@ -41,6 +41,8 @@ pub struct CommandLine {
 #[derive(Debug)]
 struct Running {
     pid: libc::pid_t,
+    /// Whose run this is (the caller's key), handed back when it ends.
+    tag: usize,
     started: Instant,
     /// When to send SIGTERM (the timeout), until it is sent.
     term_at: Option<Instant>,
@@ -52,15 +54,21 @@ struct Running {
 #[derive(Debug)]
 pub struct Finished {
     pub pid: libc::pid_t,
+    /// The tag given to `spawn`.
+    pub tag: usize,
     pub status: ExitStatus,
     pub duration: Duration,
 }
 
+/// The commands running now, each in its own process group with its own
+/// timeout. How many may run at once is the caller's rule (the gate's).
 #[derive(Debug)]
 pub struct Runner {
     command: CommandLine,
     timeout: Option<Duration>,
-    running: Option<Running>,
+    /// Few entries (at most `--max-running`): a linear scan is the fastest
+    /// lookup, and it only happens when a child exits or a timer fires.
+    running: Vec<Running>,
 }
 
 impl Runner {
@@ -68,21 +76,22 @@ impl Runner {
         Runner {
             command,
             timeout,
-            running: None,
+            running: Vec::new(),
         }
     }
 
     pub fn is_running(&self) -> bool {
-        self.running.is_some()
+        !self.running.is_empty()
     }
 
-    /// Starts the command with `env` added to our environment.
+    /// Starts the command with `env` added to our environment; `tag` comes
+    /// back in its `Finished`.
     pub fn spawn(
         &mut self,
         env: &[(String, OsString)],
+        tag: usize,
         now: Instant,
     ) -> std::io::Result<libc::pid_t> {
-        debug_assert!(self.running.is_none());
         let mut command = Command::new(&self.command.program);
         command
             .arg0(&self.command.argv[0])
@@ -95,8 +104,9 @@ impl Runner {
         let child = command.spawn()?;
         // The pid is all we keep: reaping happens in `reap`, for every child.
         let pid = child.id() as libc::pid_t;
-        self.running = Some(Running {
+        self.running.push(Running {
             pid,
+            tag,
             started: now,
             term_at: self.timeout.map(|t| now + t),
             kill_at: None,
@@ -106,77 +116,84 @@ impl Runner {
 
     /// The next moment `on_deadline` has something to do.
     pub fn deadline(&self) -> Option<Instant> {
-        let run = self.running.as_ref()?;
-        run.kill_at.or(run.term_at)
+        self.running
+            .iter()
+            .filter_map(|run| run.kill_at.or(run.term_at))
+            .min()
     }
 
-    /// Enforces the timeout: SIGTERM to the group, then SIGKILL.
+    /// Enforces the timeouts: SIGTERM to the group, then SIGKILL.
     pub fn on_deadline(&mut self, now: Instant) {
-        let Some(run) = self.running.as_mut() else {
-            return;
-        };
-        if run.kill_at.is_some_and(|at| now >= at) {
-            log::warn!(
-                "command (pid {}) still running: sending SIGKILL to its process group",
-                run.pid
-            );
-            signal_group(run.pid, libc::SIGKILL);
-            run.kill_at = None;
-        } else if run.term_at.is_some_and(|at| now >= at) {
-            log::warn!(
-                "command (pid {}) timed out after {}: sending SIGTERM to its process group",
-                run.pid,
-                seconds(now - run.started)
-            );
-            signal_group(run.pid, libc::SIGTERM);
-            run.term_at = None;
-            run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
+        for run in &mut self.running {
+            if run.kill_at.is_some_and(|at| now >= at) {
+                log::warn!(
+                    "command (pid {}) still running: sending SIGKILL to its process group",
+                    run.pid
+                );
+                signal_group(run.pid, libc::SIGKILL);
+                run.kill_at = None;
+            } else if run.term_at.is_some_and(|at| now >= at) {
+                log::warn!(
+                    "command (pid {}) timed out after {}: sending SIGTERM to its process group",
+                    run.pid,
+                    seconds(now - run.started)
+                );
+                signal_group(run.pid, libc::SIGTERM);
+                run.term_at = None;
+                run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
+            }
         }
     }
 
-    /// logs2eca is stopping: SIGTERM the running command's group now and
-    /// SIGKILL it after a short grace.
+    /// logs2eca is stopping: SIGTERM every running command's group now and
+    /// SIGKILL them after a short grace.
     pub fn terminate(&mut self, now: Instant) {
-        let Some(run) = self.running.as_mut() else {
-            return;
-        };
-        if run.kill_at.is_none() {
-            log::info!(
-                "stopping command (pid {}): sending SIGTERM to its process group",
-                run.pid
-            );
-            signal_group(run.pid, libc::SIGTERM);
+        for run in &mut self.running {
+            if run.kill_at.is_none() {
+                log::info!(
+                    "stopping command (pid {}): sending SIGTERM to its process group",
+                    run.pid
+                );
+                signal_group(run.pid, libc::SIGTERM);
+            }
+            run.term_at = None;
+            let kill_at = now + SHUTDOWN_KILL_GRACE;
+            run.kill_at = Some(run.kill_at.map_or(kill_at, |at| at.min(kill_at)));
         }
-        run.term_at = None;
-        let kill_at = now + SHUTDOWN_KILL_GRACE;
-        run.kill_at = Some(run.kill_at.map_or(kill_at, |at| at.min(kill_at)));
     }
 
-    /// Kills the group and waits for the command: the last step of a stop.
-    pub fn kill_and_wait(&mut self, now: Instant) -> Option<Finished> {
-        let run = self.running.take()?;
-        signal_group(run.pid, libc::SIGKILL);
-        let mut status = 0;
-        // SIGKILL cannot be ignored: this wait is short.
-        let pid = unsafe { libc::waitpid(run.pid, &mut status, 0) };
-        (pid == run.pid).then(|| finished(&run, status, now))
-    }
-
-    /// Reaps every exited child (SIGCHLD arrived); returns our command's
-    /// end if it was among them.
-    pub fn reap(&mut self, now: Instant) -> Option<Finished> {
-        if let Some(run) = &self.running
-            && run.kill_at.is_some()
-            && has_exited(run.pid)
-        {
-            // We were stopping it: its leader is gone, finish the group off
-            // while the unreaped leader still pins the group id.
+    /// Kills the groups and waits for the commands: the last step of a stop.
+    pub fn kill_and_wait(&mut self, now: Instant) -> Vec<Finished> {
+        let mut ended = Vec::new();
+        for run in std::mem::take(&mut self.running) {
             signal_group(run.pid, libc::SIGKILL);
+            let mut status = 0;
+            // SAFETY: waitpid only writes the status through the pointer,
+            // which points at a live local. SIGKILL cannot be ignored: this
+            // wait is short.
+            let pid = unsafe { libc::waitpid(run.pid, &mut status, 0) };
+            if pid == run.pid {
+                ended.push(finished(&run, status, now));
+            }
         }
-        let mut ours = None;
+        ended
+    }
+
+    /// Reaps every exited child (SIGCHLD arrived); returns the ends of our
+    /// commands among them.
+    pub fn reap(&mut self, now: Instant) -> Vec<Finished> {
+        for run in &self.running {
+            if run.kill_at.is_some() && has_exited(run.pid) {
+                // We were stopping it: its leader is gone, finish the group
+                // off while the unreaped leader still pins the group id.
+                signal_group(run.pid, libc::SIGKILL);
+            }
+        }
+        let mut ours = Vec::new();
+        let running = &mut self.running;
         reap_children(
-            |pid, status| match self.running.take_if(|run| run.pid == pid) {
-                Some(run) => ours = Some(finished(&run, status, now)),
+            |pid, status| match running.iter().position(|run| run.pid == pid) {
+                Some(at) => ours.push(finished(&running.swap_remove(at), status, now)),
                 None => log::debug!("reaped process {pid}"),
             },
         );
@@ -200,6 +217,7 @@ pub fn reap_children(mut on_exit: impl FnMut(libc::pid_t, libc::c_int)) {
 fn finished(run: &Running, status: i32, now: Instant) -> Finished {
     Finished {
         pid: run.pid,
+        tag: run.tag,
         status: ExitStatus::from_raw(status),
         duration: now.saturating_duration_since(run.started),
     }
@@ -288,7 +306,7 @@ pub fn match_env(
 
 /// Bytes as an environment value: at most `MAX_ENV_VALUE` bytes, and NUL
 /// (which the environment cannot carry) replaced by U+FFFD.
-fn env_value(bytes: &[u8]) -> OsString {
+pub fn env_value(bytes: &[u8]) -> OsString {
     let bytes = &bytes[..bytes.len().min(MAX_ENV_VALUE)];
     let mut value = Vec::with_capacity(bytes.len());
     for &b in bytes {

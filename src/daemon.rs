@@ -154,6 +154,7 @@ impl Daemon {
                     self.reaction.kill(now);
                 }
                 if !self.reaction.is_running() {
+                    self.reaction.report_suppressed();
                     log::info!("stopped");
                     return Ok(());
                 }

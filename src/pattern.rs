@@ -96,6 +96,33 @@ impl Pattern {
         }
         groups
     }
+
+    /// The index of capture group `group`, given by name or number, if the
+    /// pattern has one: what `--key` refers to.
+    pub fn group_index(&self, group: &str) -> Option<usize> {
+        match group.parse::<usize>() {
+            Ok(index) => (index < self.regex.captures_len()).then_some(index),
+            Err(_) => self
+                .regex
+                .capture_names()
+                .position(|name| name == Some(group)),
+        }
+    }
+
+    /// Appends to `out` the values of the groups `indices` in the first
+    /// match in `line`, separated by `separator`. A group that did not take
+    /// part adds an empty value.
+    pub fn group_values(&self, line: &[u8], indices: &[usize], separator: u8, out: &mut Vec<u8>) {
+        let caps = self.regex.captures(line);
+        for (n, &index) in indices.iter().enumerate() {
+            if n > 0 {
+                out.push(separator);
+            }
+            if let Some(group) = caps.as_ref().and_then(|caps| caps.get(index)) {
+                out.extend_from_slice(group.as_bytes());
+            }
+        }
+    }
 }
 
 /// The pattern as it can be quoted on one line of an error message.

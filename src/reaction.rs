@@ -3,11 +3,12 @@
 //! printed. Reading never waits for a command: a match while it runs is
 //! counted or held, never waited for.
 
+use std::ffi::OsString;
 use std::time::Instant;
 
 use crate::action::{self, Finished, MAX_ENV_VALUE, Runner};
 use crate::config::Config;
-use crate::gate::{Gate, Notice, Settings, Start, Verdict};
+use crate::gate::{Gate, Notice, QUEUE_BOUND, Settings, Start, Verdict};
 use crate::pattern::Pattern;
 use crate::printer::Printer;
 
@@ -52,7 +53,7 @@ impl Reaction {
             gate: Gate::new(gate_settings(config)),
             sink,
             pattern: config.matcher.pattern.clone(),
-            key_groups: Vec::new(),
+            key_groups: config.gate.key_groups.clone(),
             key: Vec::new(),
         }
     }
@@ -92,6 +93,10 @@ impl Reaction {
                 if !self.key_groups.is_empty() {
                     env.push(("LOGS2ECA_KEY".to_owned(), action::env_value(key)));
                 }
+                env.push((
+                    "LOGS2ECA_COUNT".to_owned(),
+                    OsString::from(start.count.to_string()),
+                ));
                 // Logged after the spawn: the write to stderr (a pipe to
                 // the journal) is not on the path from match to action.
                 match runner.spawn(&env, start.key, now) {
@@ -130,7 +135,7 @@ impl Reaction {
                 }
                 Notice::QueueFull { count } => log::warn!(
                     "{count} matching line(s) suppressed: more than {} held while their commands run",
-                    crate::gate::QUEUE_BOUND
+                    QUEUE_BOUND
                 ),
                 Notice::TableFull { count } => log::warn!(
                     "{count} matching line(s) of new keys dropped: all tracked keys are busy (raise --max-keys)"
@@ -209,19 +214,19 @@ impl Reaction {
     }
 }
 
-/// The gate as the settings ask for it.
+/// The gate as the settings ask for it. In a dry run a would-be run takes
+/// no time: its cooldown starts at once.
 fn gate_settings(config: &Config) -> Settings {
     Settings {
-        // Nothing to cool down after in a dry run.
-        wait: if config.command.is_some() {
-            config.wait
+        wait: config.wait,
+        threshold: config.gate.threshold,
+        max_keys: if config.gate.key_groups.is_empty() {
+            1
         } else {
-            std::time::Duration::ZERO
+            config.gate.max_keys
         },
-        threshold: crate::gate::Threshold::EVERY_MATCH,
-        max_keys: 1,
-        max_running: 1,
-        queue_bound: 0,
+        max_running: config.gate.max_running,
+        queue_bound: QUEUE_BOUND,
     }
 }
 

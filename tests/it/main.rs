@@ -7,6 +7,7 @@ mod common;
 mod action;
 mod faults;
 mod follow;
+mod gate;
 mod manpage;
 mod process;
 mod properties;

@@ -10,7 +10,7 @@
 //! finds a candidate, the line around it is checked, and the search resumes
 //! at the next line. Lines without a match cost nothing but the prefilter.
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::{CaptureLocations, Regex, RegexBuilder};
 
 use crate::error::{Error, Result};
 
@@ -112,16 +112,30 @@ impl Pattern {
     /// Appends to `out` the values of the groups `indices` in the first
     /// match in `line`, separated by `separator`. A group that did not take
     /// part adds an empty value.
-    pub fn group_values(&self, line: &[u8], indices: &[usize], separator: u8, out: &mut Vec<u8>) {
-        let caps = self.regex.captures(line);
+    ///
+    /// `locations` (from `capture_locations`) is scratch space, reused so
+    /// that a match costs no allocation.
+    pub fn group_values(
+        &self,
+        line: &[u8],
+        indices: &[usize],
+        separator: u8,
+        locations: &mut CaptureLocations,
+        out: &mut Vec<u8>,
+    ) {
+        let found = self.regex.captures_read(locations, line).is_some();
         for (n, &index) in indices.iter().enumerate() {
             if n > 0 {
                 out.push(separator);
             }
-            if let Some(group) = caps.as_ref().and_then(|caps| caps.get(index)) {
-                out.extend_from_slice(group.as_bytes());
+            if found && let Some((start, end)) = locations.get(index) {
+                out.extend_from_slice(&line[start..end]);
             }
         }
+    }
+
+    pub fn capture_locations(&self) -> CaptureLocations {
+        self.regex.capture_locations()
     }
 }
 

@@ -6,6 +6,8 @@
 use std::ffi::OsString;
 use std::time::Instant;
 
+use regex::bytes::CaptureLocations;
+
 use crate::action::{self, Finished, MAX_ENV_VALUE, Runner};
 use crate::config::Config;
 use crate::gate::{Gate, Notice, QUEUE_BOUND, Settings, Start, Verdict};
@@ -38,6 +40,7 @@ pub struct Reaction {
     key_groups: Vec<usize>,
     /// Scratch space for the key of each match.
     key: Vec<u8>,
+    locations: CaptureLocations,
 }
 
 impl Reaction {
@@ -55,6 +58,7 @@ impl Reaction {
             pattern: config.matcher.pattern.clone(),
             key_groups: config.gate.key_groups.clone(),
             key: Vec::new(),
+            locations: config.matcher.pattern.capture_locations(),
         }
     }
 
@@ -62,8 +66,13 @@ impl Reaction {
     pub fn on_match(&mut self, line: &[u8], now: Instant) {
         self.key.clear();
         if !self.key_groups.is_empty() {
-            self.pattern
-                .group_values(line, &self.key_groups, b' ', &mut self.key);
+            self.pattern.group_values(
+                line,
+                &self.key_groups,
+                b' ',
+                &mut self.locations,
+                &mut self.key,
+            );
         }
         let hold = || line[..line.len().min(MAX_ENV_VALUE)].into();
         match self.gate.on_match(&self.key, now, hold) {

@@ -11,6 +11,8 @@ in the same run and quoted as a ratio. What is measured (see BENCHMARKS.md):
   ingest   append ~1 GiB with cat while following
   cost     idle context switches and RSS, peak RSS under load
   growth   scan time at 10 MB, 100 MB, 1 GB
+  gate     scan with --key and --threshold against without; peak RSS after
+           a flood of a million distinct keys
 
 Standard library only. Temporary data lives in one temp directory that is
 removed at the end, also on Ctrl-C.
@@ -421,6 +423,55 @@ def bench_long_line(tmp, size=200 * MB):
     return {"hwm_kib": status["VmHWM"], "caught_up": bool(caught_up)}
 
 
+# ---------------------------------------------------------------- 6. gate
+
+# Every line of gen.py has a host after its timestamp: a key on every line.
+EVERY_LINE = r"^\S+ (?P<host>\S+) "
+REGEX_KEYED = "ERROR .*connection to (?P<ip>[0-9.]+):[0-9]+ timed out"
+
+
+def bench_gate(tmp, data, runs):
+    """Scan time with --key and --threshold against the same scan without,
+    for a pattern that matches every line (the gate's worst case) and for
+    the sparse regex (the usual case)."""
+    rows = []
+    gate = ["--threshold", "1000/3600"]
+    for name, pattern, key in [("every line", EVERY_LINE, "host"), ("regex", REGEX_KEYED, "ip")]:
+        base = [BIN, "--once", "--from-beginning", "-n", "-q", "-l", data, "-p", f"/{pattern}/"]
+        log(f"gate ({name}): timing")
+        plain, keyed = hyperfine(tmp, [base, base + ["--key", key] + gate], runs, 1)
+        rows.append([name, fmt_s(plain["median"]), fmt_s(keyed["median"]),
+                     f"{keyed['median'] / plain['median']:.2f}"])
+    return rows
+
+
+def bench_flood(tmp, keys=1_000_000):
+    """A daemon with a key on cooldown takes a million lines of distinct
+    keys: its peak RSS, and whether the cooled key is still suppressed."""
+    followed = os.path.join(tmp, "flood.log")
+    runs = os.path.join(tmp, "flood.runs")
+    open(followed, "w").close()
+    record = f"sh -c 'echo \"$LOGS2ECA_KEY\" >> {shlex.quote(runs)}'"
+    d = Daemon(tmp, ["-q", "-l", followed, "-p", "/from (?P<ip>\\S+)/", "--key", "ip",
+                     "--threshold", "2/3600", "-w", "3600", "-c", record], name="flood")
+    with open(followed, "a") as f:
+        f.write("from hot\nfrom hot\n")
+    wait_for(lambda: os.path.exists(runs), 10, step=0.01)
+    log(f"gate: a flood of {keys} keys")
+    started = time.monotonic()
+    with open(followed, "a") as f:
+        for n in range(keys):
+            f.write(f"from 10.{n >> 16}.{(n >> 8) & 255}.{n & 255}\n")
+        f.write("from hot\nfrom hot\nfrom sentinel\nfrom sentinel\n")
+    seen = wait_for(lambda: "sentinel" in open(runs).read(), 120, step=0.01)
+    took = time.monotonic() - started
+    status = proc_status(d.pid)
+    d.stop()
+    with open(runs) as f:
+        held = f.read().split() == ["hot", "sentinel"]
+    return {"hwm_kib": status["VmHWM"], "seconds": took, "held": bool(seen) and held}
+
+
 # ---------------------------------------------------------------- 5. growth
 
 def bench_growth(tmp, files, runs):
@@ -509,6 +560,8 @@ def main():
         idle = bench_idle(tmp)
         long_line = bench_long_line(tmp)
         growth, fit = bench_growth(tmp, [small, data, big], max(3, args.runs // 2))
+        gate = bench_gate(tmp, data, args.runs)
+        flood = bench_flood(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     mib = lambda kib: f"{kib / 1024:.1f} MiB"
@@ -549,6 +602,11 @@ def main():
                 growth))
     print(f"\nlogs2eca ≈ {fit[0] * 1000:.1f} ms + size / ({fit[1]:.2f} GB/s) "
           "(line through the smallest and largest file)")
+    print("\n### 6. Gate (`--key` and `--threshold 1000/3600`)\n")
+    print(table(["pattern", "without", "with --key --threshold", "× without"], gate))
+    print(f"\nA million distinct keys after a key went on cooldown (default --max-keys): "
+          f"peak RSS {mib(flood['hwm_kib'])}, read in {fmt_s(flood['seconds'])}; the cooled key "
+          + ("stayed suppressed." if flood["held"] else "was NOT suppressed."))
     log(f"done in {time.monotonic() - started:.0f} s")
 
 

@@ -8,6 +8,7 @@ mod action;
 mod check;
 mod faults;
 mod follow;
+mod gate;
 mod identity;
 mod logging;
 mod manpage;

@@ -115,7 +115,10 @@ impl Config {
         ));
         let path = std::path::absolute(&path_as_given)
             .map_err(|err| Error::usage(format!("invalid --logfile '{path_as_given}': {err}")))?;
-        let state_file = state_file(cli.state_file, std::env::var_os("STATE_DIRECTORY"))?;
+        // A dry run tests a pattern: it does not take the service's state
+        // (its position, its lock) unless a state file is named for it.
+        let state_directory = std::env::var_os("STATE_DIRECTORY").filter(|_| !cli.dry_run);
+        let state_file = state_file(cli.state_file, state_directory)?;
         if state_file.as_ref() == Some(&path) {
             return Err(Error::usage(format!(
                 "--state-file is the followed file {path_as_given}"

@@ -12,20 +12,21 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
 use crate::action::SHUTDOWN_KILL_GRACE;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::follow::Start;
+use crate::follow::{Sink, Start};
+use crate::persist::{self, Persist};
 use crate::reaction::Reaction;
 use crate::readiness::Notifier;
 use crate::resolve::{self, Resolution};
 use crate::rotation::LogPath;
 use crate::signals::Signals;
-use crate::state::StateFile;
+use crate::state::{State, StateFile};
 use crate::watch::{self, Watch};
 
 /// How often the path is looked at when inotify cannot watch it.
@@ -62,14 +63,14 @@ struct Daemon {
     notifier: Notifier,
     /// The last read stopped at its budget: read on without waiting.
     more_to_read: bool,
-    /// Held for its lock: one daemon per state file.
-    _state_file: Option<StateFile>,
+    /// The state file, held locked for as long as we run.
+    state: Option<Persist>,
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
 pub fn run(config: Config) -> Result<()> {
     // Before the summary: a daemon that cannot start says only why.
-    let state_file = open_state(&config)?;
+    let (state_file, saved) = open_state(&config)?;
     log_summary(&config);
     let signals = Signals::new()
         .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
@@ -90,9 +91,19 @@ pub fn run(config: Config) -> Result<()> {
         // Nothing to wait for: the file must be there.
         std::fs::metadata(&config.path).map_err(|err| cannot_open(&config, err))?;
     }
+    let now = Instant::now();
+    let log = match &saved {
+        Some(state) => LogPath::resume(&config.path, state, now),
+        None => LogPath::open(&config.path, start),
+    };
+    let mut reaction = Reaction::new(&config);
+    if let Some(state) = saved {
+        let keys = state.keys.into_iter().map(persist::from_record).collect();
+        reaction.import_keys(keys, now, SystemTime::now());
+    }
     let mut daemon = Daemon {
-        log: LogPath::open(&config.path, start).map_err(|err| cannot_open(&config, err))?,
-        reaction: Reaction::new(&config),
+        log: log.map_err(|err| cannot_open(&config, err))?,
+        reaction,
         signals,
         watch,
         resolution: Resolution::default(),
@@ -100,16 +111,18 @@ pub fn run(config: Config) -> Result<()> {
         next_poll: None,
         notifier: Notifier::from_env(),
         more_to_read: false,
-        _state_file: state_file,
+        state: state_file.map(Persist::new),
         config,
     };
-    let now = Instant::now();
     if daemon.config.once {
         while daemon.with_lines(now, |log, sink| log.refresh(now, sink).more)
             && !daemon.reaction.output_closed()
         {}
-        // As grep does, a last line without its newline is still a line.
-        daemon.with_lines(now, |log, sink| log.finish(sink));
+        // As grep does, a last line without its newline is still a line;
+        // unless a state file keeps it for the next run to complete.
+        if daemon.state.is_none() {
+            daemon.with_lines(now, |log, sink| log.finish(sink));
+        }
     } else {
         daemon.update_watches();
         // What was appended between opening and watching raised no event.
@@ -126,10 +139,12 @@ impl Daemon {
         loop {
             if self.reaction.output_closed() {
                 log::debug!("standard output is closed: stopping");
+                self.save_state(Instant::now());
                 return Ok(());
             }
             if self.config.once && !self.reaction.is_running() {
                 self.reaction.report_suppressed();
+                self.save_state(Instant::now());
                 return Ok(());
             }
             let busy = self.more_to_read.then(Instant::now);
@@ -139,6 +154,7 @@ impl Daemon {
                 self.reaction.deadline(),
                 stop_at,
                 self.next_poll,
+                self.state.as_ref().and_then(Persist::deadline),
             ]
             .into_iter()
             .flatten()
@@ -188,6 +204,7 @@ impl Daemon {
                 }
                 if !self.reaction.is_running() {
                     self.reaction.report_suppressed();
+                    self.save_state(now);
                     log::info!("stopped");
                     return failure.map_or(Ok(()), Err);
                 }
@@ -205,6 +222,18 @@ impl Daemon {
             }
             self.expire(now);
             self.reaction.on_deadline(now);
+            if let Some(state) = self.state.as_mut() {
+                // Queued commands start as others end, outside any read.
+                state.note_progress(&self.config.path, &self.log, &self.reaction, now);
+                state.on_deadline(&self.config.path, &self.log, &self.reaction, now);
+            }
+        }
+    }
+
+    /// Saves the state now, if there is a state file.
+    fn save_state(&mut self, now: Instant) {
+        if let Some(state) = self.state.as_mut() {
+            state.save(&self.config.path, &self.log, &self.reaction, now);
         }
     }
 
@@ -237,21 +266,22 @@ impl Daemon {
     }
 
     /// Hands every new line of the followed files to the matcher.
-    fn with_lines<T>(
-        &mut self,
-        now: Instant,
-        read: impl FnOnce(&mut LogPath, &mut dyn FnMut(&[u8])) -> T,
-    ) -> T {
+    fn with_lines<T>(&mut self, now: Instant, read: impl FnOnce(&mut LogPath, Sink) -> T) -> T {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
-        let result = read(&mut self.log, &mut |block| {
+        let result = read(&mut self.log, &mut |block, origin| {
             // Nobody reads a dry run's output any more: skip the work until
             // the loop stops.
             if !reaction.output_closed() {
-                matcher.for_each_match(block, |line| reaction.on_match(line, now))
+                matcher.for_each_match(block, |line| {
+                    reaction.on_match(line, origin.of(block, line), now)
+                })
             }
         });
         reaction.flush();
+        if let Some(state) = self.state.as_mut() {
+            state.note_progress(&self.config.path, &self.log, &self.reaction, now);
+        }
         result
     }
 
@@ -262,6 +292,7 @@ impl Daemon {
             if !refresh.replaced {
                 return;
             }
+            self.save_state(now);
             // The new file may live in a directory we did not watch (a
             // swapped symlink): watch it, then look again, since what was
             // appended before the watch was in place raised no event.
@@ -281,6 +312,7 @@ impl Daemon {
         if self.log.deadline().is_some_and(|at| at <= now)
             && self.with_lines(now, |log, sink| log.expire(now, sink))
         {
+            self.save_state(now);
             self.update_watches();
         }
     }
@@ -390,22 +422,26 @@ fn poll(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<Vec<boo
 }
 
 /// Locks and reads the state file, so that a second instance, an unwritable
-/// state directory and a bad state file are dealt with at start.
-fn open_state(config: &Config) -> Result<Option<StateFile>> {
+/// state directory and a bad state file are dealt with at start. A saved
+/// state for another path is not ours to resume from.
+fn open_state(config: &Config) -> Result<(Option<StateFile>, Option<State>)> {
     let Some(path) = &config.state_file else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let (file, state) = StateFile::open(path)?;
-    log::debug!(
-        "state file {}: locked, {}; resuming from it is not implemented yet",
-        path.display(),
-        if state.is_some() {
-            "a saved state read"
-        } else {
-            "no saved state"
+    let state = state.filter(|state| {
+        let ours = state.path == config.path;
+        if !ours {
+            log::warn!(
+                "the state in {} is for {}, not {}: starting without it",
+                path.display(),
+                state.path.display(),
+                config.path.display()
+            );
         }
-    );
-    Ok(Some(file))
+        ours
+    });
+    Ok((Some(file), state))
 }
 
 fn cannot_open(config: &Config, err: std::io::Error) -> Error {

@@ -418,6 +418,20 @@ impl<T: Held> Gate<T> {
             .collect()
     }
 
+    /// What the gate holds: the triggers waiting for a slot and the
+    /// `--wait 0` queue, handled but not run yet.
+    pub fn held(&self) -> impl Iterator<Item = &T> + '_ {
+        let any = self.queued > 0 || !self.slot_queue.is_empty();
+        self.keys
+            .iter()
+            .filter(move |_| any)
+            .flatten()
+            .flat_map(|key| {
+                let pending = key.pending.iter().map(|(_, held)| held);
+                pending.chain(key.queue.iter().map(|queued| &queued.payload))
+            })
+    }
+
     /// Restores keys saved by `export` (into an empty gate, at start).
     /// Times in the future count as now; keys beyond `max_keys` are left out.
     pub fn import(

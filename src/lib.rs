@@ -29,6 +29,7 @@ pub mod gate;
 pub mod lines;
 pub mod logging;
 pub mod pattern;
+pub mod persist;
 pub mod printer;
 pub mod reaction;
 pub mod readiness;

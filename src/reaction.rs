@@ -3,13 +3,14 @@
 //! printed. Reading never waits for a command: a match while it runs is
 //! counted or held, never waited for.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use regex::bytes::CaptureLocations;
 
 use crate::action::{self, Finished, MAX_ENV_VALUE, Runner, Trigger};
 use crate::config::Config;
-use crate::gate::{Gate, Notice, QUEUE_BOUND, Settings, Start, Verdict};
+use crate::follow::Origin;
+use crate::gate::{Gate, Held, KeyRecord, Notice, QUEUE_BOUND, Settings, Start, Verdict};
 use crate::pattern::Pattern;
 use crate::printer::Printer;
 
@@ -32,7 +33,7 @@ enum Sink {
 pub struct Reaction {
     /// What is kept of a line that has to wait is its start, as much as
     /// the command would see of it.
-    gate: Gate<Box<[u8]>>,
+    gate: Gate<Pending>,
     sink: Sink,
     pattern: Pattern,
     /// The `--key` groups; empty: one key for every line.
@@ -40,6 +41,8 @@ pub struct Reaction {
     /// Scratch space for the key of each match.
     key: Vec<u8>,
     locations: CaptureLocations,
+    /// Commands started so far: the state is saved after each.
+    started: u64,
 }
 
 impl Reaction {
@@ -58,11 +61,12 @@ impl Reaction {
             key_groups: config.gate.key_groups.clone(),
             key: Vec::new(),
             locations: config.matcher.pattern.capture_locations(),
+            started: 0,
         }
     }
 
-    /// A line matched (and was not excluded).
-    pub fn on_match(&mut self, line: &[u8], now: Instant) {
+    /// A line matched (and was not excluded); `origin` is where it starts.
+    pub fn on_match(&mut self, line: &[u8], origin: Origin, now: Instant) {
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -73,7 +77,10 @@ impl Reaction {
                 &mut self.key,
             );
         }
-        let hold = || line[..line.len().min(MAX_ENV_VALUE)].into();
+        let hold = || Pending {
+            line: line[..line.len().min(MAX_ENV_VALUE)].into(),
+            origin,
+        };
         match self.gate.on_match(&self.key, now, hold) {
             Verdict::Run(start) => {
                 self.start(start, line, now);
@@ -107,6 +114,7 @@ impl Reaction {
                 // the journal) is not on the path from match to action.
                 match runner.spawn(&env, start.key, now) {
                     Ok(pid) => {
+                        self.started += 1;
                         log::info!("match: {} -> started command (pid {pid})", excerpt(line))
                     }
                     Err(err) => {
@@ -123,8 +131,8 @@ impl Reaction {
 
     /// Starts the triggers that waited for a slot, as slots are free.
     fn start_waiting(&mut self, now: Instant) {
-        while let Some((start, line)) = self.gate.next_ready() {
-            self.start(start, &line, now);
+        while let Some((start, held)) = self.gate.next_ready() {
+            self.start(start, &held.line, now);
         }
     }
 
@@ -161,6 +169,28 @@ impl Reaction {
         if let Sink::Print(out) = &mut self.sink {
             out.flush();
         }
+    }
+
+    /// Where the matches the gate holds (handled, not run yet) start: a
+    /// saved position must not pass them, or a crash would lose them.
+    pub fn held_origins(&self) -> impl Iterator<Item = Origin> + '_ {
+        self.gate.held().map(|held| held.origin)
+    }
+
+    /// Commands started so far.
+    pub fn started(&self) -> u64 {
+        self.started
+    }
+
+    /// The keys' windows and cooldowns, for the state file.
+    pub fn export_keys(&self, now: Instant, wall: SystemTime) -> Vec<KeyRecord> {
+        self.gate.export(now, wall)
+    }
+
+    /// Restores the keys of a saved state, at start: a cooldown that had
+    /// not ended still holds.
+    pub fn import_keys(&mut self, keys: Vec<KeyRecord>, now: Instant, wall: SystemTime) {
+        self.gate.import(keys, now, wall);
     }
 
     /// The reader of the dry-run output has gone (`| head -1`): there is
@@ -250,4 +280,17 @@ fn excerpt(line: &[u8]) -> String {
         text.push_str("...");
     }
     text
+}
+
+/// A match the gate holds until its key may run: what the command will
+/// see of the line, and where the line is in its file.
+struct Pending {
+    line: Box<[u8]>,
+    origin: Origin,
+}
+
+impl Held for Pending {
+    fn bytes(&self) -> usize {
+        self.line.len()
+    }
 }

@@ -14,6 +14,7 @@ mod logging;
 mod manpage;
 mod process;
 mod properties;
+mod restart;
 mod settings;
 mod state;
 mod torture;

@@ -5,6 +5,7 @@
 mod common;
 
 mod action;
+mod completions;
 mod faults;
 mod follow;
 mod manpage;

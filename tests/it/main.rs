@@ -12,4 +12,5 @@ mod manpage;
 mod process;
 mod properties;
 mod settings;
+mod shipping;
 mod torture;

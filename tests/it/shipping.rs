@@ -1,7 +1,9 @@
 //! What a package ships around the binary (SPEC §9): `--version`, and the
 //! places where the version and the installed path are written down twice
 //! (the man page header, the units' `ExecStart=`), held to the one truth in
-//! Cargo.toml so that a release cannot ship them out of step.
+//! Cargo.toml so that a release cannot ship them out of step; and the
+//! sandbox, written into both units. The package itself is tested under a
+//! real systemd by `.ci/systemd-test`.
 
 use crate::common::{Sandbox, run};
 
@@ -34,4 +36,38 @@ fn the_man_page_header_names_the_package_version() {
         header.contains(&format!("\"{VERSION_LINE}\"")),
         "bump the version in the man page's .TH line: {header}"
     );
+}
+
+#[test]
+fn the_units_start_the_binary_where_the_package_installs_it() {
+    let manifest = source_file("Cargo.toml");
+    assert!(
+        manifest.contains(r#"["target/release/logs2eca", "usr/bin/", "755"]"#),
+        "the package no longer installs /usr/bin/logs2eca; update the units"
+    );
+    for unit in ["logs2eca.service", "logs2eca@.service"] {
+        let exec_start: Vec<_> = source_file(unit)
+            .lines()
+            .filter(|line| line.starts_with("ExecStart="))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(exec_start, ["ExecStart=/usr/bin/logs2eca"], "{unit}");
+    }
+}
+
+#[test]
+fn both_units_have_the_same_sandbox() {
+    // The single unit and the template are kept by hand; their hardening
+    // must not drift apart (verify-units checks the score of each).
+    let sandbox = |unit: &str| -> Vec<String> {
+        source_file(unit)
+            .lines()
+            .skip_while(|line| !line.starts_with("UMask="))
+            .take_while(|line| !line.starts_with('['))
+            .map(str::to_owned)
+            .collect()
+    };
+    let single = sandbox("logs2eca.service");
+    assert!(single.len() > 10, "no sandbox found in logs2eca.service");
+    assert_eq!(single, sandbox("logs2eca@.service"));
 }

@@ -1,9 +1,9 @@
 //! What a package ships around the binary (SPEC §9): `--version`, and the
-//! places where the version and the installed path are written down twice
-//! (the man page header, the units' `ExecStart=`), held to the one truth in
-//! Cargo.toml so that a release cannot ship them out of step; and the
-//! sandbox, written into both units. The package itself is tested under a
-//! real systemd by `.ci/systemd-test`.
+//! places where the version and the installed path are written down again
+//! (the man page header, debian/changelog, the units' `ExecStart=`), held to
+//! the one truth in Cargo.toml so that a release cannot ship them out of
+//! step; and the sandbox, written into both units. The package itself is
+//! tested under a real systemd by `.ci/systemd-test`.
 
 use crate::common::{Sandbox, run};
 
@@ -35,6 +35,20 @@ fn the_man_page_header_names_the_package_version() {
     assert!(
         header.contains(&format!("\"{VERSION_LINE}\"")),
         "bump the version in the man page's .TH line: {header}"
+    );
+}
+
+#[test]
+fn the_debian_changelog_names_the_package_version() {
+    let top = source_file("debian/changelog")
+        .lines()
+        .next()
+        .map(str::to_owned)
+        .unwrap_or_default();
+    let expected = concat!("logs2eca (", env!("CARGO_PKG_VERSION"), "-");
+    assert!(
+        top.starts_with(expected),
+        "add an entry for this version to debian/changelog: {top}"
     );
 }
 

@@ -6,6 +6,7 @@ mod common;
 
 mod action;
 mod check;
+mod completions;
 mod faults;
 mod follow;
 mod gate;
@@ -17,4 +18,5 @@ mod properties;
 mod restart;
 mod settings;
 mod state;
+mod shipping;
 mod torture;

@@ -17,6 +17,6 @@ mod process;
 mod properties;
 mod restart;
 mod settings;
-mod state;
 mod shipping;
+mod state;
 mod torture;

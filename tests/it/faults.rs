@@ -110,6 +110,39 @@ fn inotify_queue_overflow_loses_nothing() {
     daemon.expect_line("ERROR sentinel");
 }
 
+/// The daemon keeps no queue of file system events of its own: while its
+/// loop is held up (here by a dry-run reader that does not read), a flood
+/// of events in the watched directory piles up in the kernel's bounded
+/// queue, which overflows into a rescan, not in the daemon's memory.
+#[test]
+fn a_flood_of_events_while_the_loop_is_held_up_costs_no_memory() {
+    const FILES: usize = 100_000;
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    let (mut reader, writer) = std::io::pipe().expect("pipe");
+    let daemon = Daemon::builder(&sandbox)
+        .args(DRY_RUN)
+        .stdout(writer)
+        .start();
+    // More matching output than the pipe holds: the loop blocks writing it.
+    let line = format!("ERROR {}\n", "x".repeat(1000));
+    sandbox.append(LOG, line.repeat(1000));
+    for i in 0..FILES {
+        File::create(sandbox.path(format!("logs/noise.{i}"))).unwrap();
+    }
+    // Unblock the loop: read everything it prints up to the sentinel.
+    sandbox.append(LOG, "ERROR sentinel\n");
+    let mut out = std::io::BufReader::new(&mut reader);
+    let mut text = String::new();
+    while !text.ends_with("ERROR sentinel\n") {
+        text.clear();
+        std::io::BufRead::read_line(&mut out, &mut text).expect("read the daemon's stdout");
+        assert!(!text.is_empty(), "the daemon closed its stdout");
+    }
+    let peak = peak_rss_kib(daemon.pid());
+    assert!(peak < 24 * 1024, "peak RSS {peak} KiB after {FILES} events");
+}
+
 // ---------------------------------------------------------------------------
 // Descriptors and memory.
 

@@ -67,6 +67,29 @@ fn sigint_stops_the_daemon_and_its_command() {
     check_stop_signal(libc::SIGINT);
 }
 
+/// A second SIGTERM or SIGINT while the first one's grace runs stops at
+/// once: an operator who asks twice is not kept waiting, and the command's
+/// group (which ignores SIGTERM here) is killed all the same.
+#[test]
+fn a_second_stop_signal_stops_at_once_and_kills_the_group() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    let command = r#"sh -c 'trap "" TERM; echo $$ > pgid; while :; do sleep 1; done'"#;
+    let mut daemon = Daemon::start(
+        &sandbox,
+        ["-l", LOG, "-p", "ERROR", "-w", "0", "-c", command],
+    );
+    sandbox.append(LOG, "ERROR start the command\n");
+    let pgid = crate::common::wait_for_pid_file(&sandbox, "pgid");
+    daemon.signal(libc::SIGTERM);
+    daemon.wait_for_log(&["received SIGTERM: stopping"]);
+    daemon.signal(libc::SIGINT);
+    let status = daemon.wait_exit(Duration::from_secs(2));
+    assert_eq!(status.code(), Some(0), "exit status {status:?}");
+    daemon.wait_for_log(&["received SIGINT again: stopping now"]);
+    wait_for_group_gone(pgid, Duration::from_secs(1));
+}
+
 #[test]
 fn finished_commands_leave_no_zombies() {
     let sandbox = Sandbox::new();

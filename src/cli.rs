@@ -103,6 +103,10 @@ pub struct Cli {
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
+    /// With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key).
+    #[arg(long)]
+    pub json: bool,
+
     /// Validate the settings as a start would, print them with where each came from, and exit (0 or 2).
     #[arg(long)]
     pub check: bool,

@@ -33,6 +33,8 @@ pub struct Config {
     pub timeout: Option<Duration>,
     pub from_beginning: bool,
     pub once: bool,
+    /// `--json`: the dry run prints JSON objects, not lines.
+    pub json: bool,
     /// Legal settings that are almost always mistakes: one warning line
     /// each, at start and in `--check`.
     pub warnings: Vec<String>,
@@ -74,6 +76,11 @@ impl Config {
             [cli.threshold, cli.key, cli.max_keys, cli.max_running],
             &matcher.pattern,
         )?;
+        if cli.json && !cli.dry_run {
+            return Err(Error::usage(
+                "--json prints what a dry run would trigger: use it with --dry-run",
+            ));
+        }
         let command = match (non_empty(cli.command), cli.dry_run) {
             (Some(command), _) => Some(parse_command(&command)?),
             (None, true) => None,
@@ -133,6 +140,7 @@ impl Config {
             timeout,
             from_beginning: cli.from_beginning,
             once: cli.once,
+            json: cli.json,
             warnings,
             state_file,
             gate,

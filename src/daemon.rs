@@ -27,6 +27,7 @@ use crate::resolve::{self, Resolution};
 use crate::rotation::LogPath;
 use crate::signals::Signals;
 use crate::state::{State, StateFile};
+use crate::summary::Summary;
 use crate::watch::{self, Watch};
 
 /// How often the path is looked at when inotify cannot watch it.
@@ -65,6 +66,8 @@ struct Daemon {
     more_to_read: bool,
     /// The state file, held locked for as long as we run.
     state: Option<Persist>,
+    /// `--once --dry-run`: the counts its report ends with.
+    summary: Option<Summary>,
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
@@ -112,6 +115,7 @@ pub fn run(config: Config) -> Result<()> {
         notifier: Notifier::from_env(),
         more_to_read: false,
         state: state_file.map(Persist::new),
+        summary: (config.once && config.command.is_none()).then(|| Summary::new(now)),
         config,
     };
     if daemon.config.once {
@@ -144,6 +148,12 @@ impl Daemon {
             }
             if self.config.once && !self.reaction.is_running() {
                 self.reaction.report_suppressed();
+                if let Some(summary) = &self.summary {
+                    log::info!(
+                        "{}",
+                        summary.report(self.reaction.printed(), Instant::now())
+                    );
+                }
                 self.save_state(Instant::now());
                 return Ok(());
             }
@@ -269,13 +279,20 @@ impl Daemon {
     fn with_lines<T>(&mut self, now: Instant, read: impl FnOnce(&mut LogPath, Sink) -> T) -> T {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
+        let summary = &mut self.summary;
         let result = read(&mut self.log, &mut |block, origin| {
             // Nobody reads a dry run's output any more: skip the work until
             // the loop stops.
-            if !reaction.output_closed() {
-                matcher.for_each_match(block, |line| {
-                    reaction.on_match(line, origin.of(block, line), now)
-                })
+            if reaction.output_closed() {
+                return;
+            }
+            let mut matched = 0;
+            let excluded = matcher.for_each_match(block, |line| {
+                matched += 1;
+                reaction.on_match(line, origin.of(block, line), now)
+            });
+            if let Some(summary) = summary.as_mut() {
+                summary.add(block, matched + excluded, excluded);
             }
         });
         reaction.flush();

@@ -37,6 +37,7 @@ pub mod resolve;
 pub mod rotation;
 pub mod signals;
 pub mod state;
+pub mod summary;
 pub mod watch;
 
 /// Validates the settings, warns about likely mistakes, and then either

@@ -337,26 +337,35 @@ impl Matcher {
     ///
     /// `block` holds whole lines, each ended by `\n`. The lines handed out
     /// carry neither the `\n` nor a trailing `\r`.
-    pub fn for_each_match(&self, block: &[u8], mut on_match: impl FnMut(&[u8])) {
+    ///
+    /// Returns how many lines matched the pattern but were excluded.
+    pub fn for_each_match(&self, block: &[u8], mut on_match: impl FnMut(&[u8])) -> u64 {
+        let mut excluded = 0;
         if self.pattern.per_line {
             let lines = block
                 .strip_suffix(b"\n")
                 .unwrap_or(block)
                 .split(|&b| b == b'\n');
-            lines
+            for line in lines
                 .map(strip_cr)
-                .filter(|line| self.matches(line))
-                .for_each(on_match);
-            return;
+                .filter(|line| self.pattern.is_match(line))
+            {
+                if self.is_excluded(line) {
+                    excluded += 1;
+                } else {
+                    on_match(line);
+                }
+            }
+            return excluded;
         }
         let mut at = 0;
         while at < block.len() {
             let Some(found) = self.pattern.regex.find_at(block, at) else {
-                return;
+                return excluded;
             };
             let start = found.start();
             if start >= block.len() {
-                return;
+                return excluded;
             }
             let line_start = memchr::memrchr(b'\n', &block[..start]).map_or(0, |i| i + 1);
             let line_end =
@@ -366,11 +375,14 @@ impl Matcher {
             // one that took the line's final `\r` (`a\s`) has to hold
             // without it.
             let inside = found.end() <= line_start + line.len() || self.pattern.is_match(line);
-            if inside && !self.is_excluded(line) {
+            if inside && self.is_excluded(line) {
+                excluded += 1;
+            } else if inside {
                 on_match(line);
             }
             at = line_end + 1;
         }
+        excluded
     }
 }
 

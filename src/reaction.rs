@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::follow::Origin;
 use crate::gate::{Gate, Held, KeyRecord, Notice, QUEUE_BOUND, Settings, Start, Verdict};
 use crate::pattern::Pattern;
-use crate::printer::Printer;
+use crate::printer::{Details, Printer};
 
 /// How much of a line goes into a log message.
 const LOGGED_LINE: usize = 200;
@@ -48,7 +48,9 @@ pub struct Reaction {
 impl Reaction {
     pub fn new(config: &Config) -> Self {
         let sink = match &config.command {
-            None => Sink::Print(Printer::new()),
+            None => Sink::Print(Printer::new(
+                config.json.then(|| config.path_as_given.clone()),
+            )),
             Some(command) => Sink::Run {
                 runner: Runner::new(command.clone(), config.timeout),
                 file: config.path_as_given.clone(),
@@ -83,7 +85,7 @@ impl Reaction {
         };
         match self.gate.on_match(&self.key, now, hold) {
             Verdict::Run(start) => {
-                self.start(start, line, now);
+                self.start(start, line, origin, now);
                 self.start_waiting(now);
             }
             Verdict::Suppressed => log::debug!("suppressed: {}", excerpt(line)),
@@ -95,10 +97,21 @@ impl Reaction {
     }
 
     /// Runs (or prints) what the gate let through.
-    fn start(&mut self, start: Start, line: &[u8], now: Instant) {
+    fn start(&mut self, start: Start, line: &[u8], origin: Origin, now: Instant) {
         match &mut self.sink {
             Sink::Print(out) => {
-                out.print(line);
+                if out.wants_details() {
+                    let groups = self.pattern.captures(line);
+                    let key = (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key));
+                    let details = Details {
+                        origin,
+                        groups: &groups,
+                        key,
+                    };
+                    out.print(line, Some(details));
+                } else {
+                    out.print(line, None);
+                }
                 self.gate.finished(start.key, now);
             }
             Sink::Run { runner, file } => {
@@ -132,7 +145,7 @@ impl Reaction {
     /// Starts the triggers that waited for a slot, as slots are free.
     fn start_waiting(&mut self, now: Instant) {
         while let Some((start, held)) = self.gate.next_ready() {
-            self.start(start, &held.line, now);
+            self.start(start, &held.line, held.origin, now);
         }
     }
 
@@ -175,6 +188,14 @@ impl Reaction {
     /// saved position must not pass them, or a crash would lose them.
     pub fn held_origins(&self) -> impl Iterator<Item = Origin> + '_ {
         self.gate.held().map(|held| held.origin)
+    }
+
+    /// Lines a dry run printed (that would have triggered).
+    pub fn printed(&self) -> u64 {
+        match &self.sink {
+            Sink::Print(out) => out.printed(),
+            Sink::Run { .. } => 0,
+        }
     }
 
     /// Commands started so far.

@@ -16,6 +16,7 @@ mod manpage;
 mod process;
 mod properties;
 mod restart;
+mod scan;
 mod settings;
 mod shipping;
 mod state;

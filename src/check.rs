@@ -94,6 +94,10 @@ pub fn report(settings: &[Setting], config: &Config) -> String {
         None => out.push_str("program: none (dry run)\n"),
     }
     let _ = writeln!(out, "wait: {}", crate::action::seconds(config.wait));
+    if let Some(path) = &config.state_file {
+        let status = crate::state::inspect(path).unwrap_or_else(|err| err);
+        let _ = writeln!(out, "state file: {}: {status}", path.display());
+    }
     out
 }
 

@@ -24,7 +24,7 @@ pub use identity::{
     Fingerprint, Found, MAX_STATS, Match, Resolution, Rewrite, classify, find_by_id, fnv1a, resolve,
 };
 pub use schedule::{SAVE_INTERVAL, SaveSchedule};
-pub use store::{SaveOutcome, StateFile};
+pub use store::{SaveOutcome, StateFile, inspect};
 
 /// The format of the state file. A file of another version is not guessed
 /// at: it is moved aside and the daemon starts as without state.

@@ -50,6 +50,55 @@ pub enum SaveOutcome {
     FailedAgain,
 }
 
+/// What `--check` says of the state file at `path`, without taking its
+/// lock (the service that holds it may be running): an error when a start
+/// would fail on it.
+pub fn inspect(path: &Path) -> std::result::Result<String, String> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let Some(dir) = dir else {
+        return Err(format!("invalid state file {}", path.display()));
+    };
+    match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(format!(
+                "the state directory {} is not a directory",
+                dir.display()
+            ));
+        }
+        Err(err) => return Err(format!("the state directory {}: {err}", dir.display())),
+    }
+    let c_dir = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+        .map_err(|_| format!("invalid state directory {}", dir.display()))?;
+    // SAFETY: access(2) reads a NUL-terminated path we own.
+    if unsafe { libc::access(c_dir.as_ptr(), libc::W_OK) } != 0 {
+        let err = io::Error::last_os_error();
+        return Err(format!(
+            "cannot write to the state directory {}: {err}",
+            dir.display()
+        ));
+    }
+    match fs::read(path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            Ok("none yet: a start begins as without one".to_owned())
+        }
+        Err(err) => Err(format!(
+            "cannot read the state file {}: {err}",
+            path.display()
+        )),
+        Ok(bytes) => Ok(match State::from_json(&bytes) {
+            Ok(state) => format!(
+                "a saved position for {}{}",
+                state.path.display(),
+                state
+                    .current
+                    .map_or(String::new(), |file| format!(" at offset {}", file.offset))
+            ),
+            Err(why) => format!("unusable ({why}): a start moves it aside to .bad"),
+        }),
+    }
+}
+
 impl StateFile {
     /// Takes the state file at `path` (absolute) for this process and reads
     /// it: `None` on a first start, or when the file was unusable (then it

@@ -203,3 +203,50 @@ fn warnings_are_given_at_start() {
         outcome.stderr
     );
 }
+
+/// The state file is checked as a start would use it, without its lock (the
+/// service holding it may be running): a directory a start could not write
+/// fails the check; a saved state is described.
+#[test]
+fn check_looks_at_the_state_file_without_taking_it() {
+    let sandbox = sandbox();
+    std::fs::create_dir(sandbox.path("state")).unwrap();
+    fn with_state(file: &str) -> Vec<&str> {
+        [&["--check", "--state-file", file][..], &CLEAN].concat()
+    }
+
+    let missing = run(&sandbox, &with_state("nowhere/state.json"), &[]);
+    assert_eq!(missing.status.code(), Some(2), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("state directory") && missing.stderr.contains("nowhere"),
+        "{}",
+        missing.stderr
+    );
+
+    let first = run(&sandbox, &with_state("state/state.json"), &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", first.stderr);
+    assert!(
+        first.stdout_text().contains("none yet"),
+        "{}",
+        first.stdout_text()
+    );
+
+    // A --once run saves a state; --check describes it, even while another
+    // process holds the lock.
+    let once = [&["--once", "--state-file", "state/state.json"][..], &CLEAN].concat();
+    assert_eq!(run(&sandbox, &once, &[]).status.code(), Some(0));
+    let holder = std::fs::File::open(sandbox.path("state/state.json.lock")).unwrap();
+    // SAFETY: flock on a descriptor we own.
+    unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&holder), libc::LOCK_EX) };
+    let saved = run(&sandbox, &with_state("state/state.json"), &[]);
+    assert_eq!(saved.status.code(), Some(0), "{}", saved.stderr);
+    let end = "ERROR already there\n".len();
+    assert!(
+        saved.stdout_text().contains(&format!(
+            "a saved position for {} at offset {end}",
+            sandbox.log().display()
+        )),
+        "{}",
+        saved.stdout_text()
+    );
+}

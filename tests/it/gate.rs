@@ -247,3 +247,35 @@ fn a_key_group_the_pattern_lacks_is_refused_at_start() {
         outcome.stderr
     );
 }
+
+/// Suppressed counts still held when logs2eca ends are reported then, once:
+/// at a SIGTERM, and at the end of `--once` (where no cooldown ends to
+/// report them).
+#[test]
+fn suppressed_counts_are_reported_at_the_end_once() {
+    let sandbox = Sandbox::new();
+    let mut daemon = start(&sandbox, "ERROR", RECORD, &["-w", "1h", "-v"]);
+    sandbox.append(LOG, "ERROR 1\n");
+    sandbox.wait_for_lines("runs.txt", 1);
+    sandbox.append(LOG, "ERROR 2\nERROR 3\n");
+    daemon.wait_for_log(&["suppressed: ERROR 3"]);
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(crate::common::TIMEOUT).code(), Some(0));
+    let reports = daemon
+        .stderr()
+        .matches("2 matching line(s) were suppressed")
+        .count();
+    assert_eq!(reports, 1, "{}", daemon.stderr());
+
+    let once = run(
+        &sandbox,
+        &["--once", "-l", LOG, "-p", "ERROR", "-w", "1h", "-c", RECORD],
+        &[],
+    );
+    assert_eq!(once.status.code(), Some(0), "{}", once.stderr);
+    let reports = once
+        .stderr
+        .matches("2 matching line(s) were suppressed")
+        .count();
+    assert_eq!(reports, 1, "{}", once.stderr);
+}

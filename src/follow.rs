@@ -80,7 +80,7 @@ impl Follower {
             // regular file; a pipe would be read once and then lost.
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "not a regular file",
+                "not a regular file (to read a pipe or standard input as a stream, use -l -)",
             ));
         }
         let offset = match start {

@@ -11,6 +11,8 @@ in the same run and quoted as a ratio. What is measured (see BENCHMARKS.md):
   ingest   append ~1 GiB with cat while following
   cost     idle context switches and RSS, peak RSS under load
   growth   scan time at 10 MB, 100 MB, 1 GB
+  gate     scan with --key and --threshold against without; peak RSS after
+           a flood of a million distinct keys
   poll     CPU of polling one idle file at 1 s and 100 ms, and trigger
            latency in poll mode (--poll-only runs just this part)
 
@@ -425,6 +427,55 @@ def bench_long_line(tmp, size=200 * MB):
     return {"hwm_kib": status["VmHWM"], "caught_up": bool(caught_up)}
 
 
+# ---------------------------------------------------------------- 6. gate
+
+# Every line of gen.py has a host after its timestamp: a key on every line.
+EVERY_LINE = r"^\S+ (?P<host>\S+) "
+REGEX_KEYED = "ERROR .*connection to (?P<ip>[0-9.]+):[0-9]+ timed out"
+
+
+def bench_gate(tmp, data, runs):
+    """Scan time with --key and --threshold against the same scan without,
+    for a pattern that matches every line (the gate's worst case) and for
+    the sparse regex (the usual case)."""
+    rows = []
+    gate = ["--threshold", "1000/3600"]
+    for name, pattern, key in [("every line", EVERY_LINE, "host"), ("regex", REGEX_KEYED, "ip")]:
+        base = [BIN, "--once", "--from-beginning", "-n", "-q", "-l", data, "-p", f"/{pattern}/"]
+        log(f"gate ({name}): timing")
+        plain, keyed = hyperfine(tmp, [base, base + ["--key", key] + gate], runs, 1)
+        rows.append([name, fmt_s(plain["median"]), fmt_s(keyed["median"]),
+                     f"{keyed['median'] / plain['median']:.2f}"])
+    return rows
+
+
+def bench_flood(tmp, keys=1_000_000):
+    """A daemon with a key on cooldown takes a million lines of distinct
+    keys: its peak RSS, and whether the cooled key is still suppressed."""
+    followed = os.path.join(tmp, "flood.log")
+    runs = os.path.join(tmp, "flood.runs")
+    open(followed, "w").close()
+    record = f"sh -c 'echo \"$LOGS2ECA_KEY\" >> {shlex.quote(runs)}'"
+    d = Daemon(tmp, ["-q", "-l", followed, "-p", "/from (?P<ip>\\S+)/", "--key", "ip",
+                     "--threshold", "2/3600", "-w", "3600", "-c", record], name="flood")
+    with open(followed, "a") as f:
+        f.write("from hot\nfrom hot\n")
+    wait_for(lambda: os.path.exists(runs), 10, step=0.01)
+    log(f"gate: a flood of {keys} keys")
+    started = time.monotonic()
+    with open(followed, "a") as f:
+        for n in range(keys):
+            f.write(f"from 10.{n >> 16}.{(n >> 8) & 255}.{n & 255}\n")
+        f.write("from hot\nfrom hot\nfrom sentinel\nfrom sentinel\n")
+    seen = wait_for(lambda: "sentinel" in open(runs).read(), 120, step=0.01)
+    took = time.monotonic() - started
+    status = proc_status(d.pid)
+    d.stop()
+    with open(runs) as f:
+        held = f.read().split() == ["hot", "sentinel"]
+    return {"hwm_kib": status["VmHWM"], "seconds": took, "held": bool(seen) and held}
+
+
 # ---------------------------------------------------------------- 5. growth
 
 def bench_growth(tmp, files, runs):
@@ -451,7 +502,7 @@ def bench_growth(tmp, files, runs):
     return rows, fit
 
 
-# ---------------------------------------------------------------- 6. poll
+# ---------------------------------------------------------------- 7. poll
 
 def cpu_ns(pid):
     """Time on a CPU in nanoseconds, all threads (schedstat): /proc/PID/stat
@@ -533,7 +584,7 @@ def bench_poll(tmp, seconds, samples):
 
 
 def print_poll(cost, latency):
-    print("\n### 6. Polling one file\n")
+    print("\n### 7. Polling one file\n")
     print(table(["interval", "idle for", "wake-ups/s", "CPU (stat, ticks)",
                  "CPU (schedstat)", "of one core"], cost))
     print("\nTrigger latency in poll mode, write → command runs (ms), each write at a "
@@ -590,7 +641,7 @@ def main():
     parser.add_argument("--poll-seconds", type=float, default=60,
                         help="idle time measured per poll interval (default 60)")
     parser.add_argument("--poll-only", action="store_true",
-                        help="run only the polling part (6.)")
+                        help="run only the polling part (7.)")
     args = parser.parse_args()
     BIN = os.path.abspath(args.bin)
     # SIGTERM ends the run like Ctrl-C: through the cleanup below.
@@ -618,6 +669,8 @@ def main():
         idle = bench_idle(tmp)
         long_line = bench_long_line(tmp)
         growth, fit = bench_growth(tmp, [small, data, big], max(3, args.runs // 2))
+        gate = bench_gate(tmp, data, args.runs)
+        flood = bench_flood(tmp)
         poll = bench_poll(tmp, args.poll_seconds, args.samples)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -659,6 +712,11 @@ def main():
                 growth))
     print(f"\nlogs2eca ≈ {fit[0] * 1000:.1f} ms + size / ({fit[1]:.2f} GB/s) "
           "(line through the smallest and largest file)")
+    print("\n### 6. Gate (`--key` and `--threshold 1000/3600`)\n")
+    print(table(["pattern", "without", "with --key --threshold", "× without"], gate))
+    print(f"\nA million distinct keys after a key went on cooldown (default --max-keys): "
+          f"peak RSS {mib(flood['hwm_kib'])}, read in {fmt_s(flood['seconds'])}; the cooled key "
+          + ("stayed suppressed." if flood["held"] else "was NOT suppressed."))
     print_poll(*poll)
     log(f"done in {time.monotonic() - started:.0f} s")
 

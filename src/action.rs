@@ -54,6 +54,8 @@ pub struct CommandLine {
 #[derive(Debug)]
 struct Running {
     pid: libc::pid_t,
+    /// Whose run this is (the caller's key), handed back when it ends.
+    tag: usize,
     started: Instant,
     /// When to send SIGTERM (the timeout), until it is sent.
     term_at: Option<Instant>,
@@ -65,15 +67,21 @@ struct Running {
 #[derive(Debug)]
 pub struct Finished {
     pub pid: libc::pid_t,
+    /// The tag given to `spawn`.
+    pub tag: usize,
     pub status: ExitStatus,
     pub duration: Duration,
 }
 
+/// The commands running now, each in its own process group with its own
+/// timeout. How many may run at once is the caller's rule (the gate's).
 #[derive(Debug)]
 pub struct Runner {
     command: CommandLine,
     timeout: Option<Duration>,
-    running: Option<Running>,
+    /// Few entries (at most `--max-running`): a linear scan is the fastest
+    /// lookup, and it only happens when a child exits or a timer fires.
+    running: Vec<Running>,
 }
 
 impl Runner {
@@ -81,21 +89,22 @@ impl Runner {
         Runner {
             command,
             timeout,
-            running: None,
+            running: Vec::new(),
         }
     }
 
     pub fn is_running(&self) -> bool {
-        self.running.is_some()
+        !self.running.is_empty()
     }
 
-    /// Starts the command with `env` added to our environment.
+    /// Starts the command with `env` added to our environment; `tag` comes
+    /// back in its `Finished`.
     pub fn spawn(
         &mut self,
         env: &[(String, OsString)],
+        tag: usize,
         now: Instant,
     ) -> std::io::Result<libc::pid_t> {
-        debug_assert!(self.running.is_none());
         let mut command = Command::new(&self.command.program);
         command
             .arg0(&self.command.argv[0])
@@ -108,8 +117,9 @@ impl Runner {
         let child = command.spawn()?;
         // The pid is all we keep: reaping happens in `reap`, for every child.
         let pid = child.id() as libc::pid_t;
-        self.running = Some(Running {
+        self.running.push(Running {
             pid,
+            tag,
             started: now,
             term_at: self.timeout.map(|t| now + t),
             kill_at: None,
@@ -119,77 +129,84 @@ impl Runner {
 
     /// The next moment `on_deadline` has something to do.
     pub fn deadline(&self) -> Option<Instant> {
-        let run = self.running.as_ref()?;
-        run.kill_at.or(run.term_at)
+        self.running
+            .iter()
+            .filter_map(|run| run.kill_at.or(run.term_at))
+            .min()
     }
 
-    /// Enforces the timeout: SIGTERM to the group, then SIGKILL.
+    /// Enforces the timeouts: SIGTERM to the group, then SIGKILL.
     pub fn on_deadline(&mut self, now: Instant) {
-        let Some(run) = self.running.as_mut() else {
-            return;
-        };
-        if run.kill_at.is_some_and(|at| now >= at) {
-            log::warn!(
-                "command (pid {}) still running: sending SIGKILL to its process group",
-                run.pid
-            );
-            signal_group(run.pid, libc::SIGKILL);
-            run.kill_at = None;
-        } else if run.term_at.is_some_and(|at| now >= at) {
-            log::warn!(
-                "command (pid {}) timed out after {}: sending SIGTERM to its process group",
-                run.pid,
-                seconds(now - run.started)
-            );
-            signal_group(run.pid, libc::SIGTERM);
-            run.term_at = None;
-            run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
+        for run in &mut self.running {
+            if run.kill_at.is_some_and(|at| now >= at) {
+                log::warn!(
+                    "command (pid {}) still running: sending SIGKILL to its process group",
+                    run.pid
+                );
+                signal_group(run.pid, libc::SIGKILL);
+                run.kill_at = None;
+            } else if run.term_at.is_some_and(|at| now >= at) {
+                log::warn!(
+                    "command (pid {}) timed out after {}: sending SIGTERM to its process group",
+                    run.pid,
+                    seconds(now - run.started)
+                );
+                signal_group(run.pid, libc::SIGTERM);
+                run.term_at = None;
+                run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
+            }
         }
     }
 
-    /// logs2eca is stopping: SIGTERM the running command's group now and
-    /// SIGKILL it after a short grace.
+    /// logs2eca is stopping: SIGTERM every running command's group now and
+    /// SIGKILL them after a short grace.
     pub fn terminate(&mut self, now: Instant) {
-        let Some(run) = self.running.as_mut() else {
-            return;
-        };
-        if run.kill_at.is_none() {
-            log::info!(
-                "stopping command (pid {}): sending SIGTERM to its process group",
-                run.pid
-            );
-            signal_group(run.pid, libc::SIGTERM);
+        for run in &mut self.running {
+            if run.kill_at.is_none() {
+                log::info!(
+                    "stopping command (pid {}): sending SIGTERM to its process group",
+                    run.pid
+                );
+                signal_group(run.pid, libc::SIGTERM);
+            }
+            run.term_at = None;
+            let kill_at = now + SHUTDOWN_KILL_GRACE;
+            run.kill_at = Some(run.kill_at.map_or(kill_at, |at| at.min(kill_at)));
         }
-        run.term_at = None;
-        let kill_at = now + SHUTDOWN_KILL_GRACE;
-        run.kill_at = Some(run.kill_at.map_or(kill_at, |at| at.min(kill_at)));
     }
 
-    /// Kills the group and waits for the command: the last step of a stop.
-    pub fn kill_and_wait(&mut self, now: Instant) -> Option<Finished> {
-        let run = self.running.take()?;
-        signal_group(run.pid, libc::SIGKILL);
-        let mut status = 0;
-        // SIGKILL cannot be ignored: this wait is short.
-        let pid = unsafe { libc::waitpid(run.pid, &mut status, 0) };
-        (pid == run.pid).then(|| finished(&run, status, now))
-    }
-
-    /// Reaps every exited child (SIGCHLD arrived); returns our command's
-    /// end if it was among them.
-    pub fn reap(&mut self, now: Instant) -> Option<Finished> {
-        if let Some(run) = &self.running
-            && run.kill_at.is_some()
-            && has_exited(run.pid)
-        {
-            // We were stopping it: its leader is gone, finish the group off
-            // while the unreaped leader still pins the group id.
+    /// Kills the groups and waits for the commands: the last step of a stop.
+    pub fn kill_and_wait(&mut self, now: Instant) -> Vec<Finished> {
+        let mut ended = Vec::new();
+        for run in std::mem::take(&mut self.running) {
             signal_group(run.pid, libc::SIGKILL);
+            let mut status = 0;
+            // SAFETY: waitpid only writes the status through the pointer,
+            // which points at a live local. SIGKILL cannot be ignored: this
+            // wait is short.
+            let pid = unsafe { libc::waitpid(run.pid, &mut status, 0) };
+            if pid == run.pid {
+                ended.push(finished(&run, status, now));
+            }
         }
-        let mut ours = None;
+        ended
+    }
+
+    /// Reaps every exited child (SIGCHLD arrived); returns the ends of our
+    /// commands among them.
+    pub fn reap(&mut self, now: Instant) -> Vec<Finished> {
+        for run in &self.running {
+            if run.kill_at.is_some() && has_exited(run.pid) {
+                // We were stopping it: its leader is gone, finish the group
+                // off while the unreaped leader still pins the group id.
+                signal_group(run.pid, libc::SIGKILL);
+            }
+        }
+        let mut ours = Vec::new();
+        let running = &mut self.running;
         reap_children(
-            |pid, status| match self.running.take_if(|run| run.pid == pid) {
-                Some(run) => ours = Some(finished(&run, status, now)),
+            |pid, status| match running.iter().position(|run| run.pid == pid) {
+                Some(at) => ours.push(finished(&running.swap_remove(at), status, now)),
                 None => log::debug!("reaped process {pid}"),
             },
         );
@@ -213,6 +230,7 @@ pub fn reap_children(mut on_exit: impl FnMut(libc::pid_t, libc::c_int)) {
 fn finished(run: &Running, status: i32, now: Instant) -> Finished {
     Finished {
         pid: run.pid,
+        tag: run.tag,
         status: ExitStatus::from_raw(status),
         duration: now.saturating_duration_since(run.started),
     }
@@ -282,35 +300,43 @@ pub fn seconds(d: Duration) -> String {
 /// the exec fail with E2BIG: the small values come first, then the line,
 /// then the groups in order; a value that does not fit is cut, and those
 /// after it are left out. `LOGS2ECA_TRUNCATED=1` tells the command.
-pub fn match_env(
-    line: &[u8],
-    file: &str,
-    groups: &[(String, &[u8])],
-    suppressed: u64,
-) -> Vec<(String, OsString)> {
-    match_env_within(added_env_budget(), line, file, groups, suppressed)
+pub fn match_env(trigger: &Trigger) -> Vec<(String, OsString)> {
+    match_env_within(added_env_budget(), trigger)
 }
 
-fn match_env_within(
-    budget: usize,
-    line: &[u8],
-    file: &str,
-    groups: &[(String, &[u8])],
-    suppressed: u64,
-) -> Vec<(String, OsString)> {
+/// What a run is told about the match that triggered it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Trigger<'a> {
+    pub line: &'a [u8],
+    pub file: &'a str,
+    /// Capture groups that took part: (name or number, value).
+    pub groups: &'a [(String, &'a [u8])],
+    /// Matches suppressed since the previous run (of this key).
+    pub suppressed: u64,
+    /// Matches that made the trigger (`--threshold`).
+    pub count: u64,
+    /// The key, with `--key`.
+    pub key: Option<&'a [u8]>,
+}
+
+fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
     let mut env = AddedEnv {
-        vars: Vec::with_capacity(3 + groups.len()),
+        vars: Vec::with_capacity(6 + t.groups.len()),
         // Room for the marker is kept from the start.
         left: budget.saturating_sub(env_cost(TRUNCATED_VAR, 1)),
         truncated: false,
     };
-    env.add("LOGS2ECA_MATCH_FILE".to_owned(), file.as_bytes());
+    env.add("LOGS2ECA_MATCH_FILE".to_owned(), t.file.as_bytes());
     env.add(
         "LOGS2ECA_SUPPRESSED".to_owned(),
-        suppressed.to_string().as_bytes(),
+        t.suppressed.to_string().as_bytes(),
     );
-    env.add("LOGS2ECA_MATCH_LINE".to_owned(), line);
-    for (name, value) in groups {
+    env.add("LOGS2ECA_COUNT".to_owned(), t.count.to_string().as_bytes());
+    if let Some(key) = t.key {
+        env.add("LOGS2ECA_KEY".to_owned(), key);
+    }
+    env.add("LOGS2ECA_MATCH_LINE".to_owned(), t.line);
+    for (name, value) in t.groups {
         env.add(format!("LOGS2ECA_GROUP_{name}"), value);
     }
     if env.truncated {
@@ -431,7 +457,13 @@ mod tests {
         let line = vec![b'x'; 100_000];
         let groups: Vec<(String, &[u8])> = (0..41).map(|i| (i.to_string(), &line[..])).collect();
         let budget = MAX_ADDED_ENV;
-        let env = match_env_within(budget, &line, "/var/log/a.log", &groups, 0);
+        let trigger = Trigger {
+            line: &line,
+            file: "/var/log/a.log",
+            groups: &groups,
+            ..Trigger::default()
+        };
+        let env = match_env_within(budget, &trigger);
         let used: usize = env.iter().map(|(k, v)| env_cost(k, v.len())).sum();
         assert!(used <= budget, "{used} > {budget}");
         assert!(env.iter().all(|(k, v)| k.len() + 1 + v.len() < 128 << 10));
@@ -443,10 +475,16 @@ mod tests {
         assert_eq!(get(TRUNCATED_VAR), Some(1));
         // What fits is not marked.
         let small: [(String, &[u8]); 1] = [("0".to_owned(), b"x")];
-        let env = match_env_within(budget, b"ERROR x", "f", &small, 0);
+        let small = Trigger {
+            line: b"ERROR x",
+            file: "f",
+            groups: &small,
+            ..Trigger::default()
+        };
+        let env = match_env_within(budget, &small);
         assert_eq!(env.iter().filter(|(k, _)| k == TRUNCATED_VAR).count(), 0);
         // A tiny budget still yields a valid, marked environment.
-        let env = match_env_within(64, &line, "/var/log/a.log", &groups, 0);
+        let env = match_env_within(64, &trigger);
         assert_eq!(env.last().map(|(k, _)| k.as_str()), Some(TRUNCATED_VAR));
     }
 
@@ -471,13 +509,22 @@ mod tests {
             ("0".to_owned(), &b"user=bob"[..]),
             ("user".to_owned(), &b"bob"[..]),
         ];
-        let env = match_env(b"login user=bob", "/var/log/a.log", &groups, 4);
+        let env = match_env(&Trigger {
+            line: b"login user=bob",
+            file: "/var/log/a.log",
+            groups: &groups,
+            suppressed: 4,
+            count: 1,
+            key: Some(b"bob"),
+        });
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             names,
             [
                 "LOGS2ECA_MATCH_FILE",
                 "LOGS2ECA_SUPPRESSED",
+                "LOGS2ECA_COUNT",
+                "LOGS2ECA_KEY",
                 "LOGS2ECA_MATCH_LINE",
                 "LOGS2ECA_GROUP_0",
                 "LOGS2ECA_GROUP_user"

@@ -44,7 +44,7 @@ pub struct Cli {
           allow_hyphen_values = true, value_parser = trimmed)]
     pub command: Option<String>,
 
-    /// Cooldown after the command exits (DURATION: seconds, or 500ms, 10m, 1.5h, 2d); matches meanwhile are suppressed [default: 3].
+    /// Cooldown after the command exits (DURATION: seconds, or 500ms, 10m, 1.5h, 2d); matches meanwhile are suppressed; 0: every match runs, in turn [default: 3].
     #[arg(short = 'w', long, value_name = "DURATION", env = "LOGS2ECA_WAIT",
           allow_hyphen_values = true, value_parser = trimmed)]
     pub wait: Option<String>,
@@ -80,11 +80,31 @@ pub struct Cli {
           allow_hyphen_values = true, value_parser = trimmed)]
     pub poll: Option<String>,
 
+    /// Trigger only on the N-th match within DURATION (a sliding window), e.g. 20/1m; per key with --key [default: 1, every match].
+    #[arg(long, value_name = "N/DURATION", env = "LOGS2ECA_THRESHOLD",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub threshold: Option<String>,
+
+    /// Count, cool down and run separately for each value of these capture groups (names or numbers, comma-separated).
+    #[arg(long, value_name = "GROUP[,GROUP...]", env = "LOGS2ECA_KEY",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub key: Option<String>,
+
+    /// Track at most this many keys; busy keys are never forgotten [default: 10000].
+    #[arg(long, value_name = "N", env = "LOGS2ECA_MAX_KEYS",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub max_keys: Option<String>,
+
+    /// Run at most this many commands at once, across keys [default: 1].
+    #[arg(long, value_name = "N", env = "LOGS2ECA_MAX_RUNNING",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub max_running: Option<String>,
+
     /// Stop at the end of the file instead of following it.
     #[arg(long)]
     pub once: bool,
 
-    /// Print each matching line to stdout instead of running the command; no cooldown.
+    /// Print each line that would trigger to stdout instead of running the command; --wait defaults to 0 here.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 

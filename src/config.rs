@@ -14,6 +14,7 @@ use crate::advice;
 use crate::cli::Cli;
 use crate::duration::parse_duration;
 use crate::error::{Error, Result};
+use crate::gate::Threshold;
 use crate::pattern::{Matcher, Pattern, Syntax};
 use crate::poll::Poll;
 
@@ -38,6 +39,8 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// Where the state survives restarts (absolute), if anywhere.
     pub state_file: Option<PathBuf>,
+    /// Threshold, keys and slots (§7).
+    pub gate: GateConfig,
     /// `-l -`: read standard input as a stream; `path` means nothing then.
     pub stdin: bool,
     /// How changes of the path are noticed.
@@ -72,6 +75,10 @@ impl Config {
                 .map(|x| Pattern::new(&x, syntax))
                 .transpose()?,
         };
+        let gate = GateConfig::from_cli(
+            [cli.threshold, cli.key, cli.max_keys, cli.max_running],
+            &matcher.pattern,
+        )?;
         let command = match (non_empty(cli.command), cli.dry_run) {
             (Some(command), _) => Some(parse_command(&command)?),
             (None, true) => None,
@@ -83,6 +90,9 @@ impl Config {
         };
         let wait = match non_empty(cli.wait) {
             Some(value) => parse_duration("--wait", &value)?,
+            // A dry run restarts nothing: every match that would trigger
+            // is shown unless a cooldown is asked for.
+            None if cli.dry_run => Duration::ZERO,
             None => DEFAULT_WAIT,
         };
         let timeout = match non_empty(cli.timeout) {
@@ -115,7 +125,9 @@ impl Config {
             None => Poll::Auto,
         };
         let stdin = path_as_given == "-";
-        let state_directory = std::env::var_os("STATE_DIRECTORY");
+        // A dry run tests a pattern: it does not take the service's state
+        // (its position, its lock) unless a state file is named for it.
+        let state_directory = std::env::var_os("STATE_DIRECTORY").filter(|_| !cli.dry_run);
         let state_file = if stdin {
             warnings.extend(stream_settings(
                 cli.state_file,
@@ -144,6 +156,7 @@ impl Config {
             once: cli.once && !stdin,
             warnings,
             state_file,
+            gate,
             stdin,
             poll,
         })
@@ -265,6 +278,120 @@ fn is_executable(path: &Path) -> bool {
     unsafe { libc::access(c_path.as_ptr(), libc::X_OK) == 0 }
 }
 
+// ---------------------------------------------------------------------------
+// Thresholds, keys and slots (SPEC §7).
+
+/// The most matches a threshold may ask for: each key keeps the arrival
+/// times of up to N-1 matches.
+pub const MAX_THRESHOLD: u32 = 1000;
+
+/// `--max-keys` when not given.
+pub const DEFAULT_MAX_KEYS: usize = 10_000;
+
+/// The largest `--max-keys` and `--max-running` accepted.
+pub const MAX_KEYS_LIMIT: usize = 1_000_000;
+pub const MAX_RUNNING_LIMIT: usize = 1024;
+
+#[derive(Debug, Clone)]
+pub struct GateConfig {
+    pub threshold: Threshold,
+    /// The `--key` groups as capture group indexes; empty without `--key`.
+    pub key_groups: Vec<usize>,
+    pub max_keys: usize,
+    pub max_running: usize,
+}
+
+impl GateConfig {
+    /// From `--threshold`, `--key`, `--max-keys` and `--max-running`.
+    fn from_cli(values: [Option<String>; 4], pattern: &Pattern) -> Result<Self> {
+        let [threshold, key, max_keys, max_running] = values.map(non_empty);
+        let threshold = match threshold {
+            Some(value) => parse_threshold(&value)?,
+            None => Threshold::EVERY_MATCH,
+        };
+        let key_groups = match key {
+            Some(value) => parse_key(&value, pattern)?,
+            None => Vec::new(),
+        };
+        let max_keys = match max_keys {
+            Some(value) => parse_count("--max-keys", &value, MAX_KEYS_LIMIT)?,
+            None => DEFAULT_MAX_KEYS,
+        };
+        let max_running = match max_running {
+            Some(value) => parse_count("--max-running", &value, MAX_RUNNING_LIMIT)?,
+            None => 1,
+        };
+        Ok(GateConfig {
+            threshold,
+            key_groups,
+            max_keys,
+            max_running,
+        })
+    }
+}
+
+/// `N/DURATION`, or `1` alone (every match): a count above one without a
+/// window would be a count over all time, which is almost always a mistake.
+fn parse_threshold(value: &str) -> Result<Threshold> {
+    let invalid = |why: &str| {
+        Error::usage(format!(
+            "invalid --threshold '{value}': {why} (expected N/DURATION, like 20/1m, or 1)"
+        ))
+    };
+    let (count, window) = match value.split_once('/') {
+        Some((count, window)) => (count.trim(), Some(window.trim())),
+        None => (value, None),
+    };
+    let count: u32 = match count.parse() {
+        Ok(n) if count.bytes().all(|b| b.is_ascii_digit()) && (1..=MAX_THRESHOLD).contains(&n) => n,
+        _ => {
+            return Err(invalid(&format!(
+                "N must be a whole number from 1 to {MAX_THRESHOLD}"
+            )));
+        }
+    };
+    let window = match window {
+        Some(window) => parse_duration("--threshold", window)?,
+        None if count == 1 => Duration::ZERO,
+        None => return Err(invalid("a count needs a window")),
+    };
+    if count > 1 && window.is_zero() {
+        return Err(invalid("the window must be longer than 0"));
+    }
+    Ok(Threshold { count, window })
+}
+
+/// `GROUP[,GROUP...]`: names or numbers of capture groups the pattern has.
+fn parse_key(value: &str, pattern: &Pattern) -> Result<Vec<usize>> {
+    value
+        .split(',')
+        .map(str::trim)
+        .map(|group| {
+            if group.is_empty() {
+                return Err(Error::usage(format!(
+                    "invalid --key '{value}': empty group name"
+                )));
+            }
+            pattern.group_index(group).ok_or_else(|| {
+                Error::usage(format!(
+                    "invalid --key '{value}': the pattern '{}' has no capture group '{group}'",
+                    pattern.source()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// A whole number from 1 to `limit`.
+fn parse_count(flag: &str, value: &str, limit: usize) -> Result<usize> {
+    match value.parse::<usize>() {
+        Ok(n) if value.bytes().all(|b| b.is_ascii_digit()) && (1..=limit).contains(&n) => Ok(n),
+        _ => Err(Error::usage(format!(
+            "invalid {flag} '{value}': expected a whole number from 1 to {limit}"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,6 +459,55 @@ mod tests {
         ] {
             let err = parse_command(bad).unwrap_err();
             assert!(err.message.contains(fragment), "{bad}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn thresholds_are_a_count_and_a_window() {
+        let t = |count, millis| Threshold {
+            count,
+            window: Duration::from_millis(millis),
+        };
+        for (text, expected) in [
+            ("1", Threshold::EVERY_MATCH),
+            ("20/60", t(20, 60_000)),
+            ("3/2.5", t(3, 2500)),
+            ("1/10", t(1, 10_000)),
+            ("1000/1", t(1000, 1000)),
+        ] {
+            assert_eq!(parse_threshold(text).unwrap(), expected, "{text}");
+        }
+        for bad in [
+            "0", "5", "0/10", "-1/10", "1001/10", "x/10", "5/0", "5/", "/5", "5/x", "5/-1",
+        ] {
+            let err = parse_threshold(bad).unwrap_err();
+            assert!(
+                err.message.contains("--threshold"),
+                "{bad}: {}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn key_groups_must_exist_in_the_pattern() {
+        let syntax = Syntax::default();
+        let p = Pattern::new(r"/user=(?P<user>\w+) from (\S+)/", syntax).unwrap();
+        assert_eq!(parse_key("user", &p).unwrap(), [1]);
+        assert_eq!(parse_key("2, user", &p).unwrap(), [2, 1]);
+        assert_eq!(parse_key("0", &p).unwrap(), [0]);
+        for bad in ["nope", "3", "user,", ""] {
+            assert!(parse_key(bad, &p).is_err(), "{bad}");
+        }
+        let literal = Pattern::new("failed", syntax).unwrap();
+        assert!(parse_key("1", &literal).is_err());
+    }
+
+    #[test]
+    fn counts_are_whole_and_bounded() {
+        assert_eq!(parse_count("--max-keys", "10", 100).unwrap(), 10);
+        for bad in ["0", "101", "-1", "1.5", "+3", "x"] {
+            assert!(parse_count("--max-keys", bad, 100).is_err(), "{bad}");
         }
     }
 }

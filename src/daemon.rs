@@ -2,8 +2,8 @@
 //! queue (or standard input, with `-l -`), with a timeout only for the
 //! deadlines the state asks for (a command's timeout, the end of a cooldown
 //! with suppressed matches, a rotated file's grace, the next look when
-//! polling, see `poll`). With none of those pending an idle daemon does not
-//! wake up at all.
+//! polling, see `poll`, a save of the state file that is behind). With none
+//! of those pending an idle daemon does not wake up at all.
 //!
 //! Nothing but these events can make the loop wait: no thread and no
 //! queue of our own stand between the kernel and the loop, so nothing can
@@ -12,7 +12,7 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
@@ -20,8 +20,9 @@ use crate::action::SHUTDOWN_KILL_GRACE;
 use crate::action::seconds;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::follow::Start;
+use crate::follow::{Sink, Start};
 use crate::fstype;
+use crate::persist::{self, Persist};
 use crate::poll::{Poll, Schedule};
 use crate::reaction::Reaction;
 use crate::readiness::Notifier;
@@ -30,7 +31,7 @@ use crate::resolve::{self, Resolution};
 use crate::rotation::LogPath;
 use crate::signals::Signals;
 use crate::source::Source;
-use crate::state::StateFile;
+use crate::state::{State, StateFile};
 use crate::stream::Stream;
 use crate::watch::{self, Watch};
 
@@ -67,14 +68,14 @@ struct Daemon {
     notifier: Notifier,
     /// The last read stopped at its budget: read on without waiting.
     more_to_read: bool,
-    /// Held for its lock: one daemon per state file.
-    _state_file: Option<StateFile>,
+    /// The state file, held locked for as long as we run.
+    state: Option<Persist>,
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
 pub fn run(config: Config) -> Result<()> {
     // Before the summary: a daemon that cannot start says only why.
-    let state_file = open_state(&config)?;
+    let (state_file, saved) = open_state(&config)?;
     log_summary(&config);
     let signals = Signals::new()
         .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
@@ -103,11 +104,16 @@ pub fn run(config: Config) -> Result<()> {
                 .map_err(|err| Error::failure(format!("cannot read standard input: {err}")))?,
         )
     } else {
-        Source::Path(open_path(&config)?)
+        Source::Path(open_path(&config, saved.as_ref(), now)?)
     };
+    let mut reaction = Reaction::new(&config);
+    if let Some(state) = saved {
+        let keys = state.keys.into_iter().map(persist::from_record).collect();
+        reaction.import_keys(keys, now, SystemTime::now());
+    }
     let mut daemon = Daemon {
         log,
-        reaction: Reaction::new(&config),
+        reaction,
         signals,
         watch,
         resolution: Resolution::default(),
@@ -115,15 +121,18 @@ pub fn run(config: Config) -> Result<()> {
         cannot_watch: None,
         notifier: Notifier::from_env(),
         more_to_read: false,
-        _state_file: state_file,
+        state: state_file.map(Persist::new),
         config,
     };
     if daemon.config.once {
         while daemon.with_lines(now, |log, sink| log.refresh(now, sink).more)
             && !daemon.reaction.output_closed()
         {}
-        // As grep does, a last line without its newline is still a line.
-        daemon.with_lines(now, |log, sink| log.finish(sink));
+        // As grep does, a last line without its newline is still a line;
+        // unless a state file keeps it for the next run to complete.
+        if daemon.state.is_none() {
+            daemon.with_lines(now, |log, sink| log.finish(sink));
+        }
     } else {
         daemon.update_watches();
         if let Some(err) = daemon.cannot_watch.take() {
@@ -136,8 +145,9 @@ pub fn run(config: Config) -> Result<()> {
     daemon.run()
 }
 
-/// Opens the followed path at start (a missing one is waited for).
-fn open_path(config: &Config) -> Result<LogPath> {
+/// Opens the followed path at start (a missing one is waited for), where
+/// the saved state says we were if there is one.
+fn open_path(config: &Config, saved: Option<&State>, now: Instant) -> Result<LogPath> {
     let start = if config.from_beginning || config.once {
         Start::Beginning
     } else {
@@ -147,7 +157,11 @@ fn open_path(config: &Config) -> Result<LogPath> {
         // Nothing to wait for: the file must be there.
         std::fs::metadata(&config.path).map_err(|err| cannot_open(config, err))?;
     }
-    LogPath::open(&config.path, start).map_err(|err| cannot_open(config, err))
+    match saved {
+        Some(state) => LogPath::resume(&config.path, state, now),
+        None => LogPath::open(&config.path, start),
+    }
+    .map_err(|err| cannot_open(config, err))
 }
 
 impl Daemon {
@@ -157,10 +171,12 @@ impl Daemon {
         loop {
             if self.reaction.output_closed() {
                 log::debug!("standard output is closed: stopping");
+                self.save_state(Instant::now());
                 return Ok(());
             }
             if (self.config.once || self.log.ended()) && !self.reaction.is_running() {
                 self.reaction.report_suppressed();
+                self.save_state(Instant::now());
                 return match self.log.error() {
                     Some(why) => Err(Error::failure(why)),
                     None => Ok(()),
@@ -173,6 +189,7 @@ impl Daemon {
                 self.reaction.deadline(),
                 stop_at,
                 self.polling.deadline(),
+                self.state.as_ref().and_then(Persist::deadline),
             ]
             .into_iter()
             .flatten()
@@ -228,6 +245,7 @@ impl Daemon {
                 }
                 if !self.reaction.is_running() {
                     self.reaction.report_suppressed();
+                    self.save_state(now);
                     log::info!("stopped");
                     return failure.map_or(Ok(()), Err);
                 }
@@ -245,6 +263,19 @@ impl Daemon {
             }
             self.expire(now);
             self.reaction.on_deadline(now);
+            // A stream has no state file: `state` is `None` with one.
+            if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
+                // Queued commands start as others end, outside any read.
+                state.note_progress(&self.config.path, log, &self.reaction, now);
+                state.on_deadline(&self.config.path, log, &self.reaction, now);
+            }
+        }
+    }
+
+    /// Saves the state now, if there is a state file.
+    fn save_state(&mut self, now: Instant) {
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
+            state.save(&self.config.path, log, &self.reaction, now);
         }
     }
 
@@ -285,21 +316,22 @@ impl Daemon {
     }
 
     /// Hands every new line of the followed files to the matcher.
-    fn with_lines<T>(
-        &mut self,
-        now: Instant,
-        read: impl FnOnce(&mut Source, &mut dyn FnMut(&[u8])) -> T,
-    ) -> T {
+    fn with_lines<T>(&mut self, now: Instant, read: impl FnOnce(&mut Source, Sink) -> T) -> T {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
-        let result = read(&mut self.log, &mut |block| {
+        let result = read(&mut self.log, &mut |block, origin| {
             // Nobody reads a dry run's output any more: skip the work until
             // the loop stops.
             if !reaction.output_closed() {
-                matcher.for_each_match(block, |line| reaction.on_match(line, now))
+                matcher.for_each_match(block, |line| {
+                    reaction.on_match(line, origin.of(block, line), now)
+                })
             }
         });
         reaction.flush();
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
+            state.note_progress(&self.config.path, log, &self.reaction, now);
+        }
         result
     }
 
@@ -310,6 +342,7 @@ impl Daemon {
             if !refresh.replaced {
                 return;
             }
+            self.save_state(now);
             // The new file may live in a directory we did not watch (a
             // swapped symlink): watch it, then look again, since what was
             // appended before the watch was in place raised no event.
@@ -329,6 +362,7 @@ impl Daemon {
         if self.log.deadline().is_some_and(|at| at <= now)
             && self.with_lines(now, |log, sink| log.expire(now, sink))
         {
+            self.save_state(now);
             self.update_watches();
         }
     }
@@ -427,22 +461,26 @@ impl Drop for Daemon {
 }
 
 /// Locks and reads the state file, so that a second instance, an unwritable
-/// state directory and a bad state file are dealt with at start.
-fn open_state(config: &Config) -> Result<Option<StateFile>> {
+/// state directory and a bad state file are dealt with at start. A saved
+/// state for another path is not ours to resume from.
+fn open_state(config: &Config) -> Result<(Option<StateFile>, Option<State>)> {
     let Some(path) = &config.state_file else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let (file, state) = StateFile::open(path)?;
-    log::debug!(
-        "state file {}: locked, {}; resuming from it is not implemented yet",
-        path.display(),
-        if state.is_some() {
-            "a saved state read"
-        } else {
-            "no saved state"
+    let state = state.filter(|state| {
+        let ours = state.path == config.path;
+        if !ours {
+            log::warn!(
+                "the state in {} is for {}, not {}: starting without it",
+                path.display(),
+                state.path.display(),
+                config.path.display()
+            );
         }
-    );
-    Ok(Some(file))
+        ours
+    });
+    Ok((Some(file), state))
 }
 
 fn cannot_open(config: &Config, err: std::io::Error) -> Error {

@@ -45,6 +45,27 @@ pub enum Start {
     End,
 }
 
+/// Where a block of lines was read: the file, and the offset of the
+/// block's first byte in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    pub file: FileId,
+    pub offset: u64,
+}
+
+impl Origin {
+    /// The origin of `part`, a slice of `block` (which is from `self`).
+    pub fn of(self, block: &[u8], part: &[u8]) -> Origin {
+        Origin {
+            file: self.file,
+            offset: self.offset + (part.as_ptr() as usize - block.as_ptr() as usize) as u64,
+        }
+    }
+}
+
+/// Where the lines read go: whole lines, `\n`-terminated, in blocks.
+pub type Sink<'a> = &'a mut dyn FnMut(&[u8], Origin);
+
 /// What is remembered of a file once it is closed, so that it can be
 /// recognised, and continued where it was left, if it comes back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,8 +119,33 @@ impl Follower {
         })
     }
 
+    /// Continues a file found by a saved state, at `offset` (checked by
+    /// the caller against the saved fingerprints).
+    pub fn resume_file(file: File, offset: u64) -> io::Result<Self> {
+        let meta = file.metadata()?;
+        let mut follower = Follower {
+            file,
+            id: FileId::of(&meta),
+            offset,
+            fingerprint: Vec::new(),
+            lines: LineBuffer::new(),
+        };
+        follower.complete_fingerprint()?;
+        Ok(follower)
+    }
+
     pub fn id(&self) -> FileId {
         self.id
+    }
+
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Where the first line not yet processed starts: a partial line held
+    /// for its newline is not processed yet.
+    pub fn processed_offset(&self) -> u64 {
+        self.offset - self.lines.held() as u64
     }
 
     pub fn offset(&self) -> u64 {
@@ -132,6 +178,16 @@ impl Follower {
         true
     }
 
+    /// Skips to `offset` in a file just opened at 0: a saved state says the
+    /// lines before it were processed.
+    pub fn skip_to(&mut self, offset: u64) -> io::Result<()> {
+        if self.offset == 0 {
+            self.offset = offset;
+            self.complete_fingerprint()?;
+        }
+        Ok(())
+    }
+
     /// What to remember of this file once it is closed.
     pub fn position(&self) -> Position {
         Position {
@@ -158,8 +214,8 @@ impl Follower {
 
     /// Starts over at offset 0 after a truncation. A partial line held from
     /// before is handed out: its writer will not finish it in this content.
-    pub fn rewind(&mut self, on_block: &mut dyn FnMut(&[u8])) {
-        self.lines.finish(on_block);
+    pub fn rewind(&mut self, on_block: Sink) {
+        self.finish(on_block);
         self.offset = 0;
         self.fingerprint.clear();
     }
@@ -168,11 +224,7 @@ impl Follower {
     /// handing each run of complete lines to `on_block`, until the end of
     /// the file or until about `budget` bytes were read. Returns the number
     /// of bytes read.
-    pub fn read_appended(
-        &mut self,
-        budget: u64,
-        on_block: &mut dyn FnMut(&[u8]),
-    ) -> io::Result<u64> {
+    pub fn read_appended(&mut self, budget: u64, on_block: Sink) -> io::Result<u64> {
         let mut total = 0;
         let mut after_hole = false;
         while total < budget {
@@ -205,9 +257,12 @@ impl Follower {
                 }
             }
             after_hole = false;
+            let origin = self.buffer_origin();
             self.offset += n as u64;
             total += n as u64;
-            self.lines.commit(n, on_block);
+            self.lines.commit(n, &mut |block| {
+                on_block(block, origin.at(block));
+            });
             self.complete_fingerprint()?;
         }
         Ok(total)
@@ -231,8 +286,45 @@ impl Follower {
     }
 
     /// The file is done with (rotated away): a held partial line is a line.
-    pub fn finish(&mut self, on_block: &mut dyn FnMut(&[u8])) {
-        self.lines.finish(on_block);
+    pub fn finish(&mut self, on_block: Sink) {
+        let origin = self.buffer_origin();
+        self.lines
+            .finish(&mut |block| on_block(block, origin.at(block)));
+    }
+
+    /// Where the line buffer's first byte is in the file: the start of the
+    /// held partial line, or what is read next.
+    fn buffer_origin(&self) -> BufferOrigin {
+        BufferOrigin::new(self.id, self.offset, &self.lines)
+    }
+}
+
+/// The line buffer's start, in the file and in memory: a block handed out
+/// is a slice of the buffer, so its origin follows from its address.
+#[derive(Clone, Copy)]
+pub struct BufferOrigin {
+    file: FileId,
+    offset: u64,
+    addr: usize,
+}
+
+impl BufferOrigin {
+    /// For `lines`, which holds what was read of `file` before `read_to`
+    /// and not yet handed out.
+    pub fn new(file: FileId, read_to: u64, lines: &LineBuffer) -> Self {
+        BufferOrigin {
+            file,
+            offset: read_to - lines.held() as u64,
+            addr: lines.addr(),
+        }
+    }
+
+    /// The origin of `block`, a slice of the line buffer.
+    pub fn at(self, block: &[u8]) -> Origin {
+        Origin {
+            file: self.file,
+            offset: self.offset + (block.as_ptr() as usize - self.addr) as u64,
+        }
     }
 }
 

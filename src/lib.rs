@@ -14,7 +14,7 @@
 //!
 //! Data flows one way: the watcher and the signals produce events, the loop
 //! (`daemon`) owns the followed files (`rotation`, `follow`, `lines`) and the
-//! reaction (`reaction`, `cooldown`, `action`); the lines go through the
+//! reaction (`reaction`, `gate`, `action`); the lines go through the
 //! matcher (`pattern`) to the reaction.
 
 pub mod action;
@@ -22,16 +22,18 @@ pub mod advice;
 pub mod check;
 pub mod cli;
 pub mod config;
-pub mod cooldown;
 pub mod daemon;
 pub mod duration;
 pub mod error;
 pub mod follow;
 pub mod fstype;
+pub mod gate;
 pub mod lines;
 pub mod logging;
 pub mod pattern;
+pub mod persist;
 pub mod poll;
+pub mod printer;
 pub mod reaction;
 pub mod readiness;
 pub mod ready;

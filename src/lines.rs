@@ -118,6 +118,12 @@ impl LineBuffer {
         self.skipping = false;
     }
 
+    /// Where the buffer is in memory: a block handed out is a slice of it,
+    /// so its distance from here is its distance from the buffer's start.
+    pub fn addr(&self) -> usize {
+        self.buf.as_ptr() as usize
+    }
+
     /// Bytes held for an incomplete line (the property tests bound it).
     pub fn held(&self) -> usize {
         self.held

@@ -16,7 +16,7 @@
 //! out is refused): a match cannot span lines, and a search never runs on
 //! across lines for a match that would have to be thrown away.
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::{CaptureLocations, Regex, RegexBuilder};
 use regex_syntax::ast::{Ast, ClassSetItem};
 use regex_syntax::hir::{
     Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look,
@@ -130,6 +130,47 @@ impl Pattern {
             }
         }
         groups
+    }
+
+    /// The index of capture group `group`, given by name or number, if the
+    /// pattern has one: what `--key` refers to.
+    pub fn group_index(&self, group: &str) -> Option<usize> {
+        match group.parse::<usize>() {
+            Ok(index) => (index < self.regex.captures_len()).then_some(index),
+            Err(_) => self
+                .regex
+                .capture_names()
+                .position(|name| name == Some(group)),
+        }
+    }
+
+    /// Appends to `out` the values of the groups `indices` in the first
+    /// match in `line`, separated by `separator`. A group that did not take
+    /// part adds an empty value.
+    ///
+    /// `locations` (from `capture_locations`) is scratch space, reused so
+    /// that a match costs no allocation.
+    pub fn group_values(
+        &self,
+        line: &[u8],
+        indices: &[usize],
+        separator: u8,
+        locations: &mut CaptureLocations,
+        out: &mut Vec<u8>,
+    ) {
+        let found = self.regex.captures_read(locations, line).is_some();
+        for (n, &index) in indices.iter().enumerate() {
+            if n > 0 {
+                out.push(separator);
+            }
+            if found && let Some((start, end)) = locations.get(index) {
+                out.extend_from_slice(&line[start..end]);
+            }
+        }
+    }
+
+    pub fn capture_locations(&self) -> CaptureLocations {
+        self.regex.capture_locations()
     }
 }
 

@@ -1,201 +1,274 @@
-//! What a matching line leads to: printed in a dry run, or the command run
-//! under the cooldown rule. Reading never waits for the command: a match
-//! while it runs is counted, not queued.
+//! What a matching line leads to: the gate decides (threshold, key,
+//! cooldown, slots), then the command runs, or in a dry run the line is
+//! printed. Reading never waits for a command: a match while it runs is
+//! counted or held, never waited for.
 
-use std::io::{BufWriter, Stdout, Write};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
-use crate::action::{self, Runner};
+use regex::bytes::CaptureLocations;
+
+use crate::action::{self, Finished, MAX_ENV_VALUE, Runner, Trigger};
 use crate::config::Config;
-use crate::cooldown::{Cooldown, Decision};
+use crate::follow::Origin;
+use crate::gate::{Gate, Held, KeyRecord, Notice, QUEUE_BOUND, Settings, Start, Verdict};
 use crate::pattern::Pattern;
+use crate::printer::Printer;
 
 /// How much of a line goes into a log message.
 const LOGGED_LINE: usize = 200;
 
+/// What a run does: print (dry run) or run the command.
 // One value for the life of the process: the size difference is moot.
 #[allow(clippy::large_enum_variant)]
-pub enum Reaction {
-    /// `--dry-run`: matching lines go to stdout.
+enum Sink {
+    /// `--dry-run`: a would-be run takes no time, so its cooldown starts at
+    /// once.
     Print(Printer),
     Run {
         runner: Runner,
-        cooldown: Cooldown,
-        pattern: Pattern,
         file: String,
     },
 }
 
+pub struct Reaction {
+    /// What is kept of a line that has to wait is its start, as much as
+    /// the command would see of it.
+    gate: Gate<Pending>,
+    sink: Sink,
+    pattern: Pattern,
+    /// The `--key` groups; empty: one key for every line.
+    key_groups: Vec<usize>,
+    /// Scratch space for the key of each match.
+    key: Vec<u8>,
+    locations: CaptureLocations,
+    /// Commands started so far: the state is saved after each.
+    started: u64,
+}
+
 impl Reaction {
     pub fn new(config: &Config) -> Self {
-        match &config.command {
-            None => Reaction::Print(Printer::stdout()),
-            Some(command) => Reaction::Run {
+        let sink = match &config.command {
+            None => Sink::Print(Printer::new()),
+            Some(command) => Sink::Run {
                 runner: Runner::new(command.clone(), config.timeout),
-                cooldown: Cooldown::new(config.wait),
-                pattern: config.matcher.pattern.clone(),
                 file: config.path_as_given.clone(),
             },
+        };
+        Reaction {
+            gate: Gate::new(gate_settings(config)),
+            sink,
+            pattern: config.matcher.pattern.clone(),
+            key_groups: config.gate.key_groups.clone(),
+            key: Vec::new(),
+            locations: config.matcher.pattern.capture_locations(),
+            started: 0,
         }
     }
 
-    /// A line matched (and was not excluded).
-    pub fn on_match(&mut self, line: &[u8], now: Instant) {
-        match self {
-            Reaction::Print(out) => out.print(line),
-            Reaction::Run {
-                runner,
-                cooldown,
-                pattern,
-                file,
-            } => match cooldown.try_trigger(now) {
-                Decision::Suppress => log::debug!("suppressed: {}", excerpt(line)),
-                Decision::Run { suppressed } => {
-                    let env = action::match_env(line, file, &pattern.captures(line), suppressed);
-                    // Logged after the spawn: the write to stderr (a pipe to
-                    // the journal) is not on the path from match to action.
-                    match runner.spawn(&env, now) {
-                        Ok(pid) => {
-                            log::info!("match: {} -> started command (pid {pid})", excerpt(line))
-                        }
-                        Err(err) => {
-                            log::warn!(
-                                "match: {} -> cannot start the command: {err}",
-                                excerpt(line)
-                            );
-                            report_suppressed(cooldown.finished(now));
-                        }
+    /// A line matched (and was not excluded); `origin` is where it starts.
+    pub fn on_match(&mut self, line: &[u8], origin: Origin, now: Instant) {
+        self.key.clear();
+        if !self.key_groups.is_empty() {
+            self.pattern.group_values(
+                line,
+                &self.key_groups,
+                b' ',
+                &mut self.locations,
+                &mut self.key,
+            );
+        }
+        let hold = || Pending {
+            line: line[..line.len().min(MAX_ENV_VALUE)].into(),
+            origin,
+        };
+        match self.gate.on_match(&self.key, now, hold) {
+            Verdict::Run(start) => {
+                self.start(start, line, now);
+                self.start_waiting(now);
+            }
+            Verdict::Suppressed => log::debug!("suppressed: {}", excerpt(line)),
+            Verdict::Waiting => log::debug!("waiting for a free slot: {}", excerpt(line)),
+            Verdict::Queued => log::debug!("queued: {}", excerpt(line)),
+            Verdict::Counted | Verdict::Dropped => {}
+        }
+        self.log_notices();
+    }
+
+    /// Runs (or prints) what the gate let through.
+    fn start(&mut self, start: Start, line: &[u8], now: Instant) {
+        match &mut self.sink {
+            Sink::Print(out) => {
+                out.print(line);
+                self.gate.finished(start.key, now);
+            }
+            Sink::Run { runner, file } => {
+                let env = action::match_env(&Trigger {
+                    line,
+                    file,
+                    groups: &self.pattern.captures(line),
+                    suppressed: start.suppressed,
+                    count: u64::from(start.count),
+                    key: (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key)),
+                });
+                // Logged after the spawn: the write to stderr (a pipe to
+                // the journal) is not on the path from match to action.
+                match runner.spawn(&env, start.key, now) {
+                    Ok(pid) => {
+                        self.started += 1;
+                        log::info!("match: {} -> started command (pid {pid})", excerpt(line))
+                    }
+                    Err(err) => {
+                        log::warn!(
+                            "match: {} -> cannot start the command: {err}",
+                            excerpt(line)
+                        );
+                        self.gate.finished(start.key, now);
                     }
                 }
-            },
+            }
         }
     }
 
-    /// The end of `--once`: no cooldown will end to report what it held.
-    pub fn report_suppressed(&self) {
-        if let Reaction::Run { cooldown, .. } = self {
-            report_suppressed(Some(cooldown.suppressed()).filter(|&n| n > 0));
+    /// Starts the triggers that waited for a slot, as slots are free.
+    fn start_waiting(&mut self, now: Instant) {
+        while let Some((start, held)) = self.gate.next_ready() {
+            self.start(start, &held.line, now);
         }
+    }
+
+    fn log_notices(&mut self) {
+        let keyed = !self.key_groups.is_empty();
+        for notice in self.gate.take_notices() {
+            match notice {
+                Notice::Suppressed { key, count } if keyed => log::info!(
+                    "cooldown over for key '{}': {count} matching line(s) were suppressed",
+                    excerpt(&key)
+                ),
+                Notice::Suppressed { count, .. } => {
+                    log::info!("cooldown over: {count} matching line(s) were suppressed")
+                }
+                Notice::QueueFull { count } => log::warn!(
+                    "{count} matching line(s) suppressed: more than {} held while their commands run",
+                    QUEUE_BOUND
+                ),
+                Notice::TableFull { count } => log::warn!(
+                    "{count} matching line(s) of new keys dropped: all tracked keys are busy (raise --max-keys)"
+                ),
+            }
+        }
+    }
+
+    /// Stopping, or the end of `--once`: report the counts not yet reported.
+    pub fn report_suppressed(&mut self) {
+        self.gate.report_all();
+        self.log_notices();
     }
 
     /// Ends a batch of lines: dry-run output becomes visible.
     pub fn flush(&mut self) {
-        if let Reaction::Print(out) = self {
+        if let Sink::Print(out) = &mut self.sink {
             out.flush();
         }
+    }
+
+    /// Where the matches the gate holds (handled, not run yet) start: a
+    /// saved position must not pass them, or a crash would lose them.
+    pub fn held_origins(&self) -> impl Iterator<Item = Origin> + '_ {
+        self.gate.held().map(|held| held.origin)
+    }
+
+    /// Commands started so far.
+    pub fn started(&self) -> u64 {
+        self.started
+    }
+
+    /// The keys' windows and cooldowns, for the state file.
+    pub fn export_keys(&self, now: Instant, wall: SystemTime) -> Vec<KeyRecord> {
+        self.gate.export(now, wall)
+    }
+
+    /// Restores the keys of a saved state, at start: a cooldown that had
+    /// not ended still holds.
+    pub fn import_keys(&mut self, keys: Vec<KeyRecord>, now: Instant, wall: SystemTime) {
+        self.gate.import(keys, now, wall);
     }
 
     /// The reader of the dry-run output has gone (`| head -1`): there is
     /// no one left to print for, and the run should end as grep's would.
     pub fn output_closed(&self) -> bool {
-        matches!(self, Reaction::Print(out) if out.closed)
+        matches!(&self.sink, Sink::Print(out) if out.is_closed())
     }
 
     pub fn is_running(&self) -> bool {
-        matches!(self, Reaction::Run { runner, .. } if runner.is_running())
+        matches!(&self.sink, Sink::Run { runner, .. } if runner.is_running())
     }
 
     pub fn deadline(&self) -> Option<Instant> {
-        match self {
-            Reaction::Print(_) => None,
-            Reaction::Run {
-                runner, cooldown, ..
-            } => [runner.deadline(), cooldown.deadline()]
-                .into_iter()
-                .flatten()
-                .min(),
-        }
+        let runner = match &self.sink {
+            Sink::Run { runner, .. } => runner.deadline(),
+            Sink::Print(_) => None,
+        };
+        [runner, self.gate.deadline()].into_iter().flatten().min()
     }
 
-    /// Timeouts and the end of the cooldown.
+    /// Timeouts and the ends of cooldowns.
     pub fn on_deadline(&mut self, now: Instant) {
-        if let Reaction::Run {
-            runner, cooldown, ..
-        } = self
-        {
+        if let Sink::Run { runner, .. } = &mut self.sink {
             runner.on_deadline(now);
-            report_suppressed(cooldown.expire(now));
         }
+        self.gate.on_deadline(now);
+        self.log_notices();
     }
 
-    /// SIGCHLD: reap, and start the cooldown if it was our command.
+    /// SIGCHLD: reap, and start the cooldowns of the commands that ended.
     pub fn on_child_exit(&mut self, now: Instant) {
-        match self {
-            Reaction::Run {
-                runner, cooldown, ..
-            } => {
-                if let Some(finished) = runner.reap(now) {
-                    action::log_finished(&finished);
-                    report_suppressed(cooldown.finished(now));
-                }
-            }
+        let Sink::Run { runner, .. } = &mut self.sink else {
             // Only orphans adopted as PID 1 can have exited.
-            Reaction::Print(_) => action::reap_children(|_, _| {}),
+            action::reap_children(|_, _| {});
+            return;
+        };
+        for finished in runner.reap(now) {
+            self.end_run(&finished, now);
         }
+        self.start_waiting(now);
+        self.log_notices();
     }
 
-    /// Stopping: terminate a running command.
+    fn end_run(&mut self, finished: &Finished, now: Instant) {
+        action::log_finished(finished);
+        self.gate.finished(finished.tag, now);
+    }
+
+    /// Stopping: terminate the running commands.
     pub fn terminate(&mut self, now: Instant) {
-        if let Reaction::Run { runner, .. } = self {
+        if let Sink::Run { runner, .. } = &mut self.sink {
             runner.terminate(now);
         }
     }
 
     /// The stop grace is over: kill what is left and wait for it.
     pub fn kill(&mut self, now: Instant) {
-        if let Reaction::Run { runner, .. } = self
-            && let Some(finished) = runner.kill_and_wait(now)
-        {
-            action::log_finished(&finished);
+        if let Sink::Run { runner, .. } = &mut self.sink {
+            for finished in runner.kill_and_wait(now) {
+                action::log_finished(&finished);
+            }
         }
     }
 }
 
-/// Dry-run output. Write errors never end the process by themselves; a
-/// closed pipe is remembered so that the loop can stop.
-pub struct Printer {
-    out: BufWriter<Stdout>,
-    closed: bool,
-}
-
-impl Printer {
-    fn stdout() -> Self {
-        Printer {
-            out: BufWriter::with_capacity(64 << 10, std::io::stdout()),
-            closed: false,
-        }
-    }
-
-    fn print(&mut self, line: &[u8]) {
-        if self.closed {
-            return;
-        }
-        let written = self
-            .out
-            .write_all(line)
-            .and_then(|()| self.out.write_all(b"\n"));
-        self.note(written);
-    }
-
-    fn flush(&mut self) {
-        if !self.closed {
-            let flushed = self.out.flush();
-            self.note(flushed);
-        }
-    }
-
-    fn note(&mut self, result: std::io::Result<()>) {
-        if let Err(err) = result
-            && err.kind() == std::io::ErrorKind::BrokenPipe
-        {
-            self.closed = true;
-        }
-    }
-}
-
-fn report_suppressed(count: Option<u64>) {
-    if let Some(n) = count {
-        log::info!("cooldown over: {n} matching line(s) were suppressed since the last run");
+/// The gate as the settings ask for it. In a dry run a would-be run takes
+/// no time: its cooldown starts at once.
+fn gate_settings(config: &Config) -> Settings {
+    Settings {
+        wait: config.wait,
+        threshold: config.gate.threshold,
+        max_keys: if config.gate.key_groups.is_empty() {
+            1
+        } else {
+            config.gate.max_keys
+        },
+        max_running: config.gate.max_running,
+        queue_bound: QUEUE_BOUND,
     }
 }
 
@@ -207,4 +280,17 @@ fn excerpt(line: &[u8]) -> String {
         text.push_str("...");
     }
     text
+}
+
+/// A match the gate holds until its key may run: what the command will
+/// see of the line, and where the line is in its file.
+struct Pending {
+    line: Box<[u8]>,
+    origin: Origin,
+}
+
+impl Held for Pending {
+    fn bytes(&self) -> usize {
+        self.line.len()
+    }
 }

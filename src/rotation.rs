@@ -18,7 +18,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::follow::{FileId, Follower, Position, Start};
+use std::fs::{File, Metadata};
+
+use crate::follow::{FileId, Follower, Origin, Position, Sink, Start};
+use crate::state::{self, FileRecord, Resolution, State};
 
 /// How long a rotated file is kept open after its last growth.
 pub const ROTATE_GRACE: Duration = Duration::from_secs(5);
@@ -33,11 +36,12 @@ const MAX_RETIRED: usize = 64;
 pub const MAX_REMEMBERED: usize = 64;
 pub const REMEMBER_FOR: Duration = Duration::from_secs(600);
 
+/// How many directories that rotated files went to are remembered.
+const MAX_ROTATED_DIRS: usize = 8;
+
 /// How much of the current file one refresh reads: a writer faster than us
 /// must not keep the loop from signals and timeouts.
 const READ_BUDGET: u64 = 64 << 20;
-
-type Sink<'a> = &'a mut dyn FnMut(&[u8]);
 
 #[derive(Debug)]
 struct Retired {
@@ -71,6 +75,8 @@ pub struct LogPath {
     unreadable: Option<FileId>,
     /// Looking at the path fails (not "not found"): logged once.
     stat_failing: bool,
+    /// Directories rotated files were seen in, most recent last.
+    rotated_dirs: Vec<PathBuf>,
 }
 
 impl LogPath {
@@ -92,7 +98,139 @@ impl LogPath {
             closed: VecDeque::new(),
             unreadable: None,
             stat_failing: false,
+            rotated_dirs: Vec::new(),
         })
+    }
+
+    /// Opens the file at start where a saved state says we were: the same
+    /// file continues at its offset, a file rotated while we were down is
+    /// found by identity and finished first, a rewritten one is read from
+    /// 0, and what cannot be found is reported with what was lost.
+    pub fn resume(path: &Path, saved: &State, now: Instant) -> io::Result<Self> {
+        let mut log = LogPath::open(path, Start::Beginning)?;
+        log.rotated_dirs = saved.rotated_dirs.clone();
+        let dirs = saved.candidate_dirs();
+        for record in &saved.rotated {
+            if let Some(file) = log.find_saved(record, None, &dirs) {
+                log.retired.push(Retired {
+                    file,
+                    close_at: now + ROTATE_GRACE,
+                });
+            }
+        }
+        let Some(record) = &saved.current else {
+            // The file appeared while we were down: all of it is new.
+            return Ok(log);
+        };
+        let at_path = log
+            .current
+            .as_ref()
+            .map(|f| (f.file(), f.file().metadata()));
+        let at_path = match at_path {
+            Some((file, Ok(meta))) => Some((file, meta)),
+            _ => None,
+        };
+        match state::resolve(record, at_path.as_ref().map(|(f, m)| (*f, m)), &dirs) {
+            Ok(Resolution::Resume { offset }) => {
+                if let Some(file) = log.current.as_mut() {
+                    file.skip_to(offset)?;
+                    log::info!("resuming {} at offset {offset}", path.display());
+                }
+            }
+            Ok(Resolution::FromStart(why)) => {
+                log::info!("{}: {why}: reading it from the start", path.display());
+            }
+            Ok(Resolution::Rotated(found)) => {
+                log::info!(
+                    "{} was rotated while stopped: finishing {} from offset {}, then the new file from the start",
+                    path.display(),
+                    found.path.display(),
+                    found.offset
+                );
+                let file = Follower::resume_file(found.file, found.offset)?;
+                if !log.retired.iter().any(|r| r.file.id() == file.id()) {
+                    log.retired.push(Retired {
+                        file,
+                        close_at: now + ROTATE_GRACE,
+                    });
+                }
+            }
+            Ok(Resolution::Gone { unread_bytes }) => warn_gone(record, unread_bytes),
+            Err(err) => log::warn!(
+                "cannot compare {} with the saved state: {err}; reading it from the start",
+                path.display()
+            ),
+        }
+        // A rotated file saved separately may be the one at the path now.
+        if let Some(current) = &log.current {
+            let id = current.id();
+            log.retired.retain(|r| r.file.id() != id);
+        }
+        Ok(log)
+    }
+
+    /// A rotated file of the saved state, found where it is now.
+    fn find_saved(
+        &self,
+        record: &FileRecord,
+        at_path: Option<(&File, &Metadata)>,
+        dirs: &[PathBuf],
+    ) -> Option<Follower> {
+        match state::resolve(record, at_path, dirs) {
+            Ok(Resolution::Rotated(found)) => {
+                log::info!(
+                    "finishing the rotated file {} from offset {}",
+                    found.path.display(),
+                    found.offset
+                );
+                Follower::resume_file(found.file, found.offset).ok()
+            }
+            Ok(Resolution::Gone { unread_bytes }) => {
+                warn_gone(record, unread_bytes);
+                None
+            }
+            Ok(_) => None,
+            Err(err) => {
+                log::warn!("cannot look for {}: {err}", record.path.display());
+                None
+            }
+        }
+    }
+
+    /// What a state file keeps of the files: the current one and the
+    /// rotated ones being finished, each at the first line not handled,
+    /// and where rotated files went. A line is not handled while a match in
+    /// it is `held` (queued, or waiting for a slot): reading resumes there
+    /// after a crash, so that its command still runs.
+    pub fn save_into(&self, state: &mut State, held: &[Origin]) {
+        let record = |file: &Follower| {
+            let path = file.current_path().unwrap_or_else(|| self.path.clone());
+            let offset = held
+                .iter()
+                .filter(|origin| origin.file == file.id())
+                .map(|origin| origin.offset)
+                .fold(file.processed_offset(), u64::min);
+            FileRecord::capture(file.file(), &path, offset).ok()
+        };
+        state.current = self.current.as_ref().and_then(record);
+        state.rotated = self
+            .retired
+            .iter()
+            .filter_map(|old| record(&old.file))
+            .collect();
+        state.rotated_dirs = self.rotated_dirs.clone();
+    }
+
+    /// Changes whenever reading advances in any open file (or another file
+    /// is opened): what tells that the saved state is behind.
+    pub fn progress(&self) -> u64 {
+        self.current
+            .iter()
+            .chain(self.retired.iter().map(|old| &old.file))
+            .fold(0u64, |sum, f| {
+                sum.wrapping_add(f.processed_offset())
+                    .wrapping_add(f.id().ino.rotate_left(32))
+            })
     }
 
     /// Is a file open at the path?
@@ -314,6 +452,13 @@ impl LogPath {
             log::warn!("cannot read {name}: {err}");
         }
         file.release_buffer();
+        if let Some(dir) = file.current_path().as_deref().and_then(Path::parent) {
+            self.rotated_dirs.retain(|d| d != dir);
+            if self.rotated_dirs.len() >= MAX_ROTATED_DIRS {
+                self.rotated_dirs.remove(0);
+            }
+            self.rotated_dirs.push(dir.to_path_buf());
+        }
         if self.retired.len() >= MAX_RETIRED {
             log::warn!("more than {MAX_RETIRED} rotated files open: closing the oldest early");
             let mut oldest = self.retired.remove(0);
@@ -346,6 +491,17 @@ impl LogPath {
 /// failure says nothing about the file we have open.
 pub fn is_gone(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc::ENOTDIR)
+}
+
+fn warn_gone(record: &FileRecord, unread_bytes: Option<u64>) {
+    let lost = match unread_bytes {
+        Some(n) => format!("{n} byte(s) after offset {}", record.offset),
+        None => format!("whatever was written to it after offset {}", record.offset),
+    };
+    log::warn!(
+        "{} is gone (deleted or moved out of reach while stopped): {lost} could not be read",
+        record.path.display()
+    );
 }
 
 /// A rotated file as the logs name it: where it is now.
@@ -417,8 +573,8 @@ mod tests {
             file.write_all(text.as_bytes()).unwrap();
         }
 
-        fn collect(lines: &mut Vec<String>) -> impl FnMut(&[u8]) + '_ {
-            |block: &[u8]| {
+        fn collect(lines: &mut Vec<String>) -> impl FnMut(&[u8], Origin) + '_ {
+            |block: &[u8], _| {
                 let text = String::from_utf8_lossy(&block[..block.len() - 1]);
                 lines.extend(text.split('\n').map(str::to_owned));
             }

@@ -3,21 +3,20 @@
 //!
 //! The loop talks to this one type, so that it has one shape for both: it
 //! waits, refreshes, reads, and stops when the source has ended. What only
-//! a path has (rotated files, their grace, the directories to watch) is
-//! empty for a stream.
+//! a path has (rotated files, their grace, the directories to watch, the
+//! position a state file keeps) is empty for a stream.
 
 use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::follow::Sink;
 use crate::rotation::{LogPath, Refresh};
 use crate::stream::Stream;
 
 /// How much of a stream one refresh reads: the loop must get back to its
 /// signals and timeouts under a flood.
 const STREAM_BUDGET: u64 = 64 << 20;
-
-type Sink<'a> = &'a mut dyn FnMut(&[u8]);
 
 #[derive(Debug)]
 pub enum Source {
@@ -29,6 +28,15 @@ impl Source {
     /// Is there a path whose directories decide what is read?
     pub fn is_path(&self) -> bool {
         matches!(self, Source::Path(_))
+    }
+
+    /// The followed path, whose position a state file keeps; `None` for a
+    /// stream.
+    pub fn as_path(&self) -> Option<&LogPath> {
+        match self {
+            Source::Path(log) => Some(log),
+            Source::Stream(_) => None,
+        }
     }
 
     /// A descriptor to wait on besides inotify: a stream's input.

@@ -1,6 +1,6 @@
 //! Standard input as a stream (`-l -`): what `journalctl -f` or
 //! `kubectl logs -f` pipe in. A stream has no name to look at again, no
-//! offset to keep and nothing to rotate: every byte read is new, and the
+//! position to keep and nothing to rotate: every byte read is new, and the
 //! end of input is the end of the run.
 //!
 //! Reading must never block the loop, whose signals and timeouts cannot
@@ -10,13 +10,23 @@
 //! each read is preceded by a poll(2) that says it will not block. Lines
 //! are cut by the same bounded `LineBuffer` as files: a line split across
 //! writes is one line, and a last line without `\n` is a line at the end.
+//!
+//! Blocks carry an origin as a file's do ([`crate::follow::Origin`]), so
+//! that the reaction treats both alike: the stream's identity is fixed
+//! ([`STREAM`]) and its offset counts the bytes read. Nothing saves it: a
+//! stream has no state file.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
 
+use crate::follow::{BufferOrigin, FileId, Sink};
 use crate::lines::LineBuffer;
 use crate::ready;
+
+/// The identity blocks read from a stream carry: no file has it (no file
+/// system has device 0 and inode 0).
+pub const STREAM: FileId = FileId { dev: 0, ino: 0 };
 
 #[derive(Debug)]
 pub struct Stream {
@@ -24,6 +34,8 @@ pub struct Stream {
     /// buffer of the standard library's in between that poll(2) cannot see.
     input: File,
     lines: LineBuffer,
+    /// Bytes read so far: where the next read starts in the stream.
+    offset: u64,
     ended: bool,
     /// Why reading stopped before the end of input, if it did.
     error: Option<String>,
@@ -35,6 +47,7 @@ impl Stream {
         Ok(Stream {
             input,
             lines: LineBuffer::new(),
+            offset: 0,
             ended: false,
             error: None,
         })
@@ -58,7 +71,7 @@ impl Stream {
 
     /// Reads what is there, without blocking, until about `budget` bytes;
     /// returns whether it stopped at the budget with more to read.
-    pub fn read_available(&mut self, budget: u64, sink: &mut dyn FnMut(&[u8])) -> bool {
+    pub fn read_available(&mut self, budget: u64, sink: Sink) -> bool {
         let mut total = 0;
         while !self.ended {
             if total >= budget {
@@ -78,7 +91,10 @@ impl Stream {
                     self.end(sink);
                 }
                 Ok(n) => {
-                    self.lines.commit(n, sink);
+                    let origin = self.buffer_origin();
+                    self.offset += n as u64;
+                    self.lines
+                        .commit(n, &mut |block| sink(block, origin.at(block)));
                     total += n as u64;
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -91,15 +107,22 @@ impl Stream {
         false
     }
 
-    fn fail(&mut self, err: &io::Error, sink: &mut dyn FnMut(&[u8])) {
+    fn fail(&mut self, err: &io::Error, sink: Sink) {
         self.error = Some(format!("cannot read standard input: {err}"));
         self.end(sink);
     }
 
     /// As grep does, a last line without its newline is still a line.
-    fn end(&mut self, sink: &mut dyn FnMut(&[u8])) {
-        self.lines.finish(sink);
+    fn end(&mut self, sink: Sink) {
+        let origin = self.buffer_origin();
+        self.lines
+            .finish(&mut |block| sink(block, origin.at(block)));
         self.lines.release();
         self.ended = true;
+    }
+
+    /// Where the line buffer's first byte is in the stream.
+    fn buffer_origin(&self) -> BufferOrigin {
+        BufferOrigin::new(STREAM, self.offset, &self.lines)
     }
 }

@@ -45,10 +45,12 @@ pub struct State {
     /// Rotated files still open (being finished), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rotated: Vec<FileRecord>,
-    /// The single cooldown used when no key is configured.
-    #[serde(default)]
-    pub cooldown: CooldownRecord,
-    /// The per-key windows and cooldowns (`--key`, `--threshold`).
+    /// Directories rotated files were seen in (logrotate's `olddir`): where
+    /// to look for a file rotated while the daemon was down.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rotated_dirs: Vec<PathBuf>,
+    /// The windows, cooldowns and suppressed counts of the keys that have
+    /// any (`--key`; without it, the one key is the empty one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyRecord>,
 }
@@ -61,7 +63,7 @@ impl State {
             saved_unix_ms: now,
             current: None,
             rotated: Vec::new(),
-            cooldown: CooldownRecord::default(),
+            rotated_dirs: Vec::new(),
             keys: Vec::new(),
         }
     }
@@ -76,6 +78,11 @@ impl State {
                 && !dirs.iter().any(|d| d == dir)
             {
                 dirs.push(dir.to_path_buf());
+            }
+        }
+        for dir in &self.rotated_dirs {
+            if !dirs.contains(dir) {
+                dirs.push(dir.clone());
             }
         }
         dirs
@@ -140,21 +147,6 @@ pub struct FileRecord {
     pub tail: Fingerprint,
 }
 
-/// The cooldown of §4 (no `--key`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CooldownRecord {
-    /// When the last command ended, if one has run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_end_unix_ms: Option<WallTime>,
-    /// A command was running when the state was written: if the daemon
-    /// died then, the command's end is unknown.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub running: bool,
-    /// Matches suppressed since the last run.
-    #[serde(default)]
-    pub suppressed: u64,
-}
-
 /// The window and cooldown of one key (§7).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRecord {
@@ -163,18 +155,12 @@ pub struct KeyRecord {
     pub key: Vec<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_end_unix_ms: Option<WallTime>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub running: bool,
     #[serde(default)]
     pub suppressed: u64,
     /// Arrival times of the matches in the current threshold window,
     /// oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub window_unix_ms: Vec<WallTime>,
-}
-
-fn is_false(value: &bool) -> bool {
-    !value
 }
 
 /// A wall-clock time in milliseconds since the Unix epoch: exact in JSON,
@@ -196,6 +182,10 @@ impl WallTime {
 
     pub fn from_unix_ms(ms: u64) -> Self {
         WallTime(ms)
+    }
+
+    pub fn to_system(self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.0)
     }
 
     /// How long before `now` this was; zero if it is after `now` (the

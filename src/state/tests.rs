@@ -308,16 +308,16 @@ fn full_state(d: &Path) -> State {
     state.rotated = vec![capture(&log, 27)];
     state.rotated[0].path =
         PathBuf::from(std::ffi::OsString::from_vec(b"/var/log/\xffold".to_vec()));
-    state.cooldown = CooldownRecord {
-        last_end_unix_ms: Some(WallTime::from_unix_ms(1_699_999_999_000)),
-        running: true,
-        suppressed: 7,
-    };
     state.keys = vec![
+        KeyRecord {
+            key: Vec::new(),
+            last_end_unix_ms: Some(WallTime::from_unix_ms(1_699_999_999_000)),
+            suppressed: 7,
+            window_unix_ms: Vec::new(),
+        },
         KeyRecord {
             key: b"10.0.0.1".to_vec(),
             last_end_unix_ms: None,
-            running: false,
             suppressed: 0,
             window_unix_ms: vec![WallTime::from_unix_ms(1), WallTime::from_unix_ms(2)],
         },
@@ -359,7 +359,7 @@ fn a_minimal_state_omits_what_is_empty_and_reads_back() {
     let json = state.to_json().unwrap();
     assert_eq!(
         String::from_utf8(json.clone()).unwrap(),
-        "{\"version\":1,\"path\":\"/var/log/app.log\",\"saved_unix_ms\":5,\"cooldown\":{\"suppressed\":0}}\n"
+        "{\"version\":1,\"path\":\"/var/log/app.log\",\"saved_unix_ms\":5}\n"
     );
     assert_eq!(State::from_json(&json), Ok(state));
 }
@@ -614,7 +614,6 @@ fn a_full_disk_fails_saves_quietly_keeps_the_old_state_and_recovers() {
         while f.write_all(&block).is_ok() {}
         drop(f);
 
-        state.cooldown.suppressed = 1;
         // Big enough not to fit in what the filler's last partial write left.
         state.keys = (0..200u32)
             .map(|i| KeyRecord {

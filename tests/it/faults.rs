@@ -179,12 +179,17 @@ fn hanging_command_is_killed_at_its_timeout_and_reading_goes_on() {
     let daemon = start_misbehaving(&sandbox, &["-w", "0", "-t", "0.5"]);
     trigger(&sandbox, 1, "ERROR hang", 0);
     let pgid = wait_for_pid_file(&sandbox, "cmd.pid");
-    // Reading goes on while the command hangs: these are counted.
+    // Reading goes on while the command hangs: with -w 0 these wait their
+    // turn and run, in order, once the hanging run is killed.
     sandbox.append(LOG, "ERROR while hanging 1\nERROR while hanging 2\n");
     wait_for_group_gone(pgid, Duration::from_secs(10));
     daemon.wait_for_log(&["timed out"]);
     daemon.wait_for_log(&["killed by signal 15"]);
-    trigger(&sandbox, 2, "ERROR after the hang", 2);
+    assert_eq!(
+        sandbox.wait_for_lines("runs.txt", 3)[1..],
+        ["ERROR while hanging 1 0", "ERROR while hanging 2 0"]
+    );
+    trigger(&sandbox, 4, "ERROR after the hang", 0);
 }
 
 #[test]

@@ -89,7 +89,9 @@ fn a_stalled_stderr_stalls_neither_reading_nor_timeouts_nor_sigterm() {
     // command can only start once the loop has enforced that timeout.
     let command = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; exec sleep 300'"#;
     let mut daemon = Daemon::builder(&sandbox)
-        .args(["-v", "-l", LOG, "-p", "ERROR", "-w", "0", "-t", "0.1"])
+        // A cooldown of 1 ms, not 0: with `-w 0` the flood would be queued
+        // and run one by one, and the lines after it would wait their turn.
+        .args(["-v", "-l", LOG, "-p", "ERROR", "-w", "1ms", "-t", "0.1"])
         .args(["-c", command])
         .stderr(writer)
         .start();

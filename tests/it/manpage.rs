@@ -8,12 +8,13 @@ use std::process::Command;
 
 /// Variables the man page documents that are not settings: what the
 /// command is given, and what the service manager or the user sets.
-const NOT_SETTINGS: [&str; 6] = [
+const NOT_SETTINGS: &[&str] = &[
     "LOGS2ECA_MATCH_LINE",
     "LOGS2ECA_TRUNCATED",
     "LOGS2ECA_MATCH_FILE",
     "LOGS2ECA_GROUP_",
     "LOGS2ECA_SUPPRESSED",
+    "LOGS2ECA_COUNT",
     "LOGS2ECA_*",
 ];
 

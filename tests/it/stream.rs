@@ -86,12 +86,14 @@ fn settings_that_mean_nothing_for_a_stream_are_refused_or_warned_about() {
         outcome.stderr
     );
 
-    // Standard input is /dev/null here: the run ends at once, exit 0.
+    // Standard input is /dev/null here: the run ends at once, exit 0. Not
+    // a dry run, which leaves STATE_DIRECTORY alone without a word.
     let state_dir = sandbox.path("state");
     let outcome = run(
         &sandbox,
         &[
-            "-n",
+            "-c",
+            "true",
             "-l",
             "-",
             "-p",

@@ -10,7 +10,7 @@
 use std::fs::{self, OpenOptions};
 use std::time::Duration;
 
-use crate::common::{Daemon, LOG, Sandbox, TIMEOUT, context_switches, run};
+use crate::common::{COMMAND_EXITED, Daemon, LOG, Sandbox, TIMEOUT, context_switches, run};
 
 /// Records the line that made the run.
 const RECORD: &str = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt'"#;
@@ -258,6 +258,9 @@ fn idle_with_a_state_file_wakes_up_and_writes_nothing() {
     let sandbox = sandbox();
     let daemon = start(&sandbox, &[]);
     expect_run(&sandbox, 1, "ERROR 1");
+    // The command wrote its line before it exited: let the daemon reap it
+    // (a SIGCHLD and a log line) before the idle window opens.
+    daemon.wait_for_log(&[COMMAND_EXITED]);
     // Let the save that follows the read happen (at most a second later).
     crate::common::wait_until("the state to hold ERROR 1", || {
         let state = sandbox.read(STATE)?;

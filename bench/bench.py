@@ -13,6 +13,8 @@ in the same run and quoted as a ratio. What is measured (see BENCHMARKS.md):
   growth   scan time at 10 MB, 100 MB, 1 GB
   gate     scan with --key and --threshold against without; peak RSS after
            a flood of a million distinct keys
+  poll     CPU of polling one idle file at 1 s and 100 ms, and trigger
+           latency in poll mode (--poll-only runs just this part)
 
 Standard library only. Temporary data lives in one temp directory that is
 removed at the end, also on Ctrl-C.
@@ -22,6 +24,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import shlex
 import shutil
 import signal
@@ -102,7 +105,8 @@ class Daemon:
         env = dict(os.environ, NOTIFY_SOCKET=sock_path)
         self.stderr = open(os.path.join(tmp, f"{name}.stderr"), "w+")
         self.proc = subprocess.Popen([BIN, *args], stdout=stdout, stderr=self.stderr, env=env)
-        while self.sock.recv(256) != b"READY=1\n":
+        # READY=1 comes with a STATUS= line.
+        while b"READY=1" not in self.sock.recv(4096).split(b"\n"):
             pass
         self.pid = self.proc.pid
 
@@ -498,6 +502,97 @@ def bench_growth(tmp, files, runs):
     return rows, fit
 
 
+# ---------------------------------------------------------------- 7. poll
+
+def cpu_ns(pid):
+    """Time on a CPU in nanoseconds, all threads (schedstat): /proc/PID/stat
+    counts in clock ticks (10 ms), too coarse for a process that runs for
+    microseconds a second."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, IndexError, ValueError):
+            pass
+    return total
+
+
+def bench_poll_cost(tmp, interval, seconds):
+    """An idle file followed with --poll INTERVAL: CPU and wake-ups."""
+    followed = os.path.join(tmp, f"poll-{interval}.log")
+    with open(followed, "w") as f:
+        f.write("one line already there\n")
+    d = Daemon(tmp, ["-q", "-l", followed, "-p", LITERAL, "-c", "true", "--poll", interval],
+               name=f"poll-{interval}")
+    time.sleep(0.5)
+    log(f"poll: {seconds:.0f} s idle at --poll {interval}")
+    t0, ticks0, ns0 = time.monotonic(), cpu_seconds(d.pid), cpu_ns(d.pid)
+    switches0 = proc_status(d.pid)["switches"]
+    time.sleep(seconds)
+    elapsed = time.monotonic() - t0
+    ticks, ns = cpu_seconds(d.pid) - ticks0, cpu_ns(d.pid) - ns0
+    switches = proc_status(d.pid)["switches"] - switches0
+    d.stop()
+    return [f"`--poll {interval}`", f"{seconds:.0f} s", f"{switches / elapsed:.1f}",
+            f"{ticks * 1000:.0f} ms", f"{ns / 1e6:.2f} ms", f"{ns / 1e9 / elapsed * 100:.4f}%"]
+
+
+class PollingLogs2eca(Subject):
+    """logs2eca with --poll: a write is seen at the next look."""
+
+    def __init__(self, tmp, interval, seconds):
+        name = f"latency-poll-{interval}"
+        super().__init__(tmp, name)
+        self.seconds = seconds
+        self.daemon = Daemon(tmp, ["-l", self.log, "-p", LITERAL, "-w", "0", "-q", "--poll",
+                                   interval, "-c", f"sh -c {shlex.quote(self.command)}"],
+                             name=name)
+
+    def sample(self, keep=True):
+        # Each sample would otherwise start at the same phase of the poll
+        # cycle (right after the look that ran the previous command).
+        time.sleep(random.uniform(0, self.seconds))
+        super().sample(keep)
+
+    def close(self):
+        self.daemon.stop()
+
+
+def bench_poll_latency(tmp, interval, seconds, samples):
+    s = PollingLogs2eca(tmp, interval, seconds)
+    try:
+        log(f"poll: {samples} latency samples at --poll {interval}")
+        s.sample(keep=False)
+        for _ in range(samples):
+            s.sample()
+    finally:
+        s.close()
+    d = sorted(s.delays)
+    p50, p90, p99 = (percentile(d, p) for p in (50, 90, 99))
+    mean = sum(d) / len(d)
+    return [f"`--poll {interval}`", str(len(d)), str(s.missed), f"{mean:.1f}", f"{p50:.1f}",
+            f"{p90:.1f}", f"{p99:.1f}", f"{d[-1]:.1f}",
+            f"{mean / (seconds * 1000):.2f}"]
+
+
+def bench_poll(tmp, seconds, samples):
+    cost = [bench_poll_cost(tmp, interval, seconds) for interval in ("1s", "100ms")]
+    latency = [bench_poll_latency(tmp, "1s", 1.0, max(10, samples // 10)),
+               bench_poll_latency(tmp, "100ms", 0.1, samples)]
+    return cost, latency
+
+
+def print_poll(cost, latency):
+    print("\n### 7. Polling one file\n")
+    print(table(["interval", "idle for", "wake-ups/s", "CPU (stat, ticks)",
+                 "CPU (schedstat)", "of one core"], cost))
+    print("\nTrigger latency in poll mode, write → command runs (ms), each write at a "
+          "random phase of the poll cycle:\n")
+    print(table(["interval", "samples", "lost", "mean", "p50", "p90", "p99", "max",
+                 "mean / interval"], latency))
+
+
 # ---------------------------------------------------------------- report
 
 def table(header, rows):
@@ -543,11 +638,25 @@ def main():
     parser.add_argument("--runs", type=int, default=10, help="hyperfine runs per fast command")
     parser.add_argument("--samples", type=int, default=200, help="latency samples per subject")
     parser.add_argument("--bin", default=BIN, help="the logs2eca binary (default: the release build)")
+    parser.add_argument("--poll-seconds", type=float, default=60,
+                        help="idle time measured per poll interval (default 60)")
+    parser.add_argument("--poll-only", action="store_true",
+                        help="run only the polling part (7.)")
     args = parser.parse_args()
     BIN = os.path.abspath(args.bin)
     # SIGTERM ends the run like Ctrl-C: through the cleanup below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = tempfile.mkdtemp(prefix="logs2eca-bench.")
+    if args.poll_only:
+        try:
+            started = time.monotonic()
+            poll = bench_poll(tmp, args.poll_seconds, args.samples)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print("\n".join(machine()))
+        print_poll(*poll)
+        log(f"done in {time.monotonic() - started:.0f} s")
+        return
     try:
         started = time.monotonic()
         small, data, big = make_data(tmp, args.lines)
@@ -562,6 +671,7 @@ def main():
         growth, fit = bench_growth(tmp, [small, data, big], max(3, args.runs // 2))
         gate = bench_gate(tmp, data, args.runs)
         flood = bench_flood(tmp)
+        poll = bench_poll(tmp, args.poll_seconds, args.samples)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     mib = lambda kib: f"{kib / 1024:.1f} MiB"
@@ -607,6 +717,7 @@ def main():
     print(f"\nA million distinct keys after a key went on cooldown (default --max-keys): "
           f"peak RSS {mib(flood['hwm_kib'])}, read in {fmt_s(flood['seconds'])}; the cooled key "
           + ("stayed suppressed." if flood["held"] else "was NOT suppressed."))
+    print_poll(*poll)
     log(f"done in {time.monotonic() - started:.0f} s")
 
 

@@ -85,8 +85,12 @@ pub fn report(settings: &[Setting], config: &Config) -> String {
         };
         let _ = writeln!(out, "{:width$}  {value}  [{origin}]", setting.flag);
     }
-    let _ = writeln!(out, "followed path: {}", config.path.display());
-    let _ = writeln!(out, "file: {}", file_status(config));
+    if config.stdin {
+        out.push_str("followed: standard input, as a stream (-l -)\n");
+    } else {
+        let _ = writeln!(out, "followed path: {}", config.path.display());
+        let _ = writeln!(out, "file: {}", file_status(config));
+    }
     match &config.command {
         Some(command) => {
             let _ = writeln!(out, "program: {}", command.program.display());

@@ -30,7 +30,7 @@ use crate::check::{self, Setting};
     hide_possible_values = true
 )]
 pub struct Cli {
-    /// The log file to follow; it may not exist yet.
+    /// The log file to follow; it may not exist yet. - reads standard input as a stream.
     #[arg(short = 'l', long, value_name = "FILE", env = "LOGS2ECA_LOG_FILE", value_parser = trimmed)]
     pub logfile: Option<String>,
 
@@ -74,6 +74,11 @@ pub struct Cli {
     /// Keep the read position and the cooldown in this file across restarts; it is locked while in use [default: $STATE_DIRECTORY/state.json when STATE_DIRECTORY is set, else none].
     #[arg(long, value_name = "FILE", env = "LOGS2ECA_STATE_FILE", value_parser = trimmed)]
     pub state_file: Option<String>,
+
+    /// How changes are noticed: auto (inotify, and a look every second where inotify cannot be used or the file system is remote), never (inotify only), or a DURATION (at least 10ms) to look at that interval without inotify [default: auto].
+    #[arg(long, value_name = "WHEN", env = "LOGS2ECA_POLL",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub poll: Option<String>,
 
     /// Trigger only on the N-th match within DURATION (a sliding window), e.g. 20/1m; per key with --key [default: 1, every match].
     #[arg(long, value_name = "N/DURATION", env = "LOGS2ECA_THRESHOLD",

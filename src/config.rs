@@ -16,6 +16,7 @@ use crate::duration::parse_duration;
 use crate::error::{Error, Result};
 use crate::gate::Threshold;
 use crate::pattern::{Matcher, Pattern, Syntax};
+use crate::poll::Poll;
 
 /// The cooldown when none is given.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(3);
@@ -42,6 +43,10 @@ pub struct Config {
     pub state_file: Option<PathBuf>,
     /// Threshold, keys and slots (§7).
     pub gate: GateConfig,
+    /// `-l -`: read standard input as a stream; `path` means nothing then.
+    pub stdin: bool,
+    /// How changes of the path are noticed.
+    pub poll: Poll,
 }
 
 impl Config {
@@ -122,10 +127,25 @@ impl Config {
         ));
         let path = std::path::absolute(&path_as_given)
             .map_err(|err| Error::usage(format!("invalid --logfile '{path_as_given}': {err}")))?;
+        let poll = match non_empty(cli.poll) {
+            Some(value) => Poll::parse(&value)?,
+            None => Poll::Auto,
+        };
+        let stdin = path_as_given == "-";
         // A dry run tests a pattern: it does not take the service's state
         // (its position, its lock) unless a state file is named for it.
         let state_directory = std::env::var_os("STATE_DIRECTORY").filter(|_| !cli.dry_run);
-        let state_file = state_file(cli.state_file, state_directory)?;
+        let state_file = if stdin {
+            warnings.extend(stream_settings(
+                cli.state_file,
+                state_directory,
+                cli.from_beginning,
+                poll,
+            )?);
+            None
+        } else {
+            state_file(cli.state_file, state_directory)?
+        };
         if state_file.as_ref() == Some(&path) {
             return Err(Error::usage(format!(
                 "--state-file is the followed file {path_as_given}"
@@ -139,11 +159,14 @@ impl Config {
             wait,
             timeout,
             from_beginning: cli.from_beginning,
-            once: cli.once,
+            // Standard input is read to its end either way.
+            once: cli.once && !stdin,
             json: cli.json,
             warnings,
             state_file,
             gate,
+            stdin,
+            poll,
         })
     }
 }
@@ -183,6 +206,41 @@ fn state_file(
     std::path::absolute(&path)
         .map(Some)
         .map_err(|err| Error::usage(format!("invalid --state-file '{shown}': {err}")))
+}
+
+/// What the settings that mean nothing for a stream come to with `-l -`:
+/// a state file asked for by name is refused (there is no position to
+/// resume from, and silently keeping none would break a promise), the rest
+/// is a warning each.
+fn stream_settings(
+    state_file: Option<String>,
+    state_directory: Option<OsString>,
+    from_beginning: bool,
+    poll: Poll,
+) -> Result<Vec<String>> {
+    if let Some(given) = non_empty(state_file) {
+        return Err(Error::usage(format!(
+            "--state-file '{given}' cannot be used with -l -: standard input has no position to resume from"
+        )));
+    }
+    let mut warnings = Vec::new();
+    if state_directory.is_some_and(|dir| !dir.is_empty()) {
+        warnings.push(
+            "STATE_DIRECTORY is ignored with -l -: standard input has no position to resume from"
+                .to_owned(),
+        );
+    }
+    if from_beginning {
+        warnings.push(
+            "--from-beginning means nothing with -l -: every line read from standard input is new"
+                .to_owned(),
+        );
+    }
+    if poll != Poll::Auto {
+        warnings
+            .push("--poll is ignored with -l -: standard input is read as it arrives".to_owned());
+    }
+    Ok(warnings)
 }
 
 /// Splits the command like a shell would (quotes, escapes) without running

@@ -1,9 +1,9 @@
-//! The event loop. It waits in poll(2) on two descriptors, the inotify
-//! queue and the signal pipe, with a timeout only for the deadlines the
-//! state asks for (a command's timeout, the end of a cooldown with
-//! suppressed matches, a rotated file's grace, a poll interval when inotify
-//! cannot be used). With none of those pending an idle daemon does not wake
-//! up at all.
+//! The event loop. It waits in poll(2) on the signal pipe and the inotify
+//! queue (or standard input, with `-l -`), with a timeout only for the
+//! deadlines the state asks for (a command's timeout, the end of a cooldown
+//! with suppressed matches, a rotated file's grace, the next look when
+//! polling, see `poll`, a save of the state file that is behind). With none
+//! of those pending an idle daemon does not wake up at all.
 //!
 //! Nothing but these events can make the loop wait: no thread and no
 //! queue of our own stand between the kernel and the loop, so nothing can
@@ -11,27 +11,30 @@
 //! things to do, so a burst of writes costs one read, not one per event.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
-use std::time::{Duration, Instant, SystemTime};
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
 use crate::action::SHUTDOWN_KILL_GRACE;
+use crate::action::seconds;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::follow::{Sink, Start};
+use crate::fstype;
 use crate::persist::{self, Persist};
+use crate::poll::{Poll, Schedule};
 use crate::reaction::Reaction;
 use crate::readiness::Notifier;
+use crate::ready::poll;
 use crate::resolve::{self, Resolution};
 use crate::rotation::LogPath;
 use crate::signals::Signals;
+use crate::source::Source;
 use crate::state::{State, StateFile};
+use crate::stream::Stream;
 use crate::summary::Summary;
 use crate::watch::{self, Watch};
-
-/// How often the path is looked at when inotify cannot watch it.
-const FALLBACK_POLL: Duration = Duration::from_secs(1);
 
 /// What one turn of the loop has to do.
 #[derive(Default)]
@@ -51,16 +54,18 @@ struct Todo {
 
 struct Daemon {
     config: Config,
-    log: LogPath,
+    log: Source,
     reaction: Reaction,
     signals: Signals,
-    /// `None` with `--once`, and once stopping.
+    /// `None` with `--once`, a stream, `--poll DURATION`, inotify that
+    /// could not start, and once stopping.
     watch: Option<Watch>,
     /// What the path resolved to when the watches were last set.
     resolution: Resolution,
-    /// Set when inotify cannot watch what we need: look every interval.
-    poll_every: Option<Duration>,
-    next_poll: Option<Instant>,
+    /// When to look without an inotify event.
+    polling: Schedule,
+    /// inotify cannot be used and `--poll never` forbids polling instead.
+    cannot_watch: Option<Error>,
     notifier: Notifier,
     /// The last read stopped at its budget: read on without waiting.
     more_to_read: bool,
@@ -77,27 +82,32 @@ pub fn run(config: Config) -> Result<()> {
     log_summary(&config);
     let signals = Signals::new()
         .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
-    let watch = if config.once {
+    let now = Instant::now();
+    let mut polling = Schedule::new(config.poll, now);
+    let watch = if config.once || config.stdin {
+        None
+    } else if !polling.wants_inotify() {
+        if let Poll::Every(every) = config.poll {
+            log::info!("looking for changes every {} (--poll)", seconds(every));
+        }
         None
     } else {
-        let watch = Watch::new().map_err(|err| {
-            Error::failure(format!("cannot start inotify: {}", watch::describe(&err)))
-        })?;
-        Some(watch)
+        match Watch::new() {
+            Ok(watch) => Some(watch),
+            Err(err) => {
+                let why = format!("cannot start inotify: {}", watch::describe(&err));
+                polling.without_inotify(&why, now)?;
+                None
+            }
+        }
     };
-    let start = if config.from_beginning || config.once {
-        Start::Beginning
+    let log = if config.stdin {
+        Source::Stream(
+            Stream::stdin()
+                .map_err(|err| Error::failure(format!("cannot read standard input: {err}")))?,
+        )
     } else {
-        Start::End
-    };
-    if config.once {
-        // Nothing to wait for: the file must be there.
-        std::fs::metadata(&config.path).map_err(|err| cannot_open(&config, err))?;
-    }
-    let now = Instant::now();
-    let log = match &saved {
-        Some(state) => LogPath::resume(&config.path, state, now),
-        None => LogPath::open(&config.path, start),
+        Source::Path(open_path(&config, saved.as_ref(), now)?)
     };
     let mut reaction = Reaction::new(&config);
     if let Some(state) = saved {
@@ -105,13 +115,13 @@ pub fn run(config: Config) -> Result<()> {
         reaction.import_keys(keys, now, SystemTime::now());
     }
     let mut daemon = Daemon {
-        log: log.map_err(|err| cannot_open(&config, err))?,
+        log,
         reaction,
         signals,
         watch,
         resolution: Resolution::default(),
-        poll_every: None,
-        next_poll: None,
+        polling,
+        cannot_watch: None,
         notifier: Notifier::from_env(),
         more_to_read: false,
         state: state_file.map(Persist::new),
@@ -129,11 +139,33 @@ pub fn run(config: Config) -> Result<()> {
         }
     } else {
         daemon.update_watches();
+        if let Some(err) = daemon.cannot_watch.take() {
+            return Err(err);
+        }
         // What was appended between opening and watching raised no event.
         daemon.refresh(now);
         daemon.notifier.ready(&daemon.status());
     }
     daemon.run()
+}
+
+/// Opens the followed path at start (a missing one is waited for), where
+/// the saved state says we were if there is one.
+fn open_path(config: &Config, saved: Option<&State>, now: Instant) -> Result<LogPath> {
+    let start = if config.from_beginning || config.once {
+        Start::Beginning
+    } else {
+        Start::End
+    };
+    if config.once {
+        // Nothing to wait for: the file must be there.
+        std::fs::metadata(&config.path).map_err(|err| cannot_open(config, err))?;
+    }
+    match saved {
+        Some(state) => LogPath::resume(&config.path, state, now),
+        None => LogPath::open(&config.path, start),
+    }
+    .map_err(|err| cannot_open(config, err))
 }
 
 impl Daemon {
@@ -146,7 +178,7 @@ impl Daemon {
                 self.save_state(Instant::now());
                 return Ok(());
             }
-            if self.config.once && !self.reaction.is_running() {
+            if (self.config.once || self.log.ended()) && !self.reaction.is_running() {
                 self.reaction.report_suppressed();
                 if let Some(summary) = &self.summary {
                     log::info!(
@@ -155,7 +187,10 @@ impl Daemon {
                     );
                 }
                 self.save_state(Instant::now());
-                return Ok(());
+                return match self.log.error() {
+                    Some(why) => Err(Error::failure(why)),
+                    None => Ok(()),
+                };
             }
             let busy = self.more_to_read.then(Instant::now);
             let deadline = [
@@ -163,19 +198,20 @@ impl Daemon {
                 self.log.deadline(),
                 self.reaction.deadline(),
                 stop_at,
-                self.next_poll,
+                self.polling.deadline(),
                 self.state.as_ref().and_then(Persist::deadline),
             ]
             .into_iter()
             .flatten()
             .min();
-            let (signalled, watched) = self.wait(deadline)?;
+            let (signalled, watched, input) = self.wait(deadline)?;
             let mut todo = Todo::default();
             if signalled {
                 for signal in self.signals.pending() {
                     match signal {
                         SIGCHLD => todo.child_exited = true,
-                        SIGHUP => todo.reload = !self.config.once,
+                        // A stream has nothing to reopen.
+                        SIGHUP => todo.reload = !self.config.once && self.log.is_path(),
                         other => todo.stop = Some(other),
                     }
                 }
@@ -184,11 +220,16 @@ impl Daemon {
                 failure = Some(Error::failure(format!("cannot read inotify events: {err}")));
                 todo.stop = Some(SIGTERM);
             }
+            if let Some(err) = self.cannot_watch.take() {
+                failure = Some(err);
+                todo.stop = Some(SIGTERM);
+            }
+            todo.refresh |= input;
             let now = Instant::now();
-            if self.next_poll.is_some_and(|at| at <= now) {
+            if self.polling.due(now) {
+                // A look does what an inotify event on the path would.
                 todo.refresh = true;
                 todo.rewatch = self.watch.is_some();
-                self.next_poll = self.poll_every.map(|every| now + every);
             }
             if todo.child_exited {
                 self.reaction.on_child_exit(now);
@@ -232,30 +273,39 @@ impl Daemon {
             }
             self.expire(now);
             self.reaction.on_deadline(now);
-            if let Some(state) = self.state.as_mut() {
+            // A stream has no state file: `state` is `None` with one.
+            if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
                 // Queued commands start as others end, outside any read.
-                state.note_progress(&self.config.path, &self.log, &self.reaction, now);
-                state.on_deadline(&self.config.path, &self.log, &self.reaction, now);
+                state.note_progress(&self.config.path, log, &self.reaction, now);
+                state.on_deadline(&self.config.path, log, &self.reaction, now);
             }
         }
     }
 
     /// Saves the state now, if there is a state file.
     fn save_state(&mut self, now: Instant) {
-        if let Some(state) = self.state.as_mut() {
-            state.save(&self.config.path, &self.log, &self.reaction, now);
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
+            state.save(&self.config.path, log, &self.reaction, now);
         }
     }
 
-    /// Blocks until a signal or a file system event arrives, or until
-    /// `deadline`. Returns which of the two is ready.
-    fn wait(&self, deadline: Option<Instant>) -> Result<(bool, bool)> {
+    /// Blocks until a signal, a file system event or input arrives, or
+    /// until `deadline`. Returns which of the three is ready.
+    fn wait(&self, deadline: Option<Instant>) -> Result<(bool, bool, bool)> {
         let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
-        let mut fds = vec![self.signals.fd()];
-        fds.extend(self.watch.as_ref().map(Watch::fd));
+        let watch = self.watch.as_ref().map(Watch::fd);
+        let input = self.log.fd();
+        let fds: Vec<_> = [Some(self.signals.fd()), watch, input]
+            .into_iter()
+            .flatten()
+            .collect();
         let ready =
             poll(&fds, timeout).map_err(|err| Error::failure(format!("cannot wait: {err}")))?;
-        Ok((ready[0], ready.get(1).copied().unwrap_or(false)))
+        let mut ready = ready.into_iter();
+        let signalled = ready.next().unwrap_or(false);
+        let watched = watch.is_some() && ready.next().unwrap_or(false);
+        let input = input.is_some() && ready.next().unwrap_or(false);
+        Ok((signalled, watched, input))
     }
 
     fn note_fs_events(&mut self, todo: &mut Todo) -> io::Result<()> {
@@ -276,7 +326,7 @@ impl Daemon {
     }
 
     /// Hands every new line of the followed files to the matcher.
-    fn with_lines<T>(&mut self, now: Instant, read: impl FnOnce(&mut LogPath, Sink) -> T) -> T {
+    fn with_lines<T>(&mut self, now: Instant, read: impl FnOnce(&mut Source, Sink) -> T) -> T {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
         let summary = &mut self.summary;
@@ -296,8 +346,8 @@ impl Daemon {
             }
         });
         reaction.flush();
-        if let Some(state) = self.state.as_mut() {
-            state.note_progress(&self.config.path, &self.log, &self.reaction, now);
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
+            state.note_progress(&self.config.path, log, &self.reaction, now);
         }
         result
     }
@@ -348,6 +398,9 @@ impl Daemon {
     /// directories of the rotated files still open. Returns whether the
     /// watches changed.
     fn update_watches(&mut self) -> bool {
+        if !self.log.is_path() {
+            return false;
+        }
         let resolution = resolve::resolve(&self.config.path);
         let changed = resolution != self.resolution;
         if changed {
@@ -359,20 +412,34 @@ impl Daemon {
             self.resolution = resolution;
             return changed;
         };
-        for (dir, err) in watch.set(&resolution.names, &self.log.retired_dirs()) {
-            if self.poll_every.is_none() {
-                log::warn!(
-                    "cannot watch {}: {}; looking for changes every {}s instead",
-                    dir.display(),
-                    watch::describe(&err),
-                    FALLBACK_POLL.as_secs()
-                );
-                self.poll_every = Some(FALLBACK_POLL);
-                self.next_poll = Some(Instant::now() + FALLBACK_POLL);
+        let retired_dirs = self.log.retired_dirs();
+        let now = Instant::now();
+        for (dir, err) in watch.set(&resolution.names, &retired_dirs) {
+            let why = format!("cannot watch {}: {}", dir.display(), watch::describe(&err));
+            if let Err(err) = self.polling.without_inotify(&why, now) {
+                self.cannot_watch.get_or_insert(err);
             }
+        }
+        if !self.polling.is_polling() {
+            self.look_for_remote(resolution.dirs().iter().chain(&retired_dirs), now);
         }
         self.resolution = resolution;
         changed
+    }
+
+    /// inotify sees no write made by another host: poll where one may
+    /// write (see `poll::Schedule::remote`).
+    fn look_for_remote<'a>(&mut self, dirs: impl Iterator<Item = &'a PathBuf>, now: Instant) {
+        for dir in dirs {
+            match fstype::of(dir) {
+                Ok(f_type) => {
+                    if let Some(fs) = fstype::remote(f_type) {
+                        self.polling.remote(dir, fs, now);
+                    }
+                }
+                Err(err) => log::debug!("cannot tell the file system of {}: {err}", dir.display()),
+            }
+        }
     }
 
     fn log_waiting(&self, resolution: &Resolution) {
@@ -408,34 +475,6 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         self.reaction.kill(Instant::now());
     }
-}
-
-/// poll(2) on `fds` for reading; which of them are ready. A signal that
-/// interrupts the wait is delivered through the signal pipe.
-fn poll(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<Vec<bool>> {
-    let mut pollfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|fd| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    // Rounded up, so that a deadline is never woken up for too early.
-    let millis = timeout.map_or(-1, |t| {
-        let ms = t.as_nanos().div_ceil(1_000_000);
-        i32::try_from(ms).unwrap_or(i32::MAX)
-    });
-    // SAFETY: `pollfds` is a valid array of `pollfd` of the length passed,
-    // and its descriptors are borrowed for the duration of the call.
-    let n = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, millis) };
-    if n < 0 {
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-    Ok(pollfds.iter().map(|p| p.revents != 0).collect())
 }
 
 /// Locks and reads the state file, so that a second instance, an unwritable

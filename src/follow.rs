@@ -101,7 +101,7 @@ impl Follower {
             // regular file; a pipe would be read once and then lost.
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "not a regular file",
+                "not a regular file (to read a pipe or standard input as a stream, use -l -)",
             ));
         }
         let offset = match start {
@@ -295,25 +295,32 @@ impl Follower {
     /// Where the line buffer's first byte is in the file: the start of the
     /// held partial line, or what is read next.
     fn buffer_origin(&self) -> BufferOrigin {
-        BufferOrigin {
-            file: self.id,
-            offset: self.offset - self.lines.held() as u64,
-            addr: self.lines.addr(),
-        }
+        BufferOrigin::new(self.id, self.offset, &self.lines)
     }
 }
 
 /// The line buffer's start, in the file and in memory: a block handed out
 /// is a slice of the buffer, so its origin follows from its address.
 #[derive(Clone, Copy)]
-struct BufferOrigin {
+pub struct BufferOrigin {
     file: FileId,
     offset: u64,
     addr: usize,
 }
 
 impl BufferOrigin {
-    fn at(self, block: &[u8]) -> Origin {
+    /// For `lines`, which holds what was read of `file` before `read_to`
+    /// and not yet handed out.
+    pub fn new(file: FileId, read_to: u64, lines: &LineBuffer) -> Self {
+        BufferOrigin {
+            file,
+            offset: read_to - lines.held() as u64,
+            addr: lines.addr(),
+        }
+    }
+
+    /// The origin of `block`, a slice of the line buffer.
+    pub fn at(self, block: &[u8]) -> Origin {
         Origin {
             file: self.file,
             offset: self.offset + (block.as_ptr() as usize - self.addr) as u64,

@@ -8,7 +8,8 @@
 //! - nothing in a log line is ever interpreted by a shell;
 //! - a command never outlives its timeout or the daemon, with everything it
 //!   started (process groups);
-//! - no CPU while idle: no timers, no polling;
+//! - no CPU while idle: no timers, no polling (unless inotify cannot see
+//!   the file, or `--poll` asks for it: then one look per interval);
 //! - bounded memory whatever the input (lines are capped).
 //!
 //! Data flows one way: the watcher and the signals produce events, the loop
@@ -25,18 +26,23 @@ pub mod daemon;
 pub mod duration;
 pub mod error;
 pub mod follow;
+pub mod fstype;
 pub mod gate;
 pub mod lines;
 pub mod logging;
 pub mod pattern;
 pub mod persist;
+pub mod poll;
 pub mod printer;
 pub mod reaction;
 pub mod readiness;
+pub mod ready;
 pub mod resolve;
 pub mod rotation;
 pub mod signals;
+pub mod source;
 pub mod state;
+pub mod stream;
 pub mod summary;
 pub mod watch;
 

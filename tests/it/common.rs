@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
@@ -269,11 +269,19 @@ pub struct DaemonBuilder<'a> {
     wrapper: Vec<OsString>,
     /// Let any user send to the notify socket (a daemon that dropped root).
     open_notify: bool,
+    stdin: Option<Stdio>,
     stdout: Option<Stdio>,
     stderr: Option<Stdio>,
 }
 
 impl DaemonBuilder<'_> {
+    /// Connects the daemon's stdin to `stdin` instead of /dev/null (with
+    /// `Stdio::piped()`, [`Daemon::take_stdin`] gives the writing end).
+    pub fn stdin(mut self, stdin: impl Into<Stdio>) -> Self {
+        self.stdin = Some(stdin.into());
+        self
+    }
+
     /// Connects the daemon's stdout to `stdout` instead of the harness's
     /// line reader ([`Daemon::next_line`] then sees nothing).
     pub fn stdout(mut self, stdout: impl Into<Stdio>) -> Self {
@@ -372,7 +380,7 @@ impl DaemonBuilder<'_> {
             .args(&self.args)
             .envs(self.env)
             .env("NOTIFY_SOCKET", notify_env)
-            .stdin(Stdio::null())
+            .stdin(self.stdin.unwrap_or_else(Stdio::null))
             .stdout(self.stdout.unwrap_or_else(Stdio::piped))
             .stderr(self.stderr.unwrap_or_else(|| stderr.into()))
             .spawn()
@@ -450,9 +458,16 @@ impl Daemon {
             notify: NotifyAddress::Path,
             wrapper: Vec::new(),
             open_notify: false,
+            stdin: None,
             stdout: None,
             stderr: None,
         }
+    }
+
+    /// The writing end of the daemon's stdin, when it was piped; dropping
+    /// it is the end of input.
+    pub fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.child.stdin.take()
     }
 
     /// Starts `logs2eca args` in `sandbox` and waits until it is ready.

@@ -8,9 +8,10 @@
 //! sentinel line whose run must come next.
 
 use std::fs::{self, OpenOptions};
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use crate::common::{Daemon, LOG, Sandbox, TIMEOUT, context_switches, run};
+use crate::common::{COMMAND_EXITED, Daemon, LOG, Sandbox, TIMEOUT, context_switches, run};
 
 /// Records the line that made the run.
 const RECORD: &str = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt'"#;
@@ -156,6 +157,20 @@ fn a_file_truncated_while_stopped_is_read_from_its_start() {
 /// SIGKILL under a steady writer: every number runs exactly once, but for
 /// the one documented duplicate (a crash between a spawn and the save
 /// after it).
+/// After a SIGKILL, a command the daemon was starting holds a copy of the
+/// state file's lock until its exec closes it; under load that can outlast
+/// the daemon. A supervisor waits for all of a unit's processes to be gone
+/// before it restarts it: wait for the lock to be free, as it would.
+fn wait_for_unlocked(sandbox: &Sandbox) {
+    let lock = sandbox.path(format!("{STATE}.lock"));
+    crate::common::wait_until("the state file's lock to be free", || {
+        let file = fs::File::open(&lock).ok()?;
+        // SAFETY: flock(2) on a descriptor we own; closing it unlocks.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        (rc == 0).then_some(())
+    });
+}
+
 #[test]
 fn sigkill_under_a_steady_writer_loses_nothing() {
     let sandbox = sandbox();
@@ -169,6 +184,7 @@ fn sigkill_under_a_steady_writer_loses_nothing() {
         }
         daemon.signal(libc::SIGKILL);
         daemon.wait_exit(TIMEOUT);
+        wait_for_unlocked(&sandbox);
         // Written while nobody follows.
         for _ in 0..10 {
             sandbox.append(LOG, format!("ERROR n={written}\n"));
@@ -258,6 +274,9 @@ fn idle_with_a_state_file_wakes_up_and_writes_nothing() {
     let sandbox = sandbox();
     let daemon = start(&sandbox, &[]);
     expect_run(&sandbox, 1, "ERROR 1");
+    // The command wrote its line before it exited: let the daemon reap it
+    // (a SIGCHLD and a log line) before the idle window opens.
+    daemon.wait_for_log(&[COMMAND_EXITED]);
     // Let the save that follows the read happen (at most a second later).
     crate::common::wait_until("the state to hold ERROR 1", || {
         let state = sandbox.read(STATE)?;

@@ -75,6 +75,8 @@ pub struct Position {
     /// The file's first bytes, up to `FINGERPRINT_LEN` and never past
     /// `offset`.
     pub fingerprint: Vec<u8>,
+    /// The bytes just before `offset`, up to `FINGERPRINT_LEN`.
+    pub tail: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -84,6 +86,11 @@ pub struct Follower {
     offset: u64,
     /// The first bytes of the file as we read them, up to `FINGERPRINT_LEN`.
     fingerprint: Vec<u8>,
+    /// The bytes just before `offset` as we read them, up to
+    /// `FINGERPRINT_LEN`: a file that begins with a long constant header
+    /// and was truncated and refilled past our offset has the same head,
+    /// but not the same bytes there.
+    tail: Vec<u8>,
     lines: LineBuffer,
 }
 
@@ -110,13 +117,16 @@ impl Follower {
         };
         let mut fingerprint = vec![0; offset.min(FINGERPRINT_LEN as u64) as usize];
         file.read_exact_at(&mut fingerprint, 0)?;
-        Ok(Follower {
+        let mut follower = Follower {
             file,
             id: FileId::of(&meta),
             offset,
             fingerprint,
+            tail: Vec::new(),
             lines: LineBuffer::new(),
-        })
+        };
+        follower.load_tail()?;
+        Ok(follower)
     }
 
     /// Continues a file found by a saved state, at `offset` (checked by
@@ -128,9 +138,11 @@ impl Follower {
             id: FileId::of(&meta),
             offset,
             fingerprint: Vec::new(),
+            tail: Vec::new(),
             lines: LineBuffer::new(),
         };
         follower.complete_fingerprint()?;
+        follower.load_tail()?;
         Ok(follower)
     }
 
@@ -145,7 +157,13 @@ impl Follower {
     /// Where the first line not yet processed starts: a partial line held
     /// for its newline is not processed yet.
     pub fn processed_offset(&self) -> u64 {
-        self.offset - self.lines.held() as u64
+        self.line_start()
+    }
+
+    /// Where the held line starts (or, with none held, the next byte): an
+    /// over-long line's dropped bytes included.
+    fn line_start(&self) -> u64 {
+        self.offset - self.lines.held() as u64 - self.lines.dropped()
     }
 
     pub fn offset(&self) -> u64 {
@@ -170,11 +188,15 @@ impl Follower {
         let Ok(meta) = self.file.metadata() else {
             return false;
         };
-        if meta.len() < at.offset || !self.head_is(&at.fingerprint).unwrap_or(false) {
+        let same = meta.len() >= at.offset
+            && self.head_is(&at.fingerprint).unwrap_or(false)
+            && self.bytes_before_are(at.offset, &at.tail).unwrap_or(false);
+        if !same {
             return false;
         }
         self.offset = at.offset;
         self.fingerprint = at.fingerprint.clone();
+        self.tail = at.tail.clone();
         true
     }
 
@@ -184,6 +206,7 @@ impl Follower {
         if self.offset == 0 {
             self.offset = offset;
             self.complete_fingerprint()?;
+            self.load_tail()?;
         }
         Ok(())
     }
@@ -194,6 +217,7 @@ impl Follower {
             id: self.id,
             offset: self.offset,
             fingerprint: self.fingerprint.clone(),
+            tail: self.tail.clone(),
         }
     }
 
@@ -202,7 +226,26 @@ impl Follower {
         if self.file.metadata()?.len() < self.offset {
             return Ok(true);
         }
-        Ok(!self.head_is(&self.fingerprint)?)
+        Ok(!self.head_is(&self.fingerprint)? || !self.bytes_before_are(self.offset, &self.tail)?)
+    }
+
+    /// Are the bytes just before `offset` still `tail`?
+    fn bytes_before_are(&self, offset: u64, tail: &[u8]) -> io::Result<bool> {
+        let Some(start) = offset.checked_sub(tail.len() as u64) else {
+            return Ok(false);
+        };
+        let mut bytes = vec![0; tail.len()];
+        let n = read_at_most(&self.file, &mut bytes, start)?;
+        Ok(bytes[..n] == *tail)
+    }
+
+    /// Takes the bytes just before the offset as the tail fingerprint.
+    fn load_tail(&mut self) -> io::Result<()> {
+        let len = self.offset.min(FINGERPRINT_LEN as u64);
+        self.tail.resize(len as usize, 0);
+        let n = read_at_most(&self.file, &mut self.tail, self.offset - len)?;
+        self.tail.truncate(n);
+        Ok(())
     }
 
     /// Does the file still begin with `fingerprint`?
@@ -218,6 +261,7 @@ impl Follower {
         self.finish(on_block);
         self.offset = 0;
         self.fingerprint.clear();
+        self.tail.clear();
     }
 
     /// Reads what was appended since the last call, in bounded chunks,
@@ -225,6 +269,14 @@ impl Follower {
     /// the file or until about `budget` bytes were read. Returns the number
     /// of bytes read.
     pub fn read_appended(&mut self, budget: u64, on_block: Sink) -> io::Result<u64> {
+        let total = self.read_chunks(budget, on_block)?;
+        if total > 0 {
+            self.load_tail()?;
+        }
+        Ok(total)
+    }
+
+    fn read_chunks(&mut self, budget: u64, on_block: Sink) -> io::Result<u64> {
         let mut total = 0;
         let mut after_hole = false;
         while total < budget {
@@ -300,10 +352,15 @@ impl Follower {
 }
 
 /// The line buffer's start, in the file and in memory: a block handed out
-/// is a slice of the buffer, so its origin follows from its address.
+/// is a slice of the buffer, so its origin follows from its address. The
+/// block at the buffer's start begins with the held line, which began
+/// `line_start` (further back than the buffer's start when an over-long
+/// line's middle was dropped); any other block lies in what was just read.
 #[derive(Clone, Copy)]
 pub struct BufferOrigin {
     file: FileId,
+    line_start: u64,
+    /// Where the buffer's first byte would be, were nothing dropped.
     offset: u64,
     addr: usize,
 }
@@ -312,18 +369,25 @@ impl BufferOrigin {
     /// For `lines`, which holds what was read of `file` before `read_to`
     /// and not yet handed out.
     pub fn new(file: FileId, read_to: u64, lines: &LineBuffer) -> Self {
+        let offset = read_to - lines.held() as u64;
         BufferOrigin {
             file,
-            offset: read_to - lines.held() as u64,
+            line_start: offset - lines.dropped(),
+            offset,
             addr: lines.addr(),
         }
     }
 
     /// The origin of `block`, a slice of the line buffer.
     pub fn at(self, block: &[u8]) -> Origin {
+        let index = (block.as_ptr() as usize - self.addr) as u64;
         Origin {
             file: self.file,
-            offset: self.offset + (block.as_ptr() as usize - self.addr) as u64,
+            offset: if index == 0 {
+                self.line_start
+            } else {
+                self.offset + index
+            },
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct LineBuffer {
     held: usize,
     /// The held line reached `MAX_LINE`: drop input until its `\n`.
     skipping: bool,
+    /// Bytes of the held line dropped past `MAX_LINE`: the line starts
+    /// this much before the held bytes' end would say.
+    dropped: u64,
 }
 
 impl LineBuffer {
@@ -49,7 +52,11 @@ impl LineBuffer {
         // in one read is shorter than CHUNK.
         if self.skipping || end > MAX_LINE {
             match memchr::memchr(b'\n', &self.buf[held..end]) {
-                None if self.skipping => return, // Still inside the over-long line.
+                None if self.skipping => {
+                    // Still inside the over-long line.
+                    self.dropped += n as u64;
+                    return;
+                }
                 None => {}
                 Some(i) if self.skipping || held + i > MAX_LINE => {
                     if !self.skipping {
@@ -59,6 +66,7 @@ impl LineBuffer {
                     self.buf[MAX_LINE] = b'\n';
                     on_block(&self.buf[..=MAX_LINE]);
                     self.skipping = false;
+                    self.dropped = 0;
                     start = held + i + 1;
                 }
                 Some(_) => {}
@@ -77,6 +85,7 @@ impl LineBuffer {
         self.held = end - start;
         if self.held > MAX_LINE {
             warn_overlong();
+            self.dropped = (self.held - MAX_LINE) as u64;
             self.held = MAX_LINE;
             self.skipping = true;
         }
@@ -88,6 +97,7 @@ impl LineBuffer {
         if self.held == 0 {
             self.buf = Vec::new();
             self.skipping = false;
+            self.dropped = 0;
         }
     }
 
@@ -116,12 +126,19 @@ impl LineBuffer {
     fn clear(&mut self) {
         self.held = 0;
         self.skipping = false;
+        self.dropped = 0;
     }
 
     /// Where the buffer is in memory: a block handed out is a slice of it,
     /// so its distance from here is its distance from the buffer's start.
     pub fn addr(&self) -> usize {
         self.buf.as_ptr() as usize
+    }
+
+    /// How far before the held bytes the held line starts: the bytes of an
+    /// over-long line dropped past `MAX_LINE`.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// Bytes held for an incomplete line (the property tests bound it).

@@ -118,8 +118,19 @@ impl LogPath {
                 });
             }
         }
+        // A rotated file of the saved state may be back at the path: it
+        // continues at its saved offset, not from 0 as a new file would.
+        if let Some(id) = log.current.as_ref().map(Follower::id)
+            && let Some(i) = log.retired.iter().position(|old| old.file.id() == id)
+        {
+            log::info!(
+                "{} is again a file read before: continuing it",
+                path.display()
+            );
+            log.current = Some(log.retired.remove(i).file);
+        }
         let Some(record) = &saved.current else {
-            // The file appeared while we were down: all of it is new.
+            // Any other file that appeared while we were down is all new.
             return Ok(log);
         };
         let at_path = log
@@ -160,11 +171,6 @@ impl LogPath {
                 "cannot compare {} with the saved state: {err}; reading it from the start",
                 path.display()
             ),
-        }
-        // A rotated file saved separately may be the one at the path now.
-        if let Some(current) = &log.current {
-            let id = current.id();
-            log.retired.retain(|r| r.file.id() != id);
         }
         Ok(log)
     }

@@ -219,3 +219,21 @@ fn a_hole_longer_than_a_line_is_skipped() {
     writer.write_all(b"ERROR sentinel\n").unwrap();
     daemon.expect_line("ERROR sentinel");
 }
+
+/// Truncated and refilled past the offset, under a constant header longer
+/// than the head fingerprint: the bytes before the offset tell it.
+#[test]
+fn a_refill_under_a_long_constant_header_is_a_truncation() {
+    let sandbox = Sandbox::new();
+    let header = format!("{}\n", "#".repeat(1100));
+    sandbox.write(LOG, &header);
+    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    sandbox.append(LOG, "ERROR first\n");
+    daemon.expect_line("ERROR first");
+    daemon.freeze();
+    let refill = format!("{header}ERROR new-1\nERROR new-2\nERROR new-3\n");
+    fs::write(sandbox.log(), refill).unwrap();
+    daemon.resume();
+    daemon.expect_lines(&["ERROR new-1", "ERROR new-2", "ERROR new-3"]);
+    sentinel(&sandbox, &daemon, LOG);
+}

@@ -297,3 +297,54 @@ fn idle_with_a_state_file_wakes_up_and_writes_nothing() {
         .unwrap();
     assert_eq!(saved, now, "no state write while idle");
 }
+
+/// A rotated file the daemon was still finishing when it stopped, moved
+/// back to the path while it was down, continues at its saved offset: it is
+/// neither read again from 0 nor read twice.
+#[test]
+fn a_rotated_file_moved_back_while_stopped_continues_at_its_offset() {
+    let sandbox = sandbox();
+    let daemon = start(&sandbox, &[]);
+    expect_run(&sandbox, 1, "ERROR 1");
+    fs::rename(sandbox.log(), sandbox.path("logs/app.log.1")).unwrap();
+    daemon.wait_for_log(&["moved away (to"]);
+    sandbox.append("logs/app.log.1", "ERROR 2 in the rotated file\n");
+    sandbox.wait_for_lines("runs.txt", 2);
+    stop(daemon);
+    fs::rename(sandbox.path("logs/app.log.1"), sandbox.log()).unwrap();
+    let _daemon = start(&sandbox, &[]);
+    let runs = expect_run(&sandbox, 3, "ERROR 3 sentinel");
+    assert_eq!(
+        runs,
+        ["ERROR 1", "ERROR 2 in the rotated file", "ERROR 3 sentinel"]
+    );
+}
+
+/// The position saved in the middle of a line longer than the line cap is
+/// the line's start: after a restart the line is read whole (its first
+/// MiB matched), not its tail as a line of its own.
+#[test]
+fn a_position_saved_inside_an_overlong_line_is_its_start() {
+    let sandbox = sandbox();
+    let args = ["-n", "-l", LOG, "-p", "ERROR head", "--state-file", STATE];
+    let mut daemon = Daemon::start(&sandbox, args);
+    let start = fs::metadata(sandbox.log()).unwrap().len();
+    let mut line = b"ERROR head ".to_vec();
+    line.resize(3_000_000, b'x');
+    sandbox.append(LOG, &line);
+    // Read past the cap (and so into the dropped part) before the stop.
+    daemon.wait_for_log(&["line longer than"]);
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(TIMEOUT).code(), Some(0));
+    let state = fs::read_to_string(sandbox.path(STATE)).unwrap();
+    assert!(state.contains(&format!("\"offset\":{start},")), "{state}");
+    sandbox.append(LOG, " end\nERROR head sentinel\n");
+    let daemon = Daemon::start(&sandbox, args);
+    let first = daemon.next_line();
+    assert!(
+        first.starts_with("ERROR head xxx"),
+        "{}",
+        &first[..first.len().min(40)]
+    );
+    daemon.expect_line("ERROR head sentinel");
+}

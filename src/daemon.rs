@@ -36,6 +36,10 @@ use crate::stream::Stream;
 use crate::summary::Summary;
 use crate::watch::{self, Watch};
 
+/// Looks at the path in one refresh, at most, while it keeps naming
+/// another file.
+const MAX_REFRESH_ROUNDS: usize = 3;
+
 /// What one turn of the loop has to do.
 #[derive(Default)]
 struct Todo {
@@ -192,18 +196,27 @@ impl Daemon {
                     None => Ok(()),
                 };
             }
-            let busy = self.more_to_read.then(Instant::now);
-            let deadline = [
-                busy,
-                self.log.deadline(),
-                self.reaction.deadline(),
-                stop_at,
-                self.polling.deadline(),
-                self.state.as_ref().and_then(Persist::deadline),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
+            let deadline = if stop_at.is_some() {
+                // Stopping: only the grace and the commands' timeouts
+                // matter; the rest is not served any more, and a deadline
+                // of its that passed would make this loop spin.
+                [stop_at, self.reaction.deadline()]
+                    .into_iter()
+                    .flatten()
+                    .min()
+            } else {
+                let busy = self.more_to_read.then(Instant::now);
+                [
+                    busy,
+                    self.log.deadline(),
+                    self.reaction.deadline(),
+                    self.polling.deadline(),
+                    self.state.as_ref().and_then(Persist::deadline),
+                ]
+                .into_iter()
+                .flatten()
+                .min()
+            };
             let (signalled, watched, input) = self.wait(deadline)?;
             let mut todo = Todo::default();
             if signalled {
@@ -239,6 +252,7 @@ impl Daemon {
                     // Asked twice: no more grace.
                     log::warn!("received {} again: stopping now", signal_name(signal));
                     self.reaction.kill(now);
+                    self.save_state(now);
                     return failure.map_or(Ok(()), Err);
                 }
                 if failure.is_none() {
@@ -353,7 +367,9 @@ impl Daemon {
     }
 
     fn refresh(&mut self, now: Instant) {
-        loop {
+        // A path swapped faster than we look could keep this going: after
+        // a few rounds, signals and timeouts get their turn first.
+        for _ in 0..MAX_REFRESH_ROUNDS {
             let refresh = self.with_lines(now, |log, sink| log.refresh(now, sink));
             self.more_to_read = refresh.more;
             if !refresh.replaced {
@@ -367,6 +383,7 @@ impl Daemon {
                 return;
             }
         }
+        self.more_to_read = true;
     }
 
     fn read_retired(&mut self, now: Instant) {

@@ -43,6 +43,10 @@ pub struct Reaction {
     locations: CaptureLocations,
     /// Commands started so far: the state is saved after each.
     started: u64,
+    /// logs2eca is stopping: what the gate holds stays held (the state
+    /// keeps its lines for the next start) instead of starting now, only
+    /// to be killed.
+    stopping: bool,
 }
 
 impl Reaction {
@@ -64,6 +68,7 @@ impl Reaction {
             key: Vec::new(),
             locations: config.matcher.pattern.capture_locations(),
             started: 0,
+            stopping: false,
         }
     }
 
@@ -144,6 +149,9 @@ impl Reaction {
 
     /// Starts the triggers that waited for a slot, as slots are free.
     fn start_waiting(&mut self, now: Instant) {
+        if self.stopping {
+            return;
+        }
         while let Some((start, held)) = self.gate.next_ready() {
             self.start(start, &held.line, held.origin, now);
         }
@@ -262,6 +270,7 @@ impl Reaction {
 
     /// Stopping: terminate the running commands.
     pub fn terminate(&mut self, now: Instant) {
+        self.stopping = true;
         if let Sink::Run { runner, .. } = &mut self.sink {
             runner.terminate(now);
         }

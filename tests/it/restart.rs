@@ -348,3 +348,41 @@ fn a_position_saved_inside_an_overlong_line_is_its_start() {
     );
     daemon.expect_line("ERROR head sentinel");
 }
+
+/// A match queued behind a running command (`-w 0`) when logs2eca is
+/// stopped is not started during the stop, only to be killed: it stays
+/// queued in the saved state (its line is read again at the next start),
+/// and runs then, once.
+#[test]
+fn a_match_queued_at_a_stop_runs_after_the_restart() {
+    let sandbox = sandbox();
+    let slow = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; exec sleep 30'"#;
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        "ERROR",
+        "-w",
+        "0",
+        "-c",
+        slow,
+        "--state-file",
+        STATE,
+        "-v",
+    ];
+    let daemon = Daemon::start(&sandbox, args);
+    sandbox.append(LOG, "ERROR A\nERROR B queued\n");
+    sandbox.wait_for_lines("runs.txt", 1);
+    daemon.wait_for_log(&["queued: ERROR B queued"]);
+    stop(daemon);
+    assert_eq!(
+        sandbox.wait_for_lines("runs.txt", 1),
+        ["ERROR A"],
+        "B never started"
+    );
+    let _daemon = Daemon::start(&sandbox, args);
+    assert_eq!(
+        sandbox.wait_for_lines("runs.txt", 2),
+        ["ERROR A", "ERROR B queued"]
+    );
+}

@@ -393,8 +393,8 @@ impl<T: Held> Gate<T> {
     }
 
     /// The state worth keeping across a restart: keys that are cooling
-    /// down, counting, or hold a suppressed count. A key running or waiting
-    /// is recorded as if its run had just ended: its cooldown holds.
+    /// down, counting, or hold a suppressed count. A key running is
+    /// recorded as if its run had just ended: its cooldown holds.
     pub fn export(&self, now: Instant, wall: SystemTime) -> Vec<KeyRecord> {
         let to_wall = |at: Instant| {
             wall.checked_sub(now.saturating_duration_since(at))
@@ -408,8 +408,13 @@ impl<T: Held> Gate<T> {
             })
             .map(|key| KeyRecord {
                 key: key.name.to_vec(),
+                // A running key's command ends, for the state, now: its
+                // cooldown holds across a restart. A key waiting for a slot
+                // has not run: its trigger's line is read again at the next
+                // start (the saved position stays before it) and must find
+                // the key free to trigger, not cooling.
                 last_end: match key.phase {
-                    Phase::Running | Phase::Waiting { .. } => Some(wall),
+                    Phase::Running => Some(wall),
                     _ => key.last_end.map(to_wall),
                 },
                 suppressed: key.suppressed,

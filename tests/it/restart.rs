@@ -386,3 +386,48 @@ fn a_match_queued_at_a_stop_runs_after_the_restart() {
         ["ERROR A", "ERROR B queued"]
     );
 }
+
+/// A trigger waiting for a free slot when the daemon is killed has not
+/// run: after the restart its key is not cooling down as if it had, and
+/// its line, read again, runs the command.
+#[test]
+fn a_trigger_waiting_for_a_slot_at_a_crash_runs_after_the_restart() {
+    let sandbox = sandbox();
+    let slow = r#"sh -c 'echo $$ >> pgids; printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; exec sleep 30'"#;
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        r"/ERR (\w)/",
+        "--key",
+        "1",
+        "-w",
+        "10",
+        "-c",
+        slow,
+        "--state-file",
+        STATE,
+        "-v",
+    ];
+    let mut daemon = Daemon::start(&sandbox, args);
+    sandbox.append(LOG, "ERR A first\n");
+    sandbox.wait_for_lines("runs.txt", 1);
+    sandbox.append(LOG, "ERR B waits for the slot\n");
+    daemon.wait_for_log(&["waiting for a free slot: ERR B"]);
+    // Killed once the state knows B is waiting (saved within a second).
+    crate::common::wait_until("the state to hold key B", || {
+        sandbox.read(STATE)?.contains(r#""key":"B""#).then_some(())
+    });
+    daemon.signal(libc::SIGKILL);
+    daemon.wait_exit(TIMEOUT);
+    // What a supervisor does before a restart: the unit's processes go.
+    for pgid in sandbox.wait_for_lines("pgids", 1) {
+        crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
+    }
+    let _daemon = Daemon::start(&sandbox, args);
+    let runs = sandbox.wait_for_lines("runs.txt", 2);
+    assert_eq!(runs, ["ERR A first", "ERR B waits for the slot"]);
+    for pgid in sandbox.wait_for_lines("pgids", 2) {
+        crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
+    }
+}

@@ -252,7 +252,14 @@ fn create_temp(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
+/// How long a start waits for a lock that is busy: a command the previous
+/// daemon was starting when it was killed holds a copy of the lock's
+/// descriptor until its exec closes it. A second daemon really running
+/// holds it for good, and is named after this wait.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn take_lock(lock: &File) -> io::Result<()> {
+    let deadline = std::time::Instant::now() + LOCK_PATIENCE;
     loop {
         // SAFETY: flock(2) on a descriptor we own; no memory is involved.
         let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
@@ -260,8 +267,12 @@ fn take_lock(lock: &File) -> io::Result<()> {
             return Ok(());
         }
         let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
+        match err.kind() {
+            io::ErrorKind::Interrupted => {}
+            io::ErrorKind::WouldBlock if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => return Err(err),
         }
     }
 }

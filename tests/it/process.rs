@@ -221,3 +221,34 @@ fn scan_mode_prints_exactly_what_grep_prints() {
         );
     }
 }
+
+/// Every way out takes the running commands' groups along, a fatal error
+/// too: here a symlink swapped into a directory the daemon may not watch,
+/// with `--poll never` (so it cannot go on by polling).
+#[test]
+fn a_fatal_error_takes_the_running_commands_group_along() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let sandbox = Sandbox::new();
+    for (dir, mode) in [("open", 0o777), ("closed", 0o311)] {
+        std::fs::create_dir(sandbox.path(dir)).unwrap();
+        sandbox.write(format!("{dir}/app.log"), "");
+        let file = sandbox.path(format!("{dir}/app.log"));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(sandbox.path(dir), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    symlink("../open/app.log", sandbox.log()).unwrap();
+    let command = r#"sh -c 'echo $$ > cmd.pid; exec sleep 30'"#;
+    let mut daemon = Daemon::builder(&sandbox)
+        .args([
+            "-l", LOG, "-p", "ERROR", "-w", "0", "--poll", "never", "-c", command,
+        ])
+        .unprivileged()
+        .start();
+    sandbox.append("open/app.log", "ERROR start the command\n");
+    let pgid = crate::common::wait_for_pid_file(&sandbox, "cmd.pid");
+    symlink("../closed/app.log", sandbox.path("logs/next")).unwrap();
+    std::fs::rename(sandbox.path("logs/next"), sandbox.log()).unwrap();
+    let status = daemon.wait_exit(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(1), "exit status {status:?}");
+    wait_for_group_gone(pgid, Duration::from_secs(1));
+}

@@ -114,7 +114,12 @@ class Daemon:
         env = dict(os.environ, NOTIFY_SOCKET=sock_path)
         self.stderr = open(os.path.join(tmp, f"{name}.stderr"), "w+")
         self.started = time.monotonic()
-        self.proc = subprocess.Popen([BIN, *args], stdout=stdout, stderr=self.stderr, env=env)
+        # A session of its own, as under a service manager: with the
+        # scheduler's autogroups, a busy machine shares the CPU between
+        # sessions first, so a contender that shared the harness's session
+        # would share its slice with the harness and the background writer.
+        self.proc = subprocess.Popen([BIN, *args], stdout=stdout, stderr=self.stderr, env=env,
+                                     start_new_session=True)
         # READY=1 may come with a STATUS= line in the same datagram.
         while ready and b"READY=1" not in self.sock.recv(256).split(b"\n"):
             pass
@@ -354,7 +359,8 @@ class Floor(Subject):
 
     def trigger(self):
         t0 = super().trigger()
-        pid = os.posix_spawn("/bin/sh", ["sh", "-c", self.command], os.environ)
+        # In a session of its own, as the followers' commands are (see Daemon).
+        pid = os.posix_spawn("/bin/sh", ["sh", "-c", self.command], os.environ, setsid=True)
         os.waitpid(pid, 0)
         return t0
 
@@ -365,7 +371,7 @@ class Load:
     def __init__(self, source, target, rate):
         self.target = target
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "load.py"), source,
-                                      target, str(rate)])
+                                      target, str(rate)], start_new_session=True)
         time.sleep(1.0)  # Past its start-up, into its pace.
         self.size, self.at = os.path.getsize(target), time.monotonic()
 

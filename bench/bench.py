@@ -359,8 +359,11 @@ class Floor(Subject):
 
     def trigger(self):
         t0 = super().trigger()
-        # In a session of its own, as the followers' commands are (see Daemon).
-        pid = os.posix_spawn("/bin/sh", ["sh", "-c", self.command], os.environ, setsid=True)
+        # In the harness's session, which waits meanwhile: as a follower's
+        # command shares its idle follower's session. (A session of its own
+        # for every command is worse, not better, on a busy machine: each
+        # new session is a new scheduling group with no load history.)
+        pid = os.posix_spawn("/bin/sh", ["sh", "-c", self.command], os.environ)
         os.waitpid(pid, 0)
         return t0
 

@@ -48,6 +48,9 @@ REGEX = "ERROR .*connection to [0-9.]+:[0-9]+ timed out"
 SAMPLE_LINE = (b"2024-03-14T09:15:00.000Z web-01 app[4242]: ERROR Exception in thread "
                b"\"worker-7\" java.lang.OutOfMemoryError: Java heap space\n")
 MB = 1_000_000
+# Every process started in a session of its own: Ctrl-C in the terminal
+# does not reach them, so the cleanup at the end stops those still running.
+SESSIONS = []
 
 
 def log(msg):
@@ -120,6 +123,7 @@ class Daemon:
         # would share its slice with the harness and the background writer.
         self.proc = subprocess.Popen([BIN, *args], stdout=stdout, stderr=self.stderr, env=env,
                                      start_new_session=True)
+        SESSIONS.append(self.proc)
         # READY=1 may come with a STATUS= line in the same datagram.
         while ready and b"READY=1" not in self.sock.recv(256).split(b"\n"):
             pass
@@ -338,6 +342,7 @@ class Pipeline(Subject):
                   f"| while read -r l; do sh -c {shlex.quote(self.command)}; done")
         self.proc = subprocess.Popen(["dash", "-c", script], start_new_session=True,
                                      stderr=subprocess.DEVNULL)
+        SESSIONS.append(self.proc)
         # tail says nothing when it is ready: poke it until a line comes out.
         for _ in range(50):
             self.trigger()
@@ -375,6 +380,7 @@ class Load:
         self.target = target
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "load.py"), source,
                                       target, str(rate)], start_new_session=True)
+        SESSIONS.append(self.proc)
         time.sleep(1.0)  # Past its start-up, into its pace.
         self.size, self.at = os.path.getsize(target), time.monotonic()
 
@@ -707,6 +713,23 @@ def machine():
     ]
 
 
+def stop_sessions():
+    """SIGTERM to the process group of each session still running, then
+    SIGKILL to those still there after 10 s."""
+    running = [p for p in SESSIONS if p.poll() is None]
+    for p in running:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in running:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
 LATENCY_HEADER = ["subject", "samples", "lost", "p50", "p90", "p99", "max"]
 
 # The sections, in the order they run; --only picks some.
@@ -836,6 +859,7 @@ def main():
                        f"{fmt_s(flood['seconds'])}; the cooled key "
                        + ("stayed suppressed." if flood["held"] else "was NOT suppressed."))
     finally:
+        stop_sessions()
         shutil.rmtree(tmp, ignore_errors=True)
     print("\n".join(machine()))
     if data_size:

@@ -5,16 +5,25 @@ with the tools it replaces, in one run, and prints Markdown tables.
 Absolute times on a shared machine are noise, so every comparison is made
 in the same run and quoted as a ratio. What is measured (see BENCHMARKS.md):
 
-  scan     --once --from-beginning --dry-run against grep, rg, swatchdog, sec
-  latency  write a matching line -> the command runs, against tail|grep and
-           against spawning the command directly (the floor)
-  ingest   append ~1 GiB with cat while following
-  cost     idle context switches and RSS, peak RSS under load
-  growth   scan time at 10 MB, 100 MB, 1 GB
-  gate     scan with --key and --threshold against without; peak RSS after
-           a flood of a million distinct keys
-  poll     CPU of polling one idle file at 1 s and 100 ms, and trigger
-           latency in poll mode (--poll-only runs just this part)
+  scan         --once --from-beginning --dry-run against grep, rg, swatchdog,
+               sec
+  adversarial  a regex whose class could run over line ends
+  latency      write a matching line -> the command runs, against the dash
+               pipeline tail|grep|while read and against spawning the command
+               directly (the floor); then the same with 100 MB/s of other
+               lines appended meanwhile
+  state        the same latency with and without --state-file
+  catchup      ~1 GB appended while stopped: start -> last line processed,
+               with a state file
+  ingest       append ~1 GiB with cat while following
+  cost         idle context switches and RSS, peak RSS under load
+  growth       scan time at 10 MB, 100 MB, 1 GB
+  gate         scan with --key and --threshold against without; peak RSS
+               after a flood of a million distinct keys
+  poll         CPU of polling one idle file at 1 s and 100 ms, and trigger
+               latency in poll mode (--poll-only: just this section)
+
+`--only latency,state,catchup` runs just those sections.
 
 Standard library only. Temporary data lives in one temp directory that is
 removed at the end, also on Ctrl-C.
@@ -42,6 +51,9 @@ REGEX = "ERROR .*connection to [0-9.]+:[0-9]+ timed out"
 SAMPLE_LINE = (b"2024-03-14T09:15:00.000Z web-01 app[4242]: ERROR Exception in thread "
                b"\"worker-7\" java.lang.OutOfMemoryError: Java heap space\n")
 MB = 1_000_000
+# Every process started in a session of its own: Ctrl-C in the terminal
+# does not reach them, so the cleanup at the end stops those still running.
+SESSIONS = []
 
 
 def log(msg):
@@ -95,18 +107,28 @@ def wait_for(predicate, timeout, step=0.0005):
 
 
 class Daemon:
-    """logs2eca following a file, started and known to be ready (READY=1)."""
+    """logs2eca following a file, started and known to be ready (READY=1),
+    unless `ready` is false."""
 
-    def __init__(self, tmp, args, stdout=subprocess.DEVNULL, name="daemon"):
+    def __init__(self, tmp, args, stdout=subprocess.DEVNULL, name="daemon", ready=True):
         sock_path = os.path.join(tmp, f"{name}.notify")
+        if os.path.exists(sock_path):  # The same name, used again.
+            os.unlink(sock_path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(sock_path)
         self.sock.settimeout(10)
         env = dict(os.environ, NOTIFY_SOCKET=sock_path)
         self.stderr = open(os.path.join(tmp, f"{name}.stderr"), "w+")
-        self.proc = subprocess.Popen([BIN, *args], stdout=stdout, stderr=self.stderr, env=env)
-        # READY=1 comes with a STATUS= line.
-        while b"READY=1" not in self.sock.recv(4096).split(b"\n"):
+        self.started = time.monotonic()
+        # A session of its own, as under a service manager: with the
+        # scheduler's autogroups, a busy machine shares the CPU between
+        # sessions first, so a contender that shared the harness's session
+        # would share its slice with the harness and the background writer.
+        self.proc = subprocess.Popen([BIN, *args], stdout=stdout, stderr=self.stderr, env=env,
+                                     start_new_session=True)
+        SESSIONS.append(self.proc)
+        # READY=1 may come with a STATUS= line in the same datagram.
+        while ready and b"READY=1" not in self.sock.recv(256).split(b"\n"):
             pass
         self.pid = self.proc.pid
 
@@ -130,10 +152,14 @@ def fmt_s(seconds):
 
 # ---------------------------------------------------------------- data
 
-def make_data(tmp, lines):
+def make_data(tmp, lines, sizes=True):
+    """The generated log; with `sizes`, also its first tenth and ten copies
+    of it (for the growth section)."""
     data = os.path.join(tmp, "data.log")
     log(f"generating {lines} lines")
     subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), data, str(lines)], check=True)
+    if not sizes:
+        return None, data, None
     small = os.path.join(tmp, "small.log")  # the first tenth
     with open(data, "rb") as src, open(small, "wb") as dst:
         for _, line in zip(range(lines // 10), src):
@@ -240,6 +266,14 @@ def bench_adversarial(tmp, runs):
 
 # ---------------------------------------------------------------- 2. latency
 
+# The line the latency samples append, followed by the subject's tag: each
+# subject matches only its own tag, so subjects can share a file.
+SAMPLE_PREFIX = (b"2024-03-14T09:15:00.000Z web-01 app[4242]: ERROR Exception in thread "
+                 b"\"worker-7\" java.lang.OutOfMemoryError: Java heap space ")
+# Between two samples of one subject: the command exits and is reaped.
+SETTLE = 0.02
+
+
 def last_stamp(path, n):
     """The n-th timestamp (1-based) written to path, once it is there."""
     try:
@@ -251,12 +285,16 @@ def last_stamp(path, n):
 
 
 class Subject:
-    """Something that runs `date +%s%N >> out` when a line is appended."""
+    """Something that runs `sh -c 'date +%s%N >> STAMPS'` when a line with
+    its tag is appended to its log (its own file, unless `log` is given)."""
 
-    def __init__(self, tmp, name):
-        self.log = os.path.join(tmp, f"{name}.log")
+    def __init__(self, tmp, name, log=None):
+        self.tag = f"trigger-{name}"
+        self.line = SAMPLE_PREFIX + f"[{self.tag}]\n".encode()
+        self.log = log or os.path.join(tmp, f"{name}.log")
+        if log is None:
+            open(self.log, "w").close()
         self.out = os.path.join(tmp, f"{name}.stamps")
-        open(self.log, "w").close()
         self.fd = os.open(self.log, os.O_WRONLY | os.O_APPEND)
         self.command = f"date +%s%N >> {shlex.quote(self.out)}"
         self.n = 0
@@ -266,7 +304,7 @@ class Subject:
     def trigger(self):
         """Appends the line; returns the time just before the write."""
         t0 = time.time_ns()
-        os.write(self.fd, SAMPLE_LINE)
+        os.write(self.fd, self.line)
         return t0
 
     def sample(self, keep=True):
@@ -281,26 +319,33 @@ class Subject:
             return
         if keep:
             self.delays.append((stamp - t0) / 1e6)
-        time.sleep(0.02)  # Let the command exit and be reaped.
+        time.sleep(SETTLE)
+
+    def close(self):
+        os.close(self.fd)
 
 
 class Logs2eca(Subject):
-    def __init__(self, tmp):
-        super().__init__(tmp, "latency-logs2eca")
-        self.daemon = Daemon(tmp, ["-l", self.log, "-p", LITERAL, "-w", "0", "-q",
-                                   "-c", f"sh -c {shlex.quote(self.command)}"], name="latency")
+    def __init__(self, tmp, name, log=None, extra=()):
+        super().__init__(tmp, name, log)
+        self.daemon = Daemon(tmp, ["-l", self.log, "-p", self.tag, "-w", "0", "-q", *extra,
+                                   "-c", f"sh -c {shlex.quote(self.command)}"], name=name)
 
     def close(self):
         self.daemon.stop()
+        super().close()
 
 
 class Pipeline(Subject):
-    def __init__(self, tmp):
-        super().__init__(tmp, "latency-pipeline")
-        script = (f"tail -n0 -F {shlex.quote(self.log)} | grep --line-buffered -F {LITERAL} "
+    """The shell pipeline logs2eca replaces, run by dash (Debian's /bin/sh)."""
+
+    def __init__(self, tmp, name, log=None):
+        super().__init__(tmp, name, log)
+        script = (f"tail -n0 -F {shlex.quote(self.log)} | grep --line-buffered -F {self.tag} "
                   f"| while read -r l; do sh -c {shlex.quote(self.command)}; done")
-        self.proc = subprocess.Popen(["bash", "-c", script], start_new_session=True,
+        self.proc = subprocess.Popen(["dash", "-c", script], start_new_session=True,
                                      stderr=subprocess.DEVNULL)
+        SESSIONS.append(self.proc)
         # tail says nothing when it is ready: poke it until a line comes out.
         for _ in range(50):
             self.trigger()
@@ -313,49 +358,180 @@ class Pipeline(Subject):
     def close(self):
         os.killpg(self.proc.pid, signal.SIGTERM)
         self.proc.wait(10)
+        super().close()
 
 
 class Floor(Subject):
     """The command spawned directly right after the write: what no
     follower can beat."""
 
-    def __init__(self, tmp):
-        super().__init__(tmp, "latency-floor")
-
     def trigger(self):
         t0 = super().trigger()
+        # In the harness's session, which waits meanwhile: as a follower's
+        # command shares its idle follower's session. (A session of its own
+        # for every command is worse, not better, on a busy machine: each
+        # new session is a new scheduling group with no load history.)
         pid = os.posix_spawn("/bin/sh", ["sh", "-c", self.command], os.environ)
         os.waitpid(pid, 0)
         return t0
 
-    def close(self):
-        pass
+
+class Load:
+    """bench/load.py appending lines of `source` to `target` at `rate` MB/s."""
+
+    def __init__(self, source, target, rate):
+        self.target = target
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "load.py"), source,
+                                      target, str(rate)], start_new_session=True)
+        SESSIONS.append(self.proc)
+        time.sleep(1.0)  # Past its start-up, into its pace.
+        self.size, self.at = os.path.getsize(target), time.monotonic()
+
+    def stop(self):
+        """Stops it; the rate it achieved since it was up to pace (MB/s)."""
+        size, at = os.path.getsize(self.target), time.monotonic()
+        self.proc.terminate()
+        self.proc.wait(10)
+        return (size - self.size) / (at - self.at) / MB
 
 
-def bench_latency(tmp, samples):
-    subjects = [("floor: spawn after write", Floor(tmp)),
-                ("logs2eca -w 0", Logs2eca(tmp)),
-                ("tail -F \\| grep \\| while read", Pipeline(tmp))]
-    try:
-        log(f"latency: {samples} samples each, interleaved")
-        for _, s in subjects:
-            for _ in range(5):
-                s.sample(keep=False)  # Warm up caches and the first exec.
-        for _ in range(samples):
-            for _, s in subjects:
-                s.sample()
-    finally:
-        for _, s in subjects:
-            s.close()
-    rows = []
-    floor = sorted(subjects[0][1].delays)
-    for label, s in subjects:
+def sample_interleaved(subjects, samples):
+    """One sample of each subject in turn; the order rotates every round,
+    so that no subject always comes right after the same other one."""
+    for s in subjects:
+        for _ in range(5):
+            s.sample(keep=False)  # Warm up caches and the first exec.
+    for i in range(samples):
+        k = i % len(subjects)
+        for s in subjects[k:] + subjects[:k]:
+            s.sample()
+
+
+def latency_rows(labelled, reference):
+    """Percentiles per subject, and their difference to subject `reference`."""
+    ref = sorted(labelled[reference][1].delays)
+    rows, stats = [], {}
+    for label, s in labelled:
         d = sorted(s.delays)
+        if not d:
+            rows.append([label, "0", str(s.missed)] + ["-"] * 6)
+            continue
         p50, p90, p99 = (percentile(d, p) for p in (50, 90, 99))
+        stats[label] = (p50, p99)
         rows.append([label, str(len(d)), str(s.missed), f"{p50:.2f}", f"{p90:.2f}",
-                     f"{p99:.2f}", f"{d[-1]:.2f}", f"{p50 - percentile(floor, 50):+.2f}",
-                     f"{p99 - percentile(floor, 99):+.2f}"])
-    return rows
+                     f"{p99:.2f}", f"{d[-1]:.2f}", f"{p50 - percentile(ref, 50):+.2f}",
+                     f"{p99 - percentile(ref, 99):+.2f}"])
+    return rows, stats
+
+
+def bench_latency(tmp, samples, source=None, rate=0):
+    """logs2eca against the dash pipeline and the floor. With a rate, a
+    background writer appends that many MB/s of non-matching lines to the
+    one file both followers read, so both have the same load."""
+    name = "load" if rate else "latency"
+    shared = None
+    if rate:
+        shared = os.path.join(tmp, f"{name}.log")
+        open(shared, "w").close()
+    labelled = []
+    load = None
+    achieved = None
+    try:
+        labelled.append(("floor: spawn after write", Floor(tmp, f"{name}-floor")))
+        labelled.append(("logs2eca -w 0", Logs2eca(tmp, f"{name}-logs2eca", shared)))
+        labelled.append(("dash: tail -F \\| grep \\| while read",
+                         Pipeline(tmp, f"{name}-pipeline", shared)))
+        if rate:
+            log(f"latency: background writer at {rate} MB/s")
+            load = Load(source, shared, rate)
+        log(f"latency{' under load' if rate else ''}: {samples} samples each, interleaved")
+        sample_interleaved([s for _, s in labelled], samples)
+        if load:
+            achieved = load.stop()
+            load = None
+    finally:
+        if load:
+            load.stop()
+        for _, s in labelled:
+            s.close()
+        if shared:
+            os.unlink(shared)
+    rows, stats = latency_rows(labelled, 2)
+    return rows, stats, achieved
+
+
+def bench_state_latency(tmp, samples):
+    """logs2eca with and without a state file, against each other."""
+    state = os.path.join(tmp, "state-latency.json")
+    labelled = []
+    try:
+        labelled.append(("floor: spawn after write", Floor(tmp, "state-floor")))
+        labelled.append(("logs2eca -w 0", Logs2eca(tmp, "state-without")))
+        labelled.append(("logs2eca -w 0 --state-file", Logs2eca(tmp, "state-with",
+                                                                 extra=["--state-file", state])))
+        log(f"state: {samples} samples each, interleaved")
+        sample_interleaved([s for _, s in labelled], samples)
+    finally:
+        for _, s in labelled:
+            s.close()
+    rows, stats = latency_rows(labelled, 1)
+    return rows, stats
+
+
+# ---------------------------------------------------------------- catch-up
+
+def bench_catchup(tmp, data, expected_per_copy, copies=10, warm_runs=3):
+    """logs2eca with a state file is stopped, ~1 GB is appended, and it is
+    started again: the time from its start until it printed the last line
+    (-n; a unique matching line at the end). The appended bytes were just
+    written, so they are in the page cache ("warm"); one more run drops
+    them from the cache first (fsync, then POSIX_FADV_DONTNEED), so the
+    file is read from the disk ("cold")."""
+    results = []
+    for run in range(warm_runs + 1):
+        cold = run == warm_runs
+        followed = os.path.join(tmp, "catchup.log")
+        state = os.path.join(tmp, "catchup.state.json")
+        out_path = os.path.join(tmp, "catchup.out")
+        open(followed, "w").close()
+        args = ["-n", "-q", "-l", followed, "-p", LITERAL, "--state-file", state]
+        Daemon(tmp, args, name="catchup-before").stop()
+        if not os.path.exists(state):
+            raise SystemExit("catch-up: no state file after SIGTERM")
+        end = f"{LITERAL} catch-up ends here {run}".encode()
+        log(f"catch-up: appending {copies} copies of the data while stopped"
+            + (" (cold)" if cold else ""))
+        with open(followed, "ab") as dst:
+            subprocess.run(["cat"] + [data] * copies, stdout=dst, check=True)
+            dst.write(end + b"\n")
+            if cold:
+                dst.flush()
+                os.fsync(dst.fileno())
+                os.posix_fadvise(dst.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        size = os.path.getsize(followed)
+        with open(out_path, "wb") as out:
+            d = Daemon(tmp, args, stdout=out, name="catchup", ready=False)
+        t0 = d.started
+
+        def ended():
+            try:
+                with open(out_path, "rb") as f:
+                    f.seek(max(0, os.fstat(f.fileno()).st_size - 200))
+                    return end in f.read()
+            except FileNotFoundError:
+                return False
+
+        done = wait_for(ended, 120, step=0.001)
+        took = time.monotonic() - t0
+        cpu = cpu_seconds(d.pid)
+        d.stop()
+        with open(out_path, "rb") as f:
+            got = f.read().count(b"\n")
+        results.append({"cold": cold, "bytes": size, "seconds": took if done else None,
+                        "cpu_s": cpu, "matches": got, "expected": expected_per_copy * copies + 1})
+        for path in (followed, state, out_path):
+            os.unlink(path)
+    return results
 
 
 # ---------------------------------------------------------------- 3. ingest, 4. cost
@@ -583,16 +759,6 @@ def bench_poll(tmp, seconds, samples):
     return cost, latency
 
 
-def print_poll(cost, latency):
-    print("\n### 7. Polling one file\n")
-    print(table(["interval", "idle for", "wake-ups/s", "CPU (stat, ticks)",
-                 "CPU (schedstat)", "of one core"], cost))
-    print("\nTrigger latency in poll mode, write → command runs (ms), each write at a "
-          "random phase of the poll cycle:\n")
-    print(table(["interval", "samples", "lost", "mean", "p50", "p90", "p99", "max",
-                 "mean / interval"], latency))
-
-
 # ---------------------------------------------------------------- report
 
 def table(header, rows):
@@ -620,14 +786,39 @@ def machine():
     return [
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- machine: {os.cpu_count()} CPUs ({model}), {mem} MiB RAM, "
-        f"Linux {platform.release()}",
+        f"Linux {platform.release()}; load average {os.getloadavg()[0]:.2f} at the end",
         "- tools: " + "; ".join([
             first_line([BIN, "--version"]), first_line(["grep", "--version"]),
             first_line(["rg", "--version"]),
             first_line(["swatchdog", "--version"]), first_line(["sec", "-version"]),
             first_line(["tail", "--version"]), first_line(["hyperfine", "--version"]),
+            first_line(["dpkg-query", "-W", "-f=dash ${Version}\n", "dash"]),
             f"Python {platform.python_version()}"]),
     ]
+
+
+def stop_sessions():
+    """SIGTERM to the process group of each session still running, then
+    SIGKILL to those still there after 10 s."""
+    running = [p for p in SESSIONS if p.poll() is None]
+    for p in running:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in running:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+LATENCY_HEADER = ["subject", "samples", "lost", "p50", "p90", "p99", "max"]
+
+# The sections, in the order they run; --only picks some.
+SECTIONS = ["scan", "adversarial", "latency", "state", "catchup", "ingest", "cost", "growth",
+            "gate", "poll"]
 
 
 def main():
@@ -636,88 +827,144 @@ def main():
     parser.add_argument("--lines", type=int, default=1_000_000,
                         help="lines in the generated log (default 1000000, ~110 MB)")
     parser.add_argument("--runs", type=int, default=10, help="hyperfine runs per fast command")
-    parser.add_argument("--samples", type=int, default=200, help="latency samples per subject")
+    parser.add_argument("--samples", type=int, default=200,
+                        help="latency samples per subject (default 200)")
+    parser.add_argument("--load-rate", type=float, default=100,
+                        help="MB/s appended in the background for latency under load "
+                             "(default 100; 0: skip that table)")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections to run (default: all of "
+                             f"{','.join(SECTIONS)})")
     parser.add_argument("--bin", default=BIN, help="the logs2eca binary (default: the release build)")
     parser.add_argument("--poll-seconds", type=float, default=60,
                         help="idle time measured per poll interval (default 60)")
     parser.add_argument("--poll-only", action="store_true",
-                        help="run only the polling part (7.)")
+                        help="run only the polling part (7.); the same as --only poll")
     args = parser.parse_args()
     BIN = os.path.abspath(args.bin)
+    only = ["poll"] if args.poll_only else [s for s in args.only.split(",") if s]
+    unknown = [s for s in only if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    want = set(only)
     # SIGTERM ends the run like Ctrl-C: through the cleanup below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = tempfile.mkdtemp(prefix="logs2eca-bench.")
-    if args.poll_only:
-        try:
-            started = time.monotonic()
-            poll = bench_poll(tmp, args.poll_seconds, args.samples)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        print("\n".join(machine()))
-        print_poll(*poll)
-        log(f"done in {time.monotonic() - started:.0f} s")
-        return
-    try:
-        started = time.monotonic()
-        small, data, big = make_data(tmp, args.lines)
-        data_size = os.path.getsize(data)
-        scan = bench_scan(tmp, data, args.runs)
-        adversarial = bench_adversarial(tmp, args.runs)
-        expected = int(scan[0][2].split()[0])
-        latency = bench_latency(tmp, args.samples)
-        ingest = [bench_ingest(tmp, data, expected, name=f"ingest{i}") for i in range(3)]
-        idle = bench_idle(tmp)
-        long_line = bench_long_line(tmp)
-        growth, fit = bench_growth(tmp, [small, data, big], max(3, args.runs // 2))
-        gate = bench_gate(tmp, data, args.runs)
-        flood = bench_flood(tmp)
-        poll = bench_poll(tmp, args.poll_seconds, args.samples)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    out = []  # Markdown, printed at the end so that the log stays apart.
     mib = lambda kib: f"{kib / 1024:.1f} MiB"
-    print("\n".join(machine()))
-    print(f"- data: {args.lines} generated lines ({data_size / MB:.0f} MB); patterns `{LITERAL}` (literal) and "
-          f"`/{REGEX}/` (regex)\n")
-    print("### 1. Scan (`--once --from-beginning --dry-run`), "
-          f"{args.lines} lines\n")
-    print(table(["pattern", "tool", "matches", "median", "sd", "× logs2eca", "× rg"], scan))
-    print("\n### 1b. Adversarial regex `/ERROR [^:]*: fatal/`, 3 x 30000 short lines\n")
-    print(table(["tool", "median", "sd"], adversarial))
-    print("\n### 2. Trigger latency, write → command runs (ms)\n")
-    print(table(["subject", "samples", "lost", "p50", "p90", "p99", "max", "p50 − floor",
-                 "p99 − floor"],
-                latency))
-    print("\n### 3. Ingest while following\n")
-    print(table(["run", "appended", "cat took", "cat rate", "last trigger after last write",
+    started = time.monotonic()
+    try:
+        needs_data = want & {"scan", "latency", "catchup", "ingest", "growth", "gate"}
+        small, data, big = make_data(tmp, args.lines, "growth" in want) if needs_data else (None,) * 3
+        data_size = os.path.getsize(data) if data else 0
+        expected = None
+        if data and want & {"catchup", "ingest"}:
+            expected = count_matches([BIN, "--once", "--dry-run", "-q", "-l", data,
+                                      "-p", LITERAL], "lines")
+        ingest = []
+
+        if "scan" in want:
+            scan = bench_scan(tmp, data, args.runs)
+            out.append(f"### 1. Scan (`--once --from-beginning --dry-run`), {args.lines} lines\n")
+            out.append(table(["pattern", "tool", "matches", "median", "sd", "× logs2eca", "× rg"],
+                             scan))
+        if "adversarial" in want:
+            adversarial = bench_adversarial(tmp, args.runs)
+            out.append("### 1b. Adversarial regex `/ERROR [^:]*: fatal/`, 3 x 30000 short lines\n")
+            out.append(table(["tool", "median", "sd"], adversarial))
+        if "latency" in want:
+            header = LATENCY_HEADER + ["p50 − dash", "p99 − dash"]
+            rows, stats, _ = bench_latency(tmp, args.samples)
+            out.append("### 2. Trigger latency, write → command runs (ms)\n")
+            out.append(table(header, rows))
+            if args.load_rate:
+                rows, stats, rate = bench_latency(tmp, args.samples, data, args.load_rate)
+                out.append(f"### 2b. Trigger latency with {args.load_rate:g} MB/s of other lines "
+                           "appended meanwhile (ms)\n")
+                out.append(table(header, rows))
+                out.append(f"\nBackground writer: {rate:.1f} MB/s achieved (asked "
+                           f"{args.load_rate:g}), whole lines in ~64 KiB writes, to the file "
+                           "both followers read.")
+        if "state" in want:
+            rows, stats = bench_state_latency(tmp, args.samples)
+            out.append("### 2c. Trigger latency with and without a state file (ms)\n")
+            out.append(table(LATENCY_HEADER + ["p50 − without", "p99 − without"], rows))
+        if "catchup" in want:
+            catchup = bench_catchup(tmp, data, expected)
+            out.append("### 3b. Catch-up after downtime (`--state-file`, -n)\n")
+            out.append(table(
+                ["run", "page cache", "appended while stopped", "start → last line", "rate",
+                 "logs2eca CPU", "matches"],
+                [[str(i + 1), "cold" if r["cold"] else "warm", f"{r['bytes'] / MB:.0f} MB",
+                  "never" if r["seconds"] is None else fmt_s(r["seconds"]),
+                  "-" if r["seconds"] is None else f"{r['bytes'] / r['seconds'] / 1e9:.2f} GB/s",
+                  fmt_s(r["cpu_s"]), f"{r['matches']}/{r['expected']}"]
+                 for i, r in enumerate(catchup)]))
+        if "ingest" in want:
+            ingest = [bench_ingest(tmp, data, expected, name=f"ingest{i}") for i in range(3)]
+            out.append("### 3. Ingest while following\n")
+            out.append(table(
+                ["run", "appended", "cat took", "cat rate", "last trigger after last write",
                  "logs2eca rate", "logs2eca CPU", "matches"],
                 [[str(i + 1), f"{r['bytes'] / MB:.0f} MB", fmt_s(r["cat_s"]),
                   f"{r['cat_rate']:.2f} GB/s",
                   "never" if r["lag_s"] is None else f"{r['lag_s'] * 1000:.1f} ms",
                   f"{r['rate']:.2f} GB/s", fmt_s(r["cpu_s"]),
                   f"{r['matches']}/{r['expected']}"] for i, r in enumerate(ingest)]))
-    print("\n### 4. Cost\n")
-    print(table(["measure", "value"], [
-        ["context switches/s while idle (5 s, all threads)", f"{idle['switches_per_s']:.1f}"],
-        ["threads", str(idle["threads"])],
-        ["RSS idle", mib(idle["rss_kib"])],
-        ["of which anonymous (heap, stacks; the rest is the binary and libc)",
-         mib(idle["anon_kib"])],
-        ["peak RSS, ~1 GB burst (worst of 3)", mib(max(r["hwm_kib"] for r in ingest))],
-        ["peak RSS, 200 MB line without newline"
-         + ("" if long_line["caught_up"] else " (did not catch up)"),
-         mib(long_line["hwm_kib"])],
-    ]))
-    print("\n### 5. Growth (literal pattern)\n")
-    print(table(["file", "logs2eca", "GB/s", "time per byte vs the middle file", "rg -c", "× rg"],
-                growth))
-    print(f"\nlogs2eca ≈ {fit[0] * 1000:.1f} ms + size / ({fit[1]:.2f} GB/s) "
-          "(line through the smallest and largest file)")
-    print("\n### 6. Gate (`--key` and `--threshold 1000/3600`)\n")
-    print(table(["pattern", "without", "with --key --threshold", "× without"], gate))
-    print(f"\nA million distinct keys after a key went on cooldown (default --max-keys): "
-          f"peak RSS {mib(flood['hwm_kib'])}, read in {fmt_s(flood['seconds'])}; the cooled key "
-          + ("stayed suppressed." if flood["held"] else "was NOT suppressed."))
-    print_poll(*poll)
+        if "cost" in want:
+            idle = bench_idle(tmp)
+            long_line = bench_long_line(tmp)
+            rows = [
+                ["context switches/s while idle (5 s, all threads)",
+                 f"{idle['switches_per_s']:.1f}"],
+                ["threads", str(idle["threads"])],
+                ["RSS idle", mib(idle["rss_kib"])],
+                ["of which anonymous (heap, stacks; the rest is the binary and libc)",
+                 mib(idle["anon_kib"])],
+            ]
+            if ingest:
+                rows.append(["peak RSS, ~1 GB burst (worst of 3)",
+                             mib(max(r["hwm_kib"] for r in ingest))])
+            rows.append(["peak RSS, 200 MB line without newline"
+                         + ("" if long_line["caught_up"] else " (did not catch up)"),
+                         mib(long_line["hwm_kib"])])
+            out.append("### 4. Cost\n")
+            out.append(table(["measure", "value"], rows))
+        if "growth" in want:
+            growth, fit = bench_growth(tmp, [small, data, big], max(3, args.runs // 2))
+            out.append("### 5. Growth (literal pattern)\n")
+            out.append(table(["file", "logs2eca", "GB/s", "time per byte vs the middle file",
+                              "rg -c", "× rg"], growth))
+            out.append(f"\nlogs2eca ≈ {fit[0] * 1000:.1f} ms + size / ({fit[1]:.2f} GB/s) "
+                       "(line through the smallest and largest file)")
+        if "gate" in want:
+            gate = bench_gate(tmp, data, args.runs)
+            flood = bench_flood(tmp)
+            out.append("### 6. Gate (`--key` and `--threshold 1000/3600`)\n")
+            out.append(table(["pattern", "without", "with --key --threshold", "× without"], gate))
+            out.append(f"\nA million distinct keys after a key went on cooldown (default "
+                       f"--max-keys): peak RSS {mib(flood['hwm_kib'])}, read in "
+                       f"{fmt_s(flood['seconds'])}; the cooled key "
+                       + ("stayed suppressed." if flood["held"] else "was NOT suppressed."))
+        if "poll" in want:
+            cost, latency = bench_poll(tmp, args.poll_seconds, args.samples)
+            out.append("### 7. Polling one file\n")
+            out.append(table(["interval", "idle for", "wake-ups/s", "CPU (stat, ticks)",
+                              "CPU (schedstat)", "of one core"], cost))
+            out.append("\nTrigger latency in poll mode, write → command runs (ms), each write "
+                       "at a random phase of the poll cycle:\n")
+            out.append(table(["interval", "samples", "lost", "mean", "p50", "p90", "p99", "max",
+                              "mean / interval"], latency))
+    finally:
+        stop_sessions()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("\n".join(machine()))
+    if data_size:
+        print(f"- data: {args.lines} generated lines ({data_size / MB:.0f} MB); patterns "
+              f"`{LITERAL}` (literal) and `/{REGEX}/` (regex)")
+    print(f"- sections: {','.join(s for s in SECTIONS if s in want)}")
+    for block in out:
+        print(("\n" if block.startswith("###") else "") + block)
     log(f"done in {time.monotonic() - started:.0f} s")
 
 

@@ -128,7 +128,10 @@ pub fn run(config: Config) -> Result<()> {
         cannot_watch: None,
         notifier: Notifier::from_env(),
         more_to_read: false,
-        state: state_file.map(Persist::new),
+        state: state_file
+            .map(Persist::new)
+            .transpose()
+            .map_err(|err| Error::failure(format!("cannot start the state writer: {err}")))?,
         summary: (config.once && config.command.is_none()).then(|| Summary::new(now)),
         config,
     };
@@ -179,7 +182,7 @@ impl Daemon {
         loop {
             if self.reaction.output_closed() {
                 log::debug!("standard output is closed: stopping");
-                self.save_state(Instant::now());
+                self.save_state_last(Instant::now());
                 return Ok(());
             }
             if (self.config.once || self.log.ended()) && !self.reaction.is_running() {
@@ -190,7 +193,7 @@ impl Daemon {
                         summary.report(self.reaction.printed(), Instant::now())
                     );
                 }
-                self.save_state(Instant::now());
+                self.save_state_last(Instant::now());
                 return match self.log.error() {
                     Some(why) => Err(Error::failure(why)),
                     None => Ok(()),
@@ -252,7 +255,7 @@ impl Daemon {
                     // Asked twice: no more grace.
                     log::warn!("received {} again: stopping now", signal_name(signal));
                     self.reaction.kill(now);
-                    self.save_state(now);
+                    self.save_state_last(now);
                     return failure.map_or(Ok(()), Err);
                 }
                 if failure.is_none() {
@@ -269,7 +272,7 @@ impl Daemon {
                 }
                 if !self.reaction.is_running() {
                     self.reaction.report_suppressed();
-                    self.save_state(now);
+                    self.save_state_last(now);
                     log::info!("stopped");
                     return failure.map_or(Ok(()), Err);
                 }
@@ -290,16 +293,25 @@ impl Daemon {
             // A stream has no state file: `state` is `None` with one.
             if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
                 // Queued commands start as others end, outside any read.
-                state.note_progress(&self.config.path, log, &self.reaction, now);
+                state.note_progress(log, &self.reaction, now);
                 state.on_deadline(&self.config.path, log, &self.reaction, now);
             }
         }
     }
 
-    /// Saves the state now, if there is a state file.
+    /// Saves the state now, if there is a state file (written off the
+    /// loop: see `saver`).
     fn save_state(&mut self, now: Instant) {
         if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
             state.save(&self.config.path, log, &self.reaction, now);
+        }
+    }
+
+    /// The last save of a run: written before logs2eca exits.
+    fn save_state_last(&mut self, now: Instant) {
+        self.save_state(now);
+        if let Some(state) = &self.state {
+            state.flush();
         }
     }
 
@@ -361,7 +373,7 @@ impl Daemon {
         });
         reaction.flush();
         if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
-            state.note_progress(&self.config.path, log, &self.reaction, now);
+            state.note_progress(log, &self.reaction, now);
         }
         result
     }

@@ -39,6 +39,7 @@ pub mod readiness;
 pub mod ready;
 pub mod resolve;
 pub mod rotation;
+pub mod saver;
 pub mod signals;
 pub mod source;
 pub mod state;

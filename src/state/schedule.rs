@@ -16,10 +16,6 @@ enum Pending {
     Clean,
     /// Something to save, at `at` at the latest.
     Due { at: Instant },
-    /// The last save failed: retry when there is something new to save
-    /// (or at a forced save), not on a timer of its own, which would wake
-    /// an idle daemon every second while the disk stays full.
-    Failed,
 }
 
 #[derive(Debug, Clone)]
@@ -40,7 +36,7 @@ impl SaveSchedule {
 
     /// Reading advanced at `now`: the state on disk is behind.
     pub fn dirty(&mut self, now: Instant) {
-        if let Pending::Clean | Pending::Failed = self.pending {
+        if let Pending::Clean = self.pending {
             let at = self
                 .last
                 .map_or(now, |last| (last + self.interval).max(now));
@@ -48,11 +44,20 @@ impl SaveSchedule {
         }
     }
 
+    /// Something must be saved by `at` at the latest (after a spawn),
+    /// whatever the interval says.
+    pub fn due_by(&mut self, at: Instant) {
+        self.pending = match self.pending {
+            Pending::Due { at: due } => Pending::Due { at: due.min(at) },
+            Pending::Clean => Pending::Due { at },
+        };
+    }
+
     /// When to save next; `None` while there is nothing to save.
     pub fn deadline(&self) -> Option<Instant> {
         match self.pending {
             Pending::Due { at } => Some(at),
-            Pending::Clean | Pending::Failed => None,
+            Pending::Clean => None,
         }
     }
 
@@ -66,17 +71,24 @@ impl SaveSchedule {
         self.last = Some(now);
         self.pending = Pending::Clean;
     }
-
-    /// A save (due or forced) failed at `now`.
-    pub fn failed(&mut self, now: Instant) {
-        self.last = Some(now);
-        self.pending = Pending::Failed;
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_save_due_by_a_moment_comes_then_even_within_the_interval() {
+        let t0 = Instant::now();
+        let mut s = SaveSchedule::new(SAVE_INTERVAL);
+        s.saved(t0);
+        s.dirty(at(t0, 10));
+        assert_eq!(s.deadline(), Some(at(t0, 1_000)));
+        s.due_by(at(t0, 30));
+        assert_eq!(s.deadline(), Some(at(t0, 30)));
+        s.due_by(at(t0, 500));
+        assert_eq!(s.deadline(), Some(at(t0, 30)), "the earlier wins");
+    }
 
     fn at(t0: Instant, ms: u64) -> Instant {
         t0 + Duration::from_millis(ms)
@@ -146,22 +158,5 @@ mod tests {
         assert_eq!(s.deadline(), None);
         s.dirty(at(t0, 600));
         assert_eq!(s.deadline(), Some(at(t0, 1_500)));
-    }
-
-    #[test]
-    fn a_failed_save_is_retried_at_the_next_advance_not_on_a_timer() {
-        let t0 = Instant::now();
-        let mut s = SaveSchedule::new(SAVE_INTERVAL);
-        s.dirty(t0);
-        s.failed(t0);
-        assert_eq!(s.deadline(), None, "an idle daemon with a full disk sleeps");
-        s.dirty(at(t0, 300));
-        assert_eq!(
-            s.deadline(),
-            Some(at(t0, 1_000)),
-            "still at most once a second"
-        );
-        s.saved(at(t0, 1_000));
-        assert_eq!(s.deadline(), None);
     }
 }

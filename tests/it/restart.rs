@@ -174,7 +174,23 @@ fn wait_for_unlocked(sandbox: &Sandbox) {
 #[test]
 fn sigkill_under_a_steady_writer_loses_nothing() {
     let sandbox = sandbox();
-    let mut daemon = start(&sandbox, &[]);
+    // Each run takes 10 ms, as real commands take longer than the 2 ms
+    // between a spawn and the save after it: a crash repeats at most the
+    // last run. Meanwhile the writer queues matches faster than they run.
+    let slow = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; sleep 0.01'"#;
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        "ERROR",
+        "-c",
+        slow,
+        "--state-file",
+        STATE,
+        "-w",
+        "0",
+    ];
+    let mut daemon = Daemon::start(&sandbox, args);
     let mut written = 0;
     for round in 0..3 {
         for _ in 0..40 {
@@ -190,7 +206,7 @@ fn sigkill_under_a_steady_writer_loses_nothing() {
             sandbox.append(LOG, format!("ERROR n={written}\n"));
             written += 1;
         }
-        daemon = start(&sandbox, &[]);
+        daemon = Daemon::start(&sandbox, args);
         let _ = round;
     }
     sandbox.append(LOG, "ERROR sentinel\n");

@@ -419,7 +419,8 @@ fn start_of_last_line(file: &File, len: u64) -> io::Result<u64> {
     })
 }
 
-fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+/// Reads `buf.len()` bytes at `offset`, or fewer at the end of the file.
+pub(crate) fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match file.read_at(&mut buf[filled..], offset + filled as u64) {

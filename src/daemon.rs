@@ -20,7 +20,7 @@ use crate::action::SHUTDOWN_KILL_GRACE;
 use crate::action::seconds;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::follow::{Sink, Start};
+use crate::follow::{Origin, Sink, Start};
 use crate::fstype;
 use crate::persist::{self, Persist};
 use crate::poll::{Poll, Schedule};
@@ -117,6 +117,17 @@ pub fn run(config: Config) -> Result<()> {
     if let Some(state) = saved {
         let keys = state.keys.into_iter().map(persist::from_record).collect();
         reaction.import_keys(keys, now, SystemTime::now());
+        // What was queued or waiting for a slot had not run: it goes
+        // through the gate again, in its order, before anything new.
+        if !state.held.is_empty() {
+            log::info!(
+                "{} match(es) held when the state was saved: handling them again",
+                state.held.len()
+            );
+        }
+        for held in &state.held {
+            reaction.on_match(&held.line, Origin::RESTORED, now);
+        }
     }
     let mut daemon = Daemon {
         log,

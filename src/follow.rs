@@ -54,6 +54,13 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// The origin of a match restored from the state file: it was read in
+    /// an earlier run, from no file open now.
+    pub const RESTORED: Origin = Origin {
+        file: FileId { dev: 0, ino: 0 },
+        offset: 0,
+    };
+
     /// The origin of `part`, a slice of `block` (which is from `self`).
     pub fn of(self, block: &[u8], part: &[u8]) -> Origin {
         Origin {

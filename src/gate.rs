@@ -423,18 +423,22 @@ impl<T: Held> Gate<T> {
             .collect()
     }
 
-    /// What the gate holds: the triggers waiting for a slot and the
-    /// `--wait 0` queue, handled but not run yet.
-    pub fn held(&self) -> impl Iterator<Item = &T> + '_ {
-        let any = self.queued > 0 || !self.slot_queue.is_empty();
-        self.keys
-            .iter()
-            .filter(move |_| any)
-            .flatten()
-            .flat_map(|key| {
-                let pending = key.pending.iter().map(|(_, held)| held);
-                pending.chain(key.queue.iter().map(|queued| &queued.payload))
-            })
+    /// What the gate holds, in the order the matches arrived: the triggers
+    /// waiting for a slot and the `--wait 0` queue, handled but not run
+    /// yet. A restart gets them back from the state file.
+    pub fn held(&self) -> Vec<&T> {
+        if self.queued == 0 && self.slot_queue.is_empty() {
+            return Vec::new();
+        }
+        let mut held: Vec<(u64, &T)> = Vec::new();
+        for key in self.keys.iter().flatten() {
+            if let (Phase::Waiting { seq }, Some((_, payload))) = (key.phase, &key.pending) {
+                held.push((seq, payload));
+            }
+            held.extend(key.queue.iter().map(|queued| (queued.seq, &queued.payload)));
+        }
+        held.sort_by_key(|&(seq, _)| seq);
+        held.into_iter().map(|(_, payload)| payload).collect()
     }
 
     /// Restores keys saved by `export` (into an empty gate, at start).
@@ -858,6 +862,19 @@ mod tests {
         assert_eq!(notices(&mut g), [Notice::QueueFull { count: 1 }]);
         g.report_all();
         assert_eq!(notices(&mut g), []);
+    }
+
+    #[test]
+    fn what_is_held_comes_out_in_arrival_order() {
+        let t0 = Instant::now();
+        let mut g = gate(settings(Duration::ZERO));
+        assert!(g.held().is_empty());
+        run(g.on_match(b"a", t0, line("a1")));
+        assert_eq!(g.on_match(b"a", t0, line("a2")), Verdict::Queued);
+        assert_eq!(g.on_match(b"b", t0, line("b1")), Verdict::Waiting);
+        assert_eq!(g.on_match(b"a", t0, line("a3")), Verdict::Queued);
+        let held: Vec<&[u8]> = g.held().into_iter().map(|l| &l[..]).collect();
+        assert_eq!(held, [&b"a2"[..], b"b1", b"a3"]);
     }
 
     fn threshold(count: u32, secs: u64) -> Settings {

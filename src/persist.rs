@@ -16,7 +16,9 @@ use crate::gate;
 use crate::reaction::Reaction;
 use crate::rotation::LogPath;
 use crate::saver::Saver;
-use crate::state::{KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime};
+use crate::state::{
+    HeldRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
+};
 
 /// How soon after a command is spawned the state is saved: the window in
 /// which a crash runs that command once more at restart. Long enough for
@@ -76,8 +78,14 @@ impl Persist {
     pub fn save(&mut self, path: &Path, log: &LogPath, reaction: &Reaction, now: Instant) {
         let wall = SystemTime::now();
         let mut state = State::new(path, WallTime::from_system(wall));
-        let held: Vec<_> = reaction.held_origins().collect();
-        log.save_into(&mut state, &held);
+        log.save_into(&mut state);
+        state.held = reaction
+            .held_lines()
+            .into_iter()
+            .map(|line| HeldRecord {
+                line: line.to_vec(),
+            })
+            .collect();
         state.keys = reaction
             .export_keys(now, wall)
             .into_iter()

@@ -192,10 +192,15 @@ impl Reaction {
         }
     }
 
-    /// Where the matches the gate holds (handled, not run yet) start: a
-    /// saved position must not pass them, or a crash would lose them.
-    pub fn held_origins(&self) -> impl Iterator<Item = Origin> + '_ {
-        self.gate.held().map(|held| held.origin)
+    /// The lines of the matches the gate holds (queued, or waiting for a
+    /// slot), in arrival order: handled but not run yet, so the state file
+    /// keeps them for a restart.
+    pub fn held_lines(&self) -> Vec<&[u8]> {
+        self.gate
+            .held()
+            .into_iter()
+            .map(|held| &held.line[..])
+            .collect()
     }
 
     /// Lines a dry run printed (that would have triggered).

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use std::fs::{File, Metadata};
 
-use crate::follow::{FileId, Follower, Origin, Position, Sink, Start};
+use crate::follow::{FileId, Follower, Position, Sink, Start};
 use crate::state::{self, FileRecord, Resolution, State};
 
 /// How long a rotated file is kept open after its last growth.
@@ -204,19 +204,12 @@ impl LogPath {
     }
 
     /// What a state file keeps of the files: the current one and the
-    /// rotated ones being finished, each at the first line not handled,
-    /// and where rotated files went. A line is not handled while a match in
-    /// it is `held` (queued, or waiting for a slot): reading resumes there
-    /// after a crash, so that its command still runs.
-    pub fn save_into(&self, state: &mut State, held: &[Origin]) {
+    /// rotated ones being finished, each at the first line not processed,
+    /// and where rotated files went.
+    pub fn save_into(&self, state: &mut State) {
         let record = |file: &Follower| {
             let path = file.current_path().unwrap_or_else(|| self.path.clone());
-            let offset = held
-                .iter()
-                .filter(|origin| origin.file == file.id())
-                .map(|origin| origin.offset)
-                .fold(file.processed_offset(), u64::min);
-            FileRecord::capture(file.file(), &path, offset).ok()
+            FileRecord::capture(file.file(), &path, file.processed_offset()).ok()
         };
         state.current = self.current.as_ref().and_then(record);
         state.rotated = self
@@ -544,6 +537,7 @@ fn close(file: &mut Follower, sink: Sink) -> Position {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::follow::Origin;
     use std::fs::{self, OpenOptions};
     use std::io::Write;
 

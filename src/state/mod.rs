@@ -49,6 +49,11 @@ pub struct State {
     /// to look for a file rotated while the daemon was down.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rotated_dirs: Vec<PathBuf>,
+    /// Matches handled but not run yet when the state was saved (the
+    /// `--wait 0` queue, triggers waiting for a slot), in arrival order:
+    /// the next start runs them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldRecord>,
     /// The windows, cooldowns and suppressed counts of the keys that have
     /// any (`--key`; without it, the one key is the empty one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -64,6 +69,7 @@ impl State {
             current: None,
             rotated: Vec::new(),
             rotated_dirs: Vec::new(),
+            held: Vec::new(),
             keys: Vec::new(),
         }
     }
@@ -145,6 +151,14 @@ pub struct FileRecord {
     pub head: Fingerprint,
     /// The bytes just before `offset`, up to 1 KiB.
     pub tail: Fingerprint,
+}
+
+/// A match held by the gate: its line (as much of it as the command
+/// sees), which holds its key and capture groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRecord {
+    #[serde(with = "encoding::bytes")]
+    pub line: Vec<u8>,
 }
 
 /// The window and cooldown of one key (§7).

@@ -367,8 +367,7 @@ fn a_position_saved_inside_an_overlong_line_is_its_start() {
 
 /// A match queued behind a running command (`-w 0`) when logs2eca is
 /// stopped is not started during the stop, only to be killed: it stays
-/// queued in the saved state (its line is read again at the next start),
-/// and runs then, once.
+/// queued in the saved state, and runs after the next start, once.
 #[test]
 fn a_match_queued_at_a_stop_runs_after_the_restart() {
     let sandbox = sandbox();
@@ -444,6 +443,68 @@ fn a_trigger_waiting_for_a_slot_at_a_crash_runs_after_the_restart() {
     let runs = sandbox.wait_for_lines("runs.txt", 2);
     assert_eq!(runs, ["ERR A first", "ERR B waits for the slot"]);
     for pgid in sandbox.wait_for_lines("pgids", 2) {
+        crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
+    }
+}
+
+/// With keys, matches held for one key (queued behind its running command)
+/// are kept in the state as matches: a crash and a restart run them, and
+/// run nothing again for the other keys, whose lines came after them.
+#[test]
+fn held_matches_of_one_key_do_not_rerun_the_other_keys_after_a_crash() {
+    let sandbox = sandbox();
+    let slow = r#"sh -c 'echo $$ >> pgids; printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; exec sleep 30'"#;
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        r"/ERR (\w)/",
+        "--key",
+        "1",
+        "-w",
+        "0",
+        "--max-running",
+        "2",
+        "-c",
+        slow,
+        "--state-file",
+        STATE,
+        "-v",
+    ];
+    let mut daemon = Daemon::start(&sandbox, args);
+    sandbox.append(LOG, "ERR A 1\nERR A 2 queued\nERR B 1\n");
+    sandbox.wait_for_lines("runs.txt", 2);
+    daemon.wait_for_log(&["queued: ERR A 2 queued"]);
+    crate::common::wait_until("the state to hold the queued match", || {
+        let state = sandbox.read(STATE)?;
+        let end = fs::metadata(sandbox.log()).ok()?.len();
+        (state.contains("ERR A 2 queued") && state.contains(&format!("\"offset\":{end},")))
+            .then_some(())
+    });
+    daemon.signal(libc::SIGKILL);
+    daemon.wait_exit(TIMEOUT);
+    for pgid in sandbox.wait_for_lines("pgids", 2) {
+        crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
+    }
+    wait_for_unlocked(&sandbox);
+    let _daemon = Daemon::start(&sandbox, args);
+    sandbox.append(LOG, "ERR C sentinel\n");
+    let runs = crate::common::wait_until("the sentinel's run", || {
+        let runs: Vec<String> = sandbox
+            .read("runs.txt")?
+            .lines()
+            .map(String::from)
+            .collect();
+        runs.iter().any(|r| r == "ERR C sentinel").then_some(runs)
+    });
+    let mut sorted = runs.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["ERR A 1", "ERR A 2 queued", "ERR B 1", "ERR C sentinel"],
+        "each once: {runs:?}"
+    );
+    for pgid in sandbox.read("pgids").unwrap_or_default().lines() {
         crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
     }
 }

@@ -1,7 +1,7 @@
 //! The daemon's side of the state file (§6): what is saved (the files'
-//! positions and the gate's keys), and when — after a command is spawned,
-//! at a rotation, at most once a second while reading advances, at the
-//! end, and never while idle.
+//! positions, the gate's keys and the matches it holds), and when: after
+//! a command is spawned, at a rotation, at most once a second while
+//! reading advances, at the end, and never while idle.
 //!
 //! The order of a save after a spawn is what makes the guarantee: the
 //! command is started first (its latency is untouched), then, 2 ms later,

@@ -22,6 +22,11 @@ use std::time::{Duration, Instant};
 /// How long a timed-out command gets between SIGTERM and SIGKILL.
 pub const TIMEOUT_KILL_GRACE: Duration = Duration::from_secs(2);
 
+/// How long a stop waits for commands to die after SIGKILL: only a
+/// process stuck in the kernel takes longer, and it must not keep
+/// logs2eca from exiting.
+const KILL_WAIT: Duration = Duration::from_secs(1);
+
 /// How long a running command gets when logs2eca itself is stopped; short,
 /// so that the daemon stops within a second.
 pub const SHUTDOWN_KILL_GRACE: Duration = Duration::from_millis(500);
@@ -177,17 +182,37 @@ impl Runner {
 
     /// Kills the groups and waits for the commands: the last step of a stop.
     pub fn kill_and_wait(&mut self, now: Instant) -> Vec<Finished> {
-        let mut ended = Vec::new();
-        for run in std::mem::take(&mut self.running) {
+        let mut left = std::mem::take(&mut self.running);
+        for run in &left {
             signal_group(run.pid, libc::SIGKILL);
-            let mut status = 0;
-            // SAFETY: waitpid only writes the status through the pointer,
-            // which points at a live local. SIGKILL cannot be ignored: this
-            // wait is short.
-            let pid = unsafe { libc::waitpid(run.pid, &mut status, 0) };
-            if pid == run.pid {
-                ended.push(finished(&run, status, now));
+        }
+        // SIGKILL cannot be ignored, but a process stuck in the kernel (a
+        // stalled network file system) dies only when the kernel lets it:
+        // wait a moment for it, never forever.
+        let mut ended = Vec::new();
+        let deadline = Instant::now() + KILL_WAIT;
+        loop {
+            left.retain(|run| {
+                let mut status = 0;
+                // SAFETY: waitpid only writes the status through the
+                // pointer, which points at a live local.
+                let pid = unsafe { libc::waitpid(run.pid, &mut status, libc::WNOHANG) };
+                if pid == run.pid {
+                    ended.push(finished(run, status, now));
+                }
+                pid == 0
+            });
+            if left.is_empty() || Instant::now() >= deadline {
+                break;
             }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for run in &left {
+            log::warn!(
+                "command (pid {}) did not die within {} of SIGKILL: leaving it",
+                run.pid,
+                seconds(KILL_WAIT)
+            );
         }
         ended
     }

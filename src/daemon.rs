@@ -11,7 +11,7 @@
 //! things to do, so a burst of writes costs one read, not one per event.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
@@ -20,7 +20,7 @@ use crate::action::SHUTDOWN_KILL_GRACE;
 use crate::action::seconds;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::follow::{Origin, Sink, Start};
+use crate::follow::{Sink, Start};
 use crate::fstype;
 use crate::persist::{self, Persist};
 use crate::poll::{Poll, Schedule};
@@ -125,8 +125,20 @@ pub fn run(config: Config) -> Result<()> {
                 state.held.len()
             );
         }
+        // Only lines the settings of this run still let through: the
+        // pattern or the exclusion may have changed since.
+        let mut dropped = 0;
         for held in &state.held {
-            reaction.on_match(&held.line, Origin::RESTORED, now);
+            if config.matcher.matches(&held.line) {
+                reaction.on_restored(&held.line, held.trigger, now);
+            } else {
+                dropped += 1;
+            }
+        }
+        if dropped > 0 {
+            log::warn!(
+                "{dropped} held match(es) from the saved state no longer match the pattern: dropped"
+            );
         }
     }
     let mut daemon = Daemon {
@@ -528,8 +540,16 @@ fn open_state(config: &Config) -> Result<(Option<StateFile>, Option<State>)> {
     let state = state.filter(|state| {
         let ours = state.path == config.path;
         if !ours {
+            // Kept, not overwritten by our first save: it is another
+            // monitor's position.
+            let mut aside = path.as_os_str().to_owned();
+            aside.push(".bad");
+            let kept = match std::fs::rename(path, &aside) {
+                Ok(()) => format!("moved aside to {}", Path::new(&aside).display()),
+                Err(err) => format!("cannot move it aside: {err}"),
+            };
             log::warn!(
-                "the state in {} is for {}, not {}: starting without it",
+                "the state in {} is for {}, not {} ({kept}): starting without it",
                 path.display(),
                 state.path.display(),
                 config.path.display()

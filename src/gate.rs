@@ -241,6 +241,28 @@ impl<T: Held> Gate<T> {
     /// A line with key `name` matched at `now`. `hold` makes what is kept
     /// of the line if the match has to wait; it is only called then.
     pub fn on_match(&mut self, name: &[u8], now: Instant, hold: impl FnOnce() -> T) -> Verdict {
+        self.arrive(name, now, hold, false)
+    }
+
+    /// A trigger restored from the state file: it had reached the threshold
+    /// and was waiting for a slot when the daemon stopped. It triggers as
+    /// it did then, without counting again.
+    pub fn on_restored_trigger(
+        &mut self,
+        name: &[u8],
+        now: Instant,
+        hold: impl FnOnce() -> T,
+    ) -> Verdict {
+        self.arrive(name, now, hold, true)
+    }
+
+    fn arrive(
+        &mut self,
+        name: &[u8],
+        now: Instant,
+        hold: impl FnOnce() -> T,
+        reached: bool,
+    ) -> Verdict {
         self.seq += 1;
         let seq = self.seq;
         let name = &name[..name.len().min(MAX_KEY_LEN)];
@@ -264,7 +286,7 @@ impl<T: Held> Gate<T> {
                 self.enqueue(id, now, seq, hold)
             }
             Phase::Running | Phase::Waiting { .. } | Phase::Cooling { .. } => self.suppress(id),
-            Phase::Counting => self.count(id, now, seq, true, hold),
+            Phase::Counting => self.count(id, now, seq, true, reached, hold),
         };
         self.list(id);
         verdict
@@ -426,19 +448,26 @@ impl<T: Held> Gate<T> {
     /// What the gate holds, in the order the matches arrived: the triggers
     /// waiting for a slot and the `--wait 0` queue, handled but not run
     /// yet. A restart gets them back from the state file.
-    pub fn held(&self) -> Vec<&T> {
+    pub fn held(&self) -> Vec<(&T, bool)> {
         if self.queued == 0 && self.slot_queue.is_empty() {
             return Vec::new();
         }
-        let mut held: Vec<(u64, &T)> = Vec::new();
+        // (arrival, payload, is a trigger waiting for a slot)
+        let mut held: Vec<(u64, &T, bool)> = Vec::new();
         for key in self.keys.iter().flatten() {
             if let (Phase::Waiting { seq }, Some((_, payload))) = (key.phase, &key.pending) {
-                held.push((seq, payload));
+                held.push((seq, payload, true));
             }
-            held.extend(key.queue.iter().map(|queued| (queued.seq, &queued.payload)));
+            held.extend(
+                key.queue
+                    .iter()
+                    .map(|queued| (queued.seq, &queued.payload, false)),
+            );
         }
-        held.sort_by_key(|&(seq, _)| seq);
-        held.into_iter().map(|(_, payload)| payload).collect()
+        held.sort_by_key(|&(seq, ..)| seq);
+        held.into_iter()
+            .map(|(_, payload, trigger)| (payload, trigger))
+            .collect()
     }
 
     /// Restores keys saved by `export` (into an empty gate, at start).
@@ -591,12 +620,15 @@ impl<T: Held> Gate<T> {
 
     /// A match counts toward the key's threshold; with `direct`, a trigger
     /// that finds a free slot runs at once.
+    /// A match of a counting key; `reached`: it is known to make a trigger
+    /// (restored), whatever the window holds.
     fn count(
         &mut self,
         id: KeyId,
         at: Instant,
         seq: u64,
         direct: bool,
+        reached: bool,
         hold: impl FnOnce() -> T,
     ) -> Verdict {
         let threshold = self.settings.threshold;
@@ -606,7 +638,7 @@ impl<T: Held> Gate<T> {
         {
             key.window.pop_front();
         }
-        if key.window.len() + 1 < threshold.count as usize {
+        if !reached && key.window.len() + 1 < threshold.count as usize {
             key.window.push_back(at);
             return Verdict::Counted;
         }
@@ -675,7 +707,7 @@ impl<T: Held> Gate<T> {
             self.queued -= 1;
             self.held_bytes -= queued.payload.bytes();
             let Queued { at, seq, payload } = queued;
-            self.count(id, at, seq, false, || payload);
+            self.count(id, at, seq, false, false, || payload);
         }
     }
 
@@ -873,8 +905,8 @@ mod tests {
         assert_eq!(g.on_match(b"a", t0, line("a2")), Verdict::Queued);
         assert_eq!(g.on_match(b"b", t0, line("b1")), Verdict::Waiting);
         assert_eq!(g.on_match(b"a", t0, line("a3")), Verdict::Queued);
-        let held: Vec<&[u8]> = g.held().into_iter().map(|l| &l[..]).collect();
-        assert_eq!(held, [&b"a2"[..], b"b1", b"a3"]);
+        let held: Vec<(&[u8], bool)> = g.held().into_iter().map(|(l, t)| (&l[..], t)).collect();
+        assert_eq!(held, [(&b"a2"[..], false), (b"b1", true), (b"a3", false)]);
     }
 
     fn threshold(count: u32, secs: u64) -> Settings {

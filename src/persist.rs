@@ -28,12 +28,17 @@ use crate::state::{
 /// (commands take longer than this to run one after another).
 pub const AFTER_SPAWN: Duration = Duration::from_millis(2);
 
+/// How many bytes of held lines a save keeps at most.
+pub const MAX_HELD_SAVED: usize = 1 << 20;
+
 pub struct Persist {
     saver: Saver,
     schedule: SaveSchedule,
     /// The position and spawn count last seen: a change is something new
     /// to save.
     seen: (u64, u64),
+    /// Held matches did not all fit in the last save (warned once).
+    held_cut_warned: bool,
 }
 
 impl Persist {
@@ -42,6 +47,7 @@ impl Persist {
             saver: Saver::start(file)?,
             schedule: SaveSchedule::new(SAVE_INTERVAL),
             seen: (0, 0),
+            held_cut_warned: false,
         })
     }
 
@@ -79,13 +85,7 @@ impl Persist {
         let wall = SystemTime::now();
         let mut state = State::new(path, WallTime::from_system(wall));
         log.save_into(&mut state);
-        state.held = reaction
-            .held_lines()
-            .into_iter()
-            .map(|line| HeldRecord {
-                line: line.to_vec(),
-            })
-            .collect();
+        state.held = self.held_records(reaction);
         state.keys = reaction
             .export_keys(now, wall)
             .into_iter()
@@ -96,6 +96,35 @@ impl Persist {
         // reading advances again, as after any save: none while idle.
         self.saver.submit(state);
         self.schedule.saved(now);
+    }
+
+    /// The matches the gate holds, as the state keeps them: at most
+    /// `MAX_HELD_SAVED` bytes of lines, so that a deep queue of long lines
+    /// cannot make every save (one after each spawn) megabytes long.
+    fn held_records(&mut self, reaction: &Reaction) -> Vec<HeldRecord> {
+        let held = reaction.held_lines();
+        let mut bytes = 0;
+        let records: Vec<HeldRecord> = held
+            .iter()
+            .take_while(|(line, _)| {
+                bytes += line.len();
+                bytes <= MAX_HELD_SAVED
+            })
+            .map(|&(line, trigger)| HeldRecord {
+                line: line.to_vec(),
+                trigger,
+            })
+            .collect();
+        let left_out = held.len() - records.len();
+        if left_out > 0 && !self.held_cut_warned {
+            log::warn!(
+                "{left_out} held match(es) beyond {} KiB of lines are not in the saved state: \
+                 a crash now would lose them",
+                MAX_HELD_SAVED >> 10
+            );
+        }
+        self.held_cut_warned = left_out > 0;
+        records
     }
 
     /// Waits (a few seconds at most) until the saves handed over are

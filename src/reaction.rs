@@ -74,6 +74,17 @@ impl Reaction {
 
     /// A line matched (and was not excluded); `origin` is where it starts.
     pub fn on_match(&mut self, line: &[u8], origin: Origin, now: Instant) {
+        self.arrive(line, origin, now, false);
+    }
+
+    /// A match the state file kept (held when the daemon stopped), back at
+    /// start: `trigger` if it had already reached the threshold and was
+    /// waiting for a slot, so it triggers without counting again.
+    pub fn on_restored(&mut self, line: &[u8], trigger: bool, now: Instant) {
+        self.arrive(line, Origin::RESTORED, now, trigger);
+    }
+
+    fn arrive(&mut self, line: &[u8], origin: Origin, now: Instant, trigger: bool) {
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -88,7 +99,12 @@ impl Reaction {
             line: line[..line.len().min(MAX_ENV_VALUE)].into(),
             origin,
         };
-        match self.gate.on_match(&self.key, now, hold) {
+        let verdict = if trigger {
+            self.gate.on_restored_trigger(&self.key, now, hold)
+        } else {
+            self.gate.on_match(&self.key, now, hold)
+        };
+        match verdict {
             Verdict::Run(start) => {
                 self.start(start, line, origin, now);
                 self.start_waiting(now);
@@ -192,14 +208,15 @@ impl Reaction {
         }
     }
 
-    /// The lines of the matches the gate holds (queued, or waiting for a
-    /// slot), in arrival order: handled but not run yet, so the state file
+    /// The lines of the matches the gate holds, in arrival order, each
+    /// with whether it is a trigger waiting for a slot (else a match queued
+    /// behind its key's run): handled but not run yet, so the state file
     /// keeps them for a restart.
-    pub fn held_lines(&self) -> Vec<&[u8]> {
+    pub fn held_lines(&self) -> Vec<(&[u8], bool)> {
         self.gate
             .held()
             .into_iter()
-            .map(|held| &held.line[..])
+            .map(|(held, trigger)| (&held.line[..], trigger))
             .collect()
     }
 

@@ -159,6 +159,10 @@ pub struct FileRecord {
 pub struct HeldRecord {
     #[serde(with = "encoding::bytes")]
     pub line: Vec<u8>,
+    /// It had reached the threshold and waited for a slot (a trigger), as
+    /// opposed to a match queued behind its key's run (`--wait 0`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trigger: bool,
 }
 
 /// The window and cooldown of one key (§7).

@@ -508,3 +508,73 @@ fn held_matches_of_one_key_do_not_rerun_the_other_keys_after_a_crash() {
         crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
     }
 }
+
+/// A trigger that had reached `--threshold` and waited for a slot when
+/// logs2eca stopped runs after the restart: it is not one match counting
+/// toward a new window.
+#[test]
+fn a_waiting_trigger_over_a_threshold_runs_after_a_restart() {
+    let sandbox = sandbox();
+    let slow =
+        r#"sh -c 'echo $$ >> pgids; printf "%s\n" "$LOGS2ECA_KEY" >> runs.txt; exec sleep 30'"#;
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        r"/k=(?P<k>\w+)/",
+        "--key",
+        "k",
+        "--threshold",
+        "2/1m",
+        "-w",
+        "3",
+        "-c",
+        slow,
+        "--state-file",
+        STATE,
+        "-v",
+    ];
+    let daemon = Daemon::start(&sandbox, args);
+    sandbox.append(LOG, "k=a\nk=a\nk=b\nk=b\n");
+    sandbox.wait_for_lines("runs.txt", 1);
+    daemon.wait_for_log(&["waiting for a free slot: k=b"]);
+    stop(daemon);
+    let _daemon = Daemon::start(&sandbox, args);
+    assert_eq!(sandbox.wait_for_lines("runs.txt", 2), ["a", "b"]);
+    for pgid in sandbox.read("pgids").unwrap_or_default().lines() {
+        crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
+    }
+}
+
+/// Held matches go through this run's pattern again: a line the new
+/// settings do not let through (here excluded) does not run the command.
+#[test]
+fn held_matches_the_new_settings_refuse_are_dropped_at_start() {
+    let sandbox = sandbox();
+    let slow = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; exec sleep 30'"#;
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        "ERROR",
+        "-w",
+        "0",
+        "-c",
+        slow,
+        "--state-file",
+        STATE,
+        "-v",
+    ];
+    let daemon = Daemon::start(&sandbox, args);
+    sandbox.append(LOG, "ERROR one\nERROR two noisy\nERROR three\n");
+    sandbox.wait_for_lines("runs.txt", 1);
+    daemon.wait_for_log(&["queued: ERROR three"]);
+    stop(daemon);
+    let restart = [&args[..], &["-x", "noisy"]].concat();
+    let daemon = Daemon::start(&sandbox, restart);
+    daemon.wait_for_log(&["1 held match(es) from the saved state no longer match"]);
+    assert_eq!(
+        sandbox.wait_for_lines("runs.txt", 2),
+        ["ERROR one", "ERROR three"]
+    );
+}

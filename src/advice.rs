@@ -43,7 +43,9 @@ pub fn pattern(flag: &str, source: &str, compiled: &Pattern, literal_forced: boo
              write a regex between slashes, /.../, or add --literal to keep it literal"
         ));
     }
-    if compiled.is_match(b"") {
+    // `/^$/` matches an empty line and nothing else: only a pattern that
+    // also matches a line with something on it matches every line.
+    if compiled.is_match(b"") && compiled.is_match(b"\x01 x") {
         let effect = match flag {
             "--exclude" => "excludes every line: nothing can trigger",
             _ => "matches every line",
@@ -244,7 +246,9 @@ mod tests {
             ("--pattern", "'ERROR'", false, Some("wrapped in ' quotes")),
             ("--exclude", "'debug'", false, Some("wrapped")),
             ("--pattern", "/x*/", false, Some("matches every line")),
-            ("--pattern", "/^\\s*$/", false, Some("matches every line")),
+            // Blank lines only: not every line.
+            ("--pattern", "/^\\s*$/", false, None),
+            ("--pattern", "/^$/", false, None),
             ("--exclude", "/.*/", false, Some("nothing can trigger")),
         ];
         for &(flag, source, literal, expected) in cases {

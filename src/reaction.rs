@@ -10,7 +10,9 @@ use regex::bytes::CaptureLocations;
 use crate::action::{self, Finished, MAX_ENV_VALUE, Runner, Trigger};
 use crate::config::Config;
 use crate::follow::Origin;
-use crate::gate::{Gate, Held, KeyRecord, Notice, QUEUE_BOUND, Settings, Start, Verdict};
+use crate::gate::{
+    Gate, HELD_BYTES, Held, KeyRecord, Notice, QUEUE_BOUND, Settings, Start, Verdict,
+};
 use crate::pattern::Pattern;
 use crate::printer::{Details, Printer};
 
@@ -185,8 +187,10 @@ impl Reaction {
                     log::info!("cooldown over: {count} matching line(s) were suppressed")
                 }
                 Notice::QueueFull { count } => log::warn!(
-                    "{count} matching line(s) suppressed: more than {} held while their commands run",
-                    QUEUE_BOUND
+                    "{count} matching line(s) suppressed: the queue of matches waiting for their \
+                     commands is full ({} matches or {} MiB of lines)",
+                    QUEUE_BOUND,
+                    HELD_BYTES >> 20
                 ),
                 Notice::TableFull { count } => log::warn!(
                     "{count} matching line(s) of new keys dropped: all tracked keys are busy (raise --max-keys)"

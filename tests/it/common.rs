@@ -106,6 +106,16 @@ impl Sandbox {
         });
     }
 
+    /// Truncates `rel` to nothing in place (same inode), as copytruncate
+    /// does.
+    #[track_caller]
+    pub fn truncate(&self, rel: impl AsRef<Path>) {
+        let path = self.path(rel);
+        let file = OpenOptions::new().write(true).open(&path);
+        let file = check(file, || format!("open {} to truncate it", path.display()));
+        check(file.set_len(0), || format!("truncate {}", path.display()));
+    }
+
     pub fn read(&self, rel: impl AsRef<Path>) -> Option<String> {
         fs::read_to_string(self.path(rel)).ok()
     }

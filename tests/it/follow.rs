@@ -120,12 +120,7 @@ fn copytruncate_restarts_at_offset_zero() {
 
     // What logrotate's copytruncate does: copy, then truncate in place.
     fs::copy(sandbox.log(), sandbox.path("logs/app.log.1")).unwrap();
-    OpenOptions::new()
-        .write(true)
-        .open(sandbox.log())
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    sandbox.truncate(LOG);
     sandbox.append(LOG, "ERROR after\n");
     daemon.expect_line("ERROR after");
 

@@ -165,12 +165,7 @@ fn truncated_then_rotated_between_two_looks_loses_nothing() {
     daemon.expect_line("ERROR a long first line, longer than what follows");
 
     daemon.freeze();
-    OpenOptions::new()
-        .write(true)
-        .open(sandbox.log())
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    sandbox.truncate(LOG);
     sandbox.append(LOG, "ERROR b1\n");
     fs::rename(sandbox.log(), sandbox.path("logs/app.log.1")).unwrap();
     sandbox.write(LOG, "ERROR c1\n");
@@ -207,12 +202,7 @@ fn a_hole_longer_than_a_line_is_skipped() {
     let mut writer = OpenOptions::new().write(true).open(sandbox.log()).unwrap();
     writer.seek(SeekFrom::End(0)).unwrap();
     daemon.freeze();
-    OpenOptions::new()
-        .write(true)
-        .open(sandbox.log())
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    sandbox.truncate(LOG);
     writer.write_all(b"ERROR after the hole\n").unwrap();
     daemon.resume();
     daemon.expect_line("ERROR after the hole");

@@ -7,7 +7,7 @@
 //! Commands record their line in `runs.txt`; absence is shown with a
 //! sentinel line whose run must come next.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -52,6 +52,29 @@ fn start(sandbox: &Sandbox, extra: &[&str]) -> Daemon {
 fn stop(mut daemon: Daemon) {
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(TIMEOUT).code(), Some(0));
+}
+
+/// Records the line that made the run, then runs for long: the process
+/// groups are listed in `pgids`, for [`kill_commands`].
+const RECORD_AND_STAY: &str =
+    r#"sh -c 'echo $$ >> pgids; printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; exec sleep 30'"#;
+
+/// Kills the process groups of the commands a SIGKILLed daemon left behind
+/// (at least `n` of them), as a supervisor would before a restart.
+fn kill_commands(sandbox: &Sandbox, n: usize) {
+    for pgid in sandbox.wait_for_lines("pgids", n) {
+        crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
+    }
+}
+
+/// Appends `sentinel` and returns the runs once its own is among them.
+fn runs_up_to(sandbox: &Sandbox, sentinel: &str) -> Vec<String> {
+    sandbox.append(LOG, format!("{sentinel}\n"));
+    crate::common::wait_until("the sentinel's run", || {
+        let text = sandbox.read("runs.txt")?;
+        let runs: Vec<String> = text.lines().map(String::from).collect();
+        runs.iter().any(|r| r == sentinel).then_some(runs)
+    })
 }
 
 /// Appends `line` and waits for the run it makes, which must be run `n`.
@@ -142,12 +165,7 @@ fn a_file_truncated_while_stopped_is_read_from_its_start() {
     stop(daemon);
     // copytruncate while stopped: what was copied is in the copy.
     fs::copy(sandbox.log(), sandbox.path("logs/app.log.1")).unwrap();
-    OpenOptions::new()
-        .write(true)
-        .open(sandbox.log())
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    sandbox.truncate(LOG);
     sandbox.append(LOG, "ERROR 2 after the truncation\n");
     let _daemon = start(&sandbox, &[]);
     let runs = expect_run(&sandbox, 3, "ERROR 3 sentinel");
@@ -209,15 +227,7 @@ fn sigkill_under_a_steady_writer_loses_nothing() {
         daemon = Daemon::start(&sandbox, args);
         let _ = round;
     }
-    sandbox.append(LOG, "ERROR sentinel\n");
-    let runs = crate::common::wait_until("the sentinel's run", || {
-        let runs: Vec<String> = sandbox
-            .read("runs.txt")?
-            .lines()
-            .map(String::from)
-            .collect();
-        runs.iter().any(|r| r == "ERROR sentinel").then_some(runs)
-    });
+    let runs = runs_up_to(&sandbox, "ERROR sentinel");
     let mut counts = vec![0; written];
     for run in &runs {
         if let Some(n) = run.strip_prefix("ERROR n=") {
@@ -408,7 +418,7 @@ fn a_match_queued_at_a_stop_runs_after_the_restart() {
 #[test]
 fn a_trigger_waiting_for_a_slot_at_a_crash_runs_after_the_restart() {
     let sandbox = sandbox();
-    let slow = r#"sh -c 'echo $$ >> pgids; printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; exec sleep 30'"#;
+    let slow = RECORD_AND_STAY;
     let args = [
         "-l",
         LOG,
@@ -436,15 +446,11 @@ fn a_trigger_waiting_for_a_slot_at_a_crash_runs_after_the_restart() {
     daemon.signal(libc::SIGKILL);
     daemon.wait_exit(TIMEOUT);
     // What a supervisor does before a restart: the unit's processes go.
-    for pgid in sandbox.wait_for_lines("pgids", 1) {
-        crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
-    }
+    kill_commands(&sandbox, 1);
     let _daemon = Daemon::start(&sandbox, args);
     let runs = sandbox.wait_for_lines("runs.txt", 2);
     assert_eq!(runs, ["ERR A first", "ERR B waits for the slot"]);
-    for pgid in sandbox.wait_for_lines("pgids", 2) {
-        crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
-    }
+    kill_commands(&sandbox, 2);
 }
 
 /// With keys, matches held for one key (queued behind its running command)
@@ -453,7 +459,7 @@ fn a_trigger_waiting_for_a_slot_at_a_crash_runs_after_the_restart() {
 #[test]
 fn held_matches_of_one_key_do_not_rerun_the_other_keys_after_a_crash() {
     let sandbox = sandbox();
-    let slow = r#"sh -c 'echo $$ >> pgids; printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; exec sleep 30'"#;
+    let slow = RECORD_AND_STAY;
     let args = [
         "-l",
         LOG,
@@ -483,20 +489,10 @@ fn held_matches_of_one_key_do_not_rerun_the_other_keys_after_a_crash() {
     });
     daemon.signal(libc::SIGKILL);
     daemon.wait_exit(TIMEOUT);
-    for pgid in sandbox.wait_for_lines("pgids", 2) {
-        crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
-    }
+    kill_commands(&sandbox, 2);
     wait_for_unlocked(&sandbox);
     let _daemon = Daemon::start(&sandbox, args);
-    sandbox.append(LOG, "ERR C sentinel\n");
-    let runs = crate::common::wait_until("the sentinel's run", || {
-        let runs: Vec<String> = sandbox
-            .read("runs.txt")?
-            .lines()
-            .map(String::from)
-            .collect();
-        runs.iter().any(|r| r == "ERR C sentinel").then_some(runs)
-    });
+    let runs = runs_up_to(&sandbox, "ERR C sentinel");
     let mut sorted = runs.clone();
     sorted.sort();
     assert_eq!(
@@ -504,9 +500,7 @@ fn held_matches_of_one_key_do_not_rerun_the_other_keys_after_a_crash() {
         ["ERR A 1", "ERR A 2 queued", "ERR B 1", "ERR C sentinel"],
         "each once: {runs:?}"
     );
-    for pgid in sandbox.read("pgids").unwrap_or_default().lines() {
-        crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
-    }
+    kill_commands(&sandbox, 1);
 }
 
 /// A trigger that had reached `--threshold` and waited for a slot when
@@ -541,9 +535,7 @@ fn a_waiting_trigger_over_a_threshold_runs_after_a_restart() {
     stop(daemon);
     let _daemon = Daemon::start(&sandbox, args);
     assert_eq!(sandbox.wait_for_lines("runs.txt", 2), ["a", "b"]);
-    for pgid in sandbox.read("pgids").unwrap_or_default().lines() {
-        crate::common::send_signal(-pgid.parse::<i32>().unwrap(), libc::SIGKILL);
-    }
+    kill_commands(&sandbox, 1);
 }
 
 /// Held matches go through this run's pattern again: a line the new

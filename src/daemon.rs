@@ -16,25 +16,25 @@ use std::time::{Instant, SystemTime};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
-use crate::action::SHUTDOWN_KILL_GRACE;
-use crate::action::seconds;
-use crate::config::Config;
+use crate::checkpoint::persist::{self, Persist};
+use crate::checkpoint::state::{State, StateFile};
 use crate::error::{Error, Result};
-use crate::follow::{Sink, Start};
-use crate::fstype;
-use crate::persist::{self, Persist};
-use crate::poll::{Poll, Schedule};
-use crate::reaction::Reaction;
-use crate::readiness::Notifier;
+use crate::input::file::follow::{Sink, Start};
+use crate::input::file::fstype;
+use crate::input::file::poll::{Poll, Schedule};
+use crate::input::file::resolve::{self, Resolution};
+use crate::input::file::rotation::LogPath;
+use crate::input::file::watch::{self, Watch};
+use crate::input::source::Source;
+use crate::input::stream::Stream;
+use crate::react::action::SHUTDOWN_KILL_GRACE;
+use crate::react::action::seconds;
+use crate::react::reaction::Reaction;
 use crate::ready::poll;
-use crate::resolve::{self, Resolution};
-use crate::rotation::LogPath;
+use crate::report::readiness::Notifier;
+use crate::report::summary::Summary;
+use crate::settings::config::Config;
 use crate::signals::Signals;
-use crate::source::Source;
-use crate::state::{State, StateFile};
-use crate::stream::Stream;
-use crate::summary::Summary;
-use crate::watch::{self, Watch};
 
 /// Looks at the path in one refresh, at most, while it keeps naming
 /// another file.
@@ -584,8 +584,10 @@ fn log_summary(config: &Config) {
         Some(command) => format!(
             "run {:?} (cooldown {}, timeout {})",
             command.argv.join(" "),
-            crate::action::seconds(config.wait),
-            config.timeout.map_or("none".into(), crate::action::seconds),
+            crate::react::action::seconds(config.wait),
+            config
+                .timeout
+                .map_or("none".into(), crate::react::action::seconds),
         ),
     };
     log::info!(

@@ -17,53 +17,33 @@
 //! reaction (`reaction`, `gate`, `action`); the lines go through the
 //! matcher (`pattern`) to the reaction.
 
-pub mod action;
-pub mod advice;
-pub mod check;
-pub mod cli;
-pub mod config;
+pub mod checkpoint;
 pub mod daemon;
-pub mod duration;
 pub mod error;
-pub mod follow;
-pub mod fstype;
-pub mod gate;
-pub mod lines;
-pub mod logging;
-pub mod pattern;
-pub mod persist;
-pub mod poll;
-pub mod printer;
-pub mod reaction;
-pub mod readiness;
+pub mod input;
+pub mod react;
 pub mod ready;
-pub mod resolve;
-pub mod rotation;
-pub mod saver;
+pub mod report;
+pub mod settings;
 pub mod signals;
-pub mod source;
-pub mod state;
-pub mod stream;
-pub mod summary;
-pub mod watch;
 
 /// Validates the settings, warns about likely mistakes, and then either
 /// prints the `--check` report or runs the daemon.
-pub fn run(mut cli: cli::Cli) -> error::Result<()> {
+pub fn run(mut cli: settings::cli::Cli) -> error::Result<()> {
     let settings = std::mem::take(&mut cli.settings);
     let check = cli.check;
-    let config = config::Config::from_cli(cli)?;
+    let config = settings::config::Config::from_cli(cli)?;
     for warning in &config.warnings {
         log::warn!("{warning}");
     }
     if check {
         use std::io::Write as _;
-        let report = check::report(&settings, &config);
+        let report = settings::check::report(&settings, &config);
         // A closed stdout (`--check | head`) is no reason to fail.
         let _ = std::io::stdout().write_all(report.as_bytes());
         // A state file a start would fail on fails the check too.
         if let Some(path) = &config.state_file {
-            crate::state::inspect(path).map_err(error::Error::usage)?;
+            crate::checkpoint::state::inspect(path).map_err(error::Error::usage)?;
         }
         return Ok(());
     }

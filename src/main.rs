@@ -4,7 +4,8 @@
 
 use std::process::ExitCode;
 
-use logs2eca::{cli, logging};
+use logs2eca::report::logging;
+use logs2eca::settings::cli;
 
 fn main() -> ExitCode {
     keep_large_buffers_out_of_the_heap();

@@ -11,7 +11,7 @@
 //! are cut by the same bounded `LineBuffer` as files: a line split across
 //! writes is one line, and a last line without `\n` is a line at the end.
 //!
-//! Blocks carry an origin as a file's do ([`crate::follow::Origin`]), so
+//! Blocks carry an origin as a file's do ([`crate::input::file::follow::Origin`]), so
 //! that the reaction treats both alike: the stream's identity is fixed
 //! ([`STREAM`]) and its offset counts the bytes read. Nothing saves it: a
 //! stream has no state file.
@@ -20,8 +20,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
 
-use crate::follow::{BufferOrigin, FileId, Sink};
-use crate::lines::LineBuffer;
+use crate::input::file::follow::{BufferOrigin, FileId, Sink};
+use crate::input::file::lines::LineBuffer;
 use crate::ready;
 
 /// The identity blocks read from a stream carry: no file has it (no file

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
-use crate::check::{self, Setting};
+use crate::settings::check::{self, Setting};
 
 /// Follow a log file and run a command when a new line matches a pattern.
 ///
@@ -156,7 +156,7 @@ where
             let _ = err.print();
             return ExitCode::SUCCESS;
         }
-        crate::logging::fatal(&format!("{} (see --help)", first_line(&err.to_string())));
+        crate::report::logging::fatal(&format!("{} (see --help)", first_line(&err.to_string())));
         ExitCode::from(2)
     })?;
     cli.settings = check::settings(&command, &matches);

@@ -7,14 +7,14 @@ use std::time::{Instant, SystemTime};
 
 use regex::bytes::CaptureLocations;
 
-use crate::action::{self, Finished, MAX_ENV_VALUE, Runner, Trigger};
-use crate::config::Config;
-use crate::follow::Origin;
-use crate::gate::{
+use crate::input::file::follow::Origin;
+use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Trigger};
+use crate::react::gate::{
     Gate, HELD_BYTES, Held, KeyRecord, Notice, QUEUE_BOUND, Settings, Start, Verdict,
 };
-use crate::pattern::Pattern;
-use crate::printer::{Details, Printer};
+use crate::react::pattern::Pattern;
+use crate::report::printer::{Details, Printer};
+use crate::settings::config::Config;
 
 /// How much of a line goes into a log message.
 const LOGGED_LINE: usize = 200;

@@ -10,9 +10,9 @@ use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::follow::Sink;
-use crate::rotation::{LogPath, Refresh};
-use crate::stream::Stream;
+use crate::input::file::follow::Sink;
+use crate::input::file::rotation::{LogPath, Refresh};
+use crate::input::stream::Stream;
 
 /// How much of a stream one refresh reads: the loop must get back to its
 /// signals and timeouts under a flood.

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::FileRecord;
 use super::encoding;
-use crate::follow::read_at_most;
+use crate::input::file::follow::read_at_most;
 
 /// How many bytes a fingerprint covers at most.
 pub const FINGERPRINT_MAX: u64 = 1024;

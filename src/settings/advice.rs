@@ -8,7 +8,7 @@
 //! user's first hour, found here rather than at 3 a.m. The heuristics are
 //! pure functions over strings, unit-tested on tables.
 
-use crate::pattern::Pattern;
+use crate::react::pattern::Pattern;
 
 /// Variables logs2eca sets for its command, not settings: a logs2eca run
 /// by the command of another one inherits them and must not warn.
@@ -206,7 +206,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pattern::Syntax;
+    use crate::react::pattern::Syntax;
 
     fn pattern_warnings(flag: &str, source: &str, literal: bool) -> Vec<String> {
         let syntax = Syntax {

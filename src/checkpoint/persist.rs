@@ -12,13 +12,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::gate;
-use crate::reaction::Reaction;
-use crate::rotation::LogPath;
-use crate::saver::Saver;
-use crate::state::{
+use crate::checkpoint::saver::Saver;
+use crate::checkpoint::state::{
     HeldRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
 };
+use crate::input::file::rotation::LogPath;
+use crate::react::gate;
+use crate::react::reaction::Reaction;
 
 /// How soon after a command is spawned the state is saved: the window in
 /// which a crash runs that command once more at restart. Long enough for

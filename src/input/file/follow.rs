@@ -15,7 +15,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::lines::{LineBuffer, MAX_LINE};
+use crate::input::file::lines::{LineBuffer, MAX_LINE};
 
 /// How many leading bytes identify the content of a file.
 pub const FINGERPRINT_LEN: usize = 1024;

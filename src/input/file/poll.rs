@@ -14,8 +14,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::duration::parse_duration;
 use crate::error::{Error, Result};
+use crate::settings::duration::parse_duration;
 
 /// The interval of `auto` when inotify cannot be used, as GNU tail's.
 pub const FALLBACK: Duration = Duration::from_secs(1);

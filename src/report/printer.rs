@@ -10,7 +10,7 @@ use std::io::{BufWriter, Stdout, Write};
 
 use serde_json::{Map, Value, json};
 
-use crate::follow::Origin;
+use crate::input::file::follow::Origin;
 
 pub struct Printer {
     out: BufWriter<Stdout>,
@@ -115,7 +115,7 @@ fn to_json(file: &str, line: &[u8], details: &Details) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::follow::FileId;
+    use crate::input::file::follow::FileId;
 
     #[test]
     fn an_object_has_every_field_and_survives_bytes_that_are_not_utf8() {

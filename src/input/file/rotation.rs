@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use std::fs::{File, Metadata};
 
-use crate::follow::{FileId, Follower, Position, Sink, Start};
-use crate::state::{self, FileRecord, Resolution, State};
+use crate::checkpoint::state::{self, FileRecord, Resolution, State};
+use crate::input::file::follow::{FileId, Follower, Position, Sink, Start};
 
 /// How long a rotated file is kept open after its last growth.
 pub const ROTATE_GRACE: Duration = Duration::from_secs(5);
@@ -537,7 +537,7 @@ fn close(file: &mut Follower, sink: Sink) -> Position {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::follow::Origin;
+    use crate::input::file::follow::Origin;
     use std::fs::{self, OpenOptions};
     use std::io::Write;
 

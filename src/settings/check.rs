@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Command};
 
-use crate::config::Config;
+use crate::settings::config::Config;
 
 /// One setting as resolved by clap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,9 +97,9 @@ pub fn report(settings: &[Setting], config: &Config) -> String {
         }
         None => out.push_str("program: none (dry run)\n"),
     }
-    let _ = writeln!(out, "wait: {}", crate::action::seconds(config.wait));
+    let _ = writeln!(out, "wait: {}", crate::react::action::seconds(config.wait));
     if let Some(path) = &config.state_file {
-        let status = crate::state::inspect(path).unwrap_or_else(|err| err);
+        let status = crate::checkpoint::state::inspect(path).unwrap_or_else(|err| err);
         let _ = writeln!(out, "state file: {}: {status}", path.display());
     }
     out

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
 
-use crate::resolve::Name;
+use crate::input::file::resolve::Name;
 
 /// Buffer for one read of events; about 1,000 events of short names.
 const BUFFER: usize = 32 << 10;

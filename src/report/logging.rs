@@ -22,8 +22,8 @@ use std::time::{Duration, SystemTime};
 
 use log::{LevelFilter, Log, Metadata, Record};
 
-use crate::cli::Cli;
 use crate::error::{Error, Result};
+use crate::settings::cli::Cli;
 use line::Format;
 use queue::Queue;
 

@@ -9,14 +9,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::action::CommandLine;
-use crate::advice;
-use crate::cli::Cli;
-use crate::duration::parse_duration;
 use crate::error::{Error, Result};
-use crate::gate::Threshold;
-use crate::pattern::{Matcher, Pattern, Syntax};
-use crate::poll::Poll;
+use crate::input::file::poll::Poll;
+use crate::react::action::CommandLine;
+use crate::react::gate::Threshold;
+use crate::react::pattern::{Matcher, Pattern, Syntax};
+use crate::settings::advice;
+use crate::settings::cli::Cli;
+use crate::settings::duration::parse_duration;
 
 /// The cooldown when none is given.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(3);
@@ -120,7 +120,7 @@ impl Config {
         }
         warnings.extend(advice::environment(
             std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()),
-            &crate::cli::setting_variables()
+            &crate::settings::cli::setting_variables()
                 .iter()
                 .map(String::as_str)
                 .collect::<Vec<_>>(),

@@ -10,7 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::state::{State, StateFile};
+use crate::checkpoint::state::{State, StateFile};
 
 /// How long the end of a run waits for the last save: long enough for any
 /// disk that works, short enough that a stalled one cannot keep a stop

@@ -39,7 +39,7 @@ impl Summary {
             self.matched,
             self.excluded,
             would_trigger,
-            crate::action::seconds(now.saturating_duration_since(self.started)),
+            crate::react::action::seconds(now.saturating_duration_since(self.started)),
         )
     }
 }

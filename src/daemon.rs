@@ -19,9 +19,9 @@ use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 use crate::checkpoint::persist::{self, Persist};
 use crate::checkpoint::state::{State, StateFile};
 use crate::error::{Error, Result};
-use crate::input::file::follow::{Sink, Start};
+use crate::input::file::follow::{LineSink, StartAt};
 use crate::input::file::fstype;
-use crate::input::file::poll::{Poll, Schedule};
+use crate::input::file::polling::{Poll, Schedule};
 use crate::input::file::resolve::{self, Resolution};
 use crate::input::file::rotation::LogPath;
 use crate::input::file::watch::{self, Watch};
@@ -58,7 +58,7 @@ struct Todo {
 
 struct Daemon {
     config: Config,
-    log: Source,
+    input: Source,
     reaction: Reaction,
     signals: Signals,
     /// `None` with `--once`, a stream, `--poll DURATION`, inotify that
@@ -105,7 +105,7 @@ pub fn run(config: Config) -> Result<()> {
             }
         }
     };
-    let log = if config.stdin {
+    let input = if config.stdin {
         Source::Stream(
             Stream::stdin()
                 .map_err(|err| Error::failure(format!("cannot read standard input: {err}")))?,
@@ -142,7 +142,7 @@ pub fn run(config: Config) -> Result<()> {
         }
     }
     let mut daemon = Daemon {
-        log,
+        input,
         reaction,
         signals,
         watch,
@@ -183,9 +183,9 @@ pub fn run(config: Config) -> Result<()> {
 /// the saved state says we were if there is one.
 fn open_path(config: &Config, saved: Option<&State>, now: Instant) -> Result<LogPath> {
     let start = if config.from_beginning || config.once {
-        Start::Beginning
+        StartAt::Beginning
     } else {
-        Start::End
+        StartAt::End
     };
     if config.once {
         // Nothing to wait for: the file must be there.
@@ -208,7 +208,7 @@ impl Daemon {
                 self.save_state_last(Instant::now());
                 return Ok(());
             }
-            if (self.config.once || self.log.ended()) && !self.reaction.is_running() {
+            if (self.config.once || self.input.ended()) && !self.reaction.is_running() {
                 self.reaction.report_suppressed();
                 if let Some(summary) = &self.summary {
                     log::info!(
@@ -217,7 +217,7 @@ impl Daemon {
                     );
                 }
                 self.save_state_last(Instant::now());
-                return match self.log.error() {
+                return match self.input.error() {
                     Some(why) => Err(Error::failure(why)),
                     None => Ok(()),
                 };
@@ -234,7 +234,7 @@ impl Daemon {
                 let busy = self.more_to_read.then(Instant::now);
                 [
                     busy,
-                    self.log.deadline(),
+                    self.input.deadline(),
                     self.reaction.deadline(),
                     self.polling.deadline(),
                     self.state.as_ref().and_then(Persist::deadline),
@@ -250,7 +250,7 @@ impl Daemon {
                     match signal {
                         SIGCHLD => todo.child_exited = true,
                         // A stream has nothing to reopen.
-                        SIGHUP => todo.reload = !self.config.once && self.log.is_path(),
+                        SIGHUP => todo.reload = !self.config.once && self.input.is_path(),
                         other => todo.stop = Some(other),
                     }
                 }
@@ -314,7 +314,7 @@ impl Daemon {
             self.expire(now);
             self.reaction.on_deadline(now);
             // A stream has no state file: `state` is `None` with one.
-            if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
+            if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
                 // Queued commands start as others end, outside any read.
                 state.note_progress(log, &self.reaction, now);
                 state.on_deadline(&self.config.path, log, &self.reaction, now);
@@ -325,7 +325,7 @@ impl Daemon {
     /// Saves the state now, if there is a state file (written off the
     /// loop: see `saver`).
     fn save_state(&mut self, now: Instant) {
-        if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
             state.save(&self.config.path, log, &self.reaction, now);
         }
     }
@@ -343,7 +343,7 @@ impl Daemon {
     fn wait(&self, deadline: Option<Instant>) -> Result<(bool, bool, bool)> {
         let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
         let watch = self.watch.as_ref().map(Watch::fd);
-        let input = self.log.fd();
+        let input = self.input.fd();
         let fds: Vec<_> = [Some(self.signals.fd()), watch, input]
             .into_iter()
             .flatten()
@@ -375,11 +375,11 @@ impl Daemon {
     }
 
     /// Hands every new line of the followed files to the matcher.
-    fn with_lines<T>(&mut self, now: Instant, read: impl FnOnce(&mut Source, Sink) -> T) -> T {
+    fn with_lines<T>(&mut self, now: Instant, read: impl FnOnce(&mut Source, LineSink) -> T) -> T {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
         let summary = &mut self.summary;
-        let result = read(&mut self.log, &mut |block, origin| {
+        let result = read(&mut self.input, &mut |block, origin| {
             // Nobody reads a dry run's output any more: skip the work until
             // the loop stops.
             if reaction.output_closed() {
@@ -395,7 +395,7 @@ impl Daemon {
             }
         });
         reaction.flush();
-        if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
             state.note_progress(log, &self.reaction, now);
         }
         result
@@ -422,13 +422,13 @@ impl Daemon {
     }
 
     fn read_retired(&mut self, now: Instant) {
-        if self.log.has_retired() {
+        if self.input.has_retired() {
             self.with_lines(now, |log, sink| log.read_retired(now, sink));
         }
     }
 
     fn expire(&mut self, now: Instant) {
-        if self.log.deadline().is_some_and(|at| at <= now)
+        if self.input.deadline().is_some_and(|at| at <= now)
             && self.with_lines(now, |log, sink| log.expire(now, sink))
         {
             self.save_state(now);
@@ -450,7 +450,7 @@ impl Daemon {
     /// directories of the rotated files still open. Returns whether the
     /// watches changed.
     fn update_watches(&mut self) -> bool {
-        if !self.log.is_path() {
+        if !self.input.is_path() {
             return false;
         }
         let resolution = resolve::resolve(&self.config.path);
@@ -464,7 +464,7 @@ impl Daemon {
             self.resolution = resolution;
             return changed;
         };
-        let retired_dirs = self.log.retired_dirs();
+        let retired_dirs = self.input.retired_dirs();
         let now = Instant::now();
         for (dir, err) in watch.set(&resolution.names, &retired_dirs) {
             let why = format!("cannot watch {}: {}", dir.display(), watch::describe(&err));
@@ -503,7 +503,7 @@ impl Daemon {
                 "the directory {} does not exist: waiting for it",
                 dir.display()
             );
-        } else if !self.log.is_open() {
+        } else if !self.input.is_open() {
             log::warn!(
                 "{} does not exist: waiting for it",
                 self.config.path.display()
@@ -513,7 +513,7 @@ impl Daemon {
 
     /// What the service manager shows as our status.
     fn status(&self) -> String {
-        match (&self.resolution.missing_dir, self.log.is_open()) {
+        match (&self.resolution.missing_dir, self.input.is_open()) {
             (Some(dir), _) => format!("waiting for the directory {}", dir.display()),
             (None, false) => format!("waiting for {}", self.config.path_as_given),
             (None, true) => format!("following {}", self.config.path_as_given),

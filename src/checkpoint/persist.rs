@@ -135,7 +135,7 @@ impl Persist {
 }
 
 /// The gate's keys as the state file keeps them, and back.
-fn to_record(key: gate::KeyRecord) -> KeyRecord {
+fn to_record(key: gate::KeySnapshot) -> KeyRecord {
     KeyRecord {
         key: key.key,
         last_end_unix_ms: key.last_end.map(WallTime::from_system),
@@ -144,8 +144,8 @@ fn to_record(key: gate::KeyRecord) -> KeyRecord {
     }
 }
 
-pub fn from_record(key: KeyRecord) -> gate::KeyRecord {
-    gate::KeyRecord {
+pub fn from_record(key: KeyRecord) -> gate::KeySnapshot {
+    gate::KeySnapshot {
         key: key.key,
         last_end: key.last_end_unix_ms.map(WallTime::to_system),
         suppressed: key.suppressed,

@@ -10,7 +10,7 @@ use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::input::file::follow::Sink;
+use crate::input::file::follow::LineSink;
 use crate::input::file::rotation::{LogPath, Refresh};
 use crate::input::stream::Stream;
 
@@ -72,7 +72,7 @@ impl Source {
     }
 
     /// Looks for what is new and reads it (see [`LogPath::refresh`]).
-    pub fn refresh(&mut self, now: Instant, sink: Sink) -> Refresh {
+    pub fn refresh(&mut self, now: Instant, sink: LineSink) -> Refresh {
         match self {
             Source::Path(log) => log.refresh(now, sink),
             Source::Stream(stream) => Refresh {
@@ -83,7 +83,7 @@ impl Source {
     }
 
     /// The end for good (`--once`): held partial lines are lines.
-    pub fn finish(&mut self, sink: Sink) {
+    pub fn finish(&mut self, sink: LineSink) {
         match self {
             Source::Path(log) => log.finish(sink),
             // A stream finishes its last line itself, at its end.
@@ -105,7 +105,7 @@ impl Source {
         }
     }
 
-    pub fn read_retired(&mut self, now: Instant, sink: Sink) {
+    pub fn read_retired(&mut self, now: Instant, sink: LineSink) {
         if let Source::Path(log) = self {
             log.read_retired(now, sink);
         }
@@ -120,7 +120,7 @@ impl Source {
     }
 
     /// Closes the rotated files whose grace is over; whether any was.
-    pub fn expire(&mut self, now: Instant, sink: Sink) -> bool {
+    pub fn expire(&mut self, now: Instant, sink: LineSink) -> bool {
         match self {
             Source::Path(log) => log.expire(now, sink),
             Source::Stream(_) => false,

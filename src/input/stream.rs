@@ -11,7 +11,7 @@
 //! are cut by the same bounded `LineBuffer` as files: a line split across
 //! writes is one line, and a last line without `\n` is a line at the end.
 //!
-//! Blocks carry an origin as a file's do ([`crate::input::file::follow::Origin`]), so
+//! Blocks carry an origin as a file's do ([`crate::input::file::follow::LineOrigin`]), so
 //! that the reaction treats both alike: the stream's identity is fixed
 //! ([`STREAM`]) and its offset counts the bytes read. Nothing saves it: a
 //! stream has no state file.
@@ -20,7 +20,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
 
-use crate::input::file::follow::{BufferOrigin, FileId, Sink};
+use crate::input::file::follow::{BufferOrigin, FileId, LineSink};
 use crate::input::file::lines::LineBuffer;
 use crate::ready;
 
@@ -71,7 +71,7 @@ impl Stream {
 
     /// Reads what is there, without blocking, until about `budget` bytes;
     /// returns whether it stopped at the budget with more to read.
-    pub fn read_available(&mut self, budget: u64, sink: Sink) -> bool {
+    pub fn read_available(&mut self, budget: u64, sink: LineSink) -> bool {
         let mut total = 0;
         while !self.ended {
             if total >= budget {
@@ -107,13 +107,13 @@ impl Stream {
         false
     }
 
-    fn fail(&mut self, err: &io::Error, sink: Sink) {
+    fn fail(&mut self, err: &io::Error, sink: LineSink) {
         self.error = Some(format!("cannot read standard input: {err}"));
         self.end(sink);
     }
 
     /// As grep does, a last line without its newline is still a line.
-    fn end(&mut self, sink: Sink) {
+    fn end(&mut self, sink: LineSink) {
         let origin = self.buffer_origin();
         self.lines
             .finish(&mut |block| sink(block, origin.at(block)));

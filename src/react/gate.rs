@@ -90,7 +90,7 @@ pub type KeyId = usize;
 
 /// Run the command now for `key`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Start {
+pub struct Launch {
     pub key: KeyId,
     /// The matches that made the trigger (`LOGS2ECA_COUNT`).
     pub count: u32,
@@ -101,7 +101,7 @@ pub struct Start {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// Run now; call `finished` when the run ends (or failed to start).
-    Run(Start),
+    Run(Launch),
     /// Counted toward the threshold; nothing to do yet.
     Counted,
     /// The trigger waits for a free slot; `next_ready` hands it out.
@@ -131,7 +131,7 @@ pub enum Notice {
 /// One key's state as plain data, for the state file: wall-clock times, so
 /// that it means the same after a restart.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyRecord {
+pub struct KeySnapshot {
     pub key: Vec<u8>,
     /// When the key's last run ended (its cooldown counts from there).
     pub last_end: Option<SystemTime>,
@@ -324,7 +324,7 @@ impl<T: Held> Gate<T> {
 
     /// A trigger that waited for a slot and may start now, with its line;
     /// `None` when no slot is free or nothing waits.
-    pub fn next_ready(&mut self) -> Option<(Start, T)> {
+    pub fn next_ready(&mut self) -> Option<(Launch, T)> {
         if self.running >= self.settings.max_running {
             return None;
         }
@@ -336,7 +336,7 @@ impl<T: Held> Gate<T> {
         let suppressed = std::mem::take(&mut key.suppressed);
         self.held_bytes -= payload.bytes();
         Some((
-            Start {
+            Launch {
                 key: id,
                 count,
                 suppressed,
@@ -417,7 +417,7 @@ impl<T: Held> Gate<T> {
     /// The state worth keeping across a restart: keys that are cooling
     /// down, counting, or hold a suppressed count. A key running is
     /// recorded as if its run had just ended: its cooldown holds.
-    pub fn export(&self, now: Instant, wall: SystemTime) -> Vec<KeyRecord> {
+    pub fn export(&self, now: Instant, wall: SystemTime) -> Vec<KeySnapshot> {
         let to_wall = |at: Instant| {
             wall.checked_sub(now.saturating_duration_since(at))
                 .unwrap_or(wall)
@@ -428,7 +428,7 @@ impl<T: Held> Gate<T> {
             .filter(|key| {
                 key.phase != Phase::Counting || !key.window.is_empty() || key.suppressed > 0
             })
-            .map(|key| KeyRecord {
+            .map(|key| KeySnapshot {
                 key: key.name.to_vec(),
                 // A running key's command ends, for the state, now: its
                 // cooldown holds across a restart. A key waiting for a slot
@@ -474,7 +474,7 @@ impl<T: Held> Gate<T> {
     /// Times in the future count as now; keys beyond `max_keys` are left out.
     pub fn import(
         &mut self,
-        records: impl IntoIterator<Item = KeyRecord>,
+        records: impl IntoIterator<Item = KeySnapshot>,
         now: Instant,
         wall: SystemTime,
     ) {
@@ -647,7 +647,7 @@ impl<T: Held> Gate<T> {
             self.running += 1;
             let key = self.key_mut(id);
             key.phase = Phase::Running;
-            return Verdict::Run(Start {
+            return Verdict::Run(Launch {
                 key: id,
                 count: threshold.count,
                 suppressed: std::mem::take(&mut key.suppressed),
@@ -755,7 +755,7 @@ mod tests {
         move || text.as_bytes().into()
     }
 
-    fn run(verdict: Verdict) -> Start {
+    fn run(verdict: Verdict) -> Launch {
         match verdict {
             Verdict::Run(start) => start,
             other => panic!("expected a run, got {other:?}"),
@@ -1113,13 +1113,13 @@ mod tests {
         assert_eq!(
             records,
             [
-                KeyRecord {
+                KeySnapshot {
                     key: b"cooling".to_vec(),
                     last_end: Some(wall - Duration::from_secs(1)),
                     suppressed: 1,
                     window: vec![],
                 },
-                KeyRecord {
+                KeySnapshot {
                     key: b"counting".to_vec(),
                     last_end: None,
                     suppressed: 0,

@@ -7,10 +7,10 @@ use std::time::{Instant, SystemTime};
 
 use regex::bytes::CaptureLocations;
 
-use crate::input::file::follow::Origin;
+use crate::input::file::follow::LineOrigin;
 use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Trigger};
 use crate::react::gate::{
-    Gate, HELD_BYTES, Held, KeyRecord, Notice, QUEUE_BOUND, Settings, Start, Verdict,
+    Gate, HELD_BYTES, Held, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
 };
 use crate::react::pattern::Pattern;
 use crate::report::printer::{Details, Printer};
@@ -22,7 +22,7 @@ const LOGGED_LINE: usize = 200;
 /// What a run does: print (dry run) or run the command.
 // One value for the life of the process: the size difference is moot.
 #[allow(clippy::large_enum_variant)]
-enum Sink {
+enum Effect {
     /// `--dry-run`: a would-be run takes no time, so its cooldown starts at
     /// once.
     Print(Printer),
@@ -35,8 +35,8 @@ enum Sink {
 pub struct Reaction {
     /// What is kept of a line that has to wait is its start, as much as
     /// the command would see of it.
-    gate: Gate<Pending>,
-    sink: Sink,
+    gate: Gate<HeldMatch>,
+    sink: Effect,
     pattern: Pattern,
     /// The `--key` groups; empty: one key for every line.
     key_groups: Vec<usize>,
@@ -54,10 +54,10 @@ pub struct Reaction {
 impl Reaction {
     pub fn new(config: &Config) -> Self {
         let sink = match &config.command {
-            None => Sink::Print(Printer::new(
+            None => Effect::Print(Printer::new(
                 config.json.then(|| config.path_as_given.clone()),
             )),
-            Some(command) => Sink::Run {
+            Some(command) => Effect::Run {
                 runner: Runner::new(command.clone(), config.timeout),
                 file: config.path_as_given.clone(),
             },
@@ -75,7 +75,7 @@ impl Reaction {
     }
 
     /// A line matched (and was not excluded); `origin` is where it starts.
-    pub fn on_match(&mut self, line: &[u8], origin: Origin, now: Instant) {
+    pub fn on_match(&mut self, line: &[u8], origin: LineOrigin, now: Instant) {
         self.arrive(line, origin, now, false);
     }
 
@@ -83,10 +83,10 @@ impl Reaction {
     /// start: `trigger` if it had already reached the threshold and was
     /// waiting for a slot, so it triggers without counting again.
     pub fn on_restored(&mut self, line: &[u8], trigger: bool, now: Instant) {
-        self.arrive(line, Origin::RESTORED, now, trigger);
+        self.arrive(line, LineOrigin::RESTORED, now, trigger);
     }
 
-    fn arrive(&mut self, line: &[u8], origin: Origin, now: Instant, trigger: bool) {
+    fn arrive(&mut self, line: &[u8], origin: LineOrigin, now: Instant, trigger: bool) {
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -97,7 +97,7 @@ impl Reaction {
                 &mut self.key,
             );
         }
-        let hold = || Pending {
+        let hold = || HeldMatch {
             line: line[..line.len().min(MAX_ENV_VALUE)].into(),
             origin,
         };
@@ -120,9 +120,9 @@ impl Reaction {
     }
 
     /// Runs (or prints) what the gate let through.
-    fn start(&mut self, start: Start, line: &[u8], origin: Origin, now: Instant) {
+    fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, now: Instant) {
         match &mut self.sink {
-            Sink::Print(out) => {
+            Effect::Print(out) => {
                 if out.wants_details() {
                     let groups = self.pattern.captures(line);
                     let key = (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key));
@@ -137,7 +137,7 @@ impl Reaction {
                 }
                 self.gate.finished(start.key, now);
             }
-            Sink::Run { runner, file } => {
+            Effect::Run { runner, file } => {
                 let env = action::match_env(&Trigger {
                     line,
                     file,
@@ -207,7 +207,7 @@ impl Reaction {
 
     /// Ends a batch of lines: dry-run output becomes visible.
     pub fn flush(&mut self) {
-        if let Sink::Print(out) = &mut self.sink {
+        if let Effect::Print(out) = &mut self.sink {
             out.flush();
         }
     }
@@ -227,8 +227,8 @@ impl Reaction {
     /// Lines a dry run printed (that would have triggered).
     pub fn printed(&self) -> u64 {
         match &self.sink {
-            Sink::Print(out) => out.printed(),
-            Sink::Run { .. } => 0,
+            Effect::Print(out) => out.printed(),
+            Effect::Run { .. } => 0,
         }
     }
 
@@ -238,37 +238,37 @@ impl Reaction {
     }
 
     /// The keys' windows and cooldowns, for the state file.
-    pub fn export_keys(&self, now: Instant, wall: SystemTime) -> Vec<KeyRecord> {
+    pub fn export_keys(&self, now: Instant, wall: SystemTime) -> Vec<KeySnapshot> {
         self.gate.export(now, wall)
     }
 
     /// Restores the keys of a saved state, at start: a cooldown that had
     /// not ended still holds.
-    pub fn import_keys(&mut self, keys: Vec<KeyRecord>, now: Instant, wall: SystemTime) {
+    pub fn import_keys(&mut self, keys: Vec<KeySnapshot>, now: Instant, wall: SystemTime) {
         self.gate.import(keys, now, wall);
     }
 
     /// The reader of the dry-run output has gone (`| head -1`): there is
     /// no one left to print for, and the run should end as grep's would.
     pub fn output_closed(&self) -> bool {
-        matches!(&self.sink, Sink::Print(out) if out.is_closed())
+        matches!(&self.sink, Effect::Print(out) if out.is_closed())
     }
 
     pub fn is_running(&self) -> bool {
-        matches!(&self.sink, Sink::Run { runner, .. } if runner.is_running())
+        matches!(&self.sink, Effect::Run { runner, .. } if runner.is_running())
     }
 
     pub fn deadline(&self) -> Option<Instant> {
         let runner = match &self.sink {
-            Sink::Run { runner, .. } => runner.deadline(),
-            Sink::Print(_) => None,
+            Effect::Run { runner, .. } => runner.deadline(),
+            Effect::Print(_) => None,
         };
         [runner, self.gate.deadline()].into_iter().flatten().min()
     }
 
     /// Timeouts and the ends of cooldowns.
     pub fn on_deadline(&mut self, now: Instant) {
-        if let Sink::Run { runner, .. } = &mut self.sink {
+        if let Effect::Run { runner, .. } = &mut self.sink {
             runner.on_deadline(now);
         }
         self.gate.on_deadline(now);
@@ -277,7 +277,7 @@ impl Reaction {
 
     /// SIGCHLD: reap, and start the cooldowns of the commands that ended.
     pub fn on_child_exit(&mut self, now: Instant) {
-        let Sink::Run { runner, .. } = &mut self.sink else {
+        let Effect::Run { runner, .. } = &mut self.sink else {
             // Only orphans adopted as PID 1 can have exited.
             action::reap_children(|_, _| {});
             return;
@@ -297,14 +297,14 @@ impl Reaction {
     /// Stopping: terminate the running commands.
     pub fn terminate(&mut self, now: Instant) {
         self.stopping = true;
-        if let Sink::Run { runner, .. } = &mut self.sink {
+        if let Effect::Run { runner, .. } = &mut self.sink {
             runner.terminate(now);
         }
     }
 
     /// The stop grace is over: kill what is left and wait for it.
     pub fn kill(&mut self, now: Instant) {
-        if let Sink::Run { runner, .. } = &mut self.sink {
+        if let Effect::Run { runner, .. } = &mut self.sink {
             for finished in runner.kill_and_wait(now) {
                 action::log_finished(&finished);
             }
@@ -340,12 +340,12 @@ fn excerpt(line: &[u8]) -> String {
 
 /// A match the gate holds until its key may run: what the command will
 /// see of the line, and where the line is in its file.
-struct Pending {
+struct HeldMatch {
     line: Box<[u8]>,
-    origin: Origin,
+    origin: LineOrigin,
 }
 
-impl Held for Pending {
+impl Held for HeldMatch {
     fn bytes(&self) -> usize {
         self.line.len()
     }

@@ -10,7 +10,7 @@ use std::io::{BufWriter, Stdout, Write};
 
 use serde_json::{Map, Value, json};
 
-use crate::input::file::follow::Origin;
+use crate::input::file::follow::LineOrigin;
 
 pub struct Printer {
     out: BufWriter<Stdout>,
@@ -22,7 +22,7 @@ pub struct Printer {
 
 /// What a JSON object tells about a line.
 pub struct Details<'a> {
-    pub origin: Origin,
+    pub origin: LineOrigin,
     pub groups: &'a [(String, &'a [u8])],
     pub key: Option<&'a [u8]>,
 }
@@ -124,7 +124,7 @@ mod tests {
             ("user".to_owned(), &b"b\xffb"[..]),
         ];
         let details = Details {
-            origin: Origin {
+            origin: LineOrigin {
                 file: FileId { dev: 1, ino: 2 },
                 offset: 42,
             },

@@ -20,12 +20,12 @@ pub struct Setting {
     pub flag: String,
     /// The value as given (trimmed), `None` if unset or empty.
     pub value: Option<String>,
-    pub origin: Origin,
+    pub origin: SetBy,
 }
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
+pub enum SetBy {
     Flag,
     /// The named environment variable.
     Environment(String),
@@ -53,14 +53,14 @@ pub fn settings(command: &Command, matches: &ArgMatches) -> Vec<Setting> {
                 .filter(|v| !v.is_empty());
             let origin = match (matches.value_source(id), &value) {
                 // An empty value counts as unset: the default applies.
-                (_, None) => Origin::Default,
-                (Some(ValueSource::CommandLine), _) => Origin::Flag,
-                (Some(ValueSource::EnvVariable), _) => Origin::Environment(
+                (_, None) => SetBy::Default,
+                (Some(ValueSource::CommandLine), _) => SetBy::Flag,
+                (Some(ValueSource::EnvVariable), _) => SetBy::Environment(
                     arg.get_env()
                         .map(|name| name.to_string_lossy().into_owned())
                         .unwrap_or_default(),
                 ),
-                _ => Origin::Default,
+                _ => SetBy::Default,
             };
             Some(Setting {
                 flag,
@@ -79,9 +79,9 @@ pub fn report(settings: &[Setting], config: &Config) -> String {
     for setting in settings {
         let value = setting.value.as_deref().unwrap_or("(unset)");
         let origin = match &setting.origin {
-            Origin::Flag => "flag".to_owned(),
-            Origin::Environment(name) => format!("environment {name}"),
-            Origin::Default => "default".to_owned(),
+            SetBy::Flag => "flag".to_owned(),
+            SetBy::Environment(name) => format!("environment {name}"),
+            SetBy::Default => "default".to_owned(),
         };
         let _ = writeln!(out, "{:width$}  {value}  [{origin}]", setting.flag);
     }
@@ -143,10 +143,10 @@ mod tests {
             .unwrap();
         let got = settings(&command, &matches);
         let expected = [
-            ("--a", Some("x"), Origin::Flag),
-            ("--b", None, Origin::Default),
-            ("--c", Some("3"), Origin::Default),
-            ("--d", Some("false"), Origin::Default),
+            ("--a", Some("x"), SetBy::Flag),
+            ("--b", None, SetBy::Default),
+            ("--c", Some("3"), SetBy::Default),
+            ("--d", Some("false"), SetBy::Default),
         ];
         assert_eq!(got.len(), expected.len(), "{got:?}");
         for (setting, (flag, value, origin)) in got.iter().zip(expected) {

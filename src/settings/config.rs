@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::input::file::poll::Poll;
+use crate::input::file::polling::Poll;
 use crate::react::action::CommandLine;
 use crate::react::gate::Threshold;
 use crate::react::pattern::{Matcher, Pattern, Syntax};

@@ -161,7 +161,7 @@ pub struct Found {
 
 /// What to do with a saved record at start.
 #[derive(Debug)]
-pub enum Resolution {
+pub enum Recovery {
     /// The file at the path is the recorded one: continue at `offset`.
     Resume { offset: u64 },
     /// The file at the path has the recorded identity but other content:
@@ -185,15 +185,15 @@ pub fn resolve(
     record: &FileRecord,
     at_path: Option<(&File, &Metadata)>,
     dirs: &[PathBuf],
-) -> io::Result<Resolution> {
+) -> io::Result<Recovery> {
     if let Some((file, meta)) = at_path {
         match classify(record, file, meta)? {
-            Match::Same { offset } => return Ok(Resolution::Resume { offset }),
-            Match::Rewritten(why) => return Ok(Resolution::FromStart(why)),
+            Match::Same { offset } => return Ok(Recovery::Resume { offset }),
+            Match::Rewritten(why) => return Ok(Recovery::FromStart(why)),
             Match::Other => {}
         }
     }
-    let gone = Resolution::Gone {
+    let gone = Recovery::Gone {
         unread_bytes: Some(record.len.saturating_sub(record.offset)).filter(|&n| n > 0),
     };
     let Some(path) = find_by_id(record.dev, record.ino, dirs) else {
@@ -207,7 +207,7 @@ pub fn resolve(
     };
     let meta = file.metadata()?;
     Ok(match classify(record, &file, &meta)? {
-        Match::Same { offset } => Resolution::Rotated(Found {
+        Match::Same { offset } => Recovery::Rotated(Found {
             path,
             file,
             meta,

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 pub use identity::{
-    Fingerprint, Found, MAX_STATS, Match, Resolution, Rewrite, classify, find_by_id, fnv1a, resolve,
+    Fingerprint, Found, MAX_STATS, Match, Recovery, Rewrite, classify, find_by_id, fnv1a, resolve,
 };
 pub use schedule::{SAVE_INTERVAL, SaveSchedule};
 pub use store::{SaveOutcome, StateFile, inspect};

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 pub const SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pending {
+enum SaveNeed {
     /// What is on disk is current.
     Clean,
     /// Something to save, at `at` at the latest.
@@ -22,7 +22,7 @@ enum Pending {
 pub struct SaveSchedule {
     interval: Duration,
     last: Option<Instant>,
-    pending: Pending,
+    pending: SaveNeed,
 }
 
 impl SaveSchedule {
@@ -30,17 +30,17 @@ impl SaveSchedule {
         SaveSchedule {
             interval,
             last: None,
-            pending: Pending::Clean,
+            pending: SaveNeed::Clean,
         }
     }
 
     /// Reading advanced at `now`: the state on disk is behind.
     pub fn dirty(&mut self, now: Instant) {
-        if let Pending::Clean = self.pending {
+        if let SaveNeed::Clean = self.pending {
             let at = self
                 .last
                 .map_or(now, |last| (last + self.interval).max(now));
-            self.pending = Pending::Due { at };
+            self.pending = SaveNeed::Due { at };
         }
     }
 
@@ -48,16 +48,16 @@ impl SaveSchedule {
     /// whatever the interval says.
     pub fn due_by(&mut self, at: Instant) {
         self.pending = match self.pending {
-            Pending::Due { at: due } => Pending::Due { at: due.min(at) },
-            Pending::Clean => Pending::Due { at },
+            SaveNeed::Due { at: due } => SaveNeed::Due { at: due.min(at) },
+            SaveNeed::Clean => SaveNeed::Due { at },
         };
     }
 
     /// When to save next; `None` while there is nothing to save.
     pub fn deadline(&self) -> Option<Instant> {
         match self.pending {
-            Pending::Due { at } => Some(at),
-            Pending::Clean => None,
+            SaveNeed::Due { at } => Some(at),
+            SaveNeed::Clean => None,
         }
     }
 
@@ -69,7 +69,7 @@ impl SaveSchedule {
     /// A save (due or forced) succeeded at `now`.
     pub fn saved(&mut self, now: Instant) {
         self.last = Some(now);
-        self.pending = Pending::Clean;
+        self.pending = SaveNeed::Clean;
     }
 }
 

@@ -36,7 +36,7 @@ fn capture(path: &Path, offset: u64) -> FileRecord {
 }
 
 /// Resolves `record` against whatever is at `path` now.
-fn resolve_at(record: &FileRecord, path: &Path, dirs: &[PathBuf]) -> Resolution {
+fn resolve_at(record: &FileRecord, path: &Path, dirs: &[PathBuf]) -> Recovery {
     let file = File::open(path).ok();
     let meta = file.as_ref().map(|f| f.metadata().unwrap());
     resolve(record, file.as_ref().zip(meta.as_ref()), dirs).unwrap()
@@ -89,7 +89,7 @@ fn the_same_file_resumes_at_its_offset_also_after_appends() {
     append(&log, &lines(100, 10));
     assert!(matches!(
         resolve_at(&r, &log, &[]),
-        Resolution::Resume { offset } if offset == 52 * 27
+        Recovery::Resume { offset } if offset == 52 * 27
     ));
 }
 
@@ -102,7 +102,7 @@ fn an_empty_file_at_offset_zero_is_the_same_file() {
     append(&log, b"first\n");
     assert!(matches!(
         resolve_at(&r, &log, &[]),
-        Resolution::Resume { offset: 0 }
+        Recovery::Resume { offset: 0 }
     ));
 }
 
@@ -117,7 +117,7 @@ fn a_file_rotated_by_rename_is_found_and_continued_where_it_was() {
     write(&log, b"the new file\n");
     let dirs = [d.path().to_path_buf()];
     match resolve_at(&r, &log, &dirs) {
-        Resolution::Rotated(found) => {
+        Recovery::Rotated(found) => {
             assert_eq!(found.path, d.path().join("app.log.1"));
             assert_eq!(found.offset, 1000);
             assert_eq!(found.meta.ino(), r.ino);
@@ -139,11 +139,11 @@ fn a_file_moved_to_another_directory_is_found_there_if_that_is_a_candidate() {
     let only_logs = [d.path().join("logs")];
     assert!(matches!(
         resolve_at(&r, &log, &only_logs),
-        Resolution::Gone { .. }
+        Recovery::Gone { .. }
     ));
     let both = [d.path().join("logs"), d.path().join("old")];
     match resolve_at(&r, &log, &both) {
-        Resolution::Rotated(found) => assert_eq!(found.path, d.path().join("old/app.log.1")),
+        Recovery::Rotated(found) => assert_eq!(found.path, d.path().join("old/app.log.1")),
         other => panic!("expected Rotated, got {other:?}"),
     }
 }
@@ -159,13 +159,13 @@ fn a_deleted_file_is_gone_with_the_bytes_known_to_be_unread() {
     fs::remove_file(&log).unwrap();
     assert!(matches!(
         resolve_at(&partly_read, &log, &dirs),
-        Resolution::Gone {
+        Recovery::Gone {
             unread_bytes: Some(8)
         }
     ));
     assert!(matches!(
         resolve_at(&fully_read, &log, &dirs),
-        Resolution::Gone { unread_bytes: None }
+        Recovery::Gone { unread_bytes: None }
     ));
 }
 
@@ -185,7 +185,7 @@ fn a_truncated_file_is_read_from_the_start() {
     append(&log, b"after the truncation\n");
     assert!(matches!(
         resolve_at(&r, &log, &[]),
-        Resolution::FromStart(Rewrite::Truncated)
+        Recovery::FromStart(Rewrite::Truncated)
     ));
 }
 
@@ -205,7 +205,7 @@ fn a_file_truncated_and_refilled_past_the_offset_is_read_from_the_start() {
     assert!(fs::metadata(&log).unwrap().len() > 2000);
     assert!(matches!(
         resolve_at(&r, &log, &[]),
-        Resolution::FromStart(Rewrite::HeadChanged)
+        Recovery::FromStart(Rewrite::HeadChanged)
     ));
 }
 
@@ -223,14 +223,14 @@ fn a_reused_inode_number_is_not_the_old_file() {
     (r.dev, r.ino) = (meta.dev(), meta.ino());
     assert!(matches!(
         resolve_at(&r, &log, &[]),
-        Resolution::FromStart(Rewrite::HeadChanged)
+        Recovery::FromStart(Rewrite::HeadChanged)
     ));
     // The same, found while looking for a rotated file elsewhere: not ours.
     let rotated_dirs = [d.path().to_path_buf()];
     let elsewhere = d.path().join("no-such.log");
     assert!(matches!(
         resolve_at(&r, &elsewhere, &rotated_dirs),
-        Resolution::Gone { .. }
+        Recovery::Gone { .. }
     ));
 }
 
@@ -249,7 +249,7 @@ fn bytes_changed_before_the_offset_are_read_from_the_start() {
         .unwrap();
     assert!(matches!(
         resolve_at(&r, &log, &[]),
-        Resolution::FromStart(Rewrite::TailChanged)
+        Recovery::FromStart(Rewrite::TailChanged)
     ));
 }
 

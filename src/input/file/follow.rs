@@ -38,7 +38,7 @@ impl FileId {
 
 /// Where to start reading a file that is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
+pub enum StartAt {
     /// At the beginning: every line is new.
     Beginning,
     /// After the last complete line: what is there already is old.
@@ -48,22 +48,22 @@ pub enum Start {
 /// Where a block of lines was read: the file, and the offset of the
 /// block's first byte in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Origin {
+pub struct LineOrigin {
     pub file: FileId,
     pub offset: u64,
 }
 
-impl Origin {
+impl LineOrigin {
     /// The origin of a match restored from the state file: it was read in
     /// an earlier run, from no file open now.
-    pub const RESTORED: Origin = Origin {
+    pub const RESTORED: LineOrigin = LineOrigin {
         file: FileId { dev: 0, ino: 0 },
         offset: 0,
     };
 
     /// The origin of `part`, a slice of `block` (which is from `self`).
-    pub fn of(self, block: &[u8], part: &[u8]) -> Origin {
-        Origin {
+    pub fn of(self, block: &[u8], part: &[u8]) -> LineOrigin {
+        LineOrigin {
             file: self.file,
             offset: self.offset + (part.as_ptr() as usize - block.as_ptr() as usize) as u64,
         }
@@ -71,7 +71,7 @@ impl Origin {
 }
 
 /// Where the lines read go: whole lines, `\n`-terminated, in blocks.
-pub type Sink<'a> = &'a mut dyn FnMut(&[u8], Origin);
+pub type LineSink<'a> = &'a mut dyn FnMut(&[u8], LineOrigin);
 
 /// What is remembered of a file once it is closed, so that it can be
 /// recognised, and continued where it was left, if it comes back.
@@ -102,7 +102,7 @@ pub struct Follower {
 }
 
 impl Follower {
-    pub fn open(path: &Path, start: Start) -> io::Result<Self> {
+    pub fn open(path: &Path, start: StartAt) -> io::Result<Self> {
         // Non-blocking, so that a FIFO at the path cannot hang the open; it
         // changes nothing for the regular file that is expected.
         let file = OpenOptions::new()
@@ -119,8 +119,8 @@ impl Follower {
             ));
         }
         let offset = match start {
-            Start::Beginning => 0,
-            Start::End => start_of_last_line(&file, meta.len())?,
+            StartAt::Beginning => 0,
+            StartAt::End => start_of_last_line(&file, meta.len())?,
         };
         let mut fingerprint = vec![0; offset.min(FINGERPRINT_LEN as u64) as usize];
         file.read_exact_at(&mut fingerprint, 0)?;
@@ -264,7 +264,7 @@ impl Follower {
 
     /// Starts over at offset 0 after a truncation. A partial line held from
     /// before is handed out: its writer will not finish it in this content.
-    pub fn rewind(&mut self, on_block: Sink) {
+    pub fn rewind(&mut self, on_block: LineSink) {
         self.finish(on_block);
         self.offset = 0;
         self.fingerprint.clear();
@@ -275,7 +275,7 @@ impl Follower {
     /// handing each run of complete lines to `on_block`, until the end of
     /// the file or until about `budget` bytes were read. Returns the number
     /// of bytes read.
-    pub fn read_appended(&mut self, budget: u64, on_block: Sink) -> io::Result<u64> {
+    pub fn read_appended(&mut self, budget: u64, on_block: LineSink) -> io::Result<u64> {
         let total = self.read_chunks(budget, on_block)?;
         if total > 0 {
             self.load_tail()?;
@@ -283,7 +283,7 @@ impl Follower {
         Ok(total)
     }
 
-    fn read_chunks(&mut self, budget: u64, on_block: Sink) -> io::Result<u64> {
+    fn read_chunks(&mut self, budget: u64, on_block: LineSink) -> io::Result<u64> {
         let mut total = 0;
         let mut after_hole = false;
         while total < budget {
@@ -345,7 +345,7 @@ impl Follower {
     }
 
     /// The file is done with (rotated away): a held partial line is a line.
-    pub fn finish(&mut self, on_block: Sink) {
+    pub fn finish(&mut self, on_block: LineSink) {
         let origin = self.buffer_origin();
         self.lines
             .finish(&mut |block| on_block(block, origin.at(block)));
@@ -386,9 +386,9 @@ impl BufferOrigin {
     }
 
     /// The origin of `block`, a slice of the line buffer.
-    pub fn at(self, block: &[u8]) -> Origin {
+    pub fn at(self, block: &[u8]) -> LineOrigin {
         let index = (block.as_ptr() as usize - self.addr) as u64;
-        Origin {
+        LineOrigin {
             file: self.file,
             offset: if index == 0 {
                 self.line_start

@@ -1,12 +1,12 @@
 //! A followed path: which file it names (`resolve`), how changes are seen
-//! (`watch` for inotify, `poll` for polling, `fstype` for when inotify
+//! (`watch` for inotify, `polling` for polling, `fstype` for when inotify
 //! cannot be trusted), one open file (`follow`), the path over time across
 //! rotation (`rotation`) and bytes to whole lines (`lines`).
 
 pub mod follow;
 pub mod fstype;
 pub mod lines;
-pub mod poll;
+pub mod polling;
 pub mod resolve;
 pub mod rotation;
 pub mod watch;

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use std::fs::{File, Metadata};
 
-use crate::checkpoint::state::{self, FileRecord, Resolution, State};
-use crate::input::file::follow::{FileId, Follower, Position, Sink, Start};
+use crate::checkpoint::state::{self, FileRecord, Recovery, State};
+use crate::input::file::follow::{FileId, Follower, LineSink, Position, StartAt};
 
 /// How long a rotated file is kept open after its last growth.
 pub const ROTATE_GRACE: Duration = Duration::from_secs(5);
@@ -82,7 +82,7 @@ pub struct LogPath {
 impl LogPath {
     /// Opens the file at start. A missing file (or directory) is waited
     /// for; any other failure to open it is the caller's to report.
-    pub fn open(path: &Path, start: Start) -> io::Result<Self> {
+    pub fn open(path: &Path, start: StartAt) -> io::Result<Self> {
         let current = match Follower::open(path, start) {
             Ok(file) => {
                 log::info!("following {} from offset {}", path.display(), file.offset());
@@ -107,7 +107,7 @@ impl LogPath {
     /// found by identity and finished first, a rewritten one is read from
     /// 0, and what cannot be found is reported with what was lost.
     pub fn resume(path: &Path, saved: &State, now: Instant) -> io::Result<Self> {
-        let mut log = LogPath::open(path, Start::Beginning)?;
+        let mut log = LogPath::open(path, StartAt::Beginning)?;
         log.rotated_dirs = saved.rotated_dirs.clone();
         let dirs = saved.candidate_dirs();
         for record in &saved.rotated {
@@ -142,16 +142,16 @@ impl LogPath {
             _ => None,
         };
         match state::resolve(record, at_path.as_ref().map(|(f, m)| (*f, m)), &dirs) {
-            Ok(Resolution::Resume { offset }) => {
+            Ok(Recovery::Resume { offset }) => {
                 if let Some(file) = log.current.as_mut() {
                     file.skip_to(offset)?;
                     log::info!("resuming {} at offset {offset}", path.display());
                 }
             }
-            Ok(Resolution::FromStart(why)) => {
+            Ok(Recovery::FromStart(why)) => {
                 log::info!("{}: {why}: reading it from the start", path.display());
             }
-            Ok(Resolution::Rotated(found)) => {
+            Ok(Recovery::Rotated(found)) => {
                 log::info!(
                     "{} was rotated while stopped: finishing {} from offset {}, then the new file from the start",
                     path.display(),
@@ -166,7 +166,7 @@ impl LogPath {
                     });
                 }
             }
-            Ok(Resolution::Gone { unread_bytes }) => warn_gone(record, unread_bytes),
+            Ok(Recovery::Gone { unread_bytes }) => warn_gone(record, unread_bytes),
             Err(err) => log::warn!(
                 "cannot compare {} with the saved state: {err}; reading it from the start",
                 path.display()
@@ -183,7 +183,7 @@ impl LogPath {
         dirs: &[PathBuf],
     ) -> Option<Follower> {
         match state::resolve(record, at_path, dirs) {
-            Ok(Resolution::Rotated(found)) => {
+            Ok(Recovery::Rotated(found)) => {
                 log::info!(
                     "finishing the rotated file {} from offset {}",
                     found.path.display(),
@@ -191,7 +191,7 @@ impl LogPath {
                 );
                 Follower::resume_file(found.file, found.offset).ok()
             }
-            Ok(Resolution::Gone { unread_bytes }) => {
+            Ok(Recovery::Gone { unread_bytes }) => {
                 warn_gone(record, unread_bytes);
                 None
             }
@@ -238,7 +238,7 @@ impl LogPath {
     }
 
     /// The end for good (`--once`): held partial lines are lines.
-    pub fn finish(&mut self, sink: Sink) {
+    pub fn finish(&mut self, sink: LineSink) {
         if let Some(file) = self.current.as_mut() {
             file.finish(sink);
         }
@@ -266,7 +266,7 @@ impl LogPath {
 
     /// Looks at the path again: reads the rotated files, notices a new,
     /// returning or truncated file, and reads what was appended.
-    pub fn refresh(&mut self, now: Instant, sink: Sink) -> Refresh {
+    pub fn refresh(&mut self, now: Instant, sink: LineSink) -> Refresh {
         self.read_retired(now, sink);
         let current_id = self.current.as_ref().map(Follower::id);
         let mut refresh = Refresh::default();
@@ -306,7 +306,7 @@ impl LogPath {
     }
 
     /// The path names no file: the one we followed, if any, is rotated.
-    fn gone(&mut self, now: Instant, sink: Sink) -> bool {
+    fn gone(&mut self, now: Instant, sink: LineSink) -> bool {
         let Some(file) = &self.current else {
             return false;
         };
@@ -324,8 +324,8 @@ impl LogPath {
 
     /// The path names another file than the one we follow (or one at all).
     /// Returns whether what we follow changed.
-    fn replace(&mut self, now: Instant, sink: Sink) -> bool {
-        let file = match Follower::open(&self.path, Start::Beginning) {
+    fn replace(&mut self, now: Instant, sink: LineSink) -> bool {
+        let file = match Follower::open(&self.path, StartAt::Beginning) {
             Ok(file) => file,
             Err(err) if is_gone(&err) => return self.gone(now, sink),
             Err(err) => {
@@ -361,7 +361,7 @@ impl LogPath {
     /// A file that appeared at the path. One we know (still open after a
     /// rotation, or closed not long ago) continues where we were in it: no
     /// line is read twice. Any other is read from its first byte.
-    fn recognise(&mut self, mut file: Follower, now: Instant, sink: Sink) -> Follower {
+    fn recognise(&mut self, mut file: Follower, now: Instant, sink: LineSink) -> Follower {
         let path = self.path.display();
         if let Some(i) = self
             .retired
@@ -394,7 +394,7 @@ impl LogPath {
 
     /// Reads what was appended to the rotated files (any event in their
     /// directories may be one of their writers).
-    pub fn read_retired(&mut self, now: Instant, sink: Sink) {
+    pub fn read_retired(&mut self, now: Instant, sink: LineSink) {
         for old in &mut self.retired {
             let name = retired_name(&old.file);
             check_truncation(&mut old.file, &name, sink);
@@ -414,7 +414,7 @@ impl LogPath {
 
     /// Closes the rotated files whose grace is over, after a last read.
     /// Returns whether any was closed.
-    pub fn expire(&mut self, now: Instant, sink: Sink) -> bool {
+    pub fn expire(&mut self, now: Instant, sink: LineSink) -> bool {
         // A file that grew since the last look earns a new grace period.
         self.read_retired(now, sink);
         let before = self.retired.len();
@@ -439,7 +439,7 @@ impl LogPath {
         self.closed.push_back(Closed { at, when: now });
     }
 
-    fn retire_current(&mut self, now: Instant, sink: Sink) {
+    fn retire_current(&mut self, now: Instant, sink: LineSink) {
         let Some(mut file) = self.current.take() else {
             return;
         };
@@ -471,7 +471,7 @@ impl LogPath {
     }
 
     /// Reads the current file; true if it has more than the budget allowed.
-    fn read_current(&mut self, sink: Sink) -> bool {
+    fn read_current(&mut self, sink: LineSink) -> bool {
         let Some(file) = self.current.as_mut() else {
             return false;
         };
@@ -511,7 +511,7 @@ fn retired_name(file: &Follower) -> String {
     }
 }
 
-fn check_truncation(file: &mut Follower, name: &dyn Display, sink: Sink) {
+fn check_truncation(file: &mut Follower, name: &dyn Display, sink: LineSink) {
     match file.is_truncated() {
         Ok(false) => {}
         Ok(true) => {
@@ -524,7 +524,7 @@ fn check_truncation(file: &mut Follower, name: &dyn Display, sink: Sink) {
 
 /// The last look at a rotated file before it is closed; returns what to
 /// remember of it.
-fn close(file: &mut Follower, sink: Sink) -> Position {
+fn close(file: &mut Follower, sink: LineSink) -> Position {
     let name = retired_name(file);
     if let Err(err) = file.read_appended(u64::MAX, sink) {
         log::warn!("cannot read {name}: {err}");
@@ -537,7 +537,7 @@ fn close(file: &mut Follower, sink: Sink) -> Position {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::file::follow::Origin;
+    use crate::input::file::follow::LineOrigin;
     use std::fs::{self, OpenOptions};
     use std::io::Write;
 
@@ -552,7 +552,7 @@ mod tests {
         fn new(content: &str) -> Self {
             let dir = tempfile::tempdir().unwrap();
             fs::write(dir.path().join("app.log"), content).unwrap();
-            let log = LogPath::open(&dir.path().join("app.log"), Start::End).unwrap();
+            let log = LogPath::open(&dir.path().join("app.log"), StartAt::End).unwrap();
             Fixture {
                 dir,
                 log,
@@ -573,7 +573,7 @@ mod tests {
             file.write_all(text.as_bytes()).unwrap();
         }
 
-        fn collect(lines: &mut Vec<String>) -> impl FnMut(&[u8], Origin) + '_ {
+        fn collect(lines: &mut Vec<String>) -> impl FnMut(&[u8], LineOrigin) + '_ {
             |block: &[u8], _| {
                 let text = String::from_utf8_lossy(&block[..block.len() - 1]);
                 lines.extend(text.split('\n').map(str::to_owned));

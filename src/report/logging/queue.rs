@@ -21,14 +21,14 @@ pub struct Queue {
 }
 
 struct Shared {
-    state: Mutex<State>,
+    state: Mutex<QueueState>,
     /// Signalled when lines arrive and when the writer finishes a batch.
     changed: Condvar,
     report: DropReport,
 }
 
 #[derive(Default)]
-struct State {
+struct QueueState {
     /// Whole lines, newline included, in order.
     pending: Vec<u8>,
     dropped: u64,
@@ -44,7 +44,7 @@ impl Queue {
         report: DropReport,
     ) -> std::io::Result<Queue> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(QueueState::default()),
             changed: Condvar::new(),
             report,
         });
@@ -99,12 +99,12 @@ impl Queue {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-impl State {
+impl QueueState {
     fn busy(&self) -> bool {
         self.writing || !self.pending.is_empty() || self.dropped > 0
     }

@@ -30,11 +30,11 @@ use crate::input::stream::Stream;
 use crate::react::action::SHUTDOWN_KILL_GRACE;
 use crate::react::action::seconds;
 use crate::react::reaction::Reaction;
-use crate::ready::poll;
 use crate::report::readiness::Notifier;
 use crate::report::summary::Summary;
 use crate::settings::config::Config;
 use crate::signals::Signals;
+use crate::sys::poll;
 
 /// Looks at the path in one refresh, at most, while it keeps naming
 /// another file.

@@ -17,19 +17,44 @@
 //! reaction (`reaction`, `gate`, `action`); the lines go through the
 //! matcher (`pattern`) to the reaction.
 
+#![deny(unsafe_code)]
+
+use std::process::ExitCode;
+
 pub mod checkpoint;
 pub mod daemon;
 pub mod error;
 pub mod input;
 pub mod react;
-pub mod ready;
 pub mod report;
 pub mod settings;
 pub mod signals;
+mod sys;
+
+/// The whole program: parse the settings, start logging, run, and turn
+/// the outcome into an exit status (2 for a bad setting, 1 for a failure
+/// at run time).
+pub fn main() -> ExitCode {
+    sys::keep_large_buffers_out_of_the_heap();
+    let code = match settings::cli::parse() {
+        Ok(cli) => match report::logging::init(&cli).and_then(|()| run(cli)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                report::logging::fatal(&err.to_string());
+                err.exit_code()
+            }
+        },
+        Err(code) => code,
+    };
+    // Whatever the outcome, the queued log lines (and the error line) go
+    // out first, as far as a stalled stderr allows.
+    report::logging::finish();
+    code
+}
 
 /// Validates the settings, warns about likely mistakes, and then either
 /// prints the `--check` report or runs the daemon.
-pub fn run(mut cli: settings::cli::Cli) -> error::Result<()> {
+fn run(mut cli: settings::cli::Cli) -> error::Result<()> {
     let settings = std::mem::take(&mut cli.settings);
     let check = cli.check;
     let config = settings::config::Config::from_cli(cli)?;

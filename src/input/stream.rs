@@ -22,7 +22,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::input::file::follow::{BufferOrigin, FileId, LineSink};
 use crate::input::file::lines::LineBuffer;
-use crate::ready;
+use crate::sys;
 
 /// The identity blocks read from a stream carry: no file has it (no file
 /// system has device 0 and inode 0).
@@ -77,7 +77,7 @@ impl Stream {
             if total >= budget {
                 return true;
             }
-            match ready::readable(self.input.as_fd()) {
+            match sys::readable(self.input.as_fd()) {
                 Ok(true) => {}
                 Ok(false) => return false,
                 Err(err) => {

@@ -14,6 +14,8 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+
+use crate::sys;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
@@ -148,7 +150,7 @@ impl Runner {
                     "command (pid {}) still running: sending SIGKILL to its process group",
                     run.pid
                 );
-                signal_group(run.pid, libc::SIGKILL);
+                sys::signal_group(run.pid, libc::SIGKILL);
                 run.kill_at = None;
             } else if run.term_at.is_some_and(|at| now >= at) {
                 log::warn!(
@@ -156,7 +158,7 @@ impl Runner {
                     run.pid,
                     seconds(now - run.started)
                 );
-                signal_group(run.pid, libc::SIGTERM);
+                sys::signal_group(run.pid, libc::SIGTERM);
                 run.term_at = None;
                 run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
             }
@@ -172,7 +174,7 @@ impl Runner {
                     "stopping command (pid {}): sending SIGTERM to its process group",
                     run.pid
                 );
-                signal_group(run.pid, libc::SIGTERM);
+                sys::signal_group(run.pid, libc::SIGTERM);
             }
             run.term_at = None;
             let kill_at = now + SHUTDOWN_KILL_GRACE;
@@ -184,7 +186,7 @@ impl Runner {
     pub fn kill_and_wait(&mut self, now: Instant) -> Vec<Finished> {
         let mut left = std::mem::take(&mut self.running);
         for run in &left {
-            signal_group(run.pid, libc::SIGKILL);
+            sys::signal_group(run.pid, libc::SIGKILL);
         }
         // SIGKILL cannot be ignored, but a process stuck in the kernel (a
         // stalled network file system) dies only when the kernel lets it:
@@ -192,15 +194,12 @@ impl Runner {
         let mut ended = Vec::new();
         let deadline = Instant::now() + KILL_WAIT;
         loop {
-            left.retain(|run| {
-                let mut status = 0;
-                // SAFETY: waitpid only writes the status through the
-                // pointer, which points at a live local.
-                let pid = unsafe { libc::waitpid(run.pid, &mut status, libc::WNOHANG) };
-                if pid == run.pid {
+            left.retain(|run| match sys::try_reap(run.pid) {
+                Some((_, status)) => {
                     ended.push(finished(run, status, now));
+                    false
                 }
-                pid == 0
+                None => true,
             });
             if left.is_empty() || Instant::now() >= deadline {
                 break;
@@ -221,10 +220,10 @@ impl Runner {
     /// commands among them.
     pub fn reap(&mut self, now: Instant) -> Vec<Finished> {
         for run in &self.running {
-            if run.kill_at.is_some() && has_exited(run.pid) {
+            if run.kill_at.is_some() && sys::has_exited(run.pid) {
                 // We were stopping it: its leader is gone, finish the group
                 // off while the unreaped leader still pins the group id.
-                signal_group(run.pid, libc::SIGKILL);
+                sys::signal_group(run.pid, libc::SIGKILL);
             }
         }
         let mut ours = Vec::new();
@@ -242,12 +241,7 @@ impl Runner {
 /// Reaps every child that has exited, without blocking: our command, and
 /// the orphans a PID 1 adopts.
 pub fn reap_children(mut on_exit: impl FnMut(libc::pid_t, libc::c_int)) {
-    loop {
-        let mut status = 0;
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid <= 0 {
-            return; // 0: children left, none exited; -1: no children.
-        }
+    while let Some((pid, status)) = sys::try_reap(-1) {
         on_exit(pid, status);
     }
 }
@@ -281,19 +275,6 @@ pub fn log_finished(f: &Finished) {
             f.status
         ),
     }
-}
-
-fn signal_group(pgid: libc::pid_t, signal: libc::c_int) {
-    // ESRCH only means the group is already empty.
-    unsafe { libc::kill(-pgid, signal) };
-}
-
-/// Has `pid` exited? Asked without reaping it.
-fn has_exited(pid: libc::pid_t) -> bool {
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-    let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
-    rc == 0 && unsafe { info.si_pid() } == pid
 }
 
 fn signal_name(sig: i32) -> &'static str {
@@ -413,10 +394,8 @@ fn env_cost(name: &str, value_len: usize) -> usize {
 pub fn added_env_budget() -> usize {
     static BUDGET: OnceLock<usize> = OnceLock::new();
     *BUDGET.get_or_init(|| {
-        // SAFETY: sysconf has no memory-safety preconditions.
-        let arg_max = unsafe { libc::sysconf(libc::_SC_ARG_MAX) };
         // 128 KiB is the least Linux allows whatever the stack limit.
-        let arg_max = usize::try_from(arg_max).unwrap_or(0).max(128 << 10);
+        let arg_max = sys::arg_max().unwrap_or(0).max(128 << 10);
         let inherited: usize = std::env::vars_os()
             .map(|(name, value)| env_cost(&name.to_string_lossy(), value.len()))
             .sum();

@@ -50,12 +50,7 @@ impl Notifier {
 
     /// Sent before a reload; newer systemd wants the monotonic time with it.
     pub fn reloading(&self) {
-        let mut now = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
-        let usec = now.tv_sec as u64 * 1_000_000 + now.tv_nsec as u64 / 1000;
+        let usec = crate::sys::monotonic_usec();
         self.send(&format!("RELOADING=1\nMONOTONIC_USEC={usec}\n"));
     }
 

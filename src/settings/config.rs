@@ -4,7 +4,7 @@
 //! file stops the service at once (exit 2) with one line that says what is
 //! wrong, instead of at 3 a.m. when the first match arrives.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -280,10 +280,7 @@ fn find_program(name: &str) -> std::result::Result<PathBuf, String> {
 }
 
 fn is_executable(path: &Path) -> bool {
-    let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    unsafe { libc::access(c_path.as_ptr(), libc::X_OK) == 0 }
+    crate::sys::access(path, libc::X_OK).is_ok()
 }
 
 // ---------------------------------------------------------------------------

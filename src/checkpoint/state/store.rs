@@ -17,7 +17,7 @@
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -68,11 +68,7 @@ pub fn inspect(path: &Path) -> std::result::Result<String, String> {
         }
         Err(err) => return Err(format!("the state directory {}: {err}", dir.display())),
     }
-    let c_dir = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
-        .map_err(|_| format!("invalid state directory {}", dir.display()))?;
-    // SAFETY: access(2) reads a NUL-terminated path we own.
-    if unsafe { libc::access(c_dir.as_ptr(), libc::W_OK) } != 0 {
-        let err = io::Error::last_os_error();
+    if let Err(err) = crate::sys::access(dir, libc::W_OK) {
         return Err(format!(
             "cannot write to the state directory {}: {err}",
             dir.display()
@@ -261,12 +257,9 @@ const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
 fn take_lock(lock: &File) -> io::Result<()> {
     let deadline = std::time::Instant::now() + LOCK_PATIENCE;
     loop {
-        // SAFETY: flock(2) on a descriptor we own; no memory is involved.
-        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc == 0 {
+        let Err(err) = crate::sys::try_lock_exclusive(lock.as_fd()) else {
             return Ok(());
-        }
-        let err = io::Error::last_os_error();
+        };
         match err.kind() {
             io::ErrorKind::Interrupted => {}
             io::ErrorKind::WouldBlock if std::time::Instant::now() < deadline => {

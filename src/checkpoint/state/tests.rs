@@ -552,19 +552,7 @@ fn with_tiny_tmpfs(body: impl FnOnce(&Path) + Send) -> bool {
                 if !private_mount_namespace() {
                     return false;
                 }
-                let target =
-                    std::ffi::CString::new(mount_point.as_os_str().as_encoded_bytes()).unwrap();
-                // SAFETY: valid NUL-terminated strings that outlive the call.
-                let rc = unsafe {
-                    libc::mount(
-                        c"tmpfs".as_ptr(),
-                        target.as_ptr(),
-                        c"tmpfs".as_ptr(),
-                        0,
-                        c"size=64k".as_ptr().cast(),
-                    )
-                };
-                assert_eq!(rc, 0, "mount tmpfs: {}", std::io::Error::last_os_error());
+                crate::sys::mount::tmpfs(mount_point, "64k").expect("mount tmpfs");
                 body(mount_point);
                 true
             })
@@ -576,27 +564,15 @@ fn with_tiny_tmpfs(body: impl FnOnce(&Path) + Send) -> bool {
 /// Gives the calling thread its own mount namespace, with mounts that do
 /// not propagate back. `false` if not allowed (not root).
 fn private_mount_namespace() -> bool {
-    // SAFETY: unshare(2) changes only this thread's namespaces.
-    if unsafe { libc::unshare(libc::CLONE_NEWNS) } != 0 {
-        eprintln!(
-            "skipped: no private mount namespace ({}); run as root to test a full disk",
-            std::io::Error::last_os_error()
-        );
-        return false;
+    match crate::sys::mount::private_namespace() {
+        Ok(()) => true,
+        Err(err) => {
+            eprintln!(
+                "skipped: no private mount namespace ({err}); run as root to test a full disk"
+            );
+            false
+        }
     }
-    // SAFETY: valid NUL-terminated strings; null data and type are allowed
-    // for a propagation change.
-    let rc = unsafe {
-        libc::mount(
-            std::ptr::null(),
-            c"/".as_ptr(),
-            std::ptr::null(),
-            libc::MS_REC | libc::MS_PRIVATE,
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "make / private: {}", std::io::Error::last_os_error());
-    true
 }
 
 #[test]

@@ -11,7 +11,9 @@
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
+
+use crate::sys;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -402,13 +404,9 @@ impl BufferOrigin {
 /// The start of the next data at or after `offset`, past a hole; `None`
 /// where the file system cannot tell or there is no data after `offset`.
 fn next_data(file: &File, offset: u64) -> Option<u64> {
-    let offset = libc::off_t::try_from(offset).ok()?;
-    // SAFETY: lseek on a descriptor we own; it moves the file position,
-    // which nothing here uses (every read is positioned).
-    let data = unsafe { libc::lseek(file.as_raw_fd(), offset, libc::SEEK_DATA) };
-    u64::try_from(data)
-        .ok()
-        .filter(|&data| data >= offset as u64)
+    // It moves the file position, which nothing here uses (every read is
+    // positioned).
+    sys::seek_data(file.as_fd(), offset).filter(|&data| data >= offset)
 }
 
 /// Where the last complete line ends, looking back at most a line's length:

@@ -10,9 +10,7 @@
 //! since it is how virtual machines and WSL share a host's directory, whose
 //! writes the guest never sees (GNU marks it local).
 
-use std::ffi::CString;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// GNU tail's remote file systems: `statfs(2)` `f_type`, and a name for the
@@ -63,19 +61,7 @@ pub fn remote(f_type: u64) -> Option<&'static str> {
 
 /// The `f_type` of the file system `path` is on.
 pub fn of(path: &Path) -> io::Result<u64> {
-    let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: an all-zero statfs is a valid value of this plain C struct.
-    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c_path` is NUL-terminated and `buf` is a valid statfs that
-    // outlives the call.
-    if unsafe { libc::statfs(c_path.as_ptr(), &mut buf) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // `f_type`'s C type differs between architectures; the bits are what
-    // count.
-    #[allow(clippy::unnecessary_cast)]
-    Ok(buf.f_type as u64)
+    crate::sys::fs_type(path)
 }
 
 #[cfg(test)]

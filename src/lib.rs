@@ -36,15 +36,24 @@ mod sys;
 /// at run time).
 pub fn main() -> ExitCode {
     sys::keep_large_buffers_out_of_the_heap();
-    let code = match settings::cli::parse() {
-        Ok(cli) => match report::logging::init(&cli).and_then(|()| run(cli)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                report::logging::fatal(&err.to_string());
-                err.exit_code()
-            }
-        },
-        Err(code) => code,
+    let result = settings::cli::parse().and_then(|cli| match cli {
+        Some(cli) => {
+            let logging = report::logging::Settings {
+                format: cli.log_format.as_deref(),
+                verbose: cli.verbose,
+                quiet: cli.quiet,
+            };
+            report::logging::init(&logging).and_then(|()| run(cli))
+        }
+        // --help or --version: printed.
+        None => Ok(()),
+    });
+    let code = match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report::logging::fatal(&err.to_string());
+            err.exit_code()
+        }
     };
     // Whatever the outcome, the queued log lines (and the error line) go
     // out first, as far as a stalled stderr allows.

@@ -23,7 +23,6 @@ use std::time::{Duration, SystemTime};
 use log::{LevelFilter, Log, Metadata, Record};
 
 use crate::error::{Error, Result};
-use crate::settings::cli::Cli;
 use line::Format;
 use queue::Queue;
 
@@ -46,9 +45,19 @@ struct Output {
 
 static OUTPUT: OnceLock<Output> = OnceLock::new();
 
+/// The settings that decide what is logged and how (`RUST_LOG` aside).
+pub struct Settings<'a> {
+    /// `--log-format`.
+    pub format: Option<&'a str>,
+    /// `-v`, counted.
+    pub verbose: u8,
+    /// `-q`, counted.
+    pub quiet: u8,
+}
+
 /// Sets up logging from `--log-format`, `-v`/`-q` and `RUST_LOG`.
-pub fn init(cli: &Cli) -> Result<()> {
-    let format = match cli.log_format.as_deref().map(str::trim) {
+pub fn init(settings: &Settings<'_>) -> Result<()> {
+    let format = match settings.format.map(str::trim) {
         None | Some("" | "auto") => detect_format(),
         Some("journal") => Format::Journal,
         Some("plain") => Format::Plain,
@@ -59,7 +68,7 @@ pub fn init(cli: &Cli) -> Result<()> {
         }
     };
     output_with(format);
-    let filter = filter(cli);
+    let filter = filter(settings);
     let max_level = filter.filter();
     if log::set_boxed_logger(Box::new(Logger { filter })).is_ok() {
         log::set_max_level(max_level);
@@ -141,13 +150,13 @@ impl Log for Logger {
     fn flush(&self) {}
 }
 
-fn filter(cli: &Cli) -> env_logger::Logger {
+fn filter(settings: &Settings<'_>) -> env_logger::Logger {
     let mut builder = env_logger::Builder::new();
     builder.filter_level(LevelFilter::Info);
     if let Ok(spec) = std::env::var("RUST_LOG") {
         builder.parse_filters(&spec);
     }
-    let level = match (cli.verbose, cli.quiet) {
+    let level = match (settings.verbose, settings.quiet) {
         (0, 0) => None,
         (1, _) => Some(LevelFilter::Debug),
         (2.., _) => Some(LevelFilter::Trace),

@@ -2,74 +2,14 @@
 //! resolved, each with where it came from, then exit (what `nginx -t` and
 //! `sshd -t` are to their daemons; run after editing an env file).
 //!
-//! The list of settings is read from the clap definitions, not written out
-//! here, so that every flag is shown, including ones added later.
+//! The list of settings is read from the clap definitions (see
+//! `cli::Setting`), not written out here, so that every flag is shown,
+//! including ones added later.
 
-use std::ffi::OsStr;
 use std::fmt::Write as _;
 
-use clap::parser::ValueSource;
-use clap::{ArgMatches, Command};
-
+use crate::settings::cli::{SetBy, Setting};
 use crate::settings::config::Config;
-
-/// One setting as resolved by clap.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    /// `--name`.
-    pub flag: String,
-    /// The value as given (trimmed), `None` if unset or empty.
-    pub value: Option<String>,
-    pub origin: SetBy,
-}
-
-/// Where a setting's value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SetBy {
-    Flag,
-    /// The named environment variable.
-    Environment(String),
-    Default,
-}
-
-/// Every setting of `command` as `matches` resolved it (`--help`,
-/// `--version` and `--check` itself aside).
-pub fn settings(command: &Command, matches: &ArgMatches) -> Vec<Setting> {
-    command
-        .get_arguments()
-        .filter(|arg| !matches!(arg.get_id().as_str(), "help" | "version" | "check"))
-        .filter_map(|arg| {
-            let id = arg.get_id().as_str();
-            let flag = format!("--{}", arg.get_long()?);
-            let value = matches
-                .get_raw(id)
-                .map(|values| {
-                    values
-                        .map(OsStr::to_string_lossy)
-                        .map(|v| v.trim().to_owned())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .filter(|v| !v.is_empty());
-            let origin = match (matches.value_source(id), &value) {
-                // An empty value counts as unset: the default applies.
-                (_, None) => SetBy::Default,
-                (Some(ValueSource::CommandLine), _) => SetBy::Flag,
-                (Some(ValueSource::EnvVariable), _) => SetBy::Environment(
-                    arg.get_env()
-                        .map(|name| name.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                ),
-                _ => SetBy::Default,
-            };
-            Some(Setting {
-                flag,
-                value,
-                origin,
-            })
-        })
-        .collect()
-}
 
 /// The report `--check` prints: the settings, then what validation
 /// resolved (the program, the followed path).
@@ -121,38 +61,6 @@ fn file_status(config: &Config) -> String {
                     format!(" (nearest existing directory: {})", dir.display())
                 });
             format!("does not exist yet, a start waits for it{missing}")
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::{Arg, ArgAction};
-
-    #[test]
-    fn origins_come_from_clap() {
-        let command = Command::new("t")
-            .arg(Arg::new("a").long("a").env("T_CHECK_A"))
-            .arg(Arg::new("b").long("b").env("T_CHECK_B_UNSET"))
-            .arg(Arg::new("c").long("c").default_value("3"))
-            .arg(Arg::new("d").long("d").action(ArgAction::SetTrue));
-        let matches = command
-            .clone()
-            .try_get_matches_from(["t", "--a", " x "])
-            .unwrap();
-        let got = settings(&command, &matches);
-        let expected = [
-            ("--a", Some("x"), SetBy::Flag),
-            ("--b", None, SetBy::Default),
-            ("--c", Some("3"), SetBy::Default),
-            ("--d", Some("false"), SetBy::Default),
-        ];
-        assert_eq!(got.len(), expected.len(), "{got:?}");
-        for (setting, (flag, value, origin)) in got.iter().zip(expected) {
-            assert_eq!(setting.flag, flag);
-            assert_eq!(setting.value.as_deref(), value, "{flag}");
-            assert_eq!(setting.origin, origin, "{flag}");
         }
     }
 }

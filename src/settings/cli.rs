@@ -7,12 +7,12 @@
 //! strings here; `config` gives them meaning, so that every bad value gets
 //! the same one-line `logs2eca: ...` error instead of clap's usage dump.
 
-use std::ffi::OsString;
-use std::process::ExitCode;
+use std::ffi::{OsStr, OsString};
 
-use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
+use clap::parser::ValueSource;
+use clap::{ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches, Parser};
 
-use crate::settings::check::{self, Setting};
+use crate::error::{Error, Result};
 
 /// Follow a log file and run a command when a new line matches a pattern.
 ///
@@ -135,12 +135,12 @@ pub struct Cli {
 }
 
 /// Parses the process arguments. On `--help`/`--version` the text is
-/// printed and `Err(SUCCESS)` returned; on a usage error, one line.
-pub fn parse() -> Result<Cli, ExitCode> {
+/// printed and `Ok(None)` returned; a usage error is one line.
+pub fn parse() -> Result<Option<Cli>> {
     parse_from(std::env::args_os())
 }
 
-pub fn parse_from<I, T>(args: I) -> Result<Cli, ExitCode>
+pub fn parse_from<I, T>(args: I) -> Result<Option<Cli>>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -150,17 +150,21 @@ where
         .clone()
         .try_get_matches_from(args)
         .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
-    let (mut cli, matches) = parsed.map_err(|err| {
-        if !err.use_stderr() {
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
+        Err(err) if !err.use_stderr() => {
             // --help or --version: clap's own output is what users expect.
             let _ = err.print();
-            return ExitCode::SUCCESS;
+            return Ok(None);
         }
-        crate::report::logging::fatal(&format!("{} (see --help)", first_line(&err.to_string())));
-        ExitCode::from(2)
-    })?;
-    cli.settings = check::settings(&command, &matches);
-    Ok(cli)
+        Err(err) => {
+            let rendered = err.to_string();
+            let line = first_line(&rendered);
+            return Err(Error::usage(format!("{line} (see --help)")));
+        }
+    };
+    cli.settings = settings(&command, &matches);
+    Ok(Some(cli))
 }
 
 /// The environment variables of every setting, from the definitions.
@@ -169,6 +173,64 @@ pub fn setting_variables() -> Vec<String> {
         .get_arguments()
         .filter_map(|arg| arg.get_env())
         .map(|name| name.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// One setting as resolved by clap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// `--name`.
+    pub flag: String,
+    /// The value as given (trimmed), `None` if unset or empty.
+    pub value: Option<String>,
+    pub origin: SetBy,
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetBy {
+    Flag,
+    /// The named environment variable.
+    Environment(String),
+    Default,
+}
+
+/// Every setting of `command` as `matches` resolved it (`--help`,
+/// `--version` and `--check` itself aside).
+pub fn settings(command: &Command, matches: &ArgMatches) -> Vec<Setting> {
+    command
+        .get_arguments()
+        .filter(|arg| !matches!(arg.get_id().as_str(), "help" | "version" | "check"))
+        .filter_map(|arg| {
+            let id = arg.get_id().as_str();
+            let flag = format!("--{}", arg.get_long()?);
+            let value = matches
+                .get_raw(id)
+                .map(|values| {
+                    values
+                        .map(OsStr::to_string_lossy)
+                        .map(|v| v.trim().to_owned())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .filter(|v| !v.is_empty());
+            let origin = match (matches.value_source(id), &value) {
+                // An empty value counts as unset: the default applies.
+                (_, None) => SetBy::Default,
+                (Some(ValueSource::CommandLine), _) => SetBy::Flag,
+                (Some(ValueSource::EnvVariable), _) => SetBy::Environment(
+                    arg.get_env()
+                        .map(|name| name.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                ),
+                _ => SetBy::Default,
+            };
+            Some(Setting {
+                flag,
+                value,
+                origin,
+            })
+        })
         .collect()
 }
 
@@ -196,6 +258,7 @@ fn boolean(value: &str) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Arg;
 
     #[test]
     fn definitions_are_consistent() {
@@ -215,7 +278,9 @@ mod tests {
 
     #[test]
     fn values_are_trimmed_and_hyphen_values_accepted() {
-        let cli = parse_from(["logs2eca", "-l", " a.log ", "-w", "-1", "-p", "-x-"]).unwrap();
+        let cli = parse_from(["logs2eca", "-l", " a.log ", "-w", "-1", "-p", "-x-"])
+            .unwrap()
+            .unwrap();
         assert_eq!(cli.logfile.as_deref(), Some("a.log"));
         assert_eq!(cli.wait.as_deref(), Some("-1"));
         assert_eq!(cli.pattern.as_deref(), Some("-x-"));
@@ -225,5 +290,31 @@ mod tests {
     fn usage_errors_are_reduced_to_their_first_line() {
         let rendered = "error: unexpected argument '--nope' found\n\nUsage: logs2eca\n";
         assert_eq!(first_line(rendered), "unexpected argument '--nope' found");
+    }
+
+    #[test]
+    fn origins_come_from_clap() {
+        let command = Command::new("t")
+            .arg(Arg::new("a").long("a").env("T_CHECK_A"))
+            .arg(Arg::new("b").long("b").env("T_CHECK_B_UNSET"))
+            .arg(Arg::new("c").long("c").default_value("3"))
+            .arg(Arg::new("d").long("d").action(ArgAction::SetTrue));
+        let matches = command
+            .clone()
+            .try_get_matches_from(["t", "--a", " x "])
+            .unwrap();
+        let got = settings(&command, &matches);
+        let expected = [
+            ("--a", Some("x"), SetBy::Flag),
+            ("--b", None, SetBy::Default),
+            ("--c", Some("3"), SetBy::Default),
+            ("--d", Some("false"), SetBy::Default),
+        ];
+        assert_eq!(got.len(), expected.len(), "{got:?}");
+        for (setting, (flag, value, origin)) in got.iter().zip(expected) {
+            assert_eq!(setting.flag, flag);
+            assert_eq!(setting.value.as_deref(), value, "{flag}");
+            assert_eq!(setting.origin, origin, "{flag}");
+        }
     }
 }

@@ -21,14 +21,14 @@
 
 use std::process::ExitCode;
 
-pub mod checkpoint;
-pub mod daemon;
-pub mod error;
+mod checkpoint;
+mod daemon;
+mod error;
 pub mod input;
 pub mod react;
-pub mod report;
+mod report;
 pub mod settings;
-pub mod signals;
+mod signals;
 mod sys;
 
 /// The whole program: parse the settings, start logging, run, and turn

@@ -2,6 +2,6 @@
 //! what is kept of the files and the keys (`persist`) and when it is
 //! saved (`saver`).
 
-pub mod persist;
-pub mod saver;
-pub mod state;
+pub(crate) mod persist;
+pub(crate) mod saver;
+pub(crate) mod state;

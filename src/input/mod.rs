@@ -2,5 +2,5 @@
 //! (`stream`), behind the one shape the loop talks to (`source`).
 
 pub mod file;
-pub mod source;
-pub mod stream;
+pub(crate) mod source;
+pub(crate) mod stream;

@@ -396,20 +396,19 @@ impl<T: Held> Gate<T> {
     }
 
     /// Commands running now, as the gate counts them.
+    #[cfg(test)]
     pub fn running(&self) -> usize {
         self.running
     }
 
     /// Keys tracked now.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_name.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
-    }
-
     /// Matches of new keys dropped because the table was full of busy keys.
+    #[cfg(test)]
     pub fn dropped(&self) -> u64 {
         self.dropped
     }

@@ -2,7 +2,7 @@
 //! (`gate`), and the command itself (`action`), tied together per match by
 //! `reaction`.
 
-pub mod action;
-pub mod gate;
+pub(crate) mod action;
+pub(crate) mod gate;
 pub mod pattern;
-pub mod reaction;
+pub(crate) mod reaction;

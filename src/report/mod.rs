@@ -2,7 +2,7 @@
 //! `sd_notify` datagrams (`readiness`), the dry run's output (`printer`)
 //! and the summaries of suppressed matches (`summary`).
 
-pub mod logging;
-pub mod printer;
-pub mod readiness;
-pub mod summary;
+pub(crate) mod logging;
+pub(crate) mod printer;
+pub(crate) mod readiness;
+pub(crate) mod summary;

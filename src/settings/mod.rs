@@ -3,8 +3,8 @@
 //! the warnings about likely mistakes (`advice`) and the `--check` report
 //! (`check`).
 
-pub mod advice;
-pub mod check;
+pub(crate) mod advice;
+pub(crate) mod check;
 pub mod cli;
-pub mod config;
-pub mod duration;
+pub(crate) mod config;
+pub(crate) mod duration;

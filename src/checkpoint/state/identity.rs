@@ -154,7 +154,6 @@ pub fn classify(record: &FileRecord, file: &File, meta: &Metadata) -> io::Result
 pub struct Found {
     pub path: PathBuf,
     pub file: File,
-    pub meta: Metadata,
     /// Where to continue reading it.
     pub offset: u64,
 }
@@ -207,12 +206,7 @@ pub fn resolve(
     };
     let meta = file.metadata()?;
     Ok(match classify(record, &file, &meta)? {
-        Match::Same { offset } => Recovery::Rotated(Found {
-            path,
-            file,
-            meta,
-            offset,
-        }),
+        Match::Same { offset } => Recovery::Rotated(Found { path, file, offset }),
         // Someone else's content under the old number is not the old file.
         Match::Rewritten(_) | Match::Other => gone,
     })

@@ -16,15 +16,13 @@ mod schedule;
 mod store;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-pub use identity::{
-    Fingerprint, Found, MAX_STATS, Match, Recovery, Rewrite, classify, find_by_id, fnv1a, resolve,
-};
+pub use identity::{Fingerprint, Recovery, resolve};
 pub use schedule::{SAVE_INTERVAL, SaveSchedule};
-pub use store::{SaveOutcome, StateFile, inspect};
+pub use store::{StateFile, inspect};
 
 /// The format of the state file. A file of another version is not guessed
 /// at: it is moved aside and the daemon starts as without state.
@@ -188,46 +186,19 @@ pub struct KeyRecord {
 pub struct WallTime(u64);
 
 impl WallTime {
-    pub fn now() -> Self {
-        Self::from_system(SystemTime::now())
-    }
-
     /// Times before 1970 (a clock not yet set) count as 1970.
     pub fn from_system(time: SystemTime) -> Self {
         let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
         WallTime(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
     }
 
+    #[cfg(test)]
     pub fn from_unix_ms(ms: u64) -> Self {
         WallTime(ms)
     }
 
     pub fn to_system(self) -> SystemTime {
         UNIX_EPOCH + Duration::from_millis(self.0)
-    }
-
-    /// How long before `now` this was; zero if it is after `now` (the
-    /// clock was set back), so that a cooldown is never cut short by it.
-    pub fn elapsed(self, now: WallTime) -> Duration {
-        Duration::from_millis(now.0.saturating_sub(self.0))
-    }
-
-    /// The monotonic instant of this time, given one moment read on both
-    /// clocks (a time before the last boot is still an `Instant` in the
-    /// past); `None` only if it is too far back to represent, which is long
-    /// over for any cooldown.
-    pub fn to_instant(self, now: Instant, now_wall: WallTime) -> Option<Instant> {
-        now.checked_sub(self.elapsed(now_wall))
-    }
-
-    /// The wall-clock time of `at`, given one moment read on both clocks.
-    pub fn of_instant(at: Instant, now: Instant, now_wall: WallTime) -> WallTime {
-        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        if at <= now {
-            WallTime(now_wall.0.saturating_sub(ms(now - at)))
-        } else {
-            WallTime(now_wall.0.saturating_add(ms(at - now)))
-        }
     }
 }
 

@@ -7,8 +7,9 @@ use std::io::Write;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
+use super::identity::{Match, Rewrite, classify, find_by_id, fnv1a};
+use super::store::SaveOutcome;
 use super::*;
 
 fn dir() -> tempfile::TempDir {
@@ -120,7 +121,7 @@ fn a_file_rotated_by_rename_is_found_and_continued_where_it_was() {
         Recovery::Rotated(found) => {
             assert_eq!(found.path, d.path().join("app.log.1"));
             assert_eq!(found.offset, 1000);
-            assert_eq!(found.meta.ino(), r.ino);
+            assert_eq!(found.file.metadata().unwrap().ino(), r.ino);
         }
         other => panic!("expected Rotated, got {other:?}"),
     }
@@ -419,37 +420,6 @@ fn candidate_dirs_are_where_the_files_were_then_the_paths_own_each_once() {
         ]
     );
 }
-
-#[test]
-fn wall_times_convert_to_instants_and_back() {
-    let now = Instant::now();
-    let wall = WallTime::from_unix_ms(1_000_000);
-    let earlier = WallTime::from_unix_ms(997_500);
-    assert_eq!(earlier.elapsed(wall), Duration::from_millis(2500));
-    assert_eq!(
-        wall.elapsed(earlier),
-        Duration::ZERO,
-        "the clock was set back"
-    );
-    let at = earlier.to_instant(now, wall);
-    assert_eq!(at, now.checked_sub(Duration::from_millis(2500)));
-    if let Some(at) = at {
-        assert_eq!(WallTime::of_instant(at, now, wall), earlier);
-    }
-    let later = now + Duration::from_millis(1500);
-    assert_eq!(
-        WallTime::of_instant(later, now, wall),
-        WallTime::from_unix_ms(1_001_500)
-    );
-    let long_ago = WallTime::from_unix_ms(0).to_instant(now, WallTime::from_unix_ms(u64::MAX));
-    assert!(
-        long_ago.is_none_or(|at| at < now),
-        "a time before boot is in the past"
-    );
-}
-
-// ---------------------------------------------------------------------------
-// The store.
 
 #[test]
 fn a_first_start_has_no_state_and_a_saved_state_is_read_back() {

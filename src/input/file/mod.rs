@@ -3,10 +3,10 @@
 //! cannot be trusted), one open file (`follow`), the path over time across
 //! rotation (`rotation`) and bytes to whole lines (`lines`).
 
-pub mod follow;
-pub mod fstype;
+pub(crate) mod follow;
+pub(crate) mod fstype;
 pub mod lines;
-pub mod polling;
-pub mod resolve;
-pub mod rotation;
-pub mod watch;
+pub(crate) mod polling;
+pub(crate) mod resolve;
+pub(crate) mod rotation;
+pub(crate) mod watch;

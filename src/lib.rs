@@ -12,10 +12,13 @@
 //!   the file, or `--poll` asks for it: then one look per interval);
 //! - bounded memory whatever the input (lines are capped).
 //!
-//! Data flows one way: the watcher and the signals produce events, the loop
-//! (`daemon`) owns the followed files (`rotation`, `follow`, `lines`) and the
-//! reaction (`reaction`, `gate`, `action`); the lines go through the
-//! matcher (`pattern`) to the reaction.
+//! Data flows one way: the loop (`daemon`) waits for the signals, the
+//! watcher and the deadlines; a source (`input`) yields whole lines with
+//! where they were read; the pattern decides, the gate decides when and the
+//! action runs (`react`); what must outlive a restart is saved
+//! (`checkpoint`); what people read is formatted in `report`, the settings
+//! in `settings`. Every `unsafe` call is in `sys`. ARCHITECTURE.md has the
+//! map.
 
 #![deny(unsafe_code)]
 

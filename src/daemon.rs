@@ -27,8 +27,7 @@ use crate::input::file::rotation::LogPath;
 use crate::input::file::watch::{self, Watch};
 use crate::input::source::Source;
 use crate::input::stream::Stream;
-use crate::react::action::SHUTDOWN_KILL_GRACE;
-use crate::react::action::seconds;
+use crate::react::action::{OsSpawner, SHUTDOWN_KILL_GRACE, Spawner, seconds};
 use crate::react::reaction::Reaction;
 use crate::report::readiness::Notifier;
 use crate::report::summary::Summary;
@@ -56,11 +55,45 @@ struct Todo {
     stop: Option<i32>,
 }
 
+/// How the run goes, from the settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Follow the path until stopped, across rotation.
+    Follow,
+    /// Read standard input until it ends or we are stopped (`-l -`).
+    Stream,
+    /// Read the file to its end, then stop (`--once`).
+    Once,
+}
+
+impl Mode {
+    fn of(config: &Config) -> Mode {
+        if config.once {
+            Mode::Once
+        } else if config.stdin {
+            Mode::Stream
+        } else {
+            Mode::Follow
+        }
+    }
+}
+
+/// What woke the loop: the signals that arrived and which descriptors are
+/// ready. The outer `run` gathers it from poll(2); a test makes it up.
+#[derive(Debug, Default)]
+struct Wake {
+    signals: Vec<i32>,
+    /// The inotify descriptor has events.
+    watch: bool,
+    /// The source's descriptor (standard input) has data or its end.
+    input: bool,
+}
+
 struct Daemon {
     config: Config,
+    mode: Mode,
     input: Source,
     reaction: Reaction,
-    signals: Signals,
     /// `None` with `--once`, a stream, `--poll DURATION`, inotify that
     /// could not start, and once stopping.
     watch: Option<Watch>,
@@ -77,6 +110,10 @@ struct Daemon {
     state: Option<Persist>,
     /// `--once --dry-run`: the counts its report ends with.
     summary: Option<Summary>,
+    /// Stopping: the running commands are killed at this moment.
+    stopping: Option<Instant>,
+    /// Why the run fails once it has stopped, if it does.
+    failure: Option<Error>,
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
@@ -84,99 +121,20 @@ pub fn run(config: Config) -> Result<()> {
     // Before the summary: a daemon that cannot start says only why.
     let (state_file, saved) = open_state(&config)?;
     log_summary(&config);
-    let signals = Signals::new()
+    let mut signals = Signals::new()
         .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
     let now = Instant::now();
-    let mut polling = Schedule::new(config.poll, now);
-    let watch = if config.once || config.stdin {
-        None
-    } else if !polling.wants_inotify() {
-        if let Poll::Every(every) = config.poll {
-            log::info!("looking for changes every {} (--poll)", seconds(every));
+    let mut daemon = Daemon::new(config, state_file, saved, Box::new(OsSpawner), now)?;
+    daemon.begin(now)?;
+    loop {
+        if let Some(end) = daemon.end() {
+            return end;
         }
-        None
-    } else {
-        match Watch::new() {
-            Ok(watch) => Some(watch),
-            Err(err) => {
-                let why = format!("cannot start inotify: {}", watch::describe(&err));
-                polling.without_inotify(&why, now)?;
-                None
-            }
-        }
-    };
-    let input = if config.stdin {
-        Source::Stream(
-            Stream::stdin()
-                .map_err(|err| Error::failure(format!("cannot read standard input: {err}")))?,
-        )
-    } else {
-        Source::Path(open_path(&config, saved.as_ref(), now)?)
-    };
-    let mut reaction = Reaction::new(&config);
-    if let Some(state) = saved {
-        let keys = state.keys.into_iter().map(persist::from_record).collect();
-        reaction.import_keys(keys, now, SystemTime::now());
-        // What was queued or waiting for a slot had not run: it goes
-        // through the gate again, in its order, before anything new.
-        if !state.held.is_empty() {
-            log::info!(
-                "{} match(es) held when the state was saved: handling them again",
-                state.held.len()
-            );
-        }
-        // Only lines the settings of this run still let through: the
-        // pattern or the exclusion may have changed since.
-        let mut dropped = 0;
-        for held in &state.held {
-            if config.matcher.matches(&held.line) {
-                reaction.on_restored(&held.line, held.trigger, now);
-            } else {
-                dropped += 1;
-            }
-        }
-        if dropped > 0 {
-            log::warn!(
-                "{dropped} held match(es) from the saved state no longer match the pattern: dropped"
-            );
+        let wake = daemon.wait(&mut signals, daemon.deadline(Instant::now()))?;
+        if let Some(end) = daemon.step(wake, Instant::now()) {
+            return end;
         }
     }
-    let mut daemon = Daemon {
-        input,
-        reaction,
-        signals,
-        watch,
-        resolution: Resolution::default(),
-        polling,
-        cannot_watch: None,
-        notifier: Notifier::from_env(),
-        more_to_read: false,
-        state: state_file
-            .map(Persist::new)
-            .transpose()
-            .map_err(|err| Error::failure(format!("cannot start the state writer: {err}")))?,
-        summary: (config.once && config.command.is_none()).then(|| Summary::new(now)),
-        config,
-    };
-    if daemon.config.once {
-        while daemon.with_lines(now, |log, sink| log.refresh(now, sink).more)
-            && !daemon.reaction.output_closed()
-        {}
-        // As grep does, a last line without its newline is still a line;
-        // unless a state file keeps it for the next run to complete.
-        if daemon.state.is_none() {
-            daemon.with_lines(now, |log, sink| log.finish(sink));
-        }
-    } else {
-        daemon.update_watches();
-        if let Some(err) = daemon.cannot_watch.take() {
-            return Err(err);
-        }
-        // What was appended between opening and watching raised no event.
-        daemon.refresh(now);
-        daemon.notifier.ready(&daemon.status());
-    }
-    daemon.run()
 }
 
 /// Opens the followed path at start (a missing one is waited for), where
@@ -198,128 +156,250 @@ fn open_path(config: &Config, saved: Option<&State>, now: Instant) -> Result<Log
     .map_err(|err| cannot_open(config, err))
 }
 
+/// Puts back what a saved state keeps of the reaction: the keys' windows
+/// and cooldowns, then the matches that were held, in their order.
+fn restore(config: &Config, reaction: &mut Reaction, state: State, now: Instant) {
+    let keys = state.keys.into_iter().map(persist::from_record).collect();
+    reaction.import_keys(keys, now, SystemTime::now());
+    // What was queued or waiting for a slot had not run: it goes through
+    // the gate again, in its order, before anything new.
+    if !state.held.is_empty() {
+        log::info!(
+            "{} match(es) held when the state was saved: handling them again",
+            state.held.len()
+        );
+    }
+    // Only lines the settings of this run still let through: the pattern
+    // or the exclusion may have changed since.
+    let mut dropped = 0;
+    for held in &state.held {
+        if config.matcher.matches(&held.line) {
+            reaction.on_restored(&held.line, held.trigger, now);
+        } else {
+            dropped += 1;
+        }
+    }
+    if dropped > 0 {
+        log::warn!(
+            "{dropped} held match(es) from the saved state no longer match the pattern: dropped"
+        );
+    }
+}
+
 impl Daemon {
-    fn run(&mut self) -> Result<()> {
-        let mut stop_at: Option<Instant> = None;
-        let mut failure: Option<Error> = None;
-        loop {
-            if self.reaction.output_closed() {
-                log::debug!("standard output is closed: stopping");
-                self.save_state_last(Instant::now());
-                return Ok(());
+    /// Everything a run needs, set up: the source opened (where the saved
+    /// state says), the watcher started, the saved keys and held matches
+    /// restored. Commands are started by `spawner`.
+    fn new(
+        config: Config,
+        state_file: Option<StateFile>,
+        saved: Option<State>,
+        spawner: Box<dyn Spawner>,
+        now: Instant,
+    ) -> Result<Daemon> {
+        let mode = Mode::of(&config);
+        let mut polling = Schedule::new(config.poll, now);
+        let watch = if mode != Mode::Follow {
+            None
+        } else if !polling.wants_inotify() {
+            if let Poll::Every(every) = config.poll {
+                log::info!("looking for changes every {} (--poll)", seconds(every));
             }
-            if (self.config.once || self.input.ended()) && !self.reaction.is_running() {
-                self.reaction.report_suppressed();
-                if let Some(summary) = &self.summary {
-                    log::info!(
-                        "{}",
-                        summary.report(self.reaction.printed(), Instant::now())
-                    );
+            None
+        } else {
+            match Watch::new() {
+                Ok(watch) => Some(watch),
+                Err(err) => {
+                    let why = format!("cannot start inotify: {}", watch::describe(&err));
+                    polling.without_inotify(&why, now)?;
+                    None
                 }
-                self.save_state_last(Instant::now());
-                return match self.input.error() {
-                    Some(why) => Err(Error::failure(why)),
-                    None => Ok(()),
-                };
             }
-            let deadline = if stop_at.is_some() {
-                // Stopping: only the grace and the commands' timeouts
-                // matter; the rest is not served any more, and a deadline
-                // of its that passed would make this loop spin.
-                [stop_at, self.reaction.deadline()]
-                    .into_iter()
-                    .flatten()
-                    .min()
-            } else {
-                let busy = self.more_to_read.then(Instant::now);
-                [
-                    busy,
-                    self.input.deadline(),
-                    self.reaction.deadline(),
-                    self.polling.deadline(),
-                    self.state.as_ref().and_then(Persist::deadline),
-                ]
+        };
+        let input = if mode == Mode::Stream {
+            Source::Stream(
+                Stream::stdin()
+                    .map_err(|err| Error::failure(format!("cannot read standard input: {err}")))?,
+            )
+        } else {
+            Source::Path(open_path(&config, saved.as_ref(), now)?)
+        };
+        let mut reaction = Reaction::new(&config, spawner);
+        if let Some(state) = saved {
+            restore(&config, &mut reaction, state, now);
+        }
+        Ok(Daemon {
+            mode,
+            input,
+            reaction,
+            watch,
+            resolution: Resolution::default(),
+            polling,
+            cannot_watch: None,
+            notifier: Notifier::from_env(),
+            more_to_read: false,
+            state: state_file
+                .map(Persist::new)
+                .transpose()
+                .map_err(|err| Error::failure(format!("cannot start the state writer: {err}")))?,
+            summary: (mode == Mode::Once && config.command.is_none()).then(|| Summary::new(now)),
+            stopping: None,
+            failure: None,
+            config,
+        })
+    }
+
+    /// The first turn: `--once` reads the file to its end; otherwise the
+    /// watches are set, what is already new is read, and we are ready.
+    fn begin(&mut self, now: Instant) -> Result<()> {
+        if self.mode == Mode::Once {
+            while self.with_lines(now, |log, sink| log.refresh(now, sink).more)
+                && !self.reaction.output_closed()
+            {}
+            // As grep does, a last line without its newline is still a line;
+            // unless a state file keeps it for the next run to complete.
+            if self.state.is_none() {
+                self.with_lines(now, |log, sink| log.finish(sink));
+            }
+        } else {
+            self.update_watches();
+            if let Some(err) = self.cannot_watch.take() {
+                return Err(err);
+            }
+            // What was appended between opening and watching raised no event.
+            self.refresh(now);
+            self.notifier.ready(&self.status());
+        }
+        Ok(())
+    }
+
+    /// Has the run ended? With what result, if so. Asked before each wait.
+    fn end(&mut self) -> Option<Result<()>> {
+        if self.reaction.output_closed() {
+            log::debug!("standard output is closed: stopping");
+            self.save_state_last(Instant::now());
+            return Some(Ok(()));
+        }
+        if (self.mode == Mode::Once || self.input.ended()) && !self.reaction.is_running() {
+            self.reaction.report_suppressed();
+            if let Some(summary) = &self.summary {
+                log::info!(
+                    "{}",
+                    summary.report(self.reaction.printed(), Instant::now())
+                );
+            }
+            self.save_state_last(Instant::now());
+            return Some(match self.input.error() {
+                Some(why) => Err(Error::failure(why)),
+                None => Ok(()),
+            });
+        }
+        None
+    }
+
+    /// The earliest moment something has to be done without an event;
+    /// `None`: nothing, wait for an event however long it takes.
+    fn deadline(&self, now: Instant) -> Option<Instant> {
+        if let Some(kill_at) = self.stopping {
+            // Stopping: only the grace and the commands' timeouts matter;
+            // the rest is not served any more, and a deadline of its that
+            // passed would make the loop spin.
+            return [Some(kill_at), self.reaction.deadline()]
                 .into_iter()
                 .flatten()
-                .min()
-            };
-            let (signalled, watched, input) = self.wait(deadline)?;
-            let mut todo = Todo::default();
-            if signalled {
-                for signal in self.signals.pending() {
-                    match signal {
-                        SIGCHLD => todo.child_exited = true,
-                        // A stream has nothing to reopen.
-                        SIGHUP => todo.reload = !self.config.once && self.input.is_path(),
-                        other => todo.stop = Some(other),
-                    }
-                }
-            }
-            if watched && let Err(err) = self.note_fs_events(&mut todo) {
-                failure = Some(Error::failure(format!("cannot read inotify events: {err}")));
-                todo.stop = Some(SIGTERM);
-            }
-            if let Some(err) = self.cannot_watch.take() {
-                failure = Some(err);
-                todo.stop = Some(SIGTERM);
-            }
-            todo.refresh |= input;
-            let now = Instant::now();
-            if self.polling.due(now) {
-                // A look does what an inotify event on the path would.
-                todo.refresh = true;
-                todo.rewatch = self.watch.is_some();
-            }
-            if todo.child_exited {
-                self.reaction.on_child_exit(now);
-            }
-            if let Some(signal) = todo.stop {
-                if stop_at.is_some() {
-                    // Asked twice: no more grace.
-                    log::warn!("received {} again: stopping now", signal_name(signal));
-                    self.reaction.kill(now);
-                    self.save_state_last(now);
-                    return failure.map_or(Ok(()), Err);
-                }
-                if failure.is_none() {
-                    log::info!("received {}: stopping", signal_name(signal));
-                }
-                self.notifier.stopping();
-                self.watch = None;
-                self.reaction.terminate(now);
-                stop_at = Some(now + SHUTDOWN_KILL_GRACE);
-            }
-            if let Some(at) = stop_at {
-                if now >= at {
-                    self.reaction.kill(now);
-                }
-                if !self.reaction.is_running() {
-                    self.reaction.report_suppressed();
-                    self.save_state_last(now);
-                    log::info!("stopped");
-                    return failure.map_or(Ok(()), Err);
-                }
-                continue;
-            }
-            if todo.rewatch {
-                self.update_watches();
-            }
-            if todo.reload {
-                self.reload(now);
-            } else if todo.refresh || todo.rewatch || self.more_to_read {
-                self.refresh(now);
-            } else if todo.read_retired {
-                self.read_retired(now);
-            }
-            self.expire(now);
-            self.reaction.on_deadline(now);
-            // A stream has no state file: `state` is `None` with one.
-            if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
-                // Queued commands start as others end, outside any read.
-                state.note_progress(log, &self.reaction, now);
-                state.on_deadline(&self.config.path, log, &self.reaction, now);
+                .min();
+        }
+        let busy = self.more_to_read.then_some(now);
+        [
+            busy,
+            self.input.deadline(),
+            self.reaction.deadline(),
+            self.polling.deadline(),
+            self.state.as_ref().and_then(Persist::deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// One turn of the loop: what `wake` says arrived, and the deadlines
+    /// that passed by `now`. Returns the run's result once it has stopped.
+    fn step(&mut self, wake: Wake, now: Instant) -> Option<Result<()>> {
+        let mut todo = Todo::default();
+        for signal in wake.signals {
+            match signal {
+                SIGCHLD => todo.child_exited = true,
+                // A stream has nothing to reopen.
+                SIGHUP => todo.reload = self.mode == Mode::Follow,
+                other => todo.stop = Some(other),
             }
         }
+        if wake.watch
+            && let Err(err) = self.note_fs_events(&mut todo)
+        {
+            self.failure = Some(Error::failure(format!("cannot read inotify events: {err}")));
+            todo.stop = Some(SIGTERM);
+        }
+        if let Some(err) = self.cannot_watch.take() {
+            self.failure = Some(err);
+            todo.stop = Some(SIGTERM);
+        }
+        todo.refresh |= wake.input;
+        if self.polling.due(now) {
+            // A look does what an inotify event on the path would.
+            todo.refresh = true;
+            todo.rewatch = self.watch.is_some();
+        }
+        if todo.child_exited {
+            self.reaction.on_child_exit(now);
+        }
+        if let Some(signal) = todo.stop {
+            if self.stopping.is_some() {
+                // Asked twice: no more grace.
+                log::warn!("received {} again: stopping now", signal_name(signal));
+                self.reaction.kill(now);
+                self.save_state_last(now);
+                return Some(self.failure.take().map_or(Ok(()), Err));
+            }
+            if self.failure.is_none() {
+                log::info!("received {}: stopping", signal_name(signal));
+            }
+            self.notifier.stopping();
+            self.watch = None;
+            self.reaction.terminate(now);
+            self.stopping = Some(now + SHUTDOWN_KILL_GRACE);
+        }
+        if let Some(kill_at) = self.stopping {
+            if now >= kill_at {
+                self.reaction.kill(now);
+            }
+            if !self.reaction.is_running() {
+                self.reaction.report_suppressed();
+                self.save_state_last(now);
+                log::info!("stopped");
+                return Some(self.failure.take().map_or(Ok(()), Err));
+            }
+            return None;
+        }
+        if todo.rewatch {
+            self.update_watches();
+        }
+        if todo.reload {
+            self.reload(now);
+        } else if todo.refresh || todo.rewatch || self.more_to_read {
+            self.refresh(now);
+        } else if todo.read_retired {
+            self.read_retired(now);
+        }
+        self.expire(now);
+        self.reaction.on_deadline(now);
+        // A stream has no state file: `state` is `None` with one.
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
+            // Queued commands start as others end, outside any read.
+            state.note_progress(log, &self.reaction, now);
+            state.on_deadline(&self.config.path, log, &self.reaction, now);
+        }
+        None
     }
 
     /// Saves the state now, if there is a state file (written off the
@@ -339,12 +419,12 @@ impl Daemon {
     }
 
     /// Blocks until a signal, a file system event or input arrives, or
-    /// until `deadline`. Returns which of the three is ready.
-    fn wait(&self, deadline: Option<Instant>) -> Result<(bool, bool, bool)> {
+    /// until `deadline`: the one place the daemon waits.
+    fn wait(&self, signals: &mut Signals, deadline: Option<Instant>) -> Result<Wake> {
         let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
         let watch = self.watch.as_ref().map(Watch::fd);
         let input = self.input.fd();
-        let fds: Vec<_> = [Some(self.signals.fd()), watch, input]
+        let fds: Vec<_> = [Some(signals.fd()), watch, input]
             .into_iter()
             .flatten()
             .collect();
@@ -352,9 +432,15 @@ impl Daemon {
             poll(&fds, timeout).map_err(|err| Error::failure(format!("cannot wait: {err}")))?;
         let mut ready = ready.into_iter();
         let signalled = ready.next().unwrap_or(false);
-        let watched = watch.is_some() && ready.next().unwrap_or(false);
-        let input = input.is_some() && ready.next().unwrap_or(false);
-        Ok((signalled, watched, input))
+        let mut wake = Wake {
+            signals: Vec::new(),
+            watch: watch.is_some() && ready.next().unwrap_or(false),
+            input: input.is_some() && ready.next().unwrap_or(false),
+        };
+        if signalled {
+            wake.signals.extend(signals.pending());
+        }
+        Ok(wake)
     }
 
     fn note_fs_events(&mut self, todo: &mut Todo) -> io::Result<()> {
@@ -597,3 +683,6 @@ fn log_summary(config: &Config) {
         config.matcher.pattern.source(),
     );
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,12 +14,15 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-
-use crate::sys;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use crate::sys;
+
+#[cfg(test)]
+pub(crate) mod fake;
 
 /// How long a timed-out command gets between SIGTERM and SIGKILL.
 pub const TIMEOUT_KILL_GRACE: Duration = Duration::from_secs(2);
@@ -58,6 +61,71 @@ pub struct CommandLine {
     pub argv: Vec<String>,
 }
 
+/// What the runner asks of the system: start a process in a group of its
+/// own, signal a group, and learn which children ended. The seam between
+/// the timing logic (timeouts, the stop sequence) and real processes, so
+/// that the first is unit-tested without spawning (see `FakeSpawner` in the
+/// tests).
+pub trait Spawner: std::fmt::Debug {
+    /// Starts `command` with `env` added to our environment, in a new
+    /// process group whose id is the returned pid.
+    fn spawn(
+        &mut self,
+        command: &CommandLine,
+        env: &[(String, OsString)],
+    ) -> std::io::Result<libc::pid_t>;
+    /// Sends `signal` to the process group `pgid`.
+    fn signal_group(&mut self, pgid: libc::pid_t, signal: libc::c_int);
+    /// Has `pid` exited? Asked without reaping it.
+    fn has_exited(&mut self, pid: libc::pid_t) -> bool;
+    /// Reaps `pid` (`-1`: any child) if it exited: its pid and raw wait
+    /// status; `None` if none did.
+    fn try_reap(&mut self, pid: libc::pid_t) -> Option<(libc::pid_t, libc::c_int)>;
+    /// Waits a little before looking again for a child killed at the end.
+    fn pause(&mut self, how_long: Duration);
+}
+
+/// Real processes.
+#[derive(Debug, Default)]
+pub struct OsSpawner;
+
+impl Spawner for OsSpawner {
+    fn spawn(
+        &mut self,
+        command: &CommandLine,
+        env: &[(String, OsString)],
+    ) -> std::io::Result<libc::pid_t> {
+        let mut process = Command::new(&command.program);
+        process
+            .arg0(&command.argv[0])
+            .args(&command.argv[1..])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            // Our readiness socket is not the command's to use.
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .process_group(0);
+        let child = process.spawn()?;
+        // The pid is all we keep: reaping happens in `reap`, for every child.
+        Ok(child.id() as libc::pid_t)
+    }
+
+    fn signal_group(&mut self, pgid: libc::pid_t, signal: libc::c_int) {
+        sys::signal_group(pgid, signal);
+    }
+
+    fn has_exited(&mut self, pid: libc::pid_t) -> bool {
+        sys::has_exited(pid)
+    }
+
+    fn try_reap(&mut self, pid: libc::pid_t) -> Option<(libc::pid_t, libc::c_int)> {
+        sys::try_reap(pid)
+    }
+
+    fn pause(&mut self, how_long: Duration) {
+        std::thread::sleep(how_long);
+    }
+}
+
 #[derive(Debug)]
 struct Running {
     pid: libc::pid_t,
@@ -89,14 +157,17 @@ pub struct Runner {
     /// Few entries (at most `--max-running`): a linear scan is the fastest
     /// lookup, and it only happens when a child exits or a timer fires.
     running: Vec<Running>,
+    spawner: Box<dyn Spawner>,
 }
 
 impl Runner {
-    pub fn new(command: CommandLine, timeout: Option<Duration>) -> Self {
+    /// Runs `command` through `spawner` (real processes: [`OsSpawner`]).
+    pub fn new(command: CommandLine, timeout: Option<Duration>, spawner: Box<dyn Spawner>) -> Self {
         Runner {
             command,
             timeout,
             running: Vec::new(),
+            spawner,
         }
     }
 
@@ -112,18 +183,7 @@ impl Runner {
         tag: usize,
         now: Instant,
     ) -> std::io::Result<libc::pid_t> {
-        let mut command = Command::new(&self.command.program);
-        command
-            .arg0(&self.command.argv[0])
-            .args(&self.command.argv[1..])
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            // Our readiness socket is not the command's to use.
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .process_group(0);
-        let child = command.spawn()?;
-        // The pid is all we keep: reaping happens in `reap`, for every child.
-        let pid = child.id() as libc::pid_t;
+        let pid = self.spawner.spawn(&self.command, env)?;
         self.running.push(Running {
             pid,
             tag,
@@ -150,7 +210,7 @@ impl Runner {
                     "command (pid {}) still running: sending SIGKILL to its process group",
                     run.pid
                 );
-                sys::signal_group(run.pid, libc::SIGKILL);
+                self.spawner.signal_group(run.pid, libc::SIGKILL);
                 run.kill_at = None;
             } else if run.term_at.is_some_and(|at| now >= at) {
                 log::warn!(
@@ -158,7 +218,7 @@ impl Runner {
                     run.pid,
                     seconds(now - run.started)
                 );
-                sys::signal_group(run.pid, libc::SIGTERM);
+                self.spawner.signal_group(run.pid, libc::SIGTERM);
                 run.term_at = None;
                 run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
             }
@@ -174,7 +234,7 @@ impl Runner {
                     "stopping command (pid {}): sending SIGTERM to its process group",
                     run.pid
                 );
-                sys::signal_group(run.pid, libc::SIGTERM);
+                self.spawner.signal_group(run.pid, libc::SIGTERM);
             }
             run.term_at = None;
             let kill_at = now + SHUTDOWN_KILL_GRACE;
@@ -186,7 +246,7 @@ impl Runner {
     pub fn kill_and_wait(&mut self, now: Instant) -> Vec<Finished> {
         let mut left = std::mem::take(&mut self.running);
         for run in &left {
-            sys::signal_group(run.pid, libc::SIGKILL);
+            self.spawner.signal_group(run.pid, libc::SIGKILL);
         }
         // SIGKILL cannot be ignored, but a process stuck in the kernel (a
         // stalled network file system) dies only when the kernel lets it:
@@ -194,7 +254,8 @@ impl Runner {
         let mut ended = Vec::new();
         let deadline = Instant::now() + KILL_WAIT;
         loop {
-            left.retain(|run| match sys::try_reap(run.pid) {
+            let spawner = &mut self.spawner;
+            left.retain(|run| match spawner.try_reap(run.pid) {
                 Some((_, status)) => {
                     ended.push(finished(run, status, now));
                     false
@@ -204,7 +265,7 @@ impl Runner {
             if left.is_empty() || Instant::now() >= deadline {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            self.spawner.pause(Duration::from_millis(5));
         }
         for run in &left {
             log::warn!(
@@ -220,20 +281,19 @@ impl Runner {
     /// commands among them.
     pub fn reap(&mut self, now: Instant) -> Vec<Finished> {
         for run in &self.running {
-            if run.kill_at.is_some() && sys::has_exited(run.pid) {
+            if run.kill_at.is_some() && self.spawner.has_exited(run.pid) {
                 // We were stopping it: its leader is gone, finish the group
                 // off while the unreaped leader still pins the group id.
-                sys::signal_group(run.pid, libc::SIGKILL);
+                self.spawner.signal_group(run.pid, libc::SIGKILL);
             }
         }
         let mut ours = Vec::new();
-        let running = &mut self.running;
-        reap_children(
-            |pid, status| match running.iter().position(|run| run.pid == pid) {
-                Some(at) => ours.push(finished(&running.swap_remove(at), status, now)),
+        while let Some((pid, status)) = self.spawner.try_reap(-1) {
+            match self.running.iter().position(|run| run.pid == pid) {
+                Some(at) => ours.push(finished(&self.running.swap_remove(at), status, now)),
                 None => log::debug!("reaped process {pid}"),
-            },
-        );
+            }
+        }
         ours
     }
 }

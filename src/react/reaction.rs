@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 use regex::bytes::CaptureLocations;
 
 use crate::input::file::follow::LineOrigin;
-use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Trigger};
+use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Spawner, Trigger};
 use crate::react::gate::{
     Gate, HELD_BYTES, Held, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
 };
@@ -52,13 +52,15 @@ pub struct Reaction {
 }
 
 impl Reaction {
-    pub fn new(config: &Config) -> Self {
+    /// The reaction the settings ask for; its commands are started by
+    /// `spawner` (real processes: `action::OsSpawner`).
+    pub fn new(config: &Config, spawner: Box<dyn Spawner>) -> Self {
         let sink = match &config.command {
             None => Effect::Print(Printer::new(
                 config.json.then(|| config.path_as_given.clone()),
             )),
             Some(command) => Effect::Run {
-                runner: Runner::new(command.clone(), config.timeout),
+                runner: Runner::new(command.clone(), config.timeout, spawner),
                 file: config.path_as_given.clone(),
             },
         };

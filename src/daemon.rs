@@ -27,7 +27,7 @@ use crate::input::file::rotation::LogPath;
 use crate::input::file::watch::{self, Watch};
 use crate::input::source::Source;
 use crate::input::stream::Stream;
-use crate::react::action::{OsSpawner, SHUTDOWN_KILL_GRACE, Spawner, seconds};
+use crate::react::action::{OsSpawner, SHUTDOWN_KILL_GRACE, STOP_GRACE, Spawner, seconds};
 use crate::react::reaction::Reaction;
 use crate::report::readiness::Notifier;
 use crate::report::summary::Summary;
@@ -78,6 +78,21 @@ impl Mode {
     }
 }
 
+/// A stop under way (SIGTERM, SIGINT): running commands may finish until
+/// `terminate_at` ([`STOP_GRACE`]), then their groups get SIGTERM, and
+/// SIGKILL at `kill_at`.
+#[derive(Debug, Clone, Copy)]
+struct Stop {
+    terminate_at: Instant,
+    kill_at: Option<Instant>,
+}
+
+impl Stop {
+    fn next(&self) -> Instant {
+        self.kill_at.unwrap_or(self.terminate_at)
+    }
+}
+
 /// What woke the loop: the signals that arrived and which descriptors are
 /// ready. The outer `run` gathers it from poll(2); a test makes it up.
 #[derive(Debug, Default)]
@@ -110,8 +125,10 @@ struct Daemon {
     state: Option<Persist>,
     /// `--once --dry-run`: the counts its report ends with.
     summary: Option<Summary>,
-    /// Stopping: the running commands are killed at this moment.
-    stopping: Option<Instant>,
+    /// Stopping: when the running commands are stopped.
+    stopping: Option<Stop>,
+    /// The input ended (`--once`, a stream): the last runs are under way.
+    ending: bool,
     /// Why the run fails once it has stopped, if it does.
     failure: Option<Error>,
 }
@@ -160,7 +177,23 @@ fn open_path(config: &Config, saved: Option<&State>, now: Instant) -> Result<Log
 /// and cooldowns, then the matches that were held, in their order.
 fn restore(config: &Config, reaction: &mut Reaction, state: State, now: Instant) {
     let keys = state.keys.into_iter().map(persist::from_record).collect();
-    reaction.import_keys(keys, now, SystemTime::now());
+    let wall = SystemTime::now();
+    reaction.import_keys(keys, now, wall);
+    // Runs that were going on, interrupted, backing off or not due yet:
+    // before the held matches, which came after them.
+    let jobs: Vec<_> = state
+        .jobs
+        .into_iter()
+        .map(persist::job_from_record)
+        .collect();
+    let known = jobs.iter().flatten().count();
+    if known < jobs.len() {
+        log::warn!(
+            "{} saved run(s) of an unknown kind in the state: dropped",
+            jobs.len() - known
+        );
+    }
+    reaction.import_jobs(jobs.into_iter().flatten().collect(), now, wall);
     // What was queued or waiting for a slot had not run: it goes through
     // the gate again, in its order, before anything new.
     if !state.held.is_empty() {
@@ -244,6 +277,7 @@ impl Daemon {
                 .map_err(|err| Error::failure(format!("cannot start the state writer: {err}")))?,
             summary: (mode == Mode::Once && config.command.is_none()).then(|| Summary::new(now)),
             stopping: None,
+            ending: false,
             failure: None,
             config,
         })
@@ -268,7 +302,7 @@ impl Daemon {
             }
             // What was appended between opening and watching raised no event.
             self.refresh(now);
-            self.notifier.ready(&self.status());
+            self.notifier.ready(&self.status(now));
         }
         Ok(())
     }
@@ -280,8 +314,24 @@ impl Daemon {
             self.save_state_last(Instant::now());
             return Some(Ok(()));
         }
-        if (self.mode == Mode::Once || self.input.ended()) && !self.reaction.is_running() {
+        if self.mode == Mode::Once || self.input.ended() {
+            // Retries still to come are waited for; undos not due yet are
+            // kept by the state file, or run now without one.
+            if self.reaction.activity(Instant::now()).retries > 0 {
+                return None;
+            }
+            if !self.ending && !self.reaction.is_running() {
+                self.ending = true;
+                self.reaction
+                    .begin_stop(self.state.is_some(), Instant::now());
+            }
+            if self.reaction.is_running() {
+                return None;
+            }
             self.reaction.report_suppressed();
+            if self.state.is_none() {
+                self.reaction.report_unkept();
+            }
             if let Some(summary) = &self.summary {
                 log::info!(
                     "{}",
@@ -300,11 +350,11 @@ impl Daemon {
     /// The earliest moment something has to be done without an event;
     /// `None`: nothing, wait for an event however long it takes.
     fn deadline(&self, now: Instant) -> Option<Instant> {
-        if let Some(kill_at) = self.stopping {
+        if let Some(stop) = self.stopping {
             // Stopping: only the grace and the commands' timeouts matter;
             // the rest is not served any more, and a deadline of its that
             // passed would make the loop spin.
-            return [Some(kill_at), self.reaction.deadline()]
+            return [Some(stop.next()), self.reaction.deadline()]
                 .into_iter()
                 .flatten()
                 .min();
@@ -358,26 +408,46 @@ impl Daemon {
                 // Asked twice: no more grace.
                 log::warn!("received {} again: stopping now", signal_name(signal));
                 self.reaction.kill(now);
-                self.save_state_last(now);
-                return Some(self.failure.take().map_or(Ok(()), Err));
-            }
-            if self.failure.is_none() {
-                log::info!("received {}: stopping", signal_name(signal));
+                return Some(self.stopped(now));
             }
             self.notifier.stopping();
             self.watch = None;
-            self.reaction.terminate(now);
-            self.stopping = Some(now + SHUTDOWN_KILL_GRACE);
-        }
-        if let Some(kill_at) = self.stopping {
-            if now >= kill_at {
+            if self.failure.is_some() {
+                // A fatal error: no grace, the groups go with us (what
+                // was running is kept to run again).
                 self.reaction.kill(now);
+                return Some(self.stopped(now));
+            }
+            log::info!("received {}: stopping", signal_name(signal));
+            self.reaction.begin_stop(self.state.is_some(), now);
+            if self.reaction.is_running() {
+                log::info!(
+                    "letting the running command(s) finish, for {} at most",
+                    seconds(STOP_GRACE)
+                );
+            }
+            self.stopping = Some(Stop {
+                terminate_at: now + STOP_GRACE,
+                kill_at: None,
+            });
+        }
+        if let Some(stop) = self.stopping.as_mut() {
+            if stop.kill_at.is_none() && now >= stop.terminate_at {
+                log::warn!(
+                    "the stop grace of {} is over: stopping the running command(s)",
+                    seconds(STOP_GRACE)
+                );
+                self.reaction.terminate(now);
+                stop.kill_at = Some(now + SHUTDOWN_KILL_GRACE);
+            }
+            if stop.kill_at.is_some_and(|at| now >= at) {
+                self.reaction.kill(now);
+            } else {
+                // Timeouts hold during the grace too.
+                self.reaction.on_deadline(now);
             }
             if !self.reaction.is_running() {
-                self.reaction.report_suppressed();
-                self.save_state_last(now);
-                log::info!("stopped");
-                return Some(self.failure.take().map_or(Ok(()), Err));
+                return Some(self.stopped(now));
             }
             return None;
         }
@@ -392,7 +462,10 @@ impl Daemon {
             self.read_retired(now);
         }
         self.expire(now);
-        self.reaction.on_deadline(now);
+        if self.reaction.on_deadline(now) {
+            // A command has run long: `systemctl status` says so.
+            self.notifier.status(&self.status(now));
+        }
         // A stream has no state file: `state` is `None` with one.
         if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
             // Queued commands start as others end, outside any read.
@@ -400,6 +473,18 @@ impl Daemon {
             state.on_deadline(&self.config.path, log, &self.reaction, now);
         }
         None
+    }
+
+    /// The end of a stop: what is left reported, the state saved (with
+    /// the runs to do again). The run's result.
+    fn stopped(&mut self, now: Instant) -> Result<()> {
+        self.reaction.report_suppressed();
+        if self.state.is_none() {
+            self.reaction.report_unkept();
+        }
+        self.save_state_last(now);
+        log::info!("stopped");
+        self.failure.take().map_or(Ok(()), Err)
     }
 
     /// Saves the state now, if there is a state file (written off the
@@ -529,7 +614,7 @@ impl Daemon {
         self.notifier.reloading();
         self.update_watches();
         self.refresh(now);
-        self.notifier.ready(&self.status());
+        self.notifier.ready(&self.status(now));
     }
 
     /// Resolves the path again and watches what decides it, and the
@@ -598,12 +683,22 @@ impl Daemon {
     }
 
     /// What the service manager shows as our status.
-    fn status(&self) -> String {
-        match (&self.resolution.missing_dir, self.input.is_open()) {
+    fn status(&self, now: Instant) -> String {
+        let mut status = match (&self.resolution.missing_dir, self.input.is_open()) {
             (Some(dir), _) => format!("waiting for the directory {}", dir.display()),
             (None, false) => format!("waiting for {}", self.config.path_as_given),
             (None, true) => format!("following {}", self.config.path_as_given),
+        };
+        let activity = self.reaction.activity(now);
+        for run in activity.running.iter().filter(|run| run.long) {
+            status.push_str(&format!(
+                "; {} (pid {}) running for {}",
+                run.action.name(),
+                run.pid,
+                seconds(run.running_for)
+            ));
         }
+        status
     }
 }
 

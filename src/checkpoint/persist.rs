@@ -13,12 +13,18 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::checkpoint::saver::Saver;
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
 use crate::checkpoint::state::{
-    HeldRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
+    EnvRecord, HeldRecord, JobRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile,
+    WallTime,
 };
 use crate::input::file::rotation::LogPath;
+use crate::react::followup::{Action, Job};
 use crate::react::gate;
 use crate::react::reaction::Reaction;
+use crate::react::runs::JobSnapshot;
 
 /// How soon after a command is spawned the state is saved: the window in
 /// which a crash runs that command once more at restart. Long enough for
@@ -34,8 +40,8 @@ pub const MAX_HELD_SAVED: usize = 1 << 20;
 pub struct Persist {
     saver: Saver,
     schedule: SaveSchedule,
-    /// The position and spawn count last seen: a change is something new
-    /// to save.
+    /// The position and the count of runs started and ended last seen: a
+    /// change is something new to save.
     seen: (u64, u64),
     /// Held matches did not all fit in the last save (warned once).
     held_cut_warned: bool,
@@ -56,10 +62,12 @@ impl Persist {
         self.schedule.deadline()
     }
 
-    /// After lines were handled or commands started: a spawn is saved
-    /// within `AFTER_SPAWN`, an advance of the position within a second.
+    /// After lines were handled or commands started or ended: a run's
+    /// start or end is saved within `AFTER_SPAWN` (a crash after it then
+    /// runs that command again, and only that one), an advance of the
+    /// position within a second.
     pub fn note_progress(&mut self, log: &LogPath, reaction: &Reaction, now: Instant) {
-        let seen = (log.progress(), reaction.started());
+        let seen = (log.progress(), reaction.run_changes());
         if seen == self.seen {
             return;
         }
@@ -91,7 +99,12 @@ impl Persist {
             .into_iter()
             .map(to_record)
             .collect();
-        self.seen = (log.progress(), reaction.started());
+        state.jobs = reaction
+            .export_jobs(now, wall)
+            .into_iter()
+            .map(job_to_record)
+            .collect();
+        self.seen = (log.progress(), reaction.run_changes());
         // A failure is the saver's to report; the next save is due when
         // reading advances again, as after any save: none while idle.
         self.saver.submit(state);
@@ -155,4 +168,43 @@ pub fn from_record(key: KeyRecord) -> gate::KeySnapshot {
             .map(WallTime::to_system)
             .collect(),
     }
+}
+
+/// A run still to do as the state file keeps it, and back.
+fn job_to_record(snapshot: JobSnapshot) -> JobRecord {
+    let job = snapshot.job;
+    JobRecord {
+        action: job.action.name().to_owned(),
+        key: job.key.into_vec(),
+        env: job
+            .vars
+            .into_iter()
+            .map(|(name, value)| EnvRecord {
+                name,
+                value: value.as_bytes().to_vec(),
+            })
+            .collect(),
+        attempt: job.attempt,
+        due_unix_ms: snapshot.due.map(WallTime::from_system),
+        held: snapshot.held,
+    }
+}
+
+/// `None` for a record this logs2eca cannot run (an unknown action).
+pub fn job_from_record(record: JobRecord) -> Option<JobSnapshot> {
+    let action = Action::from_name(&record.action)?;
+    Some(JobSnapshot {
+        job: Job {
+            action,
+            key: record.key.into(),
+            vars: record
+                .env
+                .into_iter()
+                .map(|var| (var.name, OsString::from_vec(var.value)))
+                .collect(),
+            attempt: record.attempt.max(1),
+        },
+        due: record.due_unix_ms.map(WallTime::to_system),
+        held: record.held,
+    })
 }

@@ -32,9 +32,20 @@ pub const TIMEOUT_KILL_GRACE: Duration = Duration::from_secs(2);
 /// logs2eca from exiting.
 const KILL_WAIT: Duration = Duration::from_secs(1);
 
-/// How long a running command gets when logs2eca itself is stopped; short,
-/// so that the daemon stops within a second.
+/// How long a running command gets between the SIGTERM and the SIGKILL of a
+/// stop, once the stop grace is over; short, so that the daemon then stops
+/// within a second.
 pub const SHUTDOWN_KILL_GRACE: Duration = Duration::from_millis(500);
+
+/// How long a stop (SIGTERM, SIGINT) lets running commands finish before
+/// their groups are stopped: well within systemd's default
+/// `TimeoutStopSec=` of 90 s, with room for the SIGKILL and the last save.
+pub const STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// A command that runs longer than this is logged as a warning (and shown
+/// in `STATUS=`): a `curl` without `-m` must not silence the monitor
+/// without a word.
+pub const LONG_RUN: Duration = Duration::from_secs(60);
 
 /// Largest value handed to the command in one environment variable, in
 /// bytes after conversion (Linux refuses a single `NAME=value` string over
@@ -132,6 +143,8 @@ struct Running {
     /// Whose run this is (the caller's key), handed back when it ends.
     tag: usize,
     started: Instant,
+    /// When to say that it runs long, until said.
+    warn_at: Option<Instant>,
     /// When to send SIGTERM (the timeout), until it is sent.
     term_at: Option<Instant>,
     /// When to send SIGKILL, once SIGTERM was sent.
@@ -154,6 +167,8 @@ pub struct Finished {
 pub struct Runner {
     command: CommandLine,
     timeout: Option<Duration>,
+    /// When a run counts as long ([`LONG_RUN`]).
+    long_run: Duration,
     /// Few entries (at most `--max-running`): a linear scan is the fastest
     /// lookup, and it only happens when a child exits or a timer fires.
     running: Vec<Running>,
@@ -166,45 +181,72 @@ impl Runner {
         Runner {
             command,
             timeout,
+            long_run: LONG_RUN,
             running: Vec::new(),
             spawner,
         }
+    }
+
+    /// Runs count as long after `long_run` instead of [`LONG_RUN`].
+    pub fn set_long_run(&mut self, long_run: Duration) {
+        self.long_run = long_run;
     }
 
     pub fn is_running(&self) -> bool {
         !self.running.is_empty()
     }
 
-    /// Starts the command with `env` added to our environment; `tag` comes
-    /// back in its `Finished`.
-    pub fn spawn(
+    /// Starts `program` (`None`: the command; or another under the same
+    /// limits: the undo) with `env` added to our environment.
+    pub fn spawn_program(
         &mut self,
+        program: Option<&CommandLine>,
         env: &[(String, OsString)],
         tag: usize,
         now: Instant,
     ) -> std::io::Result<libc::pid_t> {
-        let pid = self.spawner.spawn(&self.command, env)?;
+        let pid = self.spawner.spawn(program.unwrap_or(&self.command), env)?;
         self.running.push(Running {
             pid,
             tag,
             started: now,
+            warn_at: Some(now + self.long_run),
             term_at: self.timeout.map(|t| now + t),
             kill_at: None,
         });
         Ok(pid)
     }
 
+    /// The runs going on now: tag, pid, how long so far, and whether that
+    /// counts as long.
+    pub fn running(&self, now: Instant) -> Vec<(usize, libc::pid_t, Duration, bool)> {
+        self.running
+            .iter()
+            .map(|run| {
+                let took = now.saturating_duration_since(run.started);
+                (run.tag, run.pid, took, took >= self.long_run)
+            })
+            .collect()
+    }
+
     /// The next moment `on_deadline` has something to do.
     pub fn deadline(&self) -> Option<Instant> {
         self.running
             .iter()
-            .filter_map(|run| run.kill_at.or(run.term_at))
+            .flat_map(|run| [run.kill_at.or(run.term_at), run.warn_at])
+            .flatten()
             .min()
     }
 
-    /// Enforces the timeouts: SIGTERM to the group, then SIGKILL.
-    pub fn on_deadline(&mut self, now: Instant) {
+    /// Enforces the timeouts: SIGTERM to the group, then SIGKILL. Returns
+    /// the runs that have just become long: tag, pid, how long so far.
+    pub fn on_deadline(&mut self, now: Instant) -> Vec<(usize, libc::pid_t, Duration)> {
+        let mut long = Vec::new();
         for run in &mut self.running {
+            if run.warn_at.is_some_and(|at| now >= at) {
+                run.warn_at = None;
+                long.push((run.tag, run.pid, now.saturating_duration_since(run.started)));
+            }
             if run.kill_at.is_some_and(|at| now >= at) {
                 log::warn!(
                     "command (pid {}) still running: sending SIGKILL to its process group",
@@ -223,6 +265,7 @@ impl Runner {
                 run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
             }
         }
+        long
     }
 
     /// logs2eca is stopping: SIGTERM every running command's group now and
@@ -237,6 +280,7 @@ impl Runner {
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
             }
             run.term_at = None;
+            run.warn_at = None;
             let kill_at = now + SHUTDOWN_KILL_GRACE;
             run.kill_at = Some(run.kill_at.map_or(kill_at, |at| at.min(kill_at)));
         }
@@ -315,25 +359,22 @@ fn finished(run: &Running, status: i32, now: Instant) -> Finished {
     }
 }
 
-/// Logs how a run ended: success at info, anything else as a warning.
-pub fn log_finished(f: &Finished) {
+/// Logs how a run of `what` (`command`, `undo`) ended: success at info,
+/// anything else as a warning.
+pub fn log_finished(what: &str, f: &Finished) {
     let took = seconds(f.duration);
     match (f.status.code(), f.status.signal()) {
-        (Some(0), _) => log::info!("command (pid {}) exited with status 0 after {took}", f.pid),
+        (Some(0), _) => log::info!("{what} (pid {}) exited with status 0 after {took}", f.pid),
         (Some(code), _) => log::warn!(
-            "command (pid {}) exited with status {code} after {took}",
+            "{what} (pid {}) exited with status {code} after {took}",
             f.pid
         ),
         (None, Some(sig)) => log::warn!(
-            "command (pid {}) killed by signal {sig} ({}) after {took}",
+            "{what} (pid {}) killed by signal {sig} ({}) after {took}",
             f.pid,
             signal_name(sig)
         ),
-        (None, None) => log::warn!(
-            "command (pid {}) ended ({:?}) after {took}",
-            f.pid,
-            f.status
-        ),
+        (None, None) => log::warn!("{what} (pid {}) ended ({:?}) after {took}", f.pid, f.status),
     }
 }
 

@@ -143,9 +143,16 @@ pub struct KeySnapshot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Counting,
-    Waiting { seq: u64 },
+    Waiting {
+        seq: u64,
+    },
     Running,
-    Cooling { until: Instant },
+    /// The run failed and waits to be retried (`--retry`): busy as while
+    /// running, but its slot is free for others meanwhile.
+    Backoff,
+    Cooling {
+        until: Instant,
+    },
 }
 
 #[derive(Debug)]
@@ -282,21 +289,26 @@ impl<T: Held> Gate<T> {
             self.end_cooldown(id);
         }
         let verdict = match self.key(id).phase {
-            Phase::Running | Phase::Waiting { .. } if self.queues() => {
+            Phase::Running | Phase::Backoff | Phase::Waiting { .. } if self.queues() => {
                 self.enqueue(id, now, seq, hold)
             }
-            Phase::Running | Phase::Waiting { .. } | Phase::Cooling { .. } => self.suppress(id),
+            Phase::Running | Phase::Backoff | Phase::Waiting { .. } | Phase::Cooling { .. } => {
+                self.suppress(id)
+            }
             Phase::Counting => self.count(id, now, seq, true, reached, hold),
         };
         self.list(id);
         verdict
     }
 
-    /// The run of `key` ended at `now` (or could not start): its cooldown
-    /// begins and its slot is free. Call `next_ready` next.
+    /// The run of `key` ended at `now` (or could not start), for the last
+    /// time (no retry left): its cooldown begins and its slot is free.
+    /// Call `next_ready` next.
     pub fn finished(&mut self, id: KeyId, now: Instant) {
-        debug_assert_eq!(self.key(id).phase, Phase::Running);
-        self.running = self.running.saturating_sub(1);
+        // A key given up on while backing off holds no slot.
+        if self.key(id).phase == Phase::Running {
+            self.running = self.running.saturating_sub(1);
+        }
         let wait = self.settings.wait;
         let until = now + wait;
         let key = self.key_mut(id);
@@ -343,6 +355,68 @@ impl<T: Held> Gate<T> {
             },
             payload,
         ))
+    }
+
+    /// The run of `id` failed and will be retried (`--retry`): the key
+    /// stays busy (its matches suppressed, or queued with `--wait 0`) but
+    /// its slot is free until [`Gate::resume`].
+    pub fn back_off(&mut self, id: KeyId) {
+        debug_assert_eq!(self.key(id).phase, Phase::Running);
+        self.running = self.running.saturating_sub(1);
+        self.key_mut(id).phase = Phase::Backoff;
+    }
+
+    /// A retry of `id` is due: takes a slot and makes the key run again.
+    /// `false` (nothing changed) while no slot is free.
+    pub fn resume(&mut self, id: KeyId) -> bool {
+        if self.running >= self.settings.max_running {
+            return false;
+        }
+        debug_assert_eq!(self.key(id).phase, Phase::Backoff);
+        self.running += 1;
+        self.key_mut(id).phase = Phase::Running;
+        true
+    }
+
+    /// At start, a run of key `name` that the saved state says is to be
+    /// done again (interrupted, or waiting to be retried): the key is
+    /// tracked and busy as during a back-off, whatever the saved cooldown
+    /// said. `None` if the table is full of busy keys.
+    pub fn hold(&mut self, name: &[u8], now: Instant) -> Option<KeyId> {
+        let name = &name[..name.len().min(MAX_KEY_LEN)];
+        let id = match self.by_name.get(name) {
+            Some(&id) => id,
+            None => self.admit(name, now)?,
+        };
+        self.unlist(id);
+        let key = self.key_mut(id);
+        match key.phase {
+            Phase::Cooling { until } => {
+                key.phase = Phase::Backoff;
+                self.cooling.remove(&(until, id));
+                self.reporting.remove(&(until, id));
+            }
+            Phase::Counting => {
+                key.phase = Phase::Backoff;
+                key.window.clear();
+            }
+            // Already busy: a second saved run of one key is not ours to
+            // hold (the state never has two).
+            Phase::Running | Phase::Backoff | Phase::Waiting { .. } => return None,
+        }
+        Some(id)
+    }
+
+    /// The id of the key `name`, if it is tracked.
+    pub fn id_of(&self, name: &[u8]) -> Option<KeyId> {
+        self.by_name
+            .get(&name[..name.len().min(MAX_KEY_LEN)])
+            .copied()
+    }
+
+    /// Matches of `id` suppressed since its last run started.
+    pub fn suppressed(&self, id: KeyId) -> u64 {
+        self.key(id).suppressed
     }
 
     /// When `on_deadline` has a suppressed count to report; `None` while
@@ -435,7 +509,7 @@ impl<T: Held> Gate<T> {
                 // start (the saved position stays before it) and must find
                 // the key free to trigger, not cooling.
                 last_end: match key.phase {
-                    Phase::Running => Some(wall),
+                    Phase::Running | Phase::Backoff => Some(wall),
                     _ => key.last_end.map(to_wall),
                 },
                 suppressed: key.suppressed,

@@ -3,6 +3,8 @@
 //! `reaction`.
 
 pub(crate) mod action;
+pub(crate) mod followup;
 pub(crate) mod gate;
 pub mod pattern;
 pub(crate) mod reaction;
+pub(crate) mod runs;

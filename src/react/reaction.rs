@@ -8,11 +8,12 @@ use std::time::{Instant, SystemTime};
 use regex::bytes::CaptureLocations;
 
 use crate::input::file::follow::LineOrigin;
-use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Spawner, Trigger};
+use crate::react::action::{self, MAX_ENV_VALUE, Runner, Spawner, Trigger};
 use crate::react::gate::{
     Gate, HELD_BYTES, Held, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
 };
 use crate::react::pattern::Pattern;
+use crate::react::runs::{Activity, JobSnapshot, Runs, UndoPlan};
 use crate::report::printer::{Details, Printer};
 use crate::settings::config::Config;
 
@@ -27,7 +28,7 @@ enum Effect {
     /// once.
     Print(Printer),
     Run {
-        runner: Runner,
+        runs: Runs,
         file: String,
     },
 }
@@ -43,8 +44,6 @@ pub struct Reaction {
     /// Scratch space for the key of each match.
     key: Vec<u8>,
     locations: CaptureLocations,
-    /// Commands started so far: the state is saved after each.
-    started: u64,
     /// logs2eca is stopping: what the gate holds stays held (the state
     /// keeps its lines for the next start) instead of starting now, only
     /// to be killed.
@@ -59,10 +58,18 @@ impl Reaction {
             None => Effect::Print(Printer::new(
                 config.json.then(|| config.path_as_given.clone()),
             )),
-            Some(command) => Effect::Run {
-                runner: Runner::new(command.clone(), config.timeout, spawner),
-                file: config.path_as_given.clone(),
-            },
+            Some(command) => {
+                let mut runner = Runner::new(command.clone(), config.timeout, spawner);
+                runner.set_long_run(config.long_run);
+                let undo = config.undo.as_ref().map(|undo| UndoPlan {
+                    command: undo.command.clone(),
+                    after: undo.after,
+                });
+                Effect::Run {
+                    runs: Runs::new(runner, config.retry, undo),
+                    file: config.path_as_given.clone(),
+                }
+            }
         };
         Reaction {
             gate: Gate::new(gate_settings(config)),
@@ -71,7 +78,6 @@ impl Reaction {
             key_groups: config.gate.key_groups.clone(),
             key: Vec::new(),
             locations: config.matcher.pattern.capture_locations(),
-            started: 0,
             stopping: false,
         }
     }
@@ -139,7 +145,7 @@ impl Reaction {
                 }
                 self.gate.finished(start.key, now);
             }
-            Effect::Run { runner, file } => {
+            Effect::Run { runs, file } => {
                 let env = action::match_env(&Trigger {
                     line,
                     file,
@@ -150,9 +156,8 @@ impl Reaction {
                 });
                 // Logged after the spawn: the write to stderr (a pipe to
                 // the journal) is not on the path from match to action.
-                match runner.spawn(&env, start.key, now) {
+                match runs.start_first(&mut self.gate, start.key, env, now) {
                     Ok(pid) => {
-                        self.started += 1;
                         log::info!("match: {} -> started command (pid {pid})", excerpt(line))
                     }
                     Err(err) => {
@@ -160,17 +165,20 @@ impl Reaction {
                             "match: {} -> cannot start the command: {err}",
                             excerpt(line)
                         );
-                        self.gate.finished(start.key, now);
                     }
                 }
             }
         }
     }
 
-    /// Starts the triggers that waited for a slot, as slots are free.
+    /// Starts the triggers that waited for a slot, as slots are free
+    /// (after the due retries, which waited longer).
     fn start_waiting(&mut self, now: Instant) {
         if self.stopping {
             return;
+        }
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.start_ready(&mut self.gate, now);
         }
         while let Some((start, held)) = self.gate.next_ready() {
             self.start(start, &held.line, held.origin, now);
@@ -234,9 +242,43 @@ impl Reaction {
         }
     }
 
-    /// Commands started so far.
-    pub fn started(&self) -> u64 {
-        self.started
+    /// Runs of the command or the undo started and ended so far: each
+    /// change is saved soon after.
+    pub fn run_changes(&self) -> u64 {
+        match &self.sink {
+            Effect::Run { runs, .. } => runs.changes(),
+            Effect::Print(_) => 0,
+        }
+    }
+
+    /// What the commands are doing now: running (for how long), retries
+    /// and undos pending. For `STATUS=`.
+    pub fn activity(&self, now: Instant) -> Activity {
+        match &self.sink {
+            Effect::Run { runs, .. } => runs.activity(now),
+            Effect::Print(_) => Activity::default(),
+        }
+    }
+
+    /// The runs to do or do again, for the state file.
+    pub fn export_jobs(&self, now: Instant, wall: SystemTime) -> Vec<JobSnapshot> {
+        match &self.sink {
+            Effect::Run { runs, .. } => runs.export(now, wall),
+            Effect::Print(_) => Vec::new(),
+        }
+    }
+
+    /// Restores the runs of a saved state, at start (before the held
+    /// matches: they were started earlier); what is due starts now.
+    pub fn import_jobs(&mut self, jobs: Vec<JobSnapshot>, now: Instant, wall: SystemTime) {
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.import(&mut self.gate, jobs, now, wall);
+        } else if !jobs.is_empty() {
+            log::warn!(
+                "{} saved run(s) of the command not done: this is a dry run",
+                jobs.len()
+            );
+        }
     }
 
     /// The keys' windows and cooldowns, for the state file.
@@ -257,59 +299,73 @@ impl Reaction {
     }
 
     pub fn is_running(&self) -> bool {
-        matches!(&self.sink, Effect::Run { runner, .. } if runner.is_running())
+        matches!(&self.sink, Effect::Run { runs, .. } if runs.is_running())
     }
 
     pub fn deadline(&self) -> Option<Instant> {
-        let runner = match &self.sink {
-            Effect::Run { runner, .. } => runner.deadline(),
+        let runs = match &self.sink {
+            Effect::Run { runs, .. } => runs.deadline(),
             Effect::Print(_) => None,
         };
-        [runner, self.gate.deadline()].into_iter().flatten().min()
+        [runs, self.gate.deadline()].into_iter().flatten().min()
     }
 
-    /// Timeouts and the ends of cooldowns.
-    pub fn on_deadline(&mut self, now: Instant) {
-        if let Effect::Run { runner, .. } = &mut self.sink {
-            runner.on_deadline(now);
+    /// Timeouts, long runs, retries and undos that fell due, and the ends
+    /// of cooldowns. Returns whether a run has just become long (worth a
+    /// new `STATUS=`).
+    pub fn on_deadline(&mut self, now: Instant) -> bool {
+        let mut long = false;
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            long = runs.on_deadline(&mut self.gate, now);
         }
         self.gate.on_deadline(now);
+        self.start_waiting(now);
         self.log_notices();
+        long
     }
 
     /// SIGCHLD: reap, and start the cooldowns of the commands that ended.
     pub fn on_child_exit(&mut self, now: Instant) {
-        let Effect::Run { runner, .. } = &mut self.sink else {
+        let Effect::Run { runs, .. } = &mut self.sink else {
             // Only orphans adopted as PID 1 can have exited.
             action::reap_children(|_, _| {});
             return;
         };
-        for finished in runner.reap(now) {
-            self.end_run(&finished, now);
-        }
+        runs.on_child_exit(&mut self.gate, now);
         self.start_waiting(now);
         self.log_notices();
     }
 
-    fn end_run(&mut self, finished: &Finished, now: Instant) {
-        action::log_finished(finished);
-        self.gate.finished(finished.tag, now);
-    }
-
-    /// Stopping: terminate the running commands.
-    pub fn terminate(&mut self, now: Instant) {
+    /// Stopping: nothing new starts; running commands may finish within
+    /// the stop grace. `keep`: a state file keeps what is pending (else
+    /// the pending undos run now).
+    pub fn begin_stop(&mut self, keep: bool, now: Instant) {
         self.stopping = true;
-        if let Effect::Run { runner, .. } = &mut self.sink {
-            runner.terminate(now);
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.begin_stop(&mut self.gate, keep, now);
         }
     }
 
-    /// The stop grace is over: kill what is left and wait for it.
+    /// The stop grace is over: terminate the running commands.
+    pub fn terminate(&mut self, now: Instant) {
+        self.stopping = true;
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.terminate(now);
+        }
+    }
+
+    /// The end of the stop: kill what is left and wait for it.
     pub fn kill(&mut self, now: Instant) {
-        if let Effect::Run { runner, .. } = &mut self.sink {
-            for finished in runner.kill_and_wait(now) {
-                action::log_finished(&finished);
-            }
+        self.stopping = true;
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.kill(&mut self.gate, now);
+        }
+    }
+
+    /// The end of a run without a state file: what is lost, said once.
+    pub fn report_unkept(&self) {
+        if let Effect::Run { runs, .. } = &self.sink {
+            runs.report_unkept();
         }
     }
 }

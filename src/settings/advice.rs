@@ -12,7 +12,9 @@ use crate::react::pattern::Pattern;
 
 /// Variables logs2eca sets for its command, not settings: a logs2eca run
 /// by the command of another one inherits them and must not warn.
-pub const COMMAND_VARIABLES: [&str; 6] = [
+pub const COMMAND_VARIABLES: [&str; 8] = [
+    "LOGS2ECA_ACTION",
+    "LOGS2ECA_ATTEMPT",
     "LOGS2ECA_MATCH_LINE",
     "LOGS2ECA_MATCH_FILE",
     "LOGS2ECA_SUPPRESSED",
@@ -156,6 +158,7 @@ pub fn environment(present: impl IntoIterator<Item = String>, known: &[&str]) ->
         .filter(|name| !known.contains(&name.as_str()))
         .filter(|name| !COMMAND_VARIABLES.contains(&name.as_str()))
         .filter(|name| !name.starts_with(GROUP_PREFIX))
+        .filter(|name| name != crate::settings::config::LONG_RUN_VAR)
         .collect();
     unknown.sort();
     unknown

@@ -63,6 +63,8 @@ fn match_details_reach_the_command_environment() {
         ("LOGS2ECA_GROUP_user", "alice"),
         ("LOGS2ECA_SUPPRESSED", "0"),
         ("LOGS2ECA_COUNT", "1"),
+        ("LOGS2ECA_ACTION", "do"),
+        ("LOGS2ECA_ATTEMPT", "1"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

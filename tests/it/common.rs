@@ -621,10 +621,20 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         if self.status.is_none() {
-            // Politely first, so that the daemon stops its commands too.
+            // Politely first, so that the daemon stops its commands too;
+            // asked again, it stops them at once instead of letting them
+            // finish within its stop grace.
             self.signal(libc::SIGTERM);
             self.signal(libc::SIGCONT);
-            if wait_child(&mut self.child, Duration::from_secs(2)).is_none() {
+            let mut stopped = false;
+            for _ in 0..20 {
+                if wait_child(&mut self.child, Duration::from_millis(100)).is_some() {
+                    stopped = true;
+                    break;
+                }
+                self.signal(libc::SIGTERM);
+            }
+            if !stopped {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
             }

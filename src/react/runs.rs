@@ -553,3 +553,6 @@ fn attempt_of(attempt: u32, retry: Option<Retry>) -> String {
         _ => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -24,6 +24,8 @@ pub(crate) struct Processes {
     exited: Vec<(libc::pid_t, libc::c_int)>,
     /// The children ignore SIGTERM (only SIGKILL ends them).
     pub ignore_term: bool,
+    /// The next this many spawns fail (as a program gone missing would).
+    pub failing_spawns: usize,
 }
 
 impl Processes {
@@ -74,6 +76,10 @@ impl Spawner for FakeSpawner {
         env: &[(String, OsString)],
     ) -> std::io::Result<libc::pid_t> {
         let mut p = self.0.borrow_mut();
+        if p.failing_spawns > 0 {
+            p.failing_spawns -= 1;
+            return Err(std::io::Error::from_raw_os_error(libc::ENOENT));
+        }
         p.next_pid += 1;
         let pid = 1000 + p.next_pid;
         p.spawned.push((pid, env.to_vec()));

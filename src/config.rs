@@ -359,7 +359,8 @@ fn parse_threshold(value: &str) -> Result<Threshold> {
         }
     };
     let window = match window {
-        Some(window) => parse_duration("--threshold", window)?,
+        Some(window) => crate::duration::parse_span(window)
+            .map_err(|why| invalid(&format!("the window '{window}' is {why}")))?,
         None if count == 1 => Duration::ZERO,
         None => return Err(invalid("a count needs a window")),
     };

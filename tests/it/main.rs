@@ -13,6 +13,7 @@ mod gate;
 mod identity;
 mod logging;
 mod manpage;
+mod mistakes;
 mod poll;
 mod process;
 mod properties;

@@ -36,11 +36,11 @@ pub fn pattern(flag: &str, source: &str, compiled: &Pattern, literal_forced: boo
     }
     if compiled.is_literal()
         && !literal_forced
-        && let Some(what) = regex_look(source)
+        && let Some((what, delimited)) = regex_look(source)
     {
         warnings.push(format!(
-            "{flag} '{source}' is a literal, but {what} looks like regex syntax: \
-             write a regex between slashes, /.../, or add --literal to keep it literal"
+            "{flag} '{source}' is a literal (text to find as it is), but {what} is regex syntax: \
+             write {flag} '{delimited}' for a regex, or add --literal to keep it literal"
         ));
     }
     // `/^$/` matches an empty line and nothing else: only a pattern that
@@ -63,17 +63,9 @@ fn wrapping_quote(text: &str) -> Option<char> {
     (text.len() >= 2 && matches!(first, '\'' | '"') && text.ends_with(first)).then_some(first)
 }
 
-/// What in a literal looks like regex syntax, if anything.
-fn regex_look(text: &str) -> Option<String> {
-    const TOKENS: [&str; 9] = [
-        ".*", ".+", "\\|", "\\d", "\\w", "\\s", "\\b", "\\.", "[0-9]",
-    ];
-    if let Some(token) = TOKENS.iter().find(|token| text.contains(*token)) {
-        return Some(format!("'{token}'"));
-    }
-    if text.len() > 1 && (text.starts_with('^') || text.ends_with('$')) {
-        return Some("an anchor (^ or $)".into());
-    }
+/// What in a literal looks like regex syntax, if anything, and the
+/// delimited form to use instead.
+fn regex_look(text: &str) -> Option<(String, String)> {
     // `/re/i`: the flags of other tools' syntax.
     if let Some(rest) = text.strip_prefix('/')
         && let Some((body, flags)) = rest.rsplit_once('/')
@@ -81,12 +73,13 @@ fn regex_look(text: &str) -> Option<String> {
         && !flags.is_empty()
         && flags.chars().all(|c| "imsxgu".contains(c))
     {
-        return Some(format!(
-            "'/{body}/{flags}' (flags go inside: /(?{}){body}/, or use -i)",
-            flags.replace(['g', 'u'], "")
+        let flags = flags.replace(['g', 'u'], "");
+        return Some((
+            format!("'/{body}/{flags}' (flags go inside the slashes, or use -i)"),
+            format!("/(?{flags}){body}/"),
         ));
     }
-    None
+    crate::regex_look::regex_syntax_in(text).map(|what| (what, format!("/{text}/")))
 }
 
 /// Words that a shell would have given a meaning to.
@@ -230,9 +223,15 @@ mod tests {
             ("--pattern", "/^ERROR$/", false, None),
             ("--pattern", "disk 95.5% full", false, None),
             ("--pattern", "$5 fee", false, None),
-            ("--pattern", "ERROR.*timeout", false, Some("'.*'")),
+            (
+                "--pattern",
+                "ERROR.*timeout",
+                false,
+                Some("'/ERROR.*timeout/'"),
+            ),
+            ("--pattern", "ERROR|FATAL", false, Some("'/ERROR|FATAL/'")),
             ("--pattern", "FATAL\\|OOM", false, Some("'\\|'")),
-            ("--pattern", "code \\d+", false, Some("'\\d'")),
+            ("--pattern", "code \\d+", false, Some("'\\d+'")),
             ("--pattern", "^ERROR", false, Some("anchor")),
             ("--pattern", "ERROR$", false, Some("anchor")),
             ("--pattern", "/error/i", false, Some("/(?i)error/")),

@@ -48,6 +48,15 @@ impl Notifier {
         self.send(&format!("READY=1\nSTATUS={status}\n"));
     }
 
+    /// A new one-line status, without a change of state.
+    pub fn status(&self, status: &str) {
+        let status: String = status
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        self.send(&format!("STATUS={status}\n"));
+    }
+
     /// Sent before a reload; newer systemd wants the monotonic time with it.
     pub fn reloading(&self) {
         let mut now = libc::timespec {

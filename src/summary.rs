@@ -5,6 +5,8 @@
 
 use std::time::Instant;
 
+use crate::reaction::Suppressed;
+
 #[derive(Debug)]
 pub struct Summary {
     started: Instant,
@@ -32,9 +34,18 @@ impl Summary {
     }
 
     /// The line for the log, with how many lines would have triggered.
-    pub fn report(&self, would_trigger: u64, now: Instant) -> String {
+    /// `suppressed`: the matches a `--wait` cooldown held back, all keys
+    /// together.
+    pub fn report(&self, would_trigger: u64, suppressed: Suppressed, now: Instant) -> String {
+        let suppressed = match suppressed {
+            Suppressed { count: 0, .. } => String::new(),
+            Suppressed { count, keys: 0 } => format!(", {count} suppressed by the cooldown"),
+            Suppressed { count, keys } => {
+                format!(", {count} suppressed by the cooldown ({keys} key(s))")
+            }
+        };
         format!(
-            "summary: {} line(s) read, {} matched, {} excluded, {} would trigger, in {}",
+            "summary: {} line(s) read, {} matched, {} excluded, {} would trigger{suppressed}, in {}",
             self.lines,
             self.matched,
             self.excluded,
@@ -54,7 +65,7 @@ mod tests {
         let mut s = Summary::new(t0);
         s.add(b"a\nb\nc\n", 2, 1);
         s.add(b"d\n", 0, 0);
-        let report = s.report(1, t0);
+        let report = s.report(1, Suppressed::default(), t0);
         assert!(
             report.starts_with("summary: 4 line(s) read, 2 matched, 1 excluded, 1 would trigger"),
             "{report}"

@@ -114,8 +114,8 @@ fn each_likely_mistake_gets_one_warning() {
         &'a str,
     );
     let cases: &[Case] = &[
-        (Some("ERROR.*timeout"), None, &[], "looks like regex syntax"),
-        (Some(r"FATAL\|OOM"), None, &[], "looks like regex syntax"),
+        (Some("ERROR.*timeout"), None, &[], "is regex syntax"),
+        (Some(r"FATAL\|OOM"), None, &[], "is regex syntax"),
         (Some("/error/i"), None, &[], "/(?i)error/"),
         (Some("^ERROR$"), None, &[], "anchor"),
         (
@@ -198,7 +198,7 @@ fn warnings_are_given_at_start() {
     );
     assert_eq!(outcome.status.code(), Some(0), "{}", outcome.stderr);
     assert!(
-        outcome.stderr.contains("looks like regex syntax"),
+        outcome.stderr.contains("is regex syntax"),
         "{}",
         outcome.stderr
     );

@@ -8,6 +8,7 @@
 //! user's first hour, found here rather than at 3 a.m. The heuristics are
 //! pure functions over strings, unit-tested on tables.
 
+use crate::check::{Origin, Setting};
 use crate::pattern::Pattern;
 
 /// Variables logs2eca sets for its command, not settings: a logs2eca run
@@ -27,13 +28,9 @@ const GROUP_PREFIX: &str = "LOGS2ECA_GROUP_";
 /// Warnings about a pattern setting (`--pattern`, `--exclude`) as written
 /// (`source`) and compiled.
 pub fn pattern(flag: &str, source: &str, compiled: &Pattern, literal_forced: bool) -> Vec<String> {
+    // Quotes around the pattern are warned about with every other value's
+    // (`quoted_values`).
     let mut warnings = Vec::new();
-    if let Some(quote) = wrapping_quote(source) {
-        warnings.push(format!(
-            "{flag} {source} is wrapped in {quote} quotes, which are part of the pattern \
-             (docker --env-file keeps them): remove them"
-        ));
-    }
     if compiled.is_literal()
         && !literal_forced
         && let Some((what, delimited)) = regex_look(source)
@@ -55,6 +52,36 @@ pub fn pattern(flag: &str, source: &str, compiled: &Pattern, literal_forced: boo
         ));
     }
     warnings
+}
+
+/// A warning for each setting whose value is wrapped in a pair of quotes:
+/// docker's `--env-file` and Compose's `env_file` keep them, so a path
+/// `"/tmp/x.log"` is a relative name that never appears, and a pattern
+/// looks for the quotes too.
+pub fn quoted_values(settings: &[Setting]) -> Vec<String> {
+    settings
+        .iter()
+        .filter_map(|setting| {
+            // `''` is an empty value, refused on its own terms; a command
+            // is split like a shell would, and a whole one quoted as one
+            // word has its own hint (`quoted_command_hint`).
+            let value = setting
+                .value
+                .as_deref()
+                .filter(|v| v.len() > 2 && setting.flag != "--command")?;
+            let quote = wrapping_quote(value)?;
+            let from = match &setting.origin {
+                Origin::Environment(name) => format!(" (from {name})"),
+                Origin::EnvFile(at) => format!(" (from {at})"),
+                Origin::Flag | Origin::Default => String::new(),
+            };
+            Some(format!(
+                "{} {value}{from} is wrapped in {quote} quotes, which are part of the value \
+                 (docker --env-file keeps them): remove them",
+                setting.flag
+            ))
+        })
+        .collect()
 }
 
 /// `'` or `"` if `text` is wrapped in a pair of them.
@@ -140,9 +167,36 @@ pub fn quoted_command_hint(argv: &[String]) -> Option<&'static str> {
     )
 }
 
+/// Names people give settings, with the one meant: what the README's
+/// words and other tools suggest. The names guessed from the flags
+/// (`--logfile` → `LOGS2ECA_LOGFILE`) come from the definitions.
+const ALIASES: [(&str, &str); 14] = [
+    ("LOGS2ECA_CMD", "LOGS2ECA_COMMAND"),
+    ("LOGS2ECA_ACTION", "LOGS2ECA_COMMAND"),
+    ("LOGS2ECA_RUN", "LOGS2ECA_COMMAND"),
+    ("LOGS2ECA_COOLDOWN", "LOGS2ECA_WAIT"),
+    ("LOGS2ECA_DELAY", "LOGS2ECA_WAIT"),
+    ("LOGS2ECA_SLEEP", "LOGS2ECA_WAIT"),
+    ("LOGS2ECA_FILE", "LOGS2ECA_LOG_FILE"),
+    ("LOGS2ECA_LOG", "LOGS2ECA_LOG_FILE"),
+    ("LOGS2ECA_PATH", "LOGS2ECA_LOG_FILE"),
+    ("LOGS2ECA_REGEX", "LOGS2ECA_EVENT_PATTERN"),
+    ("LOGS2ECA_MATCH", "LOGS2ECA_EVENT_PATTERN"),
+    ("LOGS2ECA_EXCLUDE_REGEX", "LOGS2ECA_EXCLUDE_PATTERN"),
+    ("LOGS2ECA_STATE", "LOGS2ECA_STATE_FILE"),
+    ("LOGS2ECA_CASE_INSENSITIVE", "LOGS2ECA_IGNORE_CASE"),
+];
+
 /// Warnings about `LOGS2ECA_*` variables in `present` that are neither a
-/// setting (`known`) nor one of the variables set for commands.
-pub fn environment(present: impl IntoIterator<Item = String>, known: &[&str]) -> Vec<String> {
+/// setting (`known`) nor one of the variables set for commands, each with
+/// the setting meant when it can be told: from `guesses` (the names the
+/// flags suggest, with the setting's name), the aliases, or a close
+/// spelling.
+pub fn environment(
+    present: impl IntoIterator<Item = String>,
+    known: &[&str],
+    guesses: &[(String, String)],
+) -> Vec<String> {
     let mut unknown: Vec<String> = present
         .into_iter()
         .filter(|name| name.starts_with("LOGS2ECA_"))
@@ -153,29 +207,45 @@ pub fn environment(present: impl IntoIterator<Item = String>, known: &[&str]) ->
     unknown.sort();
     unknown
         .into_iter()
-        .map(|name| match closest(&name, known) {
-            Some(near) => {
-                format!("unknown environment variable {name} is ignored; did you mean {near}?")
+        .map(|name| {
+            let meant = guesses
+                .iter()
+                .find(|(guess, _)| *guess == name)
+                .map(|(_, meant)| meant.as_str())
+                .or_else(|| {
+                    ALIASES
+                        .iter()
+                        .find(|(alias, _)| *alias == name)
+                        .map(|(_, meant)| *meant)
+                })
+                .or_else(|| closest(&name, known));
+            match meant {
+                Some(near) => {
+                    format!("unknown environment variable {name} is ignored; did you mean {near}?")
+                }
+                None => format!("unknown environment variable {name} is ignored"),
             }
-            None => format!("unknown environment variable {name} is ignored"),
         })
         .collect()
 }
 
 /// The known name nearest to `name`: one whose own part contains the
 /// other's or is contained in it first (`LOGS2ECA_EXCLUDE` →
-/// `LOGS2ECA_EXCLUDE_PATTERN`), then the least edit distance.
+/// `LOGS2ECA_EXCLUDE_PATTERN`), then the least edit distance, if it is
+/// small enough to be a misspelling (a wrong guess misleads more than none).
 fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     let own = |n: &'_ str| n.strip_prefix("LOGS2ECA_").unwrap_or(n).to_owned();
     let name_part = own(name);
     known
         .iter()
-        .min_by_key(|candidate| {
+        .map(|candidate| {
             let part = own(candidate);
             let related = part.contains(&name_part) || name_part.contains(&part);
-            (!related, edit_distance(name, candidate))
+            (!related, edit_distance(&name_part, &part), *candidate)
         })
-        .copied()
+        .filter(|&(unrelated, distance, _)| !unrelated || distance <= 1 + name_part.len() / 4)
+        .min()
+        .map(|(_, _, candidate)| candidate)
 }
 
 /// Levenshtein distance, on bytes (the names are ASCII).
@@ -236,14 +306,8 @@ mod tests {
             ("--pattern", "ERROR$", false, Some("anchor")),
             ("--pattern", "/error/i", false, Some("/(?i)error/")),
             ("--pattern", "ERROR.*timeout", true, None),
-            (
-                "--pattern",
-                "\"ERROR\"",
-                false,
-                Some("wrapped in \" quotes"),
-            ),
-            ("--pattern", "'ERROR'", false, Some("wrapped in ' quotes")),
-            ("--exclude", "'debug'", false, Some("wrapped")),
+            // Quotes are quoted_values' to warn about.
+            ("--pattern", "'ERROR'", false, None),
             ("--pattern", "/x*/", false, Some("matches every line")),
             // Blank lines only: not every line.
             ("--pattern", "/^\\s*$/", false, None),
@@ -261,6 +325,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn quoted_values_of_any_setting() {
+        let setting = |flag: &str, value: &str| Setting {
+            flag: flag.to_owned(),
+            value: Some(value.to_owned()),
+            origin: Origin::Environment("LOGS2ECA_X".to_owned()),
+        };
+        let warnings = quoted_values(&[
+            setting("--logfile", "\"/tmp/x.log\""),
+            setting("--pattern", "'ERROR'"),
+            setting("--wait", "3"),
+            setting("--command", "'echo' 'a'"),
+            setting("--exclude", "\"x'"),
+        ]);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("wrapped in \" quotes") && warnings[0].contains("LOGS2ECA_X"));
+        assert!(warnings[1].starts_with("--pattern 'ERROR'"));
     }
 
     #[test]
@@ -326,13 +409,21 @@ mod tests {
             ),
             ("LOGS2ECA_LOGFILE", Some("did you mean LOGS2ECA_LOG_FILE?")),
             ("LOGS2ECA_COMAND", Some("did you mean LOGS2ECA_COMMAND?")),
+            ("LOGS2ECA_CMD", Some("did you mean LOGS2ECA_COMMAND?")),
+            ("LOGS2ECA_COOLDOWN", Some("did you mean LOGS2ECA_WAIT?")),
+            ("LOGS2ECA_WAITT", Some("did you mean LOGS2ECA_WAIT?")),
+            ("LOGS2ECA_FROBNICATE", Some("is ignored")),
             (
                 "LOGS2ECA_TIMEOUT_SECONDS",
                 Some("did you mean LOGS2ECA_TIMEOUT?"),
             ),
         ];
         for &(name, expected) in cases {
-            let warnings = environment([name.to_owned()], &known);
+            let guesses = [(
+                "LOGS2ECA_LOGFILE".to_owned(),
+                "LOGS2ECA_LOG_FILE".to_owned(),
+            )];
+            let warnings = environment([name.to_owned()], &known, &guesses);
             match expected {
                 None => assert!(warnings.is_empty(), "{name}: {warnings:?}"),
                 Some(fragment) => {
@@ -341,6 +432,15 @@ mod tests {
                     assert!(warnings[0].contains(fragment), "{name}: {warnings:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn far_names_get_no_guess() {
+        let known = ["LOGS2ECA_COMMAND", "LOGS2ECA_WAIT", "LOGS2ECA_KEY"];
+        for name in ["LOGS2ECA_FROBNICATE", "LOGS2ECA_COOLDOWN_X"] {
+            let warnings = environment([name.to_owned()], &known, &[]);
+            assert!(!warnings[0].contains("did you mean"), "{warnings:?}");
         }
     }
 

@@ -25,7 +25,9 @@ use crate::check::{self, Setting};
     name = "logs2eca",
     version,
     after_help = "PATTERN is a literal substring, or a regular expression when written /re/, |re| or %re%.\n\
+                  A literal with regex syntax in it (ERROR|FATAL) gets a warning; --literal silences it.\n\
                   Environment variables that are set but empty count as unset.\n\
+                  Check a monitor with: logs2eca --check --env-file /etc/logs2eca/NAME.env\n\
                   See logs2eca(1) for rotation, cooldown and the command's environment.",
     hide_possible_values = true
 )]
@@ -44,7 +46,7 @@ pub struct Cli {
           allow_hyphen_values = true, value_parser = trimmed)]
     pub command: Option<String>,
 
-    /// Cooldown after the command exits (DURATION: seconds, or 500ms, 10m, 1.5h, 2d); matches meanwhile are suppressed; 0: every match runs, in turn [default: 3].
+    /// Cooldown after the command exits (DURATION: seconds, or 500ms, 10m, 1.5h, 2d, or a systemd time span such as 1m30s or 2h 30min); matches meanwhile are suppressed; 0: every match runs, in turn [default: 3].
     #[arg(short = 'w', long, value_name = "DURATION", env = "LOGS2ECA_WAIT",
           allow_hyphen_values = true, value_parser = trimmed)]
     pub wait: Option<String>,
@@ -112,9 +114,17 @@ pub struct Cli {
     #[arg(long)]
     pub json: bool,
 
-    /// Validate the settings as a start would, print them with where each came from, and exit (0 or 2).
+    /// Validate the settings as a start would, print each as the daemon will use it with where it came from, and exit: 0, 1 where a start would fail (file unreadable), 2 for a configuration error.
     #[arg(long)]
     pub check: bool,
+
+    /// Read LOGS2ECA_* settings (and the command's environment) from FILE as systemd's EnvironmentFile= does; it overrides the environment, flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<std::path::PathBuf>,
+
+    /// Any warning is an error (exit 2): for CI, with --check.
+    #[arg(long)]
+    pub strict: bool,
 
     /// Log more (-v debug, -vv trace); overrides RUST_LOG.
     #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet")]
@@ -132,6 +142,11 @@ pub struct Cli {
     /// `--check`).
     #[arg(skip)]
     pub settings: Vec<Setting>,
+
+    /// What `--env-file` said about its lines (ignored ones, lost
+    /// backslashes): warnings like the others.
+    #[arg(skip)]
+    pub env_file_warnings: Vec<String>,
 }
 
 /// Parses the process arguments. On `--help`/`--version` the text is
@@ -145,12 +160,45 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let (cli, _) = parse_once(&args)?;
+    let Some(path) = cli.env_file else {
+        return parse_once(&args).map(|(mut cli, settings)| {
+            cli.settings = settings;
+            cli
+        });
+    };
+    // The file's variables go into the environment, as systemd puts
+    // them there, and the arguments are read again over them.
+    let file = crate::env_file::read(&path).map_err(|why| {
+        crate::logging::fatal(&format!("cannot read --env-file {}: {why}", path.display()));
+        ExitCode::from(2)
+    })?;
+    for assignment in &file.assignments {
+        // SAFETY: the settings are read before any other thread exists.
+        unsafe { std::env::set_var(&assignment.name, &assignment.value) };
+    }
+    let (mut cli, mut settings) = parse_once(&args)?;
+    for setting in &mut settings {
+        if let check::Origin::Environment(name) = &setting.origin
+            && let Some(assignment) = file.get(name)
+        {
+            setting.origin =
+                check::Origin::EnvFile(format!("{}:{} {name}", path.display(), assignment.line));
+        }
+    }
+    cli.settings = settings;
+    cli.env_file_warnings = crate::env_file::warnings(&path, &file);
+    Ok(cli)
+}
+
+fn parse_once(args: &[OsString]) -> Result<(Cli, Vec<Setting>), ExitCode> {
     let command = Cli::command();
     let parsed = command
         .clone()
         .try_get_matches_from(args)
         .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
-    let (mut cli, matches) = parsed.map_err(|err| {
+    let (cli, matches) = parsed.map_err(|err| {
         if !err.use_stderr() {
             // --help or --version: clap's own output is what users expect.
             let _ = err.print();
@@ -159,8 +207,8 @@ where
         crate::logging::fatal(&format!("{} (see --help)", first_line(&err.to_string())));
         ExitCode::from(2)
     })?;
-    cli.settings = check::settings(&command, &matches);
-    Ok(cli)
+    let settings = check::settings(&command, &matches);
+    Ok((cli, settings))
 }
 
 /// The environment variables of every setting, from the definitions.
@@ -169,6 +217,22 @@ pub fn setting_variables() -> Vec<String> {
         .get_arguments()
         .filter_map(|arg| arg.get_env())
         .map(|name| name.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The variable names the flags suggest (`--logfile` → `LOGS2ECA_LOGFILE`)
+/// where they are not the setting's, with the setting's name.
+pub fn flag_guesses() -> Vec<(String, String)> {
+    Cli::command()
+        .get_arguments()
+        .filter_map(|arg| {
+            let env = arg.get_env()?.to_string_lossy().into_owned();
+            let guess = format!(
+                "LOGS2ECA_{}",
+                arg.get_long()?.to_ascii_uppercase().replace('-', "_")
+            );
+            (guess != env).then_some((guess, env))
+        })
         .collect()
 }
 

@@ -118,13 +118,6 @@ impl Config {
         if let Some(command) = &command {
             warnings.extend(advice::command(&command.argv));
         }
-        warnings.extend(advice::environment(
-            std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()),
-            &crate::cli::setting_variables()
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        ));
         let path = std::path::absolute(&path_as_given)
             .map_err(|err| Error::usage(format!("invalid --logfile '{path_as_given}': {err}")))?;
         let poll = match non_empty(cli.poll) {

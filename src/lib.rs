@@ -24,7 +24,9 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod duration;
+pub mod env_file;
 pub mod error;
+pub mod file_look;
 pub mod follow;
 pub mod fstype;
 pub mod gate;
@@ -54,18 +56,45 @@ pub mod watch;
 pub fn run(mut cli: cli::Cli) -> error::Result<()> {
     let settings = std::mem::take(&mut cli.settings);
     let check = cli.check;
-    let config = config::Config::from_cli(cli)?;
-    for warning in &config.warnings {
+    let strict = cli.strict;
+    // Misspelt variables first: they are often why a setting is missing,
+    // and the error about that ends the run.
+    let mut warnings = std::mem::take(&mut cli.env_file_warnings);
+    warnings.extend(advice::environment(
+        std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()),
+        &cli::setting_variables()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &cli::flag_guesses(),
+    ));
+    warnings.extend(advice::quoted_values(&settings));
+    for warning in &warnings {
         log::warn!("{warning}");
+    }
+    let config = config::Config::from_cli(cli)?;
+    let mut later = config.warnings.clone();
+    if !config.stdin {
+        later.extend(file_look::warning(&config.path, &config.path_as_given));
+    }
+    for warning in &later {
+        log::warn!("{warning}");
+    }
+    warnings.extend(later);
+    if strict && !warnings.is_empty() {
+        return Err(error::Error::usage(format!(
+            "--strict: {} warning(s) above",
+            warnings.len()
+        )));
     }
     if check {
         use std::io::Write as _;
         let report = check::report(&settings, &config);
         // A closed stdout (`--check | head`) is no reason to fail.
         let _ = std::io::stdout().write_all(report.as_bytes());
-        // A state file a start would fail on fails the check too.
-        if let Some(path) = &config.state_file {
-            crate::state::inspect(path).map_err(error::Error::usage)?;
+        // What a start would fail on fails the check, with the same status.
+        if let Some(why) = check::start_failure(&config) {
+            return Err(error::Error::failure(why));
         }
         return Ok(());
     }

@@ -27,6 +27,34 @@ pub fn argv(words: &[String]) -> String {
     format!("[{}]", words.join(", "))
 }
 
+/// A duration as systemd spells a time span, which `--wait` and the
+/// others accept back: `0`, `500ms`, `10min`, `1h 30min`, `2s 500ms`.
+pub fn span(duration: std::time::Duration) -> String {
+    const UNITS: [(&str, u128); 6] = [
+        ("d", 86_400_000_000_000),
+        ("h", 3_600_000_000_000),
+        ("min", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+    ];
+    let mut left = duration.as_nanos();
+    if left == 0 {
+        return "0".to_owned();
+    }
+    let mut parts = Vec::new();
+    for (unit, nanos) in UNITS {
+        if left >= nanos {
+            parts.push(format!("{}{unit}", left / nanos));
+            left %= nanos;
+        }
+    }
+    if left > 0 {
+        parts.push(format!("{left}ns"));
+    }
+    parts.join(" ")
+}
+
 fn printable(text: &str) -> String {
     text.chars()
         .flat_map(|c| match c.is_control() {
@@ -54,6 +82,12 @@ mod tests {
         assert_eq!(shown("/ERROR|FATAL/", false), "regex /ERROR|FATAL/");
         assert_eq!(shown("%FATAL \\d+%", false), "regex /FATAL \\d+/");
         assert_eq!(shown("/x/", true), "literal \"/x/\"");
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(span(ms(0)), "0");
+        assert_eq!(span(ms(3000)), "3s");
+        assert_eq!(span(ms(2500)), "2s 500ms");
+        assert_eq!(span(ms(5_400_000)), "1h 30min");
+        assert_eq!(span(ms(90_000)), "1min 30s");
         assert_eq!(
             argv(&["sh".into(), "-c".into(), "printf 'got %s\\n' \"$X\"".into()]),
             r#"["sh", "-c", "printf 'got %s\\n' \"$X\""]"#

@@ -81,22 +81,24 @@ pub fn run(mut cli: cli::Cli) -> error::Result<()> {
         log::warn!("{warning}");
     }
     warnings.extend(later);
-    if strict && !warnings.is_empty() {
-        return Err(error::Error::usage(format!(
-            "--strict: {} warning(s) above",
-            warnings.len()
-        )));
-    }
+    let strict_failure = (strict && !warnings.is_empty())
+        .then(|| error::Error::usage(format!("--strict: {} warning(s) above", warnings.len())));
     if check {
         use std::io::Write as _;
         let report = check::report(&settings, &config);
         // A closed stdout (`--check | head`) is no reason to fail.
         let _ = std::io::stdout().write_all(report.as_bytes());
+        if let Some(err) = strict_failure {
+            return Err(err);
+        }
         // What a start would fail on fails the check, with the same status.
         if let Some(why) = check::start_failure(&config) {
             return Err(error::Error::failure(why));
         }
         return Ok(());
+    }
+    if let Some(err) = strict_failure {
+        return Err(err);
     }
     daemon::run(config)
 }

@@ -10,7 +10,7 @@ fn sandbox() -> Sandbox {
     sandbox
 }
 
-/// systemd's time spans are DURATIONs everywhere, also inside
+/// Mistake 7: systemd time spans are DURATIONs everywhere, also inside
 /// `--threshold`, whose error names the whole value.
 #[test]
 fn systemd_time_spans_are_durations() {
@@ -74,7 +74,7 @@ fn warnings(stderr: &str) -> Vec<&str> {
     stderr.lines().filter(|l| l.contains("WARN")).collect()
 }
 
-/// 1. What people type into grep is a literal here: each gets a warning
+/// Mistake 1: What people type into grep is a literal here: each gets a warning
 /// with the delimited form to use, `--literal` silences it, and the
 /// check and the start-up line say which one the pattern was read as.
 #[test]
@@ -167,7 +167,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-/// 2. `--check --env-file FILE` reads the env file as systemd does, where
+/// Mistake 2: `--check --env-file FILE` reads the env file as systemd does, where
 /// a shell would run its words: the command is one value, and the
 /// command gets every variable of the file with the values a real systemd
 /// gives (the fixture, checked against systemd in CI). Precedence: a flag
@@ -246,7 +246,7 @@ fn env_files_are_read_as_systemd_reads_them() {
     );
 }
 
-/// 3. What the daemon received is shown: systemd removes backslashes
+/// Mistake 3: What the daemon received is shown: systemd removes backslashes
 /// outside quotes, and the check shows the pattern and the command as
 /// they came out (and warns, when it reads the env file itself).
 #[test]
@@ -297,7 +297,7 @@ fn values_are_shown_as_the_daemon_received_them() {
     );
 }
 
-/// 4. A value in matching quotes (docker's `--env-file` keeps them) is
+/// Mistake 4: A value in matching quotes (docker's `--env-file` keeps them) is
 /// warned about, whatever the setting: a quoted path is a relative name
 /// that never appears. `--strict` makes the warning an error.
 #[test]
@@ -350,7 +350,7 @@ fn run_unprivileged(sandbox: &Sandbox, args: &[&str]) -> crate::common::Outcome 
     crate::common::run_to_completion(cmd)
 }
 
-/// 5. `--check` tells the truth: the exit status of a start (1 for an
+/// Mistake 5: `--check` tells the truth: the exit status of a start (1 for an
 /// unreadable file, a directory, a state directory it cannot write; 2 for
 /// a configuration error), the effective defaults, only settings, the
 /// command as argv words, how many of the file's last 10,000 lines match.
@@ -476,7 +476,7 @@ fn check_exits_as_a_start_would_and_shows_what_is_in_effect() {
     );
 }
 
-/// 6. Misspelt variables are reported first, before the error about the
+/// Mistake 6: Misspelt variables are reported first, before the error about the
 /// setting they were meant to give, each with the name meant: also the
 /// names the flags suggest, and COOLDOWN is the WAIT, not the COMMAND.
 #[test]
@@ -514,7 +514,7 @@ fn misspelt_variables_come_first_with_the_name_meant() {
     );
 }
 
-/// 8. Log lines say what is true: the command as argv words, a trigger
+/// Mistake 8: Log lines say what is true: the command as argv words, a trigger
 /// with its key and count, one line (not one per key) for what a dry run's
 /// cooldown suppressed, no "cooldown over" at a stop that keeps the
 /// cooldown, no "from offset 0" before a resume, and a `STATUS=` that
@@ -621,7 +621,7 @@ fn log_lines_say_what_is_true() {
     daemon.expect_notify(&format!("STATUS=following {LOG}"));
 }
 
-/// 10. A compressed or binary file given to `-l` is said to be one.
+/// Mistake 10: A compressed or binary file given to `-l` is said to be one.
 #[test]
 fn a_compressed_or_binary_file_is_warned_about() {
     let sandbox = sandbox();

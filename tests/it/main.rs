@@ -17,6 +17,7 @@ mod mistakes;
 mod poll;
 mod process;
 mod properties;
+mod readme;
 mod restart;
 mod scan;
 mod settings;

@@ -196,6 +196,7 @@ pub fn environment(
     present: impl IntoIterator<Item = String>,
     known: &[&str],
     guesses: &[(String, String)],
+    origin_of: impl Fn(&str) -> Option<String>,
 ) -> Vec<String> {
     let mut unknown: Vec<String> = present
         .into_iter()
@@ -219,11 +220,14 @@ pub fn environment(
                         .map(|(_, meant)| *meant)
                 })
                 .or_else(|| closest(&name, known));
+            let from = origin_of(&name)
+                .map(|at| format!(" (--env-file {at})"))
+                .unwrap_or_default();
             match meant {
-                Some(near) => {
-                    format!("unknown environment variable {name} is ignored; did you mean {near}?")
-                }
-                None => format!("unknown environment variable {name} is ignored"),
+                Some(near) => format!(
+                    "unknown environment variable {name}{from} is ignored; did you mean {near}?"
+                ),
+                None => format!("unknown environment variable {name}{from} is ignored"),
             }
         })
         .collect()
@@ -423,7 +427,7 @@ mod tests {
                 "LOGS2ECA_LOGFILE".to_owned(),
                 "LOGS2ECA_LOG_FILE".to_owned(),
             )];
-            let warnings = environment([name.to_owned()], &known, &guesses);
+            let warnings = environment([name.to_owned()], &known, &guesses, |_| None);
             match expected {
                 None => assert!(warnings.is_empty(), "{name}: {warnings:?}"),
                 Some(fragment) => {
@@ -439,7 +443,7 @@ mod tests {
     fn far_names_get_no_guess() {
         let known = ["LOGS2ECA_COMMAND", "LOGS2ECA_WAIT", "LOGS2ECA_KEY"];
         for name in ["LOGS2ECA_FROBNICATE", "LOGS2ECA_COOLDOWN_X"] {
-            let warnings = environment([name.to_owned()], &known, &[]);
+            let warnings = environment([name.to_owned()], &known, &[], |_| None);
             assert!(!warnings[0].contains("did you mean"), "{warnings:?}");
         }
     }

@@ -118,9 +118,9 @@ pub struct Cli {
     #[arg(long)]
     pub check: bool,
 
-    /// Read LOGS2ECA_* settings (and the command's environment) from FILE as systemd's EnvironmentFile= does; it overrides the environment, flags override it.
-    #[arg(long, value_name = "FILE")]
-    pub env_file: Option<std::path::PathBuf>,
+    /// Read LOGS2ECA_* settings (and the command's environment) from FILE as systemd's EnvironmentFile= does; it overrides the environment, flags override it; may be repeated, later files win.
+    #[arg(long, value_name = "FILE", action = ArgAction::Append)]
+    pub env_file: Vec<std::path::PathBuf>,
 
     /// Any warning is an error (exit 2): for CI, with --check.
     #[arg(long)]
@@ -147,6 +147,10 @@ pub struct Cli {
     /// backslashes): warnings like the others.
     #[arg(skip)]
     pub env_file_warnings: Vec<String>,
+
+    /// The variables `--env-file` set, each with where: `FILE:LINE`.
+    #[arg(skip)]
+    pub env_file_origins: Vec<(String, String)>,
 }
 
 /// Parses the process arguments. On `--help`/`--version` the text is
@@ -162,33 +166,44 @@ where
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let (cli, _) = parse_once(&args)?;
-    let Some(path) = cli.env_file else {
+    if cli.env_file.is_empty() {
         return parse_once(&args).map(|(mut cli, settings)| {
             cli.settings = settings;
             cli
         });
-    };
-    // The file's variables go into the environment, as systemd puts
-    // them there, and the arguments are read again over them.
-    let file = crate::env_file::read(&path).map_err(|why| {
-        crate::logging::fatal(&format!("cannot read --env-file {}: {why}", path.display()));
-        ExitCode::from(2)
-    })?;
-    for assignment in &file.assignments {
-        // SAFETY: the settings are read before any other thread exists.
-        unsafe { std::env::set_var(&assignment.name, &assignment.value) };
+    }
+    // The files' variables go into the environment, as systemd puts them
+    // there (in order: a later file wins), and the arguments are read
+    // again over them.
+    let mut warnings = Vec::new();
+    let mut origins: Vec<(String, String)> = Vec::new();
+    for path in &cli.env_file {
+        let file = crate::env_file::read(path).map_err(|why| {
+            crate::logging::fatal(&format!("cannot read --env-file {}: {why}", path.display()));
+            ExitCode::from(2)
+        })?;
+        for assignment in &file.assignments {
+            // SAFETY: the settings are read before any other thread exists.
+            unsafe { std::env::set_var(&assignment.name, &assignment.value) };
+            origins.retain(|(name, _)| *name != assignment.name);
+            origins.push((
+                assignment.name.clone(),
+                format!("{}:{}", path.display(), assignment.line),
+            ));
+        }
+        warnings.extend(crate::env_file::warnings(path, &file));
     }
     let (mut cli, mut settings) = parse_once(&args)?;
     for setting in &mut settings {
         if let check::Origin::Environment(name) = &setting.origin
-            && let Some(assignment) = file.get(name)
+            && let Some((_, at)) = origins.iter().find(|(known, _)| known == name)
         {
-            setting.origin =
-                check::Origin::EnvFile(format!("{}:{} {name}", path.display(), assignment.line));
+            setting.origin = check::Origin::EnvFile(format!("{at} {name}"));
         }
     }
     cli.settings = settings;
-    cli.env_file_warnings = crate::env_file::warnings(&path, &file);
+    cli.env_file_warnings = warnings;
+    cli.env_file_origins = origins;
     Ok(cli)
 }
 

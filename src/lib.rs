@@ -67,6 +67,12 @@ pub fn run(mut cli: cli::Cli) -> error::Result<()> {
             .map(String::as_str)
             .collect::<Vec<_>>(),
         &cli::flag_guesses(),
+        |name| {
+            cli.env_file_origins
+                .iter()
+                .find(|(known, _)| known == name)
+                .map(|(_, at)| at.clone())
+        },
     ));
     warnings.extend(advice::quoted_values(&settings));
     for warning in &warnings {

@@ -512,6 +512,21 @@ fn misspelt_variables_come_first_with_the_name_meant() {
         "{}",
         lines[4]
     );
+
+    // From an env file, the line is named.
+    sandbox.write(
+        "app.env",
+        "LOGS2ECA_LOG_FILE=logs/app.log\n\nLOGS2ECA_COOLDOWN=10\n",
+    );
+    let outcome = run(&sandbox, &["--env-file", "app.env"], &[]);
+    assert_eq!(outcome.status.code(), Some(2), "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.lines().next().unwrap_or_default().contains(
+            "LOGS2ECA_COOLDOWN (--env-file app.env:3) is ignored; did you mean LOGS2ECA_WAIT?"
+        ),
+        "{}",
+        outcome.stderr
+    );
 }
 
 /// Mistake 8: Log lines say what is true: the command as argv words, a trigger

@@ -218,7 +218,7 @@ impl Daemon {
                 match &self.summary {
                     Some(summary) => log::info!(
                         "{}; the pattern is {}",
-                        summary.report(self.reaction.printed(), suppressed, Instant::now()),
+                        summary.report(self.reaction.printed(), suppressed.count, Instant::now()),
                         crate::shown::pattern(&self.config.matcher.pattern)
                     ),
                     None => self.log_suppressed(suppressed),

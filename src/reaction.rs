@@ -199,10 +199,9 @@ impl Reaction {
         let dry = matches!(self.sink, Sink::Print(_));
         for notice in self.gate.take_notices() {
             match notice {
-                Notice::Suppressed { count, .. } if dry => {
-                    self.dry_suppressed.count += count;
-                    self.dry_suppressed.keys += 1;
-                }
+                // A key may end several cooldowns in a run: only the
+                // matches are added up.
+                Notice::Suppressed { count, .. } if dry => self.dry_suppressed.count += count,
                 other => log_notice(other, keyed),
             }
         }
@@ -225,7 +224,9 @@ impl Reaction {
                 other => log_notice(other, keyed),
             }
         }
-        if !keyed {
+        // Over a dry run a key may have ended several cooldowns, so its
+        // keys are not counted; at a stop each key reports once.
+        if !keyed || matches!(self.sink, Sink::Print(_)) {
             total.keys = 0;
         }
         total

@@ -60,6 +60,12 @@ fn visit(node: &Ast, text: &str, found: &mut Option<String>) {
             // `?` after a plain character ends questions, not regexes.
             let optional_char = matches!(repetition.op.kind, RepetitionKind::ZeroOrOne)
                 && matches!(*repetition.ast, Ast::Literal(_));
+            // `C++`, `a**`: a quantifier on a quantifier is text that a
+            // regex writer would not type.
+            let doubled = matches!(*repetition.ast, Ast::Repetition(_));
+            if doubled {
+                return;
+            }
             if optional_char {
                 visit(&repetition.ast, text, found);
             } else {
@@ -201,6 +207,8 @@ mod tests {
             "$",
             "50% done",
             "user@host",
+            "C++ exception",
+            "what??",
         ];
         for text in log_text {
             if let Some(found) = regex_syntax_in(text) {

@@ -19,7 +19,7 @@ complete -c logs2eca -l once -d 'Stop at the end of the file instead of followin
 complete -c logs2eca -s n -l dry-run -d 'Print each line that would trigger to stdout instead of running the command; --wait defaults to 0 here'
 complete -c logs2eca -l json -d 'With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key)'
 complete -c logs2eca -l check -d 'Validate the settings as a start would, print each as the daemon will use it with where it came from, and exit: 0, 1 where a start would fail (file unreadable), 2 for a configuration error'
-complete -c logs2eca -l strict -d 'Any warning is an error (exit 2): for CI, with --check'
+complete -c logs2eca -l strict -d 'Any start-up warning is an error (exit 2): for CI, with --check'
 complete -c logs2eca -s v -l verbose -d 'Log more (-v debug, -vv trace); overrides RUST_LOG'
 complete -c logs2eca -s q -l quiet -d 'Log less (-q warnings only, -qq errors only); overrides RUST_LOG'
 complete -c logs2eca -s h -l help -d 'Print help (see more with \'--help\')'

@@ -122,7 +122,7 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", action = ArgAction::Append)]
     pub env_file: Vec<std::path::PathBuf>,
 
-    /// Any warning is an error (exit 2): for CI, with --check.
+    /// Any start-up warning is an error (exit 2): for CI, with --check.
     #[arg(long)]
     pub strict: bool,
 

@@ -197,19 +197,31 @@ fn effective(setting: &Setting, config: &Config) -> String {
 /// How many of the last lines of the file the condition matches, as a
 /// start from the beginning would see them.
 fn recent_matches(config: &Config) -> Option<String> {
-    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::FileExt;
     const LINES: usize = 10_000;
-    // Lines are matched on their first MAX_LINE bytes; more than this is
-    // not read back for a count.
+    // Read back from the end in chunks until the lines are there, but no
+    // more than this: a few huge lines must not make the check slow.
+    const CHUNK: u64 = 1 << 20;
     const BUDGET: u64 = 64 << 20;
-    let mut file = std::fs::File::open(&config.path).ok()?;
+    let file = std::fs::File::open(&config.path).ok()?;
     let len = file.metadata().ok().filter(|m| m.is_file())?.len();
-    let start = len.saturating_sub(BUDGET);
-    file.seek(SeekFrom::Start(start)).ok()?;
-    let mut bytes = Vec::new();
-    file.take(BUDGET).read_to_end(&mut bytes).ok()?;
-    // Only whole lines: a partial first line (cut by the budget) and a
-    // last one without its newline (still being written) are left out.
+    let mut start = len;
+    let mut bytes: Vec<u8> = Vec::new();
+    while start > 0 && len - start < BUDGET {
+        let newlines = memchr::memchr_iter(b'\n', &bytes).count();
+        // One more newline than lines: the one that ends the line before.
+        if newlines > LINES + 1 {
+            break;
+        }
+        let from = start.saturating_sub(CHUNK);
+        let mut chunk = vec![0; (start - from) as usize];
+        file.read_exact_at(&mut chunk, from).ok()?;
+        chunk.extend_from_slice(&bytes);
+        bytes = chunk;
+        start = from;
+    }
+    // Only whole lines: a first line cut by the read and a last one
+    // without its newline (still being written) are left out.
     let mut text: &[u8] = &bytes;
     if start > 0 {
         let cut = memchr::memchr(b'\n', text).map_or(text.len(), |i| i + 1);

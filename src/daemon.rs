@@ -104,6 +104,9 @@ struct Daemon {
     /// inotify cannot be used and `--poll never` forbids polling instead.
     cannot_watch: Option<Error>,
     notifier: Notifier,
+    /// What `STATUS=` last said: what was awaited, and whether the file
+    /// was open (sent again when either changes, e.g. the file appears).
+    status_shown: Option<(Option<PathBuf>, bool)>,
     /// The last read stopped at its budget: read on without waiting.
     more_to_read: bool,
     /// The state file, held locked for as long as we run.
@@ -237,6 +240,7 @@ impl Daemon {
             polling,
             cannot_watch: None,
             notifier: Notifier::from_env(),
+            status_shown: None,
             more_to_read: false,
             state: state_file
                 .map(Persist::new)
@@ -269,6 +273,7 @@ impl Daemon {
             // What was appended between opening and watching raised no event.
             self.refresh(now);
             self.notifier.ready(&self.status());
+            self.status_shown = Some((self.resolution.missing_dir.clone(), self.input.is_open()));
         }
         Ok(())
     }
@@ -281,12 +286,14 @@ impl Daemon {
             return Some(Ok(()));
         }
         if (self.mode == Mode::Once || self.input.ended()) && !self.reaction.is_running() {
-            self.reaction.report_suppressed();
-            if let Some(summary) = &self.summary {
-                log::info!(
-                    "{}",
-                    summary.report(self.reaction.printed(), Instant::now())
-                );
+            let suppressed = self.reaction.report_suppressed();
+            match &self.summary {
+                Some(summary) => log::info!(
+                    "{}; the pattern is {}",
+                    summary.report(self.reaction.printed(), suppressed.count, Instant::now()),
+                    crate::settings::shown::pattern(&self.config.matcher.pattern)
+                ),
+                None => self.log_suppressed(suppressed),
             }
             self.save_state_last(Instant::now());
             return Some(match self.input.error() {
@@ -374,7 +381,8 @@ impl Daemon {
                 self.reaction.kill(now);
             }
             if !self.reaction.is_running() {
-                self.reaction.report_suppressed();
+                let suppressed = self.reaction.report_suppressed();
+                self.log_suppressed(suppressed);
                 self.save_state_last(now);
                 log::info!("stopped");
                 return Some(self.failure.take().map_or(Ok(()), Err));
@@ -392,6 +400,7 @@ impl Daemon {
             self.read_retired(now);
         }
         self.expire(now);
+        self.update_status();
         self.reaction.on_deadline(now);
         // A stream has no state file: `state` is `None` with one.
         if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
@@ -530,6 +539,7 @@ impl Daemon {
         self.update_watches();
         self.refresh(now);
         self.notifier.ready(&self.status());
+        self.status_shown = Some((self.resolution.missing_dir.clone(), self.input.is_open()));
     }
 
     /// Resolves the path again and watches what decides it, and the
@@ -595,6 +605,50 @@ impl Daemon {
                 self.config.path.display()
             );
         }
+    }
+
+    /// At the end: the matches suppressed and not reported yet, in one
+    /// line. With a state file the cooldown is kept for the next start, so
+    /// nothing is said to be over.
+    fn log_suppressed(&self, suppressed: crate::react::reaction::Suppressed) {
+        if suppressed.count == 0 {
+            return;
+        }
+        let keys = match suppressed.keys {
+            0 => String::new(),
+            n => format!(" of {n} key(s)"),
+        };
+        if self.state.is_some() {
+            log::info!(
+                "stopping in a cooldown that the state file keeps: {} matching line(s){keys} suppressed so far",
+                suppressed.count
+            );
+        } else {
+            log::info!(
+                "stopping: {} matching line(s){keys} were suppressed by the cooldown",
+                suppressed.count
+            );
+        }
+    }
+
+    /// Sends `STATUS=` again when what it says has changed (a file that
+    /// was waited for appeared, or went away).
+    fn update_status(&mut self) {
+        if self.status_shown.is_none() || !self.input.is_path() {
+            // Not ready yet (the first status goes with READY=1), or a stream.
+            return;
+        }
+        let open = self.input.is_open();
+        let now = (&self.resolution.missing_dir, open);
+        if self
+            .status_shown
+            .as_ref()
+            .is_some_and(|(dir, was_open)| (dir, *was_open) == now)
+        {
+            return;
+        }
+        self.status_shown = Some((self.resolution.missing_dir.clone(), open));
+        self.notifier.status(&self.status());
     }
 
     /// What the service manager shows as our status.
@@ -663,13 +717,13 @@ fn log_summary(config: &Config) {
         .matcher
         .exclude
         .as_ref()
-        .map(|x| format!(" but not {}", x.source()))
+        .map(|x| format!(" but not {}", crate::settings::shown::pattern(x)))
         .unwrap_or_default();
     let action = match &config.command {
         None => "print them (dry run)".to_owned(),
         Some(command) => format!(
-            "run {:?} (cooldown {}, timeout {})",
-            command.argv.join(" "),
+            "run {} (cooldown {}, timeout {})",
+            crate::settings::shown::argv(&command.argv),
             crate::react::action::seconds(config.wait),
             config
                 .timeout
@@ -680,7 +734,7 @@ fn log_summary(config: &Config) {
         "{} {}: on lines matching {}{exclude}, {action}",
         if config.once { "scanning" } else { "following" },
         config.path_as_given,
-        config.matcher.pattern.source(),
+        crate::settings::shown::pattern(&config.matcher.pattern),
     );
 }
 

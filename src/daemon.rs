@@ -119,6 +119,9 @@ struct Daemon {
     /// inotify cannot be used and `--poll never` forbids polling instead.
     cannot_watch: Option<Error>,
     notifier: Notifier,
+    /// What `STATUS=` last said: what was awaited, and whether the file
+    /// was open (sent again when either changes, e.g. the file appears).
+    status_shown: Option<(Option<PathBuf>, bool)>,
     /// The last read stopped at its budget: read on without waiting.
     more_to_read: bool,
     /// The state file, held locked for as long as we run.
@@ -270,6 +273,7 @@ impl Daemon {
             polling,
             cannot_watch: None,
             notifier: Notifier::from_env(),
+            status_shown: None,
             more_to_read: false,
             state: state_file
                 .map(Persist::new)
@@ -303,6 +307,7 @@ impl Daemon {
             // What was appended between opening and watching raised no event.
             self.refresh(now);
             self.notifier.ready(&self.status(now));
+            self.status_shown = Some((self.resolution.missing_dir.clone(), self.input.is_open()));
         }
         Ok(())
     }
@@ -328,15 +333,17 @@ impl Daemon {
             if self.reaction.is_running() {
                 return None;
             }
-            self.reaction.report_suppressed();
+            let suppressed = self.reaction.report_suppressed();
             if self.state.is_none() {
                 self.reaction.report_unkept();
             }
-            if let Some(summary) = &self.summary {
-                log::info!(
-                    "{}",
-                    summary.report(self.reaction.printed(), Instant::now())
-                );
+            match &self.summary {
+                Some(summary) => log::info!(
+                    "{}; the pattern is {}",
+                    summary.report(self.reaction.printed(), suppressed.count, Instant::now()),
+                    crate::settings::shown::pattern(&self.config.matcher.pattern)
+                ),
+                None => self.log_suppressed(suppressed),
             }
             self.save_state_last(Instant::now());
             return Some(match self.input.error() {
@@ -462,6 +469,7 @@ impl Daemon {
             self.read_retired(now);
         }
         self.expire(now);
+        self.update_status(now);
         if self.reaction.on_deadline(now) {
             // A command has run long: `systemctl status` says so.
             self.notifier.status(&self.status(now));
@@ -478,7 +486,8 @@ impl Daemon {
     /// The end of a stop: what is left reported, the state saved (with
     /// the runs to do again). The run's result.
     fn stopped(&mut self, now: Instant) -> Result<()> {
-        self.reaction.report_suppressed();
+        let suppressed = self.reaction.report_suppressed();
+        self.log_suppressed(suppressed);
         if self.state.is_none() {
             self.reaction.report_unkept();
         }
@@ -615,6 +624,7 @@ impl Daemon {
         self.update_watches();
         self.refresh(now);
         self.notifier.ready(&self.status(now));
+        self.status_shown = Some((self.resolution.missing_dir.clone(), self.input.is_open()));
     }
 
     /// Resolves the path again and watches what decides it, and the
@@ -680,6 +690,50 @@ impl Daemon {
                 self.config.path.display()
             );
         }
+    }
+
+    /// At the end: the matches suppressed and not reported yet, in one
+    /// line. With a state file the cooldown is kept for the next start, so
+    /// nothing is said to be over.
+    fn log_suppressed(&self, suppressed: crate::react::reaction::Suppressed) {
+        if suppressed.count == 0 {
+            return;
+        }
+        let keys = match suppressed.keys {
+            0 => String::new(),
+            n => format!(" of {n} key(s)"),
+        };
+        if self.state.is_some() {
+            log::info!(
+                "stopping in a cooldown that the state file keeps: {} matching line(s){keys} suppressed so far",
+                suppressed.count
+            );
+        } else {
+            log::info!(
+                "stopping: {} matching line(s){keys} were suppressed by the cooldown",
+                suppressed.count
+            );
+        }
+    }
+
+    /// Sends `STATUS=` again when what it says has changed (a file that
+    /// was waited for appeared, or went away).
+    fn update_status(&mut self, at: Instant) {
+        if self.status_shown.is_none() || !self.input.is_path() {
+            // Not ready yet (the first status goes with READY=1), or a stream.
+            return;
+        }
+        let open = self.input.is_open();
+        let now = (&self.resolution.missing_dir, open);
+        if self
+            .status_shown
+            .as_ref()
+            .is_some_and(|(dir, was_open)| (dir, *was_open) == now)
+        {
+            return;
+        }
+        self.status_shown = Some((self.resolution.missing_dir.clone(), open));
+        self.notifier.status(&self.status(at));
     }
 
     /// What the service manager shows as our status.
@@ -758,13 +812,13 @@ fn log_summary(config: &Config) {
         .matcher
         .exclude
         .as_ref()
-        .map(|x| format!(" but not {}", x.source()))
+        .map(|x| format!(" but not {}", crate::settings::shown::pattern(x)))
         .unwrap_or_default();
     let action = match &config.command {
         None => "print them (dry run)".to_owned(),
         Some(command) => format!(
-            "run {:?} (cooldown {}, timeout {})",
-            command.argv.join(" "),
+            "run {} (cooldown {}, timeout {})",
+            crate::settings::shown::argv(&command.argv),
             crate::react::action::seconds(config.wait),
             config
                 .timeout
@@ -775,7 +829,7 @@ fn log_summary(config: &Config) {
         "{} {}: on lines matching {}{exclude}, {action}",
         if config.once { "scanning" } else { "following" },
         config.path_as_given,
-        config.matcher.pattern.source(),
+        crate::settings::shown::pattern(&config.matcher.pattern),
     );
 }
 

@@ -44,7 +44,7 @@ impl Notifier {
         self.send(&format!("READY=1\nSTATUS={}\n", one_line(status)));
     }
 
-    /// A new one-line status, while running.
+    /// A new one-line status, without a change of state.
     pub fn status(&self, status: &str) {
         self.send(&format!("STATUS={}\n", one_line(status)));
     }
@@ -69,7 +69,7 @@ impl Notifier {
     }
 }
 
-/// A status as one line: control characters would end it.
+/// A status is one line of the notification: no control characters.
 fn one_line(status: &str) -> String {
     status
         .chars()

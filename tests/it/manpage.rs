@@ -15,7 +15,14 @@ const NOT_SETTINGS: &[&str] = &[
     "LOGS2ECA_GROUP_",
     "LOGS2ECA_SUPPRESSED",
     "LOGS2ECA_COUNT",
+    "LOGS2ECA_ACTION",
+    "LOGS2ECA_ATTEMPT",
     "LOGS2ECA_*",
+    // Misspellings, named as examples of the hint they get.
+    "LOGS2ECA_CMD",
+    "LOGS2ECA_COOLDOWN",
+    "LOGS2ECA_LOGFILE",
+    "LOGS2ECA_PATTERN",
 ];
 
 fn help() -> String {

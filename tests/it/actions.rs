@@ -51,14 +51,30 @@ fn kill_groups(sandbox: &Sandbox, n: usize) {
 }
 
 /// SIGTERM while 500 matches arrive with `-w 0` and a state file: the
-/// running command finishes, the queued ones wait in the state, and after
-/// the restart every line has run exactly once.
+/// running commands (16 at once, each taking a moment before it records
+/// its line) finish, the queued ones wait in the state, and after the
+/// restart every line has run exactly once.
 #[test]
 fn a_stop_under_wait_zero_loses_no_match() {
     let sandbox = sandbox();
-    let command = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt'"#;
-    let args = args(command, &["-w", "0", "--state-file", STATE]);
-    let mut daemon = Daemon::start(&sandbox, &args);
+    let command = r#"sh -c 'sleep 0.05; printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt'"#;
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        r"/ERROR n=(\w+)/",
+        "--key",
+        "1",
+        "--max-running",
+        "16",
+        "-c",
+        command,
+        "-w",
+        "0",
+        "--state-file",
+        STATE,
+    ];
+    let mut daemon = Daemon::start(&sandbox, args);
     let total = 500;
     let batch: String = (0..250).map(|n| format!("ERROR n={n}\n")).collect();
     sandbox.append(LOG, batch);
@@ -68,20 +84,22 @@ fn a_stop_under_wait_zero_loses_no_match() {
     assert_eq!(daemon.wait_exit(TIMEOUT).code(), Some(0));
     let rest: String = (250..total).map(|n| format!("ERROR n={n}\n")).collect();
     sandbox.append(LOG, rest);
-    let _daemon = Daemon::start(&sandbox, &args);
-    sandbox.append(LOG, "ERROR sentinel\n");
-    let runs = wait_until("the sentinel's run", || {
-        let runs = sandbox.read("runs.txt")?;
-        runs.lines()
-            .any(|line| line == "ERROR sentinel")
-            .then_some(runs)
-    });
-    let mut counts = vec![0; total];
-    for line in runs.lines() {
-        if let Some(n) = line.strip_prefix("ERROR n=") {
-            counts[n.parse::<usize>().unwrap()] += 1;
+    let _daemon = Daemon::start(&sandbox, args);
+    // Runs go on in parallel: wait (bounded) until each line has run.
+    let count = |runs: &str| {
+        let mut counts = vec![0; total];
+        for line in runs.lines() {
+            if let Some(Ok(n)) = line.strip_prefix("ERROR n=").map(str::parse::<usize>) {
+                counts[n] += 1;
+            }
         }
-    }
+        counts
+    };
+    let _ = crate::common::poll(TIMEOUT, || {
+        let runs = sandbox.read("runs.txt")?;
+        count(&runs).iter().all(|&c| c > 0).then_some(())
+    });
+    let counts = count(&sandbox.read("runs.txt").unwrap_or_default());
     let wrong: Vec<(usize, i32)> = (0..total)
         .map(|n| (n, counts[n]))
         .filter(|&(_, c)| c != 1)

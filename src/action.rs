@@ -119,7 +119,7 @@ impl Runner {
             .env_remove("NOTIFY_SOCKET")
             .stdin(Stdio::null())
             .process_group(0);
-        let child = command.spawn()?;
+        let child = command.spawn().map_err(crate::spawn_error::explain)?;
         // The pid is all we keep: reaping happens in `reap`, for every child.
         let pid = child.id() as libc::pid_t;
         self.running.push(Running {

@@ -42,6 +42,7 @@ pub mod rotation;
 pub mod saver;
 pub mod signals;
 pub mod source;
+pub mod spawn_error;
 pub mod state;
 pub mod stream;
 pub mod summary;

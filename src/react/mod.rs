@@ -8,3 +8,4 @@ pub(crate) mod gate;
 pub mod pattern;
 pub(crate) mod reaction;
 pub(crate) mod runs;
+pub(crate) mod spawn_error;

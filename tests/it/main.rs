@@ -8,6 +8,7 @@ mod action;
 mod actions;
 mod check;
 mod completions;
+mod container;
 mod faults;
 mod follow;
 mod gate;

@@ -407,9 +407,6 @@ impl Daemon {
             todo.refresh = true;
             todo.rewatch = self.watch.is_some();
         }
-        if todo.child_exited {
-            self.reaction.on_child_exit(now);
-        }
         if let Some(signal) = todo.stop {
             if self.stopping.is_some() {
                 // Asked twice: no more grace.
@@ -437,6 +434,11 @@ impl Daemon {
                 terminate_at: now + STOP_GRACE,
                 kill_at: None,
             });
+        }
+        // After a stop that arrived with it: a command the same stop
+        // killed (all of a unit's processes get its SIGTERM) is kept.
+        if todo.child_exited {
+            self.reaction.on_child_exit(now);
         }
         if let Some(stop) = self.stopping.as_mut() {
             if stop.kill_at.is_none() && now >= stop.terminate_at {

@@ -236,6 +236,36 @@ fn a_stop_ends_when_the_command_finishes() {
     assert_eq!(saved_jobs(&saved(&d, &state)), []);
 }
 
+/// A service manager that signals every process of the unit at a stop
+/// (systemd's default `KillMode=control-group`) kills the command with the
+/// same SIGTERM: that is the stop's doing, not a failure, and the command
+/// is kept to run again.
+#[test]
+fn a_command_killed_along_with_the_stop_is_kept() {
+    let s = Setup::new();
+    let state = s.state_path();
+    let (mut d, fake, t0) = start(
+        s.config("1s", &["--state-file", state.to_str().unwrap()]),
+        None,
+    );
+    s.append("ERROR one\n");
+    let look = t0 + 1000 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    let pid = fake.processes().spawned[0].0;
+    fake.processes().kill(pid, libc::SIGTERM);
+    let both = Wake {
+        signals: vec![SIGCHLD, SIGTERM],
+        ..Wake::default()
+    };
+    let result = d.step(both, look + MS);
+    assert!(matches!(result, Some(Ok(()))), "{result:?}");
+    assert_eq!(fake.processes().signalled(), [], "we sent nothing");
+    assert_eq!(
+        saved_jobs(&saved(&d, &state)),
+        [("do".to_owned(), "ERROR one".to_owned(), 1)]
+    );
+}
+
 /// A timeout still stops a command during the stop grace, and a command
 /// that fails during the grace is retried at the next start, not now.
 #[test]

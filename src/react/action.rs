@@ -161,6 +161,8 @@ pub struct Finished {
     pub tag: usize,
     pub status: ExitStatus,
     pub duration: Duration,
+    /// We had signalled its group (its timeout, or a stop).
+    pub signalled: bool,
 }
 
 /// The commands running now, each in its own process group with its own
@@ -358,6 +360,7 @@ fn finished(run: &Running, status: i32, now: Instant) -> Finished {
         tag: run.tag,
         status: ExitStatus::from_raw(status),
         duration: now.saturating_duration_since(run.started),
+        signalled: run.kill_at.is_some(),
     }
 }
 

@@ -202,9 +202,15 @@ impl Runs {
             Action::Undo => "undo",
         };
         action::log_finished(what, finished);
+        // Killed by a signal we did not send while we stop: the stop's
+        // doing all the same (a service manager that signals the whole
+        // control group), not a failure of the command.
+        let stopped_by_others = self.stopping
+            && std::os::unix::process::ExitStatusExt::signal(&finished.status).is_some()
+            && !finished.signalled;
         if finished.status.success() {
             self.succeeded(gate, run.job, now);
-        } else if self.terminating {
+        } else if self.terminating || stopped_by_others {
             log::warn!(
                 "{what}{} was stopped before it finished: it runs again at the next start{}",
                 for_key(&run.job.key),

@@ -319,6 +319,16 @@ fn idle_with_a_state_file_wakes_up_and_writes_nothing() {
         // ...and the save that follows the command's end.
         (state.contains(&format!("\"offset\":{end}")) && !state.contains("\"jobs\"")).then_some(())
     });
+    // The saver finishes that write (its fsync of the directory) after
+    // the file is in place: let the threads settle (bounded) first.
+    let mut last = context_switches(daemon.pid());
+    crate::common::poll(Duration::from_secs(5), || {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = context_switches(daemon.pid());
+        let settled = now == last;
+        last = now;
+        settled.then_some(())
+    });
     let saved = fs::metadata(sandbox.path(STATE))
         .unwrap()
         .modified()

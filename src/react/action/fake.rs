@@ -34,6 +34,11 @@ impl Processes {
         self.end(pid, (code & 0xff) << 8);
     }
 
+    /// `pid` is killed by `signal` from outside (not through the runner).
+    pub fn kill(&mut self, pid: libc::pid_t, signal: libc::c_int) {
+        self.end(pid, signal);
+    }
+
     /// The `LOGS2ECA_MATCH_LINE` each start was given, in order.
     pub fn lines(&self) -> Vec<String> {
         self.spawned

@@ -1170,6 +1170,61 @@ mod tests {
     }
 
     #[test]
+    fn a_key_backing_off_stays_busy_with_its_slot_free() {
+        let t0 = Instant::now();
+        let mut g = gate(Settings {
+            max_running: 1,
+            ..settings(WAIT)
+        });
+        let a = run(g.on_match(b"a", t0, line("a1"))).key;
+        g.back_off(a);
+        assert_eq!(g.running(), 0, "the slot is free");
+        assert_eq!(g.on_match(b"a", at(t0, 1), line("a2")), Verdict::Suppressed);
+        let b = run(g.on_match(b"b", at(t0, 2), line("b1"))).key;
+        assert!(!g.resume(a), "no slot while b runs");
+        g.finished(b, at(t0, 3));
+        assert!(g.resume(a));
+        assert_eq!(g.running(), 1);
+        g.finished(a, at(t0, 10));
+        assert_eq!(g.suppressed(a), 1);
+        // The cooldown counts from the last attempt's end.
+        assert_eq!(
+            g.on_match(b"a", at(t0, 3009), line("a3")),
+            Verdict::Suppressed
+        );
+        let next = run(g.on_match(b"a", at(t0, 3010), line("a4")));
+        assert_eq!(next.suppressed, 2);
+    }
+
+    #[test]
+    fn a_held_key_is_busy_whatever_its_saved_cooldown() {
+        let t0 = Instant::now();
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut g = gate(settings(WAIT));
+        g.import(
+            [KeySnapshot {
+                key: b"k".to_vec(),
+                last_end: Some(wall),
+                suppressed: 0,
+                window: vec![],
+            }],
+            t0,
+            wall,
+        );
+        let id = g.hold(b"k", t0).expect("held");
+        assert_eq!(g.hold(b"k", t0), None, "once");
+        assert_eq!(g.id_of(b"k"), Some(id));
+        assert_eq!(
+            g.on_match(b"k", at(t0, 5000), line("1")),
+            Verdict::Suppressed
+        );
+        assert_eq!(g.deadline(), None, "no cooldown left to report");
+        assert!(g.resume(id));
+        g.finished(id, at(t0, 5000));
+        run(g.on_match(b"k", at(t0, 8000), line("2")));
+    }
+
+    #[test]
     fn state_exports_and_imports_as_wall_clock_times() {
         let t0 = Instant::now();
         let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);

@@ -407,6 +407,41 @@ impl<T: Held> Gate<T> {
         Some(id)
     }
 
+    /// The key held by [`Gate::hold`] is free again (its undo ended): it
+    /// cools down if its last run's cooldown is not over, else it counts,
+    /// and what it queued meanwhile (`--wait 0`) goes on.
+    pub fn release(&mut self, id: KeyId, now: Instant) {
+        if self.key(id).phase != Phase::Backoff {
+            return;
+        }
+        let wait = self.settings.wait;
+        let key = self.key_mut(id);
+        match key
+            .last_end
+            .map(|end| end + wait)
+            .filter(|&until| until > now)
+        {
+            Some(until) => {
+                key.phase = Phase::Cooling { until };
+                let report = key.unreported > 0;
+                self.cooling.insert((until, id));
+                if report {
+                    self.reporting.insert((until, id));
+                }
+            }
+            None => {
+                key.phase = Phase::Counting;
+                let count = std::mem::take(&mut key.unreported);
+                if count > 0 {
+                    let key = key.name.clone();
+                    self.notices.push(Notice::Suppressed { key, count });
+                }
+                self.replay(id);
+            }
+        }
+        self.list(id);
+    }
+
     /// The id of the key `name`, if it is tracked.
     pub fn id_of(&self, name: &[u8]) -> Option<KeyId> {
         self.by_name

@@ -7,8 +7,9 @@
 //! The gate decides when a key's command may start; from there `Runs`
 //! owns it: while it backs off between attempts its key stays busy in the
 //! gate (matches suppressed or queued) with its slot free, and only the
-//! last attempt's end starts the cooldown. An undo runs outside the gate:
-//! it is not a trigger, and it needs no slot.
+//! last attempt's end starts the cooldown. An undo is not a trigger and
+//! needs no slot, but its key is busy while it runs, so that the key's
+//! command and its undo never run at once (and a key never has two undos).
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
@@ -29,6 +30,9 @@ pub struct UndoPlan {
 #[derive(Debug)]
 struct Run {
     job: Job,
+    /// An undo holds its key busy while it runs (the gate's id), so that
+    /// the key's command does not run at the same time.
+    holds: Option<KeyId>,
 }
 
 /// A job as the state file keeps it: wall-clock times, since a monotonic
@@ -157,13 +161,22 @@ impl Runs {
             Action::Do => None,
             Action::Undo => self.undo.as_ref().map(|undo| &undo.command),
         };
+        // An undo makes its key busy, unless it is already (a trigger
+        // waits for a slot: it runs after the undo, as it should).
+        let holds = match job.action {
+            Action::Do => None,
+            Action::Undo => gate.hold(&job.key, now),
+        };
         match self.runner.spawn_program(program, &job.env(), tag, now) {
             Ok(pid) => {
                 self.started += 1;
-                self.runs.insert(tag, Run { job });
+                self.runs.insert(tag, Run { job, holds });
                 Ok(pid)
             }
             Err(err) => {
+                if let Some(id) = holds {
+                    gate.release(id, now);
+                }
                 self.failed(gate, job, now);
                 Err(err)
             }
@@ -202,6 +215,9 @@ impl Runs {
             Action::Undo => "undo",
         };
         action::log_finished(what, finished);
+        if let Some(id) = run.holds {
+            gate.release(id, now);
+        }
         // Killed by a signal we did not send while we stop: the stop's
         // doing all the same (a service manager that signals the whole
         // control group), not a failure of the command.

@@ -466,3 +466,34 @@ fn a_stop_keeps_what_it_interrupts() {
     assert_eq!(h.starts()[1], start("undo", 1, "ERROR x"));
     assert!(h.runs.is_running(), "the stop waits for it");
 }
+
+/// While its undo runs, the key is busy: a match queued meanwhile (`-w 0`)
+/// runs the command after the undo, never beside it, and the key never has
+/// two undos.
+#[test]
+fn the_command_waits_for_its_keys_undo() {
+    let mut h = Harness::new(Plan {
+        undo_after: Some(1000 * MS),
+        wait: Duration::ZERO,
+        max_running: 4,
+        ..Plan::default()
+    });
+    h.trigger("k", "ERROR first", 0);
+    h.exit(0, 0, 0);
+    h.tick(1000);
+    assert_eq!(h.starts()[1], start("undo", 1, "ERROR first"));
+    assert_eq!(h.trigger("k", "ERROR second", 1001), Verdict::Queued);
+    assert!(matches!(
+        h.trigger("other", "ERROR other", 1001),
+        Verdict::Run(_)
+    ));
+    assert_eq!(h.spawned(), 3, "not beside the undo");
+    h.exit(1, 0, 1002);
+    // The queued match goes through the gate again: it runs.
+    let next = h.gate.next_ready().map(|(launch, ())| launch.key);
+    let id = next.expect("the queued match triggers");
+    let vars = vec![("LOGS2ECA_MATCH_LINE".to_owned(), "ERROR second".into())];
+    let at = h.at(1002);
+    let _ = h.runs.start_first(&mut h.gate, id, vars, at);
+    assert_eq!(h.starts()[3], start("do", 1, "ERROR second"));
+}

@@ -17,6 +17,7 @@ mod poll;
 mod process;
 mod properties;
 mod restart;
+mod review;
 mod scan;
 mod settings;
 mod shipping;

@@ -45,6 +45,7 @@ pub mod source;
 pub mod state;
 pub mod stream;
 pub mod summary;
+pub mod trusted_open;
 pub mod watch;
 
 /// Validates the settings, warns about likely mistakes, and then either

@@ -6,10 +6,12 @@
 //! group so that a timeout or a shutdown reaches everything it started.
 //!
 //! Children are reaped with `waitpid(-1)` on SIGCHLD, which also reaps the
-//! orphans a PID 1 adopts in a container. When we are stopping a command,
-//! the rest of its group is killed while its exited leader is still
-//! unreaped: a zombie keeps its process group id from being reused, so the
-//! group kill cannot hit an unrelated process.
+//! orphans a PID 1 adopts in a container. When a command exits (or is
+//! stopped), the rest of its group is killed (SIGKILL) while its exited
+//! leader is still unreaped: a zombie keeps its process group id from being
+//! reused, so the group kill cannot hit an unrelated process. What the
+//! command left in the background ends with it; a process that left the
+//! group (`setsid`) is beyond reach.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -220,23 +222,44 @@ impl Runner {
     /// Reaps every exited child (SIGCHLD arrived); returns the ends of our
     /// commands among them.
     pub fn reap(&mut self, now: Instant) -> Vec<Finished> {
-        for run in &self.running {
-            if run.kill_at.is_some() && has_exited(run.pid) {
-                // We were stopping it: its leader is gone, finish the group
-                // off while the unreaped leader still pins the group id.
-                signal_group(run.pid, libc::SIGKILL);
+        let mut ours = Vec::new();
+        while let Some(pid) = exited_child() {
+            let at = self.running.iter().position(|run| run.pid == pid);
+            if at.is_some() {
+                // The command is over, so is its group: what it left
+                // running in the background (`cmd &`) would otherwise
+                // outlive its timeout and the daemon. Killed while the
+                // unreaped leader still pins the group id, so the kill
+                // cannot reach an unrelated group.
+                signal_group(pid, libc::SIGKILL);
+            }
+            let mut status = 0;
+            // SAFETY: waitpid only writes the status through the pointer,
+            // which points at a live local; the child has exited, so this
+            // returns at once.
+            if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
+                break;
+            }
+            match at {
+                Some(at) => ours.push(finished(&self.running.swap_remove(at), status, now)),
+                None => log::debug!("reaped process {pid}"),
             }
         }
-        let mut ours = Vec::new();
-        let running = &mut self.running;
-        reap_children(
-            |pid, status| match running.iter().position(|run| run.pid == pid) {
-                Some(at) => ours.push(finished(&running.swap_remove(at), status, now)),
-                None => log::debug!("reaped process {pid}"),
-            },
-        );
         ours
     }
+}
+
+/// A child that has exited, not reaped yet (its pid stays reserved).
+fn exited_child() -> Option<libc::pid_t> {
+    // SAFETY: an all-zero siginfo_t is a valid value of this plain C struct.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: waitid only writes into `info`, a live local.
+    let rc = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, flags) };
+    // SAFETY: waitid filled in `info` for an exited child (si_pid is 0
+    // when none has exited).
+    let pid = unsafe { info.si_pid() };
+    (rc == 0 && pid > 0).then_some(pid)
 }
 
 /// Reaps every child that has exited, without blocking: our command, and
@@ -286,14 +309,6 @@ pub fn log_finished(f: &Finished) {
 fn signal_group(pgid: libc::pid_t, signal: libc::c_int) {
     // ESRCH only means the group is already empty.
     unsafe { libc::kill(-pgid, signal) };
-}
-
-/// Has `pid` exited? Asked without reaping it.
-fn has_exited(pid: libc::pid_t) -> bool {
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-    let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
-    rc == 0 && unsafe { info.si_pid() } == pid
 }
 
 fn signal_name(sig: i32) -> &'static str {

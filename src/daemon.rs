@@ -12,7 +12,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
@@ -77,6 +77,8 @@ struct Daemon {
     state: Option<Persist>,
     /// `--once --dry-run`: the counts its report ends with.
     summary: Option<Summary>,
+    /// A stop signal taken while `--once` was scanning, for the loop.
+    pending_stop: Option<i32>,
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
@@ -129,7 +131,10 @@ pub fn run(config: Config) -> Result<()> {
         // pattern or the exclusion may have changed since.
         let mut dropped = 0;
         for held in &state.held {
-            if config.matcher.matches(&held.line) {
+            // A line held cut to its first bytes may match only past the
+            // cut: it cannot be checked again, and is kept.
+            let cut = held.line.len() >= crate::action::MAX_ENV_VALUE;
+            if cut || config.matcher.matches(&held.line) {
                 reaction.on_restored(&held.line, held.trigger, now);
             } else {
                 dropped += 1;
@@ -156,16 +161,31 @@ pub fn run(config: Config) -> Result<()> {
             .transpose()
             .map_err(|err| Error::failure(format!("cannot start the state writer: {err}")))?,
         summary: (config.once && config.command.is_none()).then(|| Summary::new(now)),
+        pending_stop: None,
         config,
     };
     if daemon.config.once {
         while daemon.with_lines(now, |log, sink| log.refresh(now, sink).more)
             && !daemon.reaction.output_closed()
-        {}
+        {
+            // A long scan still stops at once when asked to (between two
+            // read budgets).
+            daemon.pending_stop = daemon.stop_signal(Instant::now());
+            if daemon.pending_stop.is_some() {
+                break;
+            }
+        }
         // As grep does, a last line without its newline is still a line;
         // unless a state file keeps it for the next run to complete.
-        if daemon.state.is_none() {
+        if daemon.state.is_none() && daemon.pending_stop.is_none() {
             daemon.with_lines(now, |log, sink| log.finish(sink));
+        }
+        if daemon.pending_stop.is_none() {
+            // No writer is waited for: a rotated file read to its end is
+            // done with, and is not in the state for the next run to look
+            // for (and to warn about when logrotate has deleted it).
+            let every_grace_over = now + Duration::from_secs(365 * 86_400);
+            daemon.with_lines(now, |log, sink| log.expire(every_grace_over, sink));
         }
     } else {
         daemon.update_watches();
@@ -208,7 +228,11 @@ impl Daemon {
                 self.save_state_last(Instant::now());
                 return Ok(());
             }
-            if (self.config.once || self.log.ended()) && !self.reaction.is_running() {
+            if (self.config.once || self.log.ended())
+                && !self.reaction.is_running()
+                && stop_at.is_none()
+                && self.pending_stop.is_none()
+            {
                 self.reaction.report_suppressed();
                 if let Some(summary) = &self.summary {
                     log::info!(
@@ -231,7 +255,7 @@ impl Daemon {
                     .flatten()
                     .min()
             } else {
-                let busy = self.more_to_read.then(Instant::now);
+                let busy = (self.more_to_read || self.pending_stop.is_some()).then(Instant::now);
                 [
                     busy,
                     self.log.deadline(),
@@ -244,7 +268,10 @@ impl Daemon {
                 .min()
             };
             let (signalled, watched, input) = self.wait(deadline)?;
-            let mut todo = Todo::default();
+            let mut todo = Todo {
+                stop: self.pending_stop.take(),
+                ..Todo::default()
+            };
             if signalled {
                 for signal in self.signals.pending() {
                     match signal {
@@ -283,6 +310,14 @@ impl Daemon {
                 }
                 if failure.is_none() {
                     log::info!("received {}: stopping", signal_name(signal));
+                    if self.config.once {
+                        // Not as if it had completed: a script or a timer
+                        // must not take a partial scan for a whole one.
+                        failure = Some(Error::failure(format!(
+                            "stopped by {} before --once completed",
+                            signal_name(signal)
+                        )));
+                    }
                 }
                 self.notifier.stopping();
                 self.watch = None;
@@ -320,6 +355,24 @@ impl Daemon {
                 state.on_deadline(&self.config.path, log, &self.reaction, now);
             }
         }
+    }
+
+    /// Takes the signals that arrived (without waiting): a stop signal is
+    /// returned, a child's exit is handled, SIGHUP means nothing here.
+    fn stop_signal(&mut self, now: Instant) -> Option<i32> {
+        let mut stop = None;
+        let mut child_exited = false;
+        for signal in self.signals.pending() {
+            match signal {
+                SIGCHLD => child_exited = true,
+                SIGHUP => {}
+                other => stop = Some(other),
+            }
+        }
+        if child_exited {
+            self.reaction.on_child_exit(now);
+        }
+        stop
     }
 
     /// Saves the state now, if there is a state file (written off the
@@ -466,32 +519,45 @@ impl Daemon {
         };
         let retired_dirs = self.log.retired_dirs();
         let now = Instant::now();
+        let mut blind = false;
         for (dir, err) in watch.set(&resolution.names, &retired_dirs) {
+            blind = true;
             let why = format!("cannot watch {}: {}", dir.display(), watch::describe(&err));
             if let Err(err) = self.polling.without_inotify(&why, now) {
                 self.cannot_watch.get_or_insert(err);
             }
         }
-        if !self.polling.is_polling() {
-            self.look_for_remote(resolution.dirs().iter().chain(&retired_dirs), now);
+        blind |= self.look_for_remote(resolution.dirs().iter().chain(&retired_dirs), now);
+        if !blind {
+            // What made us poll (a watch that failed, a remote directory)
+            // is over: inotify sees everything again.
+            self.polling.inotify_sees_all();
         }
         self.resolution = resolution;
         changed
     }
 
     /// inotify sees no write made by another host: poll where one may
-    /// write (see `poll::Schedule::remote`).
-    fn look_for_remote<'a>(&mut self, dirs: impl Iterator<Item = &'a PathBuf>, now: Instant) {
+    /// write (see `poll::Schedule::remote`). Returns whether one of `dirs`
+    /// is remote.
+    fn look_for_remote<'a>(
+        &mut self,
+        dirs: impl Iterator<Item = &'a PathBuf>,
+        now: Instant,
+    ) -> bool {
+        let mut remote = false;
         for dir in dirs {
             match fstype::of(dir) {
                 Ok(f_type) => {
                     if let Some(fs) = fstype::remote(f_type) {
+                        remote = true;
                         self.polling.remote(dir, fs, now);
                     }
                 }
                 Err(err) => log::debug!("cannot tell the file system of {}: {err}", dir.display()),
             }
         }
+        remote
     }
 
     fn log_waiting(&self, resolution: &Resolution) {
@@ -581,9 +647,13 @@ fn log_summary(config: &Config) {
         .unwrap_or_default();
     let action = match &config.command {
         None => "print them (dry run)".to_owned(),
+        // The program and how many arguments, not the arguments: they may
+        // hold secrets (a token in a webhook URL), and this line goes to
+        // the journal, which more people read than the unit's settings.
         Some(command) => format!(
-            "run {:?} (cooldown {}, timeout {})",
-            command.argv.join(" "),
+            "run {} with {} argument(s) (cooldown {}, timeout {})",
+            command.program.display(),
+            command.argv.len() - 1,
             crate::action::seconds(config.wait),
             config.timeout.map_or("none".into(), crate::action::seconds),
         ),

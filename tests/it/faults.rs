@@ -351,13 +351,14 @@ fn as_pid_1_it_reaps_adopted_orphans_and_stops_on_sigterm() {
     }
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "");
-    // The orphans record their host pids (as seen from outside: `$!` is
+    // The orphans leave the command's process group (`setsid`): what stays
+    // in it dies with the command. They record their host pids (as seen from outside: `$!` is
     // the namespace's pid, so they read their own from /proc/self/stat
     // through the host's /proc, which the namespace still mounts).
     let command = r#"sh -c '
 printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt
 for i in 1 2 3; do
-    sh -c "read -r self _ < /proc/self/stat; echo \$self >> orphans.txt; exec sleep 1" &
+    setsid sh -c "read -r self _ < /proc/self/stat; echo \$self >> orphans.txt; exec sleep 1" &
 done
 exit 0'"#;
     let mut daemon = Daemon::builder(&sandbox)

@@ -66,6 +66,12 @@ fn d2_a_link_from_the_logs_owner_does_not_lead_to_roots_files() {
     std::os::unix::fs::symlink(sandbox.path("secret"), &link).unwrap();
     std::os::unix::fs::lchown(&link, Some(APP), Some(APP)).unwrap();
     fs::rename(&link, sandbox.log()).unwrap();
+    wait_until("the daemon to look at the link", || {
+        if let Some(line) = daemon.next_line_within(std::time::Duration::from_millis(10)) {
+            panic!("read through the app user's link: {line:?}");
+        }
+        daemon.stderr().contains("refused").then_some(())
+    });
     daemon.wait_for_log(&["refused", "owned by uid 65534", "not readable by others"]);
     // A regular file at the path again: followed, and its line is the
     // first one printed.
@@ -384,11 +390,6 @@ fn d17_a_fifo_at_the_path_is_refused_without_being_opened() {
         .unwrap();
     let out = run(&sandbox, &DRY_RUN, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("a FIFO, not a regular file"),
-        "{}",
-        out.stderr
-    );
     let mut buffer = [0; 4096];
     let opened = match inotify.read_events(&mut buffer) {
         Ok(events) => events.count(),
@@ -396,6 +397,11 @@ fn d17_a_fifo_at_the_path_is_refused_without_being_opened() {
         Err(err) => panic!("read inotify events: {err}"),
     };
     assert_eq!(opened, 0, "the FIFO was opened");
+    assert!(
+        out.stderr.contains("a FIFO, not a regular file"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// A `--state-file` that names some other file (a typo) is not moved to
@@ -447,8 +453,9 @@ fn the_start_up_line_does_not_log_the_commands_arguments() {
             "sh -c 'echo https://hooks.example.invalid/services/T0KEN-S3CRET'",
         ],
     );
-    let line = daemon.wait_for_log(&["following", "with 2 argument(s)"]);
+    let line = daemon.wait_for_log(&["following", "on lines matching"]);
     assert!(!daemon.stderr().contains("T0KEN-S3CRET"), "{line}");
+    assert!(line.contains("sh with 2 argument(s)"), "{line}");
 }
 
 /// A logged excerpt of a line cannot reorder what the log shows: the

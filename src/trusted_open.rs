@@ -43,8 +43,9 @@ const MAX_LINKS: usize = 40;
 /// taking the memory.
 pub const MAX_STATE_BYTES: u64 = 64 << 20;
 
-/// The error for a file that is not a regular file.
-fn not_regular(meta: &Metadata) -> io::Error {
+/// The error for a file that is not a regular file; `hint` says what to
+/// do instead.
+fn not_regular(meta: &Metadata, hint: &str) -> io::Error {
     let ft = meta.file_type();
     let what = if ft.is_fifo() {
         "a FIFO"
@@ -61,9 +62,7 @@ fn not_regular(meta: &Metadata) -> io::Error {
     };
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        format!(
-            "{what}, not a regular file (to read a pipe or standard input as a stream, use -l -)"
-        ),
+        format!("{what}, not a regular file{hint}"),
     )
 }
 
@@ -148,7 +147,10 @@ fn try_open_log(path: &Path) -> io::Result<Option<File>> {
         }
         if rest.is_empty() {
             if !meta.is_file() {
-                return Err(not_regular(&meta));
+                return Err(not_regular(
+                    &meta,
+                    " (to read a pipe or standard input as a stream, use -l -)",
+                ));
             }
             if let Some(reach) = reach
                 && meta.uid() != reach.uid
@@ -267,7 +269,7 @@ pub fn read_state(path: &Path) -> io::Result<Option<Vec<u8>>> {
     };
     let meta = file.metadata()?;
     if !meta.is_file() {
-        return Err(not_regular(&meta));
+        return Err(not_regular(&meta, ""));
     }
     let mut bytes = Vec::new();
     file.take(MAX_STATE_BYTES + 1).read_to_end(&mut bytes)?;

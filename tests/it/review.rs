@@ -227,7 +227,7 @@ fn d11_a_file_shorter_than_its_size_does_not_fail_the_start() {
     }
     let sandbox = Sandbox::new();
     let mut daemon = Daemon::builder(&sandbox)
-        .args(["-n", "-l", attribute, "-p", "ERROR", "--poll", "1s"])
+        .args(["-n", "-l", attribute, "-p", "ERROR"])
         .start();
     assert!(daemon.is_running(), "{}", daemon.stderr());
 }
@@ -371,6 +371,7 @@ fn d16_a_state_file_that_is_no_regular_file_is_refused() {
             "{state}: {}",
             start.stderr
         );
+        assert!(!start.stderr.contains("-l -"), "{state}: {}", start.stderr);
     }
 }
 

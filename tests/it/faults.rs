@@ -351,8 +351,9 @@ fn as_pid_1_it_reaps_adopted_orphans_and_stops_on_sigterm() {
     }
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "");
-    // The orphans leave the command's process group (`setsid`): what stays
-    // in it dies with the command. They record their host pids (as seen from outside: `$!` is
+    // The orphans leave the command's process group (`setsid`, before the
+    // command exits: what stays in the group dies with the command). They
+    // record their host pids (as seen from outside: `$!` is
     // the namespace's pid, so they read their own from /proc/self/stat
     // through the host's /proc, which the namespace still mounts).
     let command = r#"sh -c '
@@ -360,6 +361,7 @@ printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt
 for i in 1 2 3; do
     setsid sh -c "read -r self _ < /proc/self/stat; echo \$self >> orphans.txt; exec sleep 1" &
 done
+while [ "$(cat orphans.txt 2>/dev/null | wc -l)" -lt 3 ]; do sleep 0.01; done
 exit 0'"#;
     let mut daemon = Daemon::builder(&sandbox)
         .wrapper(["unshare", "--pid", "--fork", "--kill-child", "--"])

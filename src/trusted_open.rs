@@ -27,13 +27,14 @@
 //! A refusal says why, in the error the caller logs.
 
 use std::collections::VecDeque;
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+
+use crate::sys;
 
 /// Most symbolic links followed in one path (the kernel's limit).
 const MAX_LINKS: usize = 40;
@@ -204,49 +205,15 @@ fn open_path(dir: Option<BorrowedFd>, name: &Path) -> io::Result<File> {
 }
 
 fn open_at(dir: Option<BorrowedFd>, name: &Path, flags: libc::c_int) -> io::Result<OwnedFd> {
-    let c_name = CString::new(name.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the path"))?;
-    let dir = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
-    loop {
-        // SAFETY: openat reads a NUL-terminated string we own; `dir` is a
-        // descriptor borrowed for the call (or AT_FDCWD).
-        let fd = unsafe { libc::openat(dir, c_name.as_ptr(), flags | libc::O_CLOEXEC) };
-        if fd >= 0 {
-            // SAFETY: openat just returned this descriptor; nothing else
-            // owns it.
-            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
+    sys::open_at(dir, name, flags)
 }
 
-/// The target of the symbolic link `link` (an `O_PATH` descriptor).
 fn read_link(link: BorrowedFd) -> io::Result<PathBuf> {
-    let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
-    // SAFETY: readlinkat writes at most `buf.len()` bytes into `buf`, which
-    // we own; the empty path names the descriptor itself.
-    let n = unsafe {
-        libc::readlinkat(
-            link.as_raw_fd(),
-            c"".as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
-    if n >= buf.len() {
-        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
-    }
-    buf.truncate(n);
-    Ok(PathBuf::from(OsString::from_vec(buf)))
+    sys::read_link_at(link)
 }
 
 fn effective_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    sys::effective_uid()
 }
 
 /// Reads the state file at `path`: `None` if there is none. A link, a FIFO,

@@ -426,8 +426,11 @@ impl Matcher {
             // an anchor, or took the line's final `\r` (`a\s`), is only a
             // candidate, and the line decides on its own, where the
             // anchors are its edges and an inner `\r` is a plain byte.
-            let inside = (!self.pattern.anchored && found.end() <= line_start + line.len())
-                || self.pattern.is_match(line);
+            // Without an inner `\r` the anchors cannot have held anywhere
+            // but at the line's edges: the block's match stands.
+            let exact = !self.pattern.anchored || memchr::memchr(b'\r', line).is_none();
+            let inside =
+                (exact && found.end() <= line_start + line.len()) || self.pattern.is_match(line);
             if inside && self.is_excluded(line) {
                 excluded += 1;
             } else if inside {

@@ -471,3 +471,28 @@ pub(crate) fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> io::Resu
     }
     Ok(filled)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A closed file is continued only if it is the same file: an inode
+    /// number reused by a file born later (with the same first bytes) is
+    /// another file, read from its start.
+    #[test]
+    fn a_file_born_later_under_the_same_inode_is_not_continued() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        std::fs::write(&path, "header\nline 1\n").unwrap();
+        let mut old = Follower::open(&path, StartAt::Beginning).unwrap();
+        old.read_appended(1 << 20, &mut |_, _| {}).unwrap();
+        let seen = old.position();
+        let mut reborn = seen.clone();
+        reborn.id.born = Some(seen.id.born.map_or(1, |born| born + 1));
+        let mut again = Follower::open(&path, StartAt::Beginning).unwrap();
+        assert!(!again.resume(&reborn), "another birth is another file");
+        assert_eq!(again.offset(), 0);
+        assert!(again.resume(&seen), "the same file continues");
+        assert_eq!(again.offset(), seen.offset);
+    }
+}

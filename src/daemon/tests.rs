@@ -66,7 +66,7 @@ fn start(config: Config, saved: Option<State>) -> (Daemon, FakeSpawner, Instant)
     let fake = FakeSpawner::default();
     let now = Instant::now();
     let mut daemon = Daemon::new(config, state_file, saved, Box::new(fake.clone()), now).unwrap();
-    daemon.begin(now).unwrap();
+    daemon.begin(now, &mut Vec::new).unwrap();
     (daemon, fake, now)
 }
 
@@ -232,7 +232,8 @@ fn a_stop_ends_when_the_command_finishes() {
     fake.processes().exit(pid, 0);
     let result = d.step(signal(SIGCHLD), look + 5000 * MS);
     assert!(matches!(result, Some(Ok(()))), "{result:?}");
-    assert_eq!(fake.processes().signalled(), []);
+    // Only the end of its group, as after any command.
+    assert_eq!(fake.processes().signalled(), [(pid, libc::SIGKILL)]);
     assert_eq!(saved_jobs(&saved(&d, &state)), []);
 }
 
@@ -259,7 +260,11 @@ fn a_command_killed_along_with_the_stop_is_kept() {
     };
     let result = d.step(both, look + MS);
     assert!(matches!(result, Some(Ok(()))), "{result:?}");
-    assert_eq!(fake.processes().signalled(), [], "we sent nothing");
+    assert_eq!(
+        fake.processes().signalled(),
+        [(pid, libc::SIGKILL)],
+        "nothing but the end of its group, once it had exited"
+    );
     assert_eq!(
         saved_jobs(&saved(&d, &state)),
         [("do".to_owned(), "ERROR one".to_owned(), 1)]

@@ -69,7 +69,7 @@ impl Reaction {
                     after: undo.after,
                 });
                 Effect::Run {
-                    runs: Runs::new(runner, config.retry, undo),
+                    runs: Runs::new(runner, config.retry, undo, config.state_file.is_some()),
                     file: config.path_as_given.clone(),
                 }
             }

@@ -83,6 +83,8 @@ pub struct Runs {
     ready: VecDeque<Job>,
     /// Runs a stop interrupted: the state keeps them for the next start.
     interrupted: Vec<Job>,
+    /// A state file keeps what is still to run across a restart.
+    kept: bool,
     /// Stopping: nothing new starts (what waits stays for the state).
     stopping: bool,
     /// Stopping without a state file: undos run now, not never.
@@ -95,11 +97,13 @@ pub struct Runs {
 }
 
 impl Runs {
-    pub fn new(runner: Runner, retry: Option<Retry>, undo: Option<UndoPlan>) -> Runs {
+    /// `kept`: a state file keeps what is still to run.
+    pub fn new(runner: Runner, retry: Option<Retry>, undo: Option<UndoPlan>, kept: bool) -> Runs {
         Runs {
             runner,
             retry,
             undo,
+            kept,
             runs: HashMap::new(),
             next_tag: 0,
             agenda: Agenda::default(),
@@ -227,15 +231,18 @@ impl Runs {
         if finished.status.success() {
             self.succeeded(gate, run.job, now);
         } else if self.terminating || stopped_by_others {
-            log::warn!(
-                "{what}{} was stopped before it finished: it runs again at the next start{}",
-                for_key(&run.job.key),
-                if self.undo_at_stop {
-                    " (none: without a state file nothing keeps it)"
-                } else {
-                    ""
-                }
-            );
+            if self.kept {
+                log::warn!(
+                    "{what}{} was stopped before it finished: it runs again at the next start",
+                    for_key(&run.job.key)
+                );
+            } else {
+                log::warn!(
+                    "{what}{} was stopped before it finished; without a state file it is not \
+                     run again",
+                    for_key(&run.job.key)
+                );
+            }
             self.interrupted.push(run.job);
         } else {
             self.failed(gate, run.job, now);

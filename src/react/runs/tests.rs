@@ -66,7 +66,7 @@ impl Harness {
                 max_running: plan.max_running,
                 queue_bound: QUEUE_BOUND,
             }),
-            runs: Runs::new(runner, plan.retry, undo),
+            runs: Runs::new(runner, plan.retry, undo, true),
             fake,
             t0: Instant::now(),
         }

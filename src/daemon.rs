@@ -883,12 +883,22 @@ fn log_summary(config: &Config) {
         // hold secrets (a token in a webhook URL), and this line goes to
         // the journal, which more people read than the unit's settings.
         Some(command) => format!(
-            "run {} (cooldown {}, timeout {})",
+            "run {} (cooldown {}, timeout {}{}){}",
             crate::settings::shown::argv_redacted(&command.argv),
             crate::react::action::seconds(config.wait),
             config
                 .timeout
                 .map_or("none".into(), crate::react::action::seconds),
+            config.retry.map_or(String::new(), |retry| format!(
+                ", retry {} time(s) from {}",
+                retry.times,
+                crate::react::action::seconds(retry.first)
+            )),
+            config.undo.as_ref().map_or(String::new(), |undo| format!(
+                ", undone by {} {} later",
+                crate::settings::shown::argv_redacted(&undo.command.argv),
+                crate::react::action::seconds(undo.after)
+            )),
         ),
     };
     log::info!(

@@ -192,6 +192,17 @@ impl Agenda {
         all
     }
 
+    /// Takes the `action` job that falls due first off the agenda (held
+    /// ones are not due: they are left).
+    pub fn take_earliest(&mut self, action: Action) -> Option<Job> {
+        let key = self
+            .by_due
+            .iter()
+            .find(|(_, (a, _))| *a == action)
+            .map(|(_, (_, key))| key.clone())?;
+        self.take(action, &key).map(|pending| pending.job)
+    }
+
     /// How many jobs of `action` are pending.
     pub fn count(&self, action: Action) -> usize {
         self.entries.keys().filter(|(a, _)| *a == action).count()
@@ -287,6 +298,11 @@ mod tests {
         let again = agenda.take(Action::Undo, b"a").unwrap().job;
         agenda.schedule(again, t0 + 200 * MS);
         assert_eq!(agenda.deadline(), Some(t0 + 200 * MS));
+        agenda.schedule(job(Action::Do, "b"), t0 + 100 * MS);
+        agenda.schedule(job(Action::Undo, "c"), t0 + 300 * MS);
+        let earliest = agenda.take_earliest(Action::Undo).map(|j| j.key);
+        assert_eq!(earliest.as_deref(), Some(&b"a"[..]));
         assert_eq!(agenda.count(Action::Undo), 1);
+        assert_eq!(agenda.count(Action::Do), 1);
     }
 }

@@ -67,6 +67,7 @@ impl Reaction {
                 let undo = config.undo.as_ref().map(|undo| UndoPlan {
                     command: undo.command.clone(),
                     after: undo.after,
+                    max_pending: gate_settings(config).max_keys,
                 });
                 Effect::Run {
                     runs: Runs::new(runner, config.retry, undo, config.state_file.is_some()),

@@ -24,6 +24,9 @@ use crate::react::gate::{Gate, Held, KeyId};
 pub struct UndoPlan {
     pub command: CommandLine,
     pub after: Duration,
+    /// Undos pending at most (`--max-keys`): beyond, the one due first
+    /// runs early, so that memory stays bounded and nothing stays applied.
+    pub max_pending: usize,
 }
 
 /// A run going on now.
@@ -267,6 +270,16 @@ impl Runs {
             ..job
         };
         let due = now + undo.after;
+        let max_pending = undo.max_pending;
+        if self.agenda.count(Action::Undo) >= max_pending
+            && let Some(early) = self.agenda.take_earliest(Action::Undo)
+        {
+            log::warn!(
+                "{max_pending} undos are pending: the one due first{} runs now, early",
+                for_key(&early.key)
+            );
+            self.launch_logged(gate, early, now);
+        }
         self.schedule_undo(gate, undo_job, due, now);
     }
 

@@ -22,6 +22,7 @@ struct Plan {
     timeout: Option<Duration>,
     wait: Duration,
     max_running: usize,
+    max_undos: usize,
 }
 
 impl Default for Plan {
@@ -32,6 +33,7 @@ impl Default for Plan {
             timeout: None,
             wait: Duration::from_secs(3),
             max_running: 1,
+            max_undos: 100,
         }
     }
 }
@@ -57,6 +59,7 @@ impl Harness {
         let undo = plan.undo_after.map(|after| UndoPlan {
             command: command("undo"),
             after,
+            max_pending: plan.max_undos,
         });
         Harness {
             gate: Gate::new(Settings {
@@ -496,4 +499,22 @@ fn the_command_waits_for_its_keys_undo() {
     let at = h.at(1002);
     let _ = h.runs.start_first(&mut h.gate, id, vars, at);
     assert_eq!(h.starts()[3], start("do", 1, "ERROR second"));
+}
+
+/// Pending undos are bounded: beyond the bound, the one due first runs
+/// early (memory stays bounded, and nothing stays applied).
+#[test]
+fn pending_undos_are_bounded_by_running_the_first_early() {
+    let mut h = Harness::new(Plan {
+        undo_after: Some(60_000 * MS),
+        max_running: 10,
+        max_undos: 2,
+        ..Plan::default()
+    });
+    for (n, key) in ["a", "b", "c"].iter().enumerate() {
+        h.trigger(key, &format!("ERROR {key}"), n as u64);
+        h.exit(n, 0, n as u64);
+    }
+    assert_eq!(h.starts()[3], start("undo", 1, "ERROR a"), "a's, early");
+    assert_eq!(h.runs.activity(h.at(3)).undos, 2);
 }

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::checkpoint::persist::AFTER_SPAWN;
 use crate::checkpoint::state::{HeldRecord, WallTime};
+use crate::input::file::follow::StartAt;
+use crate::input::file::rotation::LogPath;
 use crate::react::action::fake::FakeSpawner;
 use crate::settings::cli;
 
@@ -234,12 +236,15 @@ fn a_deadline_fires_while_a_read_is_pending() {
     assert_eq!(d.deadline(look), Some(look + 1000 * MS), "the timeout");
     // The last read stopped at its budget, with more to read.
     s.append("more\nERROR two\n");
-    d.more_to_read = true;
+    let Source::File(file) = &mut d.input else {
+        unreachable!()
+    };
+    file.pretend_more_to_read();
     assert_eq!(d.deadline(look), Some(look), "no waiting");
     let timeout = look + 1000 * MS;
     assert!(d.step(nothing(), timeout).is_none());
     assert_eq!(fake.processes().signalled(), [(pid, libc::SIGTERM)]);
-    assert!(!d.more_to_read, "read on to the end");
+    assert_ne!(d.deadline(timeout), Some(timeout), "read on to the end");
     // The second match was read (and suppressed: the first still runs).
     assert_eq!(fake.processes().lines(), ["ERROR one"]);
     assert_eq!(d.input.as_path().unwrap().progress(), {

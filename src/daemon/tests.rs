@@ -14,7 +14,9 @@ use crate::checkpoint::state::{HeldRecord, WallTime};
 use crate::input::file::follow::StartAt;
 use crate::input::file::rotation::LogPath;
 use crate::react::action::fake::FakeSpawner;
+use crate::report::event::{Event, RunEvent, record};
 use crate::settings::cli;
+use std::os::unix::process::ExitStatusExt as _;
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -146,7 +148,9 @@ fn the_stop_sequence_is_term_grace_kill() {
     let look = t0 + 1000 * MS;
     assert!(d.step(nothing(), look).is_none());
     let pid = fake.processes().spawned[0].0;
-    assert!(d.step(signal(SIGINT), look).is_none());
+    let (stepped, events) = record(|| d.step(signal(SIGINT), look));
+    assert!(stepped.is_none());
+    assert_eq!(events, [Event::Run(RunEvent::Stopping { pid })]);
     let kill_at = look + SHUTDOWN_KILL_GRACE;
     // Not the next poll: a stop serves only its grace and the timeouts.
     assert_eq!(d.deadline(look), Some(kill_at));
@@ -155,13 +159,20 @@ fn the_stop_sequence_is_term_grace_kill() {
     s.append("ERROR two\n");
     assert!(d.step(nothing(), kill_at - MS).is_none());
     assert_eq!(fake.processes().signalled(), [(pid, libc::SIGTERM)]);
-    let result = d.step(nothing(), kill_at);
+    let (result, events) = record(|| d.step(nothing(), kill_at));
     assert!(matches!(result, Some(Ok(()))), "{result:?}");
     assert_eq!(
         fake.processes().signalled(),
         [(pid, libc::SIGTERM), (pid, libc::SIGKILL)]
     );
     assert_eq!(fake.processes().lines(), ["ERROR one"]);
+    let Some(Event::Run(RunEvent::Exited {
+        pid: ended, status, ..
+    })) = events.first()
+    else {
+        panic!("the command's end is reported: {events:?}");
+    };
+    assert_eq!((*ended, status.signal()), (pid, Some(libc::SIGKILL)));
 }
 
 /// A command that ends on SIGTERM ends the stop as soon as it is reaped,

@@ -19,6 +19,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::report::event::{RunEvent, emit};
 use crate::sys;
 
 #[cfg(test)]
@@ -206,18 +207,14 @@ impl Runner {
     pub fn on_deadline(&mut self, now: Instant) {
         for run in &mut self.running {
             if run.kill_at.is_some_and(|at| now >= at) {
-                log::warn!(
-                    "command (pid {}) still running: sending SIGKILL to its process group",
-                    run.pid
-                );
+                emit!(RunEvent::StillRunning { pid: run.pid });
                 self.spawner.signal_group(run.pid, libc::SIGKILL);
                 run.kill_at = None;
             } else if run.term_at.is_some_and(|at| now >= at) {
-                log::warn!(
-                    "command (pid {}) timed out after {}: sending SIGTERM to its process group",
-                    run.pid,
-                    seconds(now - run.started)
-                );
+                emit!(RunEvent::TimedOut {
+                    pid: run.pid,
+                    after: now - run.started,
+                });
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
                 run.term_at = None;
                 run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
@@ -230,10 +227,7 @@ impl Runner {
     pub fn terminate(&mut self, now: Instant) {
         for run in &mut self.running {
             if run.kill_at.is_none() {
-                log::info!(
-                    "stopping command (pid {}): sending SIGTERM to its process group",
-                    run.pid
-                );
+                emit!(RunEvent::Stopping { pid: run.pid });
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
             }
             run.term_at = None;
@@ -268,11 +262,10 @@ impl Runner {
             self.spawner.pause(Duration::from_millis(5));
         }
         for run in &left {
-            log::warn!(
-                "command (pid {}) did not die within {} of SIGKILL: leaving it",
-                run.pid,
-                seconds(KILL_WAIT)
-            );
+            emit!(RunEvent::DidNotDie {
+                pid: run.pid,
+                wait: KILL_WAIT,
+            });
         }
         ended
     }
@@ -315,29 +308,16 @@ fn finished(run: &Running, status: i32, now: Instant) -> Finished {
     }
 }
 
-/// Logs how a run ended: success at info, anything else as a warning.
+/// Reports how a run ended: success at info, anything else as a warning.
 pub fn log_finished(f: &Finished) {
-    let took = seconds(f.duration);
-    match (f.status.code(), f.status.signal()) {
-        (Some(0), _) => log::info!("command (pid {}) exited with status 0 after {took}", f.pid),
-        (Some(code), _) => log::warn!(
-            "command (pid {}) exited with status {code} after {took}",
-            f.pid
-        ),
-        (None, Some(sig)) => log::warn!(
-            "command (pid {}) killed by signal {sig} ({}) after {took}",
-            f.pid,
-            signal_name(sig)
-        ),
-        (None, None) => log::warn!(
-            "command (pid {}) ended ({:?}) after {took}",
-            f.pid,
-            f.status
-        ),
-    }
+    emit!(RunEvent::Exited {
+        pid: f.pid,
+        status: f.status,
+        took: f.duration,
+    });
 }
 
-fn signal_name(sig: i32) -> &'static str {
+pub fn signal_name(sig: i32) -> &'static str {
     match sig {
         libc::SIGHUP => "SIGHUP",
         libc::SIGINT => "SIGINT",

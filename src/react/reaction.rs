@@ -13,6 +13,7 @@ use crate::react::gate::{
     Gate, HELD_BYTES, Held, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
 };
 use crate::react::pattern::Pattern;
+use crate::report::event::{RunEvent, emit};
 use crate::report::printer::{Details, Printer};
 use crate::settings::config::Config;
 
@@ -153,13 +154,16 @@ impl Reaction {
                 match runner.spawn(&env, start.key, now) {
                     Ok(pid) => {
                         self.started += 1;
-                        log::info!("match: {} -> started command (pid {pid})", excerpt(line))
+                        emit!(RunEvent::Started {
+                            excerpt: excerpt(line),
+                            pid,
+                        });
                     }
                     Err(err) => {
-                        log::warn!(
-                            "match: {} -> cannot start the command: {err}",
-                            excerpt(line)
-                        );
+                        emit!(RunEvent::CannotStart {
+                            excerpt: excerpt(line),
+                            error: err.to_string(),
+                        });
                         self.gate.finished(start.key, now);
                     }
                 }

@@ -13,7 +13,6 @@
 //! is gone: any other failure to look at the path changes nothing.
 
 use std::collections::VecDeque;
-use std::fmt::Display;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,6 +21,7 @@ use std::fs::{File, Metadata};
 
 use crate::checkpoint::state::{self, FileRecord, Recovery, State};
 use crate::input::file::follow::{FileId, Follower, LineSink, Position, StartAt};
+use crate::report::event::{self, FileEvent, Lost, emit};
 
 /// How long a rotated file is kept open after its last growth.
 pub const ROTATE_GRACE: Duration = Duration::from_secs(5);
@@ -85,7 +85,10 @@ impl LogPath {
     pub fn open(path: &Path, start: StartAt) -> io::Result<Self> {
         let current = match Follower::open(path, start) {
             Ok(file) => {
-                log::info!("following {} from offset {}", path.display(), file.offset());
+                emit!(FileEvent::Following {
+                    path: path.to_path_buf(),
+                    offset: file.offset(),
+                });
                 Some(file)
             }
             Err(err) if is_gone(&err) => None,
@@ -123,10 +126,9 @@ impl LogPath {
         if let Some(id) = log.current.as_ref().map(Follower::id)
             && let Some(i) = log.retired.iter().position(|old| old.file.id() == id)
         {
-            log::info!(
-                "{} is again a file read before: continuing it",
-                path.display()
-            );
+            emit!(FileEvent::ContinuingSaved {
+                path: path.to_path_buf(),
+            });
             log.current = Some(log.retired.remove(i).file);
         }
         let Some(record) = &saved.current else {
@@ -145,19 +147,24 @@ impl LogPath {
             Ok(Recovery::Resume { offset }) => {
                 if let Some(file) = log.current.as_mut() {
                     file.skip_to(offset)?;
-                    log::info!("resuming {} at offset {offset}", path.display());
+                    emit!(FileEvent::Resuming {
+                        path: path.to_path_buf(),
+                        offset,
+                    });
                 }
             }
             Ok(Recovery::FromStart(why)) => {
-                log::info!("{}: {why}: reading it from the start", path.display());
+                emit!(FileEvent::RereadingChanged {
+                    path: path.to_path_buf(),
+                    why: why.to_string(),
+                });
             }
             Ok(Recovery::Rotated(found)) => {
-                log::info!(
-                    "{} was rotated while stopped: finishing {} from offset {}, then the new file from the start",
-                    path.display(),
-                    found.path.display(),
-                    found.offset
-                );
+                emit!(FileEvent::RotatedWhileStopped {
+                    path: path.to_path_buf(),
+                    found: found.path.clone(),
+                    offset: found.offset,
+                });
                 let file = Follower::resume_file(found.file, found.offset)?;
                 if !log.retired.iter().any(|r| r.file.id() == file.id()) {
                     log.retired.push(Retired {
@@ -167,10 +174,10 @@ impl LogPath {
                 }
             }
             Ok(Recovery::Gone { unread_bytes }) => warn_gone(record, unread_bytes),
-            Err(err) => log::warn!(
-                "cannot compare {} with the saved state: {err}; reading it from the start",
-                path.display()
-            ),
+            Err(err) => emit!(FileEvent::CannotCompareSaved {
+                path: path.to_path_buf(),
+                error: err.to_string(),
+            }),
         }
         Ok(log)
     }
@@ -184,11 +191,10 @@ impl LogPath {
     ) -> Option<Follower> {
         match state::resolve(record, at_path, dirs) {
             Ok(Recovery::Rotated(found)) => {
-                log::info!(
-                    "finishing the rotated file {} from offset {}",
-                    found.path.display(),
-                    found.offset
-                );
+                emit!(FileEvent::FinishingSaved {
+                    found: found.path.clone(),
+                    offset: found.offset,
+                });
                 Follower::resume_file(found.file, found.offset).ok()
             }
             Ok(Recovery::Gone { unread_bytes }) => {
@@ -197,7 +203,10 @@ impl LogPath {
             }
             Ok(_) => None,
             Err(err) => {
-                log::warn!("cannot look for {}: {err}", record.path.display());
+                emit!(FileEvent::CannotLookForSaved {
+                    path: record.path.clone(),
+                    error: err.to_string(),
+                });
                 None
             }
         }
@@ -274,7 +283,7 @@ impl LogPath {
             Ok(meta) if Some(FileId::of(&meta)) == current_id => {
                 self.can_look();
                 if let Some(file) = self.current.as_mut() {
-                    check_truncation(file, &self.path.display(), sink);
+                    check_truncation(file, &self.path.display().to_string(), sink);
                 }
             }
             Ok(_) => {
@@ -287,10 +296,10 @@ impl LogPath {
             }
             Err(err) => {
                 if !std::mem::replace(&mut self.stat_failing, true) {
-                    log::warn!(
-                        "cannot look at {}: {err}; reading on from the file already open",
-                        self.path.display()
-                    );
+                    emit!(FileEvent::CannotLook {
+                        path: self.path.clone(),
+                        error: err.to_string(),
+                    });
                 }
             }
         }
@@ -301,7 +310,9 @@ impl LogPath {
     /// Looking at the path works (again).
     fn can_look(&mut self) {
         if std::mem::take(&mut self.stat_failing) {
-            log::info!("{} can be looked at again", self.path.display());
+            emit!(FileEvent::CanLookAgain {
+                path: self.path.clone(),
+            });
         }
     }
 
@@ -310,14 +321,10 @@ impl LogPath {
         let Some(file) = &self.current else {
             return false;
         };
-        let what = match file.current_path() {
-            Some(path) => format!("was moved away (to {})", path.display()),
-            None => "was deleted".to_owned(),
-        };
-        log::info!(
-            "{} {what}: finishing it, then waiting for a new file",
-            self.path.display()
-        );
+        emit!(FileEvent::Gone {
+            path: self.path.clone(),
+            moved_to: file.current_path(),
+        });
         self.retire_current(now, sink);
         true
     }
@@ -331,7 +338,10 @@ impl LogPath {
             Err(err) => {
                 let id = std::fs::metadata(&self.path).ok().map(|m| FileId::of(&m));
                 if id != self.unreadable {
-                    log::error!("cannot open {}: {err}", self.path.display());
+                    emit!(FileEvent::CannotOpen {
+                        path: self.path.clone(),
+                        error: err.to_string(),
+                    });
                     self.unreadable = id;
                 }
                 // Another file is at the path, if one we cannot read: the
@@ -344,13 +354,10 @@ impl LogPath {
         }
         self.unreadable = None;
         if let Some(old) = &self.current {
-            let moved_to = old
-                .current_path()
-                .map_or("deleted".to_owned(), |p| format!("now {}", p.display()));
-            log::info!(
-                "{} was rotated (the old file is {moved_to}): finishing it",
-                self.path.display()
-            );
+            emit!(FileEvent::Rotated {
+                path: self.path.clone(),
+                moved_to: old.current_path(),
+            });
         }
         self.retire_current(now, sink);
         let file = self.recognise(file, now, sink);
@@ -362,18 +369,17 @@ impl LogPath {
     /// rotation, or closed not long ago) continues where we were in it: no
     /// line is read twice. Any other is read from its first byte.
     fn recognise(&mut self, mut file: Follower, now: Instant, sink: LineSink) -> Follower {
-        let path = self.path.display();
         if let Some(i) = self
             .retired
             .iter()
             .position(|old| old.file.id() == file.id())
         {
             let mut old = self.retired.remove(i).file;
-            check_truncation(&mut old, &path, sink);
-            log::info!(
-                "{path} is again the file it was before: continuing at offset {}",
-                old.offset()
-            );
+            check_truncation(&mut old, &self.path.display().to_string(), sink);
+            emit!(FileEvent::Returned {
+                path: self.path.clone(),
+                offset: old.offset(),
+            });
             return old;
         }
         self.closed
@@ -382,13 +388,15 @@ impl LogPath {
             && let Some(closed) = self.closed.remove(i)
             && file.resume(&closed.at)
         {
-            log::info!(
-                "{path} is again a file read before: continuing at offset {}",
-                file.offset()
-            );
+            emit!(FileEvent::ReadBefore {
+                path: self.path.clone(),
+                offset: file.offset(),
+            });
             return file;
         }
-        log::info!("{path} appeared: reading it from the start");
+        emit!(FileEvent::Appeared {
+            path: self.path.clone(),
+        });
         file
     }
 
@@ -401,7 +409,10 @@ impl LogPath {
             match old.file.read_appended(u64::MAX, sink) {
                 Ok(0) => {}
                 Ok(_) => old.close_at = now + ROTATE_GRACE,
-                Err(err) => log::warn!("cannot read {name}: {err}"),
+                Err(err) => emit!(FileEvent::CannotRead {
+                    name,
+                    error: err.to_string(),
+                }),
             }
             old.file.release_buffer();
         }
@@ -448,7 +459,10 @@ impl LogPath {
         // after the truncation are at the start of the old file.
         check_truncation(&mut file, &name, sink);
         if let Err(err) = file.read_appended(u64::MAX, sink) {
-            log::warn!("cannot read {name}: {err}");
+            emit!(FileEvent::CannotRead {
+                name,
+                error: err.to_string(),
+            });
         }
         file.release_buffer();
         if let Some(dir) = file.current_path().as_deref().and_then(Path::parent) {
@@ -459,7 +473,7 @@ impl LogPath {
             self.rotated_dirs.push(dir.to_path_buf());
         }
         if self.retired.len() >= MAX_RETIRED {
-            log::warn!("more than {MAX_RETIRED} rotated files open: closing the oldest early");
+            emit!(FileEvent::TooManyRotated { max: MAX_RETIRED });
             let mut oldest = self.retired.remove(0);
             let at = close(&mut oldest.file, sink);
             self.remember(at, now);
@@ -478,7 +492,10 @@ impl LogPath {
         match file.read_appended(READ_BUDGET, sink) {
             Ok(n) => n >= READ_BUDGET,
             Err(err) => {
-                log::warn!("cannot read {}: {err}", self.path.display());
+                emit!(FileEvent::CannotRead {
+                    name: self.path.display().to_string(),
+                    error: err.to_string(),
+                });
                 false
             }
         }
@@ -494,31 +511,36 @@ pub fn is_gone(err: &io::Error) -> bool {
 
 fn warn_gone(record: &FileRecord, unread_bytes: Option<u64>) {
     let lost = match unread_bytes {
-        Some(n) => format!("{n} byte(s) after offset {}", record.offset),
-        None => format!("whatever was written to it after offset {}", record.offset),
+        Some(count) => Lost::Bytes {
+            count,
+            after: record.offset,
+        },
+        None => Lost::After(record.offset),
     };
-    log::warn!(
-        "{} is gone (deleted or moved out of reach while stopped): {lost} could not be read",
-        record.path.display()
-    );
+    emit!(FileEvent::GoneWhileStopped {
+        path: record.path.clone(),
+        lost,
+    });
 }
 
 /// A rotated file as the logs name it: where it is now.
 fn retired_name(file: &Follower) -> String {
-    match file.current_path() {
-        Some(path) => format!("the rotated file {}", path.display()),
-        None => "the rotated (deleted) file".to_owned(),
-    }
+    event::name(file.current_path().as_deref())
 }
 
-fn check_truncation(file: &mut Follower, name: &dyn Display, sink: LineSink) {
+fn check_truncation(file: &mut Follower, name: &str, sink: LineSink) {
     match file.is_truncated() {
         Ok(false) => {}
         Ok(true) => {
-            log::info!("{name} was truncated: reading it from the start");
+            emit!(FileEvent::Truncated {
+                name: name.to_owned(),
+            });
             file.rewind(sink);
         }
-        Err(err) => log::warn!("cannot check {name} for truncation: {err}"),
+        Err(err) => emit!(FileEvent::CannotCheckTruncation {
+            name: name.to_owned(),
+            error: err.to_string(),
+        }),
     }
 }
 
@@ -527,10 +549,16 @@ fn check_truncation(file: &mut Follower, name: &dyn Display, sink: LineSink) {
 fn close(file: &mut Follower, sink: LineSink) -> Position {
     let name = retired_name(file);
     if let Err(err) = file.read_appended(u64::MAX, sink) {
-        log::warn!("cannot read {name}: {err}");
+        emit!(FileEvent::CannotRead {
+            name: name.clone(),
+            error: err.to_string(),
+        });
     }
     file.finish(sink);
-    log::info!("closed {name} (read {} bytes in all)", file.offset());
+    emit!(FileEvent::Closed {
+        name,
+        bytes: file.offset(),
+    });
     file.position()
 }
 
@@ -587,6 +615,55 @@ mod tests {
         fn expire(&mut self, now: Instant) {
             self.log.expire(now, &mut Self::collect(&mut self.lines));
         }
+    }
+
+    /// What the follower reports of a rotation, a truncation and a
+    /// deletion are values: the order and the names, not the wording.
+    #[test]
+    fn rotation_truncation_and_deletion_are_reported_as_events() {
+        use crate::report::event::{Event, record};
+        let t0 = Instant::now();
+        let mut f = Fixture::new("old line\n");
+        let log = f.path("app.log");
+        let rotated = f.path("app.log.1");
+        fs::rename(&log, &rotated).unwrap();
+        f.append("app.log", "new\n");
+        let (_, events) = record(|| f.refresh(t0));
+        assert_eq!(
+            events,
+            [
+                Event::File(FileEvent::Rotated {
+                    path: log.clone(),
+                    moved_to: Some(rotated.clone()),
+                }),
+                Event::File(FileEvent::Appeared { path: log.clone() }),
+            ]
+        );
+        fs::write(&log, "").unwrap();
+        f.append("app.log", "x\n");
+        let (_, events) = record(|| f.refresh(t0));
+        assert_eq!(
+            events,
+            [Event::File(FileEvent::Truncated {
+                name: log.display().to_string(),
+            })]
+        );
+        fs::remove_file(&log).unwrap();
+        let (_, events) = record(|| f.refresh(t0));
+        assert_eq!(
+            events,
+            [Event::File(FileEvent::Gone {
+                path: log.clone(),
+                moved_to: None,
+            })]
+        );
+        let (_, events) = record(|| f.expire(t0 + ROTATE_GRACE));
+        let closed: Vec<_> = events
+            .iter()
+            .filter(|e| matches!(e, Event::File(FileEvent::Closed { .. })))
+            .collect();
+        assert_eq!(closed.len(), 2, "both rotated files closed: {events:?}");
+        assert_eq!(f.lines, ["new", "x"]);
     }
 
     #[test]

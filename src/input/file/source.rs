@@ -19,6 +19,7 @@ use crate::input::file::resolve::{self, Resolution};
 use crate::input::file::rotation::LogPath;
 use crate::input::file::watch::{self, Watch};
 use crate::react::action::seconds;
+use crate::report::event::{FileEvent, emit};
 
 /// Looks at the path in one read, at most, while it keeps naming another
 /// file.
@@ -235,10 +236,9 @@ impl FileSource {
         };
         let seen = watch.read()?;
         if seen.overflow {
-            log::warn!(
-                "inotify queue overflow: looking at {} again",
-                self.path.display()
-            );
+            emit!(FileEvent::Overflow {
+                path: self.path.clone(),
+            });
         }
         self.todo.rewatch |= seen.layout || seen.overflow;
         self.todo.refresh |= seen.path || seen.layout || seen.overflow || seen.more;
@@ -320,12 +320,11 @@ impl FileSource {
             // The follower says the same when it looks at the path.
             log::debug!("{err}");
         } else if let Some(dir) = &resolution.missing_dir {
-            log::warn!(
-                "the directory {} does not exist: waiting for it",
-                dir.display()
-            );
+            emit!(FileEvent::WaitingForDirectory { dir: dir.clone() });
         } else if !self.log.is_open() {
-            log::warn!("{} does not exist: waiting for it", self.path.display());
+            emit!(FileEvent::Waiting {
+                path: self.path.clone(),
+            });
         }
     }
 }

@@ -114,6 +114,97 @@ fn a_spawn_is_saved_right_after_it() {
     assert_eq!(current.offset, "ERROR disk full\n".len() as u64);
 }
 
+/// Steps `d` to its next save and takes it; returns when that was.
+fn save_due(d: &mut Daemon, now: Instant) -> Instant {
+    let at = d.state.as_ref().unwrap().deadline().expect("a save is due");
+    assert!(d.step(nothing(), at).is_none());
+    assert_eq!(d.state.as_ref().unwrap().deadline(), None, "saved");
+    assert!(at >= now);
+    at
+}
+
+/// The saved state, once the saver has written it.
+fn saved_state(d: &Daemon, path: &std::path::Path) -> State {
+    d.state.as_ref().unwrap().flush();
+    State::from_json(&fs::read(path).unwrap()).unwrap()
+}
+
+/// A suppressed match changes what a restart must know (the position past
+/// it: read again after the cooldown, it would run the command), so a save
+/// is due as soon as after a spawn, not at the next one-second save.
+#[test]
+fn a_suppressed_match_is_saved_right_after_it() {
+    let s = Setup::new();
+    let state = s.state_path();
+    let (mut d, fake, t0) = start(
+        s.config(
+            "100ms",
+            &["--wait", "1h", "--state-file", state.to_str().unwrap()],
+        ),
+        None,
+    );
+    assert!(d.step(nothing(), t0).is_none());
+    s.append("ERROR one\n");
+    let look = t0 + 100 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    let saved_at = save_due(&mut d, look);
+    assert_eq!(saved_at, look + AFTER_SPAWN);
+    s.append("ERROR two\n");
+    let look = look + 100 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    assert_eq!(fake.processes().lines(), ["ERROR one"], "suppressed");
+    // Within a second of the last save, and due at once all the same.
+    assert_eq!(
+        d.state.as_ref().unwrap().deadline(),
+        Some(look + AFTER_SPAWN)
+    );
+    save_due(&mut d, look);
+    let saved = saved_state(&d, &state);
+    assert_eq!(
+        saved.current.unwrap().offset,
+        20,
+        "past the suppressed line"
+    );
+    assert_eq!(saved.keys[0].suppressed, 1);
+}
+
+/// The end of a command starts its cooldown; a save is due right after it,
+/// so that a crash during the cooldown does not restart the cooldown from
+/// the spawn (it would be over too early).
+#[test]
+fn the_end_of_a_command_is_saved_right_after_it() {
+    let s = Setup::new();
+    let state = s.state_path();
+    let (mut d, fake, t0) = start(
+        s.config(
+            "100ms",
+            &["--wait", "1h", "--state-file", state.to_str().unwrap()],
+        ),
+        None,
+    );
+    assert!(d.step(nothing(), t0).is_none());
+    s.append("ERROR one\n");
+    let look = t0 + 100 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    save_due(&mut d, look);
+    let spawned = saved_state(&d, &state).keys[0].last_end_unix_ms;
+    std::thread::sleep(Duration::from_millis(5)); // wall-clock time passes
+    let pid = fake.processes().spawned[0].0;
+    fake.processes().exit(pid, 0);
+    let ended = look + 10 * MS;
+    assert!(d.step(signal(SIGCHLD), ended).is_none());
+    assert_eq!(
+        d.state.as_ref().unwrap().deadline(),
+        Some(ended + AFTER_SPAWN)
+    );
+    save_due(&mut d, ended);
+    let after = saved_state(&d, &state).keys[0].last_end_unix_ms;
+    assert!(
+        after > spawned,
+        "the cooldown counts from the end: {after:?} > {spawned:?}"
+    );
+}
+
 /// A second SIGTERM while the first one's grace runs kills at once and
 /// ends the run in the same turn.
 #[test]

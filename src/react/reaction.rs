@@ -44,8 +44,12 @@ pub struct Reaction {
     /// Scratch space for the key of each match.
     key: Vec<u8>,
     locations: CaptureLocations,
-    /// Commands started so far: the state is saved after each.
-    started: u64,
+    /// Counts every change of what the state file keeps of the reaction:
+    /// a match counted, suppressed, queued or printed, a command started
+    /// or ended. A save is due soon after each (see `persist`).
+    generation: u64,
+    /// `--wait`.
+    cooldown: std::time::Duration,
     /// logs2eca is stopping: what the gate holds stays held (the state
     /// keeps its lines for the next start) instead of starting now, only
     /// to be killed.
@@ -72,7 +76,8 @@ impl Reaction {
             key_groups: config.gate.key_groups.clone(),
             key: Vec::new(),
             locations: config.matcher.pattern.capture_locations(),
-            started: 0,
+            generation: 0,
+            cooldown: config.wait,
             stopping: false,
         }
     }
@@ -90,6 +95,7 @@ impl Reaction {
     }
 
     fn arrive(&mut self, line: &[u8], origin: LineOrigin, now: Instant, trigger: bool) {
+        self.generation += 1;
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -124,6 +130,7 @@ impl Reaction {
 
     /// Runs (or prints) what the gate let through.
     fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, now: Instant) {
+        self.generation += 1;
         match &mut self.sink {
             Effect::Print(out) => {
                 if out.wants_details() {
@@ -153,7 +160,6 @@ impl Reaction {
                 // the journal) is not on the path from match to action.
                 match runner.spawn(&env, start.key, now) {
                     Ok(pid) => {
-                        self.started += 1;
                         emit!(RunEvent::Started {
                             excerpt: excerpt(line),
                             pid,
@@ -238,9 +244,9 @@ impl Reaction {
         }
     }
 
-    /// Commands started so far.
-    pub fn started(&self) -> u64 {
-        self.started
+    /// Changes of what the state file keeps of the reaction so far.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The keys' windows and cooldowns, for the state file.
@@ -296,6 +302,12 @@ impl Reaction {
     }
 
     fn end_run(&mut self, finished: &Finished, now: Instant) {
+        // The cooldown counts from here: a crash from now on must not
+        // restart it from the spawn (it would end too early). Without a
+        // cooldown the end changes nothing a restart needs.
+        if !self.cooldown.is_zero() {
+            self.generation += 1;
+        }
         action::log_finished(finished);
         self.gate.finished(finished.tag, now);
     }

@@ -15,6 +15,8 @@
 //! waiting of its own, so that tests step it with a made-up clock.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
@@ -88,6 +90,9 @@ struct Daemon {
     stopping: Option<Instant>,
     /// Why the run fails once it has stopped, if it does.
     failure: Option<Error>,
+    /// Set by a SIGTERM or SIGINT as it arrives (cleared when a stop
+    /// begins): a stop asked for again does not wait on a stalled disk.
+    hurry: Arc<AtomicBool>,
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
@@ -99,6 +104,10 @@ pub fn run(config: Config) -> Result<()> {
         .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
     let now = Instant::now();
     let mut daemon = Daemon::new(config, state_file, saved, Box::new(OsSpawner), now)?;
+    for signal in [SIGTERM, SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&daemon.hurry))
+            .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
+    }
     daemon.begin(now)?;
     loop {
         if let Some(end) = daemon.end() {
@@ -188,6 +197,7 @@ impl Daemon {
             summary: (mode == Mode::Once && config.command.is_none()).then(|| Summary::new(now)),
             stopping: None,
             failure: None,
+            hurry: Arc::new(AtomicBool::new(false)),
             config,
         })
     }
@@ -291,6 +301,8 @@ impl Daemon {
             if self.failure.is_none() {
                 log::info!("received {}: stopping", signal_name(signal));
             }
+            // From now on, another SIGTERM means: do not wait.
+            self.hurry.store(false, Ordering::Relaxed);
             self.notifier.stopping();
             self.input.stop_watching();
             self.reaction.terminate(now);
@@ -341,8 +353,8 @@ impl Daemon {
     /// The last save of a run: written before logs2eca exits.
     fn save_state_last(&mut self, now: Instant) {
         self.save_state(now);
-        if let Some(state) = &self.state {
-            state.flush();
+        if let Some(state) = &mut self.state {
+            state.flush(&self.hurry);
         }
     }
 

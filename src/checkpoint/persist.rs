@@ -14,13 +14,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::checkpoint::saver::Saver;
+use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver};
 use crate::checkpoint::state::{
     HeldRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
 };
 use crate::input::file::rotation::LogPath;
 use crate::react::gate;
 use crate::react::reaction::Reaction;
+use std::sync::atomic::AtomicBool;
 
 /// How soon after a command is spawned the state is saved: the window in
 /// which a crash runs that command once more at restart. Long enough for
@@ -133,10 +134,10 @@ impl Persist {
         records
     }
 
-    /// Waits (a few seconds at most) until the saves handed over are
-    /// written: the end of a run.
-    pub fn flush(&self) {
-        self.saver.wait();
+    /// Waits (a few seconds at most, less once `hurry` is set) until the
+    /// saves handed over are written: the end of a run.
+    pub fn flush(&mut self, hurry: &AtomicBool) {
+        self.saver.wait(FINAL_SAVE_PATIENCE, hurry);
     }
 }
 

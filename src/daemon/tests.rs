@@ -108,7 +108,7 @@ fn a_spawn_is_saved_right_after_it() {
     assert_eq!(d.deadline(look), Some(look + AFTER_SPAWN));
     assert!(d.step(nothing(), look + AFTER_SPAWN).is_none());
     assert_eq!(d.state.as_ref().unwrap().deadline(), None, "saved");
-    d.state.as_ref().unwrap().flush();
+    d.state.as_mut().unwrap().flush(&d.hurry);
     let saved = State::from_json(&fs::read(&state).unwrap()).unwrap();
     let current = saved.current.expect("a file record");
     assert_eq!(current.offset, "ERROR disk full\n".len() as u64);
@@ -124,8 +124,8 @@ fn save_due(d: &mut Daemon, now: Instant) -> Instant {
 }
 
 /// The saved state, once the saver has written it.
-fn saved_state(d: &Daemon, path: &std::path::Path) -> State {
-    d.state.as_ref().unwrap().flush();
+fn saved_state(d: &mut Daemon, path: &std::path::Path) -> State {
+    d.state.as_mut().unwrap().flush(&d.hurry);
     State::from_json(&fs::read(path).unwrap()).unwrap()
 }
 
@@ -159,7 +159,7 @@ fn a_suppressed_match_is_saved_right_after_it() {
         Some(look + AFTER_SPAWN)
     );
     save_due(&mut d, look);
-    let saved = saved_state(&d, &state);
+    let saved = saved_state(&mut d, &state);
     assert_eq!(
         saved.current.unwrap().offset,
         20,
@@ -187,7 +187,7 @@ fn the_end_of_a_command_is_saved_right_after_it() {
     let look = t0 + 100 * MS;
     assert!(d.step(nothing(), look).is_none());
     save_due(&mut d, look);
-    let spawned = saved_state(&d, &state).keys[0].last_end_unix_ms;
+    let spawned = saved_state(&mut d, &state).keys[0].last_end_unix_ms;
     std::thread::sleep(Duration::from_millis(5)); // wall-clock time passes
     let pid = fake.processes().spawned[0].0;
     fake.processes().exit(pid, 0);
@@ -198,7 +198,7 @@ fn the_end_of_a_command_is_saved_right_after_it() {
         Some(ended + AFTER_SPAWN)
     );
     save_due(&mut d, ended);
-    let after = saved_state(&d, &state).keys[0].last_end_unix_ms;
+    let after = saved_state(&mut d, &state).keys[0].last_end_unix_ms;
     assert!(
         after > spawned,
         "the cooldown counts from the end: {after:?} > {spawned:?}"

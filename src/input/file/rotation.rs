@@ -39,9 +39,11 @@ pub const REMEMBER_FOR: Duration = Duration::from_secs(600);
 /// How many directories that rotated files went to are remembered.
 const MAX_ROTATED_DIRS: usize = 8;
 
-/// How much of the current file one refresh reads: a writer faster than us
-/// must not keep the loop from signals and timeouts.
-const READ_BUDGET: u64 = 64 << 20;
+/// How much one turn of the loop reads, all files together (the current
+/// one and the rotated ones): a writer faster than us, even one still
+/// appending to a rotated file, must not keep the loop from signals and
+/// timeouts.
+pub const READ_BUDGET: u64 = 64 << 20;
 
 #[derive(Debug)]
 struct Retired {
@@ -77,6 +79,10 @@ pub struct LogPath {
     stat_failing: bool,
     /// Directories rotated files were seen in, most recent last.
     rotated_dirs: Vec<PathBuf>,
+    /// What one turn may read ([`READ_BUDGET`]; less in tests).
+    budget_per_turn: u64,
+    /// What this turn may still read (see [`LogPath::start_turn`]).
+    budget: u64,
 }
 
 impl LogPath {
@@ -102,6 +108,8 @@ impl LogPath {
             unreadable: None,
             stat_failing: false,
             rotated_dirs: Vec::new(),
+            budget_per_turn: READ_BUDGET,
+            budget: READ_BUDGET,
         })
     }
 
@@ -273,10 +281,35 @@ impl LogPath {
         !self.retired.is_empty()
     }
 
+    /// A new turn of the loop: the read budget is full again. Every read
+    /// of the turn, of any file, takes from it.
+    pub fn start_turn(&mut self) {
+        self.budget = self.budget_per_turn;
+    }
+
+    #[cfg(test)]
+    pub fn set_budget_per_turn(&mut self, budget: u64) {
+        self.budget_per_turn = budget;
+        self.budget = budget;
+    }
+
+    /// Is the turn's budget spent? Then there may be more to read.
+    pub fn spent(&self) -> bool {
+        self.budget == 0
+    }
+
     /// Looks at the path again: reads the rotated files, notices a new,
     /// returning or truncated file, and reads what was appended.
     pub fn refresh(&mut self, now: Instant, sink: LineSink) -> Refresh {
         self.read_retired(now, sink);
+        if self.spent() {
+            // The rotated files' lines come first: the path waits for the
+            // next turn.
+            return Refresh {
+                replaced: false,
+                more: true,
+            };
+        }
         let current_id = self.current.as_ref().map(Follower::id);
         let mut refresh = Refresh::default();
         match std::fs::metadata(&self.path) {
@@ -404,11 +437,17 @@ impl LogPath {
     /// directories may be one of their writers).
     pub fn read_retired(&mut self, now: Instant, sink: LineSink) {
         for old in &mut self.retired {
+            if self.budget == 0 {
+                return;
+            }
             let name = retired_name(&old.file);
             check_truncation(&mut old.file, &name, sink);
-            match old.file.read_appended(u64::MAX, sink) {
+            match old.file.read_appended(self.budget, sink) {
                 Ok(0) => {}
-                Ok(_) => old.close_at = now + ROTATE_GRACE,
+                Ok(n) => {
+                    self.budget = self.budget.saturating_sub(n);
+                    old.close_at = now + ROTATE_GRACE;
+                }
                 Err(err) => emit!(FileEvent::CannotRead {
                     name,
                     error: err.to_string(),
@@ -428,6 +467,10 @@ impl LogPath {
     pub fn expire(&mut self, now: Instant, sink: LineSink) -> bool {
         // A file that grew since the last look earns a new grace period.
         self.read_retired(now, sink);
+        if self.spent() {
+            // Not read to its end: closed on a later turn.
+            return false;
+        }
         let before = self.retired.len();
         let mut closed = Vec::new();
         self.retired.retain_mut(|old| {
@@ -458,11 +501,14 @@ impl LogPath {
         // Truncated and then rotated between two looks: the lines written
         // after the truncation are at the start of the old file.
         check_truncation(&mut file, &name, sink);
-        if let Err(err) = file.read_appended(u64::MAX, sink) {
-            emit!(FileEvent::CannotRead {
+        // What the budget leaves unread is read as a rotated file's, on
+        // later turns, before anything of the new file.
+        match file.read_appended(self.budget, sink) {
+            Ok(n) => self.budget = self.budget.saturating_sub(n),
+            Err(err) => emit!(FileEvent::CannotRead {
                 name,
                 error: err.to_string(),
-            });
+            }),
         }
         file.release_buffer();
         if let Some(dir) = file.current_path().as_deref().and_then(Path::parent) {
@@ -489,8 +535,12 @@ impl LogPath {
         let Some(file) = self.current.as_mut() else {
             return false;
         };
-        match file.read_appended(READ_BUDGET, sink) {
-            Ok(n) => n >= READ_BUDGET,
+        let budget = self.budget;
+        match file.read_appended(budget, sink) {
+            Ok(n) => {
+                self.budget = budget.saturating_sub(n);
+                n >= budget
+            }
             Err(err) => {
                 emit!(FileEvent::CannotRead {
                     name: self.path.display().to_string(),
@@ -615,6 +665,41 @@ mod tests {
         fn expire(&mut self, now: Instant) {
             self.log.expire(now, &mut Self::collect(&mut self.lines));
         }
+    }
+
+    /// One read budget per turn for every file (D6): a rotated file that
+    /// keeps growing is read a budget at a time, and the new file only
+    /// once the rotated one is read to its end, so lines keep their order.
+    #[test]
+    fn one_budget_per_turn_covers_the_rotated_files_too() {
+        use crate::input::file::lines::CHUNK;
+        let t0 = Instant::now();
+        let mut f = Fixture::new("");
+        // Reads go by chunks: a budget of one byte is one chunk a turn.
+        f.log.set_budget_per_turn(1);
+        fs::rename(f.path("app.log"), f.path("app.log.1")).unwrap();
+        let line = |n: usize| format!("old {n} {}\n", "x".repeat(CHUNK / 2));
+        for n in 0..4 {
+            f.append("app.log.1", &line(n));
+        }
+        f.append("app.log", "new\n");
+        let mut per_turn = Vec::new();
+        loop {
+            f.log.start_turn();
+            let before = f.lines.len();
+            let refresh = f.refresh(t0);
+            per_turn.push(f.lines.len() - before);
+            if !refresh.more {
+                break;
+            }
+            assert!(per_turn.len() < 10, "no progress: {per_turn:?}");
+        }
+        let short: Vec<&str> = f.lines.iter().map(|l| &l[..l.len().min(5)]).collect();
+        assert_eq!(short, ["old 0", "old 1", "old 2", "old 3", "new"]);
+        // Four lines of half a chunk each and one short one: at least three
+        // turns where one turn would have read them all.
+        assert!(per_turn.len() >= 3, "{per_turn:?}");
+        assert!(per_turn.iter().all(|&n| n <= 2), "{per_turn:?}");
     }
 
     /// What the follower reports of a rotation, a truncation and a

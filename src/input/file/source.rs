@@ -134,6 +134,7 @@ impl FileSource {
     /// (what was appended before the watches were in place raised no
     /// event). Returns whether the path named another file meanwhile.
     pub fn begin(&mut self, now: Instant, sink: LineSink) -> Result<bool> {
+        self.log.start_turn();
         self.update_watches();
         if let Some(err) = self.cannot_watch.take() {
             return Err(err);
@@ -186,6 +187,7 @@ impl FileSource {
     /// the rotated files whose grace is over. Returns whether the files
     /// changed (a rotation, a file closed): worth a save at once.
     pub fn read(&mut self, reload: bool, now: Instant, sink: LineSink) -> bool {
+        self.log.start_turn();
         let todo = std::mem::take(&mut self.todo);
         let mut changed = false;
         if todo.rewatch {
@@ -203,11 +205,15 @@ impl FileSource {
             changed = true;
             self.update_watches();
         }
+        // One budget for every file of the turn: what is left is read on
+        // the next turn, without waiting.
+        self.more |= self.log.spent();
         changed
     }
 
     /// `--once`: reads one budget's worth; whether there is more.
     pub fn read_more(&mut self, now: Instant, sink: LineSink) -> bool {
+        self.log.start_turn();
         self.log.refresh(now, sink).more
     }
 

@@ -103,6 +103,9 @@ impl Persist {
         // reading advances again, as after any save: none while idle.
         self.saver.submit(state);
         self.schedule.saved(now);
+        // The size of the save before this one: what the next must wait
+        // for at MAX_SAVE_RATE (D9).
+        self.schedule.last_size(self.saver.last_len());
     }
 
     /// The matches the gate holds, as the state keeps them: at most

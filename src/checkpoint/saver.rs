@@ -32,13 +32,15 @@ const HURRY_FLOOR: Duration = Duration::from_millis(250);
 
 /// Where states are written: the state file, or a fake in tests.
 pub trait Store: Send + 'static {
-    fn save(&mut self, state: &State);
+    /// Writes `state`; returns the size of what it wrote.
+    fn save(&mut self, state: &State) -> u64;
 }
 
 impl Store for StateFile {
-    fn save(&mut self, state: &State) {
+    fn save(&mut self, state: &State) -> u64 {
         // A failure is logged by the store itself.
         let _ = StateFile::save(self, state);
+        self.last_len()
     }
 }
 
@@ -58,6 +60,8 @@ struct Slot {
     next: Option<State>,
     busy: bool,
     closing: bool,
+    /// The size of the last document written.
+    last_len: u64,
 }
 
 pub struct Saver {
@@ -89,6 +93,11 @@ impl Saver {
         let (slot, wake) = &*self.shared;
         lock(slot).next = Some(state);
         wake.notify_all();
+    }
+
+    /// The size of the last document written, 0 before the first.
+    pub fn last_len(&self) -> u64 {
+        lock(&self.shared.0).last_len
     }
 
     /// Waits until what was handed over is written, for `patience` at
@@ -156,8 +165,11 @@ fn write_loop(mut file: impl Store, shared: &(Mutex<Slot>, Condvar)) {
                 };
             }
         };
-        file.save(&state);
-        lock(slot).busy = false;
+        let len = file.save(&state);
+        let mut guard = lock(slot);
+        guard.busy = false;
+        guard.last_len = len;
+        drop(guard);
         wake.notify_all();
     }
 }
@@ -180,8 +192,9 @@ mod tests {
     struct Stalled(mpsc::Receiver<()>);
 
     impl Store for Stalled {
-        fn save(&mut self, _state: &State) {
+        fn save(&mut self, _state: &State) -> u64 {
             let _ = self.0.recv();
+            0
         }
     }
 

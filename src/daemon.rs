@@ -22,13 +22,13 @@ use std::time::{Instant, SystemTime};
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
 use crate::checkpoint::persist::{self, Persist};
-use crate::checkpoint::state::{State, StateFile};
+use crate::checkpoint::state::{KeyRecord, State, StateFile, WallTime};
 use crate::error::{Error, Result};
 use crate::input::file::follow::LineSink;
 use crate::input::file::source::{FileSource, Options};
 use crate::input::source::Source;
 use crate::input::stream::Stream;
-use crate::react::action::{OsSpawner, SHUTDOWN_KILL_GRACE, Spawner};
+use crate::react::action::{self, OsSpawner, SHUTDOWN_KILL_GRACE, Spawner};
 use crate::react::reaction::Reaction;
 use crate::report::readiness::Notifier;
 use crate::report::summary::Summary;
@@ -122,7 +122,22 @@ pub fn run(config: Config) -> Result<()> {
 
 /// Puts back what a saved state keeps of the reaction: the keys' windows
 /// and cooldowns, then the matches that were held, in their order.
-fn restore(config: &Config, reaction: &mut Reaction, state: State, now: Instant) {
+fn restore(config: &Config, reaction: &mut Reaction, mut state: State, now: Instant) {
+    // A command a crash left running must not run twice at once: its group
+    // is ended, and its key's cooldown counts from now, its end.
+    let wall = WallTime::from_system(SystemTime::now());
+    for left in &state.running {
+        if action::end_left_running(left.pgid, left.start_ticks) {
+            match state.keys.iter_mut().find(|k| k.key == left.key) {
+                Some(key) => key.last_end_unix_ms = Some(wall),
+                None => state.keys.push(KeyRecord {
+                    key: left.key.clone(),
+                    last_end_unix_ms: Some(wall),
+                    ..KeyRecord::default()
+                }),
+            }
+        }
+    }
     let keys = state.keys.into_iter().map(persist::from_record).collect();
     reaction.import_keys(keys, now, SystemTime::now());
     // What was queued or waiting for a slot had not run: it goes through

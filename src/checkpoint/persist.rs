@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver};
 use crate::checkpoint::state::{
-    HeldRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
+    HeldRecord, KeyRecord, RunningRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
 };
 use crate::input::file::rotation::LogPath;
 use crate::react::gate;
@@ -93,6 +93,15 @@ impl Persist {
         let mut state = State::new(path, WallTime::from_system(wall));
         log.save_into(&mut state);
         state.held = self.held_records(reaction);
+        state.running = reaction
+            .running_commands()
+            .into_iter()
+            .map(|(pgid, start_ticks, key)| RunningRecord {
+                pgid,
+                start_ticks,
+                key,
+            })
+            .collect();
         state.keys = reaction
             .export_keys(now, wall)
             .into_iter()

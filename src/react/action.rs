@@ -176,6 +176,11 @@ impl Runner {
         !self.running.is_empty()
     }
 
+    /// The commands running now: process group and tag.
+    pub fn running(&self) -> impl Iterator<Item = (libc::pid_t, usize)> + '_ {
+        self.running.iter().map(|run| (run.pid, run.tag))
+    }
+
     /// Starts the command with `env` added to our environment; `tag` comes
     /// back in its `Finished`.
     pub fn spawn(
@@ -289,6 +294,42 @@ impl Runner {
         }
         ours
     }
+}
+
+/// When `pid` started, in clock ticks since boot (field 22 of
+/// `/proc/PID/stat`); `None` if there is no such process or it has exited
+/// (a zombie). With the pid, it names one process across pid reuse.
+pub fn start_ticks(pid: libc::pid_t) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields count from
+    // the last ')'.
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    let state = fields.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    // Field 3 was the state; the start time is field 22.
+    fields.nth(18)?.parse().ok()
+}
+
+/// Ends the process group of a command left running by an earlier
+/// logs2eca that died (SIGKILL, a crash): SIGTERM, then SIGKILL after
+/// [`SHUTDOWN_KILL_GRACE`]. Only if its leader is the same process (same
+/// start time): a pid reused since is left alone. Returns whether it was
+/// still running.
+pub fn end_left_running(pgid: libc::pid_t, ticks: u64) -> bool {
+    if pgid <= 1 || start_ticks(pgid) != Some(ticks) {
+        return false;
+    }
+    emit!(RunEvent::LeftRunning { pid: pgid });
+    sys::signal_group(pgid, libc::SIGTERM);
+    let deadline = Instant::now() + SHUTDOWN_KILL_GRACE;
+    while start_ticks(pgid) == Some(ticks) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The rest of the group, and a leader that ignored SIGTERM.
+    sys::signal_group(pgid, libc::SIGKILL);
+    true
 }
 
 /// Reaps every child that has exited, without blocking: our command, and

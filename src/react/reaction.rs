@@ -236,6 +236,21 @@ impl Reaction {
             .collect()
     }
 
+    /// The commands running now, as the state keeps them: process group,
+    /// its leader's start time, key. One that ended meanwhile is left out.
+    pub fn running_commands(&self) -> Vec<(libc::pid_t, u64, Vec<u8>)> {
+        let Effect::Run { runner, .. } = &self.sink else {
+            return Vec::new();
+        };
+        runner
+            .running()
+            .filter_map(|(pid, tag)| {
+                let ticks = action::start_ticks(pid)?;
+                Some((pid, ticks, self.gate.key_name(tag).to_vec()))
+            })
+            .collect()
+    }
+
     /// Lines a dry run printed (that would have triggered).
     pub fn printed(&self) -> u64 {
         match &self.sink {

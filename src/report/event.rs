@@ -159,6 +159,10 @@ pub enum RunEvent {
     Stopping {
         pid: i32,
     },
+    /// A command an earlier logs2eca left running when it died.
+    LeftRunning {
+        pid: i32,
+    },
     DidNotDie {
         pid: i32,
         wait: Duration,
@@ -353,6 +357,10 @@ impl fmt::Display for RunEvent {
             RunEvent::Stopping { pid } => write!(
                 f,
                 "stopping command (pid {pid}): sending SIGTERM to its process group"
+            ),
+            RunEvent::LeftRunning { pid } => write!(
+                f,
+                "command (pid {pid}) left running by a logs2eca that died: ending its process group before its key runs again"
             ),
             RunEvent::DidNotDie { pid, wait } => write!(
                 f,

@@ -618,3 +618,61 @@ fn a_cooldown_counts_from_the_end_of_a_command_across_a_crash() {
     let runs = runs_up_to(&sandbox, "ERROR z sentinel");
     assert_eq!(runs, ["ERROR a first", "ERROR z sentinel"]);
 }
+
+/// Is the process `pid` there and not a zombie?
+fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat[stat.rfind(')')? + 1..]
+                .split_whitespace()
+                .next()?
+                .to_owned();
+            Some(state != "Z" && state != "X")
+        })
+        .unwrap_or(false)
+}
+
+/// A command still running when the daemon was killed (its group survives
+/// a SIGKILL of the daemon) is ended at the next start before its key can
+/// run again (D1): never two instances of the command at once. Its process
+/// group and start time are in the state, saved right after the spawn.
+#[test]
+fn a_command_left_running_by_a_crash_is_ended_before_its_key_runs_again() {
+    let sandbox = sandbox();
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        "ERROR",
+        "-w",
+        "0",
+        "-c",
+        RECORD_AND_STAY,
+        "--state-file",
+        STATE,
+    ];
+    let mut daemon = Daemon::start(&sandbox, args);
+    sandbox.append(LOG, "ERROR one\n");
+    let pgid: i32 = sandbox.wait_for_lines("pgids", 1)[0].parse().unwrap();
+    // The save after the spawn (2 ms later): the position past the line.
+    crate::common::wait_until("the spawn to be saved", || {
+        let end = fs::metadata(sandbox.log()).ok()?.len();
+        sandbox
+            .read(STATE)?
+            .contains(&format!("\"offset\":{end}"))
+            .then_some(())
+    });
+    daemon.signal(libc::SIGKILL);
+    daemon.wait_exit(TIMEOUT);
+    wait_for_unlocked(&sandbox);
+    assert!(alive(pgid), "the command outlives a SIGKILLed daemon");
+    let _daemon = Daemon::start(&sandbox, args);
+    // Ended during the start, before READY=1.
+    crate::common::wait_until("the old command to be gone", || {
+        (!alive(pgid)).then_some(())
+    });
+    let runs = expect_run(&sandbox, 2, "ERROR two");
+    assert_eq!(runs, ["ERROR one", "ERROR two"]);
+    kill_commands(&sandbox, 2);
+}

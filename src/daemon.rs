@@ -17,7 +17,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
@@ -82,6 +82,9 @@ struct Daemon {
     input: Source,
     reaction: Reaction,
     notifier: Notifier,
+    /// What `STATUS=` last said (sent again when it changes, e.g. the file
+    /// appears); `None` until READY=1 carried the first.
+    status_shown: Option<String>,
     /// The state file, held locked for as long as we run.
     state: Option<Persist>,
     /// `--once --dry-run`: the counts its report ends with.
@@ -93,6 +96,8 @@ struct Daemon {
     /// Set by a SIGTERM or SIGINT as it arrives (cleared when a stop
     /// begins): a stop asked for again does not wait on a stalled disk.
     hurry: Arc<AtomicBool>,
+    /// A stop signal taken while `--once` was scanning, for the loop.
+    pending_stop: Option<i32>,
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
@@ -108,7 +113,7 @@ pub fn run(config: Config) -> Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&daemon.hurry))
             .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
     }
-    daemon.begin(now)?;
+    daemon.begin(now, &mut || signals.pending().collect())?;
     loop {
         if let Some(end) = daemon.end() {
             return end;
@@ -152,7 +157,10 @@ fn restore(config: &Config, reaction: &mut Reaction, mut state: State, now: Inst
     // or the exclusion may have changed since.
     let mut dropped = 0;
     for held in &state.held {
-        if config.matcher.matches(&held.line) {
+        // A line held cut to its first bytes may match only past the cut:
+        // it cannot be checked again, and is kept.
+        let cut = held.line.len() >= crate::react::action::MAX_ENV_VALUE;
+        if cut || config.matcher.matches(&held.line) {
             reaction.on_restored(&held.line, held.trigger, now);
         } else {
             dropped += 1;
@@ -205,6 +213,7 @@ impl Daemon {
             input,
             reaction,
             notifier: Notifier::from_env(),
+            status_shown: None,
             state: state_file
                 .map(Persist::new)
                 .transpose()
@@ -213,31 +222,64 @@ impl Daemon {
             stopping: None,
             failure: None,
             hurry: Arc::new(AtomicBool::new(false)),
+            pending_stop: None,
             config,
         })
     }
 
-    /// The first turn: `--once` reads the file to its end; otherwise the
-    /// watches are set, what is already new is read, and we are ready.
-    fn begin(&mut self, now: Instant) -> Result<()> {
+    /// The first turn: `--once` reads the file to its end (or until
+    /// `signals`, which returns those that arrived without waiting, brings
+    /// a stop); otherwise the watches are set, what is already new is read,
+    /// and we are ready.
+    fn begin(&mut self, now: Instant, signals: &mut dyn FnMut() -> Vec<i32>) -> Result<()> {
         if self.mode == Mode::Once {
             while self.with_lines(now, |input, sink| input.read_more(now, sink))
                 && !self.reaction.output_closed()
-            {}
+            {
+                // A long scan still stops at once when asked to (between
+                // two read budgets).
+                self.pending_stop = self.take_stop(signals(), Instant::now());
+                if self.pending_stop.is_some() {
+                    return Ok(());
+                }
+            }
             // As grep does, a last line without its newline is still a line;
             // unless a state file keeps it for the next run to complete.
             if self.state.is_none() {
                 self.with_lines(now, |input, sink| input.finish(sink));
             }
+            // No writer is waited for: a rotated file read to its end is
+            // done with, and is not in the state for the next run to look
+            // for (and to warn about when logrotate has deleted it).
+            let every_grace_over = now + Duration::from_secs(365 * 86_400);
+            self.with_lines(now, |input, sink| {
+                input.close_rotated(every_grace_over, sink)
+            });
         } else {
             let begun = self.with_lines(now, |input, sink| input.begin(now, sink));
             if begun? {
                 // Another file at the path already: kept at once.
                 self.save_state(now);
             }
-            self.notifier.ready(&self.input.status());
+            let status = self.input.status();
+            self.notifier.ready(&status);
+            self.status_shown = Some(status);
         }
         Ok(())
+    }
+
+    /// Of `signals` (taken during the `--once` scan): the stop signal, if
+    /// one came; a child's exit is handled, SIGHUP means nothing there.
+    fn take_stop(&mut self, signals: Vec<i32>, now: Instant) -> Option<i32> {
+        let mut stop = None;
+        for signal in signals {
+            match signal {
+                SIGCHLD => self.reaction.on_child_exit(now),
+                SIGHUP => {}
+                other => stop = Some(other),
+            }
+        }
+        stop
     }
 
     /// Has the run ended? With what result, if so. Asked before each wait.
@@ -247,13 +289,19 @@ impl Daemon {
             self.save_state_last(Instant::now());
             return Some(Ok(()));
         }
-        if (self.mode == Mode::Once || self.input.ended()) && !self.reaction.is_running() {
-            self.reaction.report_suppressed();
-            if let Some(summary) = &self.summary {
-                log::info!(
-                    "{}",
-                    summary.report(self.reaction.printed(), Instant::now())
-                );
+        if (self.mode == Mode::Once || self.input.ended())
+            && !self.reaction.is_running()
+            && self.stopping.is_none()
+            && self.pending_stop.is_none()
+        {
+            let suppressed = self.reaction.report_suppressed();
+            match &self.summary {
+                Some(summary) => log::info!(
+                    "{}; the pattern is {}",
+                    summary.report(self.reaction.printed(), suppressed.count, Instant::now()),
+                    crate::settings::shown::pattern(&self.config.matcher.pattern)
+                ),
+                None => self.log_suppressed(suppressed),
             }
             self.save_state_last(Instant::now());
             return Some(match self.input.error() {
@@ -277,6 +325,7 @@ impl Daemon {
                 .min();
         }
         [
+            self.pending_stop.map(|_| now),
             self.input.deadline(now),
             self.reaction.deadline(),
             self.state.as_ref().and_then(Persist::deadline),
@@ -289,7 +338,10 @@ impl Daemon {
     /// One turn of the loop: what `wake` says arrived, and the deadlines
     /// that passed by `now`. Returns the run's result once it has stopped.
     fn step(&mut self, wake: Wake, now: Instant) -> Option<Result<()>> {
-        let mut todo = Todo::default();
+        let mut todo = Todo {
+            stop: self.pending_stop.take(),
+            ..Todo::default()
+        };
         for signal in wake.signals {
             match signal {
                 SIGCHLD => todo.child_exited = true,
@@ -315,6 +367,14 @@ impl Daemon {
             }
             if self.failure.is_none() {
                 log::info!("received {}: stopping", signal_name(signal));
+                if self.mode == Mode::Once {
+                    // Not as if it had completed: a script or a timer must
+                    // not take a partial scan for a whole one.
+                    self.failure = Some(Error::failure(format!(
+                        "stopped by {} before --once completed",
+                        signal_name(signal)
+                    )));
+                }
             }
             // From now on, another SIGTERM means: do not wait.
             self.hurry.store(false, Ordering::Relaxed);
@@ -328,7 +388,8 @@ impl Daemon {
                 self.reaction.kill(now);
             }
             if !self.reaction.is_running() {
-                self.reaction.report_suppressed();
+                let suppressed = self.reaction.report_suppressed();
+                self.log_suppressed(suppressed);
                 self.save_state_last(now);
                 log::info!("stopped");
                 return Some(self.failure.take().map_or(Ok(()), Err));
@@ -345,8 +406,11 @@ impl Daemon {
             self.save_state(now);
         }
         if reload {
-            self.notifier.ready(&self.input.status());
+            let status = self.input.status();
+            self.notifier.ready(&status);
+            self.status_shown = Some(status);
         }
+        self.update_status();
         self.reaction.on_deadline(now);
         // A stream has no state file: `state` is `None` with one.
         if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
@@ -421,6 +485,47 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// At the end: the matches suppressed and not reported yet, in one
+    /// line. With a state file the cooldown is kept for the next start, so
+    /// nothing is said to be over.
+    fn log_suppressed(&self, suppressed: crate::react::reaction::Suppressed) {
+        if suppressed.count == 0 {
+            return;
+        }
+        let keys = match suppressed.keys {
+            0 => String::new(),
+            n => format!(" of {n} key(s)"),
+        };
+        if self.state.is_some() {
+            log::info!(
+                "stopping in a cooldown that the state file keeps: {} matching line(s){keys} suppressed so far",
+                suppressed.count
+            );
+        } else {
+            log::info!(
+                "stopping: {} matching line(s){keys} were suppressed by the cooldown",
+                suppressed.count
+            );
+        }
+    }
+
+    /// Sends `STATUS=` again when what it says has changed (a file that
+    /// was waited for appeared, or went away).
+    fn update_status(&mut self) {
+        if self.status_shown.is_none() || self.mode == Mode::Stream {
+            // Not ready yet (the first status goes with READY=1), or a stream.
+            return;
+        }
+        let status = self.input.status();
+        if self.status_shown.as_deref() == Some(status.as_str()) {
+            return;
+        }
+        self.notifier.status(&status);
+        self.status_shown = Some(status);
+    }
+}
+
 impl Drop for Daemon {
     /// Whatever way the loop ends (an error, a panic), a running command's
     /// group goes with it.
@@ -473,13 +578,16 @@ fn log_summary(config: &Config) {
         .matcher
         .exclude
         .as_ref()
-        .map(|x| format!(" but not {}", x.source()))
+        .map(|x| format!(" but not {}", crate::settings::shown::pattern(x)))
         .unwrap_or_default();
     let action = match &config.command {
         None => "print them (dry run)".to_owned(),
+        // The program and how many arguments, not the arguments: they may
+        // hold secrets (a token in a webhook URL), and this line goes to
+        // the journal, which more people read than the unit's settings.
         Some(command) => format!(
-            "run {:?} (cooldown {}, timeout {})",
-            command.argv.join(" "),
+            "run {} (cooldown {}, timeout {})",
+            crate::settings::shown::argv_redacted(&command.argv),
             crate::react::action::seconds(config.wait),
             config
                 .timeout
@@ -490,7 +598,7 @@ fn log_summary(config: &Config) {
         "{} {}: on lines matching {}{exclude}, {action}",
         if config.once { "scanning" } else { "following" },
         config.path_as_given,
-        config.matcher.pattern.source(),
+        crate::settings::shown::pattern(&config.matcher.pattern),
     );
 }
 

@@ -99,6 +99,13 @@ impl Source {
         }
     }
 
+    /// Closes the rotated files whose grace is over by `at` (`--once`: all).
+    pub fn close_rotated(&mut self, at: Instant, sink: LineSink) {
+        if let Source::File(file) = self {
+            file.close_rotated(at, sink);
+        }
+    }
+
     /// Stopping: no more events to wait for.
     pub fn stop_watching(&mut self) {
         if let Source::File(file) = self {

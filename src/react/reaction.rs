@@ -54,6 +54,9 @@ pub struct Reaction {
     /// keeps its lines for the next start) instead of starting now, only
     /// to be killed.
     stopping: bool,
+    /// A dry run's suppressed matches, told once in its summary rather
+    /// than a line per key.
+    dry_suppressed: Suppressed,
 }
 
 impl Reaction {
@@ -78,6 +81,7 @@ impl Reaction {
             locations: config.matcher.pattern.capture_locations(),
             generation: 0,
             cooldown: config.wait,
+            dry_suppressed: Suppressed::default(),
             stopping: false,
         }
     }
@@ -156,6 +160,16 @@ impl Reaction {
                     count: u64::from(start.count),
                     key: (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key)),
                 });
+                // What made the trigger: the key (with --key) and how
+                // many matches, as the command is told them.
+                let why = || match self.key_groups.is_empty() {
+                    true => format!("count {}", start.count),
+                    false => format!(
+                        "key '{}', count {}",
+                        excerpt(self.gate.key_name(start.key)),
+                        start.count
+                    ),
+                };
                 // Logged after the spawn: the write to stderr (a pipe to
                 // the journal) is not on the path from match to action.
                 match runner.spawn(&env, start.key, now) {
@@ -163,12 +177,14 @@ impl Reaction {
                         emit!(RunEvent::Started {
                             excerpt: excerpt(line),
                             pid,
+                            why: why(),
                         });
                     }
                     Err(err) => {
                         emit!(RunEvent::CannotStart {
                             excerpt: excerpt(line),
                             error: err.to_string(),
+                            why: why(),
                         });
                         self.gate.finished(start.key, now);
                     }
@@ -189,32 +205,40 @@ impl Reaction {
 
     fn log_notices(&mut self) {
         let keyed = !self.key_groups.is_empty();
+        let dry = matches!(self.sink, Effect::Print(_));
         for notice in self.gate.take_notices() {
             match notice {
-                Notice::Suppressed { key, count } if keyed => log::info!(
-                    "cooldown over for key '{}': {count} matching line(s) were suppressed",
-                    excerpt(&key)
-                ),
-                Notice::Suppressed { count, .. } => {
-                    log::info!("cooldown over: {count} matching line(s) were suppressed")
-                }
-                Notice::QueueFull { count } => log::warn!(
-                    "{count} matching line(s) suppressed: the queue of matches waiting for their \
-                     commands is full ({} matches or {} MiB of lines)",
-                    QUEUE_BOUND,
-                    HELD_BYTES >> 20
-                ),
-                Notice::TableFull { count } => log::warn!(
-                    "{count} matching line(s) of new keys dropped: all tracked keys are busy (raise --max-keys)"
-                ),
+                // A key may end several cooldowns in a run: only the
+                // matches are added up.
+                Notice::Suppressed { count, .. } if dry => self.dry_suppressed.count += count,
+                other => log_notice(other, keyed),
             }
         }
     }
 
-    /// Stopping, or the end of `--once`: report the counts not yet reported.
-    pub fn report_suppressed(&mut self) {
+    /// Stopping, or the end of `--once`: the counts not reported yet. The
+    /// suppressed matches are added up (one line for all keys, not one
+    /// each) and returned for the caller to say, since only it knows
+    /// whether the cooldown ends here or is kept for the next start.
+    pub fn report_suppressed(&mut self) -> Suppressed {
         self.gate.report_all();
-        self.log_notices();
+        let keyed = !self.key_groups.is_empty();
+        let mut total = std::mem::take(&mut self.dry_suppressed);
+        for notice in self.gate.take_notices() {
+            match notice {
+                Notice::Suppressed { count, .. } => {
+                    total.count += count;
+                    total.keys += 1;
+                }
+                other => log_notice(other, keyed),
+            }
+        }
+        // Over a dry run a key may have ended several cooldowns, so its
+        // keys are not counted; at a stop each key reports once.
+        if !keyed || matches!(self.sink, Effect::Print(_)) {
+            total.keys = 0;
+        }
+        total
     }
 
     /// Ends a batch of lines: dry-run output becomes visible.
@@ -381,5 +405,34 @@ struct HeldMatch {
 impl Held for HeldMatch {
     fn bytes(&self) -> usize {
         self.line.len()
+    }
+}
+
+/// Matches suppressed by cooldowns and not reported yet, added up.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Suppressed {
+    pub count: u64,
+    /// How many keys they were of (0 without `--key`).
+    pub keys: u64,
+}
+
+fn log_notice(notice: Notice, keyed: bool) {
+    match notice {
+        Notice::Suppressed { key, count } if keyed => log::info!(
+            "cooldown over for key '{}': {count} matching line(s) were suppressed",
+            excerpt(&key)
+        ),
+        Notice::Suppressed { count, .. } => {
+            log::info!("cooldown over: {count} matching line(s) were suppressed")
+        }
+        Notice::QueueFull { count } => log::warn!(
+            "{count} matching line(s) suppressed: the queue of matches waiting for their \
+             commands is full ({} matches or {} MiB of lines)",
+            QUEUE_BOUND,
+            HELD_BYTES >> 20
+        ),
+        Notice::TableFull { count } => log::warn!(
+            "{count} matching line(s) of new keys dropped: all tracked keys are busy (raise --max-keys)"
+        ),
     }
 }

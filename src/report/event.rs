@@ -21,6 +21,11 @@ pub enum FileEvent {
         path: PathBuf,
         offset: u64,
     },
+    /// At start, with a saved state: a file at the path the state did not
+    /// know, read from its first byte.
+    FollowingNew {
+        path: PathBuf,
+    },
     /// At start, the file at the path is one a saved state had as rotated.
     ContinuingSaved {
         path: PathBuf,
@@ -143,10 +148,13 @@ pub enum RunEvent {
     Started {
         excerpt: String,
         pid: i32,
+        /// What made the trigger: the key and the count.
+        why: String,
     },
     CannotStart {
         excerpt: String,
         error: String,
+        why: String,
     },
     TimedOut {
         pid: i32,
@@ -208,6 +216,9 @@ impl fmt::Display for FileEvent {
         match self {
             Following { path, offset } => {
                 write!(f, "following {} from offset {offset}", path.display())
+            }
+            FollowingNew { path } => {
+                write!(f, "following {} from the start: it is new", path.display())
             }
             ContinuingSaved { path } => write!(
                 f,
@@ -339,12 +350,17 @@ impl fmt::Display for RunEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use std::os::unix::process::ExitStatusExt as _;
         match self {
-            RunEvent::Started { excerpt, pid } => {
-                write!(f, "match: {excerpt} -> started command (pid {pid})")
+            RunEvent::Started { excerpt, pid, why } => {
+                write!(f, "match: {excerpt} -> started command (pid {pid}); {why}")
             }
-            RunEvent::CannotStart { excerpt, error } => {
-                write!(f, "match: {excerpt} -> cannot start the command: {error}")
-            }
+            RunEvent::CannotStart {
+                excerpt,
+                error,
+                why,
+            } => write!(
+                f,
+                "match: {excerpt} -> cannot start the command: {error}; {why}"
+            ),
             RunEvent::TimedOut { pid, after } => write!(
                 f,
                 "command (pid {pid}) timed out after {}: sending SIGTERM to its process group",

@@ -89,14 +89,20 @@ impl LogPath {
     /// Opens the file at start. A missing file (or directory) is waited
     /// for; any other failure to open it is the caller's to report.
     pub fn open(path: &Path, start: StartAt) -> io::Result<Self> {
+        let log = Self::open_quietly(path, start)?;
+        if let Some(file) = &log.current {
+            emit!(FileEvent::Following {
+                path: path.to_path_buf(),
+                offset: file.offset(),
+            });
+        }
+        Ok(log)
+    }
+
+    /// As `open`, saying nothing: a resume says where it resumes.
+    fn open_quietly(path: &Path, start: StartAt) -> io::Result<Self> {
         let current = match Follower::open(path, start) {
-            Ok(file) => {
-                emit!(FileEvent::Following {
-                    path: path.to_path_buf(),
-                    offset: file.offset(),
-                });
-                Some(file)
-            }
+            Ok(file) => Some(file),
             Err(err) if is_gone(&err) => None,
             Err(err) => return Err(err),
         };
@@ -118,7 +124,7 @@ impl LogPath {
     /// found by identity and finished first, a rewritten one is read from
     /// 0, and what cannot be found is reported with what was lost.
     pub fn resume(path: &Path, saved: &State, now: Instant) -> io::Result<Self> {
-        let mut log = LogPath::open(path, StartAt::Beginning)?;
+        let mut log = LogPath::open_quietly(path, StartAt::Beginning)?;
         log.rotated_dirs = saved.rotated_dirs.clone();
         let dirs = saved.candidate_dirs();
         for record in &saved.rotated {
@@ -141,6 +147,11 @@ impl LogPath {
         }
         let Some(record) = &saved.current else {
             // Any other file that appeared while we were down is all new.
+            if log.current.is_some() {
+                emit!(FileEvent::FollowingNew {
+                    path: path.to_path_buf(),
+                });
+            }
             return Ok(log);
         };
         let at_path = log

@@ -222,6 +222,13 @@ impl FileSource {
         self.log.finish(sink);
     }
 
+    /// Closes the rotated files whose grace is over by `at`, after a last
+    /// read (`--once`: all of them, no writer is waited for).
+    pub fn close_rotated(&mut self, at: Instant, sink: LineSink) {
+        self.log.start_turn();
+        self.log.expire(at, sink);
+    }
+
     /// Stopping: no more events.
     pub fn stop_watching(&mut self) {
         self.watch = None;
@@ -293,32 +300,45 @@ impl FileSource {
         };
         let retired_dirs = self.log.retired_dirs();
         let now = Instant::now();
+        let mut blind = false;
         for (dir, err) in watch.set(&resolution.names, &retired_dirs) {
+            blind = true;
             let why = format!("cannot watch {}: {}", dir.display(), watch::describe(&err));
             if let Err(err) = self.polling.without_inotify(&why, now) {
                 self.cannot_watch.get_or_insert(err);
             }
         }
-        if !self.polling.is_polling() {
-            self.look_for_remote(resolution.dirs().iter().chain(&retired_dirs), now);
+        blind |= self.look_for_remote(resolution.dirs().iter().chain(&retired_dirs), now);
+        if !blind {
+            // What made us poll (a watch that failed, a remote directory)
+            // is over: inotify sees everything again.
+            self.polling.inotify_sees_all();
         }
         self.resolution = resolution;
         changed
     }
 
     /// inotify sees no write made by another host: poll where one may
-    /// write (see `polling::Schedule::remote`).
-    fn look_for_remote<'a>(&mut self, dirs: impl Iterator<Item = &'a PathBuf>, now: Instant) {
+    /// write (see `polling::Schedule::remote`). Returns whether one of
+    /// `dirs` is remote.
+    fn look_for_remote<'a>(
+        &mut self,
+        dirs: impl Iterator<Item = &'a PathBuf>,
+        now: Instant,
+    ) -> bool {
+        let mut remote = false;
         for dir in dirs {
             match fstype::of(dir) {
                 Ok(f_type) => {
                     if let Some(fs) = fstype::remote(f_type) {
+                        remote = true;
                         self.polling.remote(dir, fs, now);
                     }
                 }
                 Err(err) => log::debug!("cannot tell the file system of {}: {err}", dir.display()),
             }
         }
+        remote
     }
 
     fn log_waiting(&self, resolution: &Resolution) {

@@ -11,8 +11,12 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::checkpoint::persist::AFTER_SPAWN;
 use crate::checkpoint::state::{HeldRecord, WallTime};
+use crate::input::file::follow::StartAt;
+use crate::input::file::rotation::LogPath;
 use crate::react::action::fake::FakeSpawner;
+use crate::report::event::{Event, RunEvent, record};
 use crate::settings::cli;
+use std::os::unix::process::ExitStatusExt as _;
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -104,16 +108,10 @@ fn a_spawn_is_saved_right_after_it() {
     assert_eq!(d.deadline(look), Some(look + AFTER_SPAWN));
     assert!(d.step(nothing(), look + AFTER_SPAWN).is_none());
     assert_eq!(d.state.as_ref().unwrap().deadline(), None, "saved");
-    d.state.as_ref().unwrap().flush();
+    d.state.as_mut().unwrap().flush(&d.hurry);
     let saved = State::from_json(&fs::read(&state).unwrap()).unwrap();
     let current = saved.current.expect("a file record");
     assert_eq!(current.offset, "ERROR disk full\n".len() as u64);
-}
-
-/// The state saved in `path`, once the saver has written it.
-fn saved(d: &Daemon, path: &std::path::Path) -> State {
-    d.state.as_ref().unwrap().flush();
-    State::from_json(&fs::read(path).unwrap()).unwrap()
 }
 
 /// The `LOGS2ECA_MATCH_LINE` of each saved job, with its action and
@@ -143,6 +141,97 @@ fn env_of(fake: &FakeSpawner, n: usize, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string_lossy().into_owned())
 }
 
+/// Steps `d` to its next save and takes it; returns when that was.
+fn save_due(d: &mut Daemon, now: Instant) -> Instant {
+    let at = d.state.as_ref().unwrap().deadline().expect("a save is due");
+    assert!(d.step(nothing(), at).is_none());
+    assert_eq!(d.state.as_ref().unwrap().deadline(), None, "saved");
+    assert!(at >= now);
+    at
+}
+
+/// The saved state, once the saver has written it.
+fn saved_state(d: &mut Daemon, path: &std::path::Path) -> State {
+    d.state.as_mut().unwrap().flush(&d.hurry);
+    State::from_json(&fs::read(path).unwrap()).unwrap()
+}
+
+/// A suppressed match changes what a restart must know (the position past
+/// it: read again after the cooldown, it would run the command), so a save
+/// is due as soon as after a spawn, not at the next one-second save.
+#[test]
+fn a_suppressed_match_is_saved_right_after_it() {
+    let s = Setup::new();
+    let state = s.state_path();
+    let (mut d, fake, t0) = start(
+        s.config(
+            "100ms",
+            &["--wait", "1h", "--state-file", state.to_str().unwrap()],
+        ),
+        None,
+    );
+    assert!(d.step(nothing(), t0).is_none());
+    s.append("ERROR one\n");
+    let look = t0 + 100 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    let saved_at = save_due(&mut d, look);
+    assert_eq!(saved_at, look + AFTER_SPAWN);
+    s.append("ERROR two\n");
+    let look = look + 100 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    assert_eq!(fake.processes().lines(), ["ERROR one"], "suppressed");
+    // Within a second of the last save, and due at once all the same.
+    assert_eq!(
+        d.state.as_ref().unwrap().deadline(),
+        Some(look + AFTER_SPAWN)
+    );
+    save_due(&mut d, look);
+    let saved = saved_state(&mut d, &state);
+    assert_eq!(
+        saved.current.unwrap().offset,
+        20,
+        "past the suppressed line"
+    );
+    assert_eq!(saved.keys[0].suppressed, 1);
+}
+
+/// The end of a command starts its cooldown; a save is due right after it,
+/// so that a crash during the cooldown does not restart the cooldown from
+/// the spawn (it would be over too early).
+#[test]
+fn the_end_of_a_command_is_saved_right_after_it() {
+    let s = Setup::new();
+    let state = s.state_path();
+    let (mut d, fake, t0) = start(
+        s.config(
+            "100ms",
+            &["--wait", "1h", "--state-file", state.to_str().unwrap()],
+        ),
+        None,
+    );
+    assert!(d.step(nothing(), t0).is_none());
+    s.append("ERROR one\n");
+    let look = t0 + 100 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    save_due(&mut d, look);
+    let spawned = saved_state(&mut d, &state).keys[0].last_end_unix_ms;
+    std::thread::sleep(Duration::from_millis(5)); // wall-clock time passes
+    let pid = fake.processes().spawned[0].0;
+    fake.processes().exit(pid, 0);
+    let ended = look + 10 * MS;
+    assert!(d.step(signal(SIGCHLD), ended).is_none());
+    assert_eq!(
+        d.state.as_ref().unwrap().deadline(),
+        Some(ended + AFTER_SPAWN)
+    );
+    save_due(&mut d, ended);
+    let after = saved_state(&mut d, &state).keys[0].last_end_unix_ms;
+    assert!(
+        after > spawned,
+        "the cooldown counts from the end: {after:?} > {spawned:?}"
+    );
+}
+
 /// A second SIGTERM while the first one's grace runs kills at once and
 /// ends the run in the same turn; the killed command is kept in the state
 /// and runs again, same attempt, at the next start.
@@ -162,7 +251,7 @@ fn a_second_sigterm_stops_at_once_and_the_killed_command_runs_again() {
     assert!(matches!(result, Some(Ok(()))), "{result:?}");
     assert_eq!(fake.processes().signalled(), [(pid, libc::SIGKILL)]);
     assert!(!d.reaction.is_running());
-    let state_then = saved(&d, &state);
+    let state_then = saved_state(&mut d, &state);
     assert_eq!(
         saved_jobs(&state_then),
         [("do".to_owned(), "ERROR one".to_owned(), 1)]
@@ -191,7 +280,9 @@ fn the_stop_sequence_is_grace_term_kill() {
     let look = t0 + 1000 * MS;
     assert!(d.step(nothing(), look).is_none());
     let pid = fake.processes().spawned[0].0;
-    assert!(d.step(signal(SIGINT), look).is_none());
+    let (stepped, events) = record(|| d.step(signal(SIGINT), look));
+    assert!(stepped.is_none());
+    assert_eq!(events, [], "nothing is stopped yet: the grace runs");
     let term_at = look + STOP_GRACE;
     // Not the next poll: a stop serves only its grace and the timeouts.
     assert_eq!(d.deadline(look), Some(term_at));
@@ -200,18 +291,27 @@ fn the_stop_sequence_is_grace_term_kill() {
     s.append("ERROR two\n");
     assert!(d.step(nothing(), term_at - MS).is_none());
     assert_eq!(fake.processes().signalled(), [], "the grace runs");
-    assert!(d.step(nothing(), term_at).is_none());
+    let (stepped, events) = record(|| d.step(nothing(), term_at));
+    assert!(stepped.is_none());
+    assert_eq!(events, [Event::Run(RunEvent::Stopping { pid })]);
     assert_eq!(fake.processes().signalled(), [(pid, libc::SIGTERM)]);
     let kill_at = term_at + SHUTDOWN_KILL_GRACE;
     assert_eq!(d.deadline(term_at), Some(kill_at));
     assert!(d.step(nothing(), kill_at - MS).is_none());
-    let result = d.step(nothing(), kill_at);
+    let (result, events) = record(|| d.step(nothing(), kill_at));
     assert!(matches!(result, Some(Ok(()))), "{result:?}");
     assert_eq!(
         fake.processes().signalled(),
         [(pid, libc::SIGTERM), (pid, libc::SIGKILL)]
     );
     assert_eq!(fake.processes().lines(), ["ERROR one"]);
+    let Some(Event::Run(RunEvent::Exited {
+        pid: ended, status, ..
+    })) = events.first()
+    else {
+        panic!("the command's end is reported: {events:?}");
+    };
+    assert_eq!((*ended, status.signal()), (pid, Some(libc::SIGKILL)));
 }
 
 /// A command that finishes within the stop grace ends the stop as soon
@@ -234,7 +334,7 @@ fn a_stop_ends_when_the_command_finishes() {
     assert!(matches!(result, Some(Ok(()))), "{result:?}");
     // Only the end of its group, as after any command.
     assert_eq!(fake.processes().signalled(), [(pid, libc::SIGKILL)]);
-    assert_eq!(saved_jobs(&saved(&d, &state)), []);
+    assert_eq!(saved_jobs(&saved_state(&mut d, &state)), []);
 }
 
 /// A service manager that signals every process of the unit at a stop
@@ -266,7 +366,7 @@ fn a_command_killed_along_with_the_stop_is_kept() {
         "nothing but the end of its group, once it had exited"
     );
     assert_eq!(
-        saved_jobs(&saved(&d, &state)),
+        saved_jobs(&saved_state(&mut d, &state)),
         [("do".to_owned(), "ERROR one".to_owned(), 1)]
     );
 }
@@ -303,7 +403,7 @@ fn timeouts_hold_during_the_stop_grace_and_retries_wait_for_the_next_start() {
     assert!(matches!(result, Some(Ok(()))), "{result:?}");
     assert_eq!(fake.processes().lines(), ["ERROR one"], "no retry now");
     assert_eq!(
-        saved_jobs(&saved(&d, &state)),
+        saved_jobs(&saved_state(&mut d, &state)),
         [("do".to_owned(), "ERROR one".to_owned(), 2)],
         "the second attempt is kept"
     );
@@ -331,7 +431,7 @@ fn queued_matches_are_kept_not_started_at_a_stop() {
     let result = d.step(signal(SIGCHLD), look + MS);
     assert!(matches!(result, Some(Ok(()))), "{result:?}");
     assert_eq!(fake.processes().lines(), ["ERROR a"]);
-    let state = saved(&d, &state);
+    let state = saved_state(&mut d, &state);
     let held: Vec<&[u8]> = state.held.iter().map(|h| &h.line[..]).collect();
     assert_eq!(held, [&b"ERROR b"[..], b"ERROR c"]);
     assert_eq!(saved_jobs(&state), []);
@@ -353,7 +453,7 @@ fn a_running_command_is_saved_until_it_ends() {
     assert!(d.step(nothing(), look).is_none());
     assert!(d.step(nothing(), look + AFTER_SPAWN).is_none());
     assert_eq!(
-        saved_jobs(&saved(&d, &state)),
+        saved_jobs(&saved_state(&mut d, &state)),
         [("do".to_owned(), "ERROR one".to_owned(), 1)]
     );
     let pid = fake.processes().spawned[0].0;
@@ -366,7 +466,7 @@ fn a_running_command_is_saved_until_it_ends() {
         "the end is saved soon"
     );
     assert!(d.step(nothing(), end + AFTER_SPAWN).is_none());
-    assert_eq!(saved_jobs(&saved(&d, &state)), []);
+    assert_eq!(saved_jobs(&saved_state(&mut d, &state)), []);
 }
 
 /// A command running past the long-run time is said once, and shows in
@@ -492,12 +592,15 @@ fn a_deadline_fires_while_a_read_is_pending() {
     assert_eq!(d.deadline(look), Some(look + 1000 * MS), "the timeout");
     // The last read stopped at its budget, with more to read.
     s.append("more\nERROR two\n");
-    d.more_to_read = true;
+    let Source::File(file) = &mut d.input else {
+        unreachable!()
+    };
+    file.pretend_more_to_read();
     assert_eq!(d.deadline(look), Some(look), "no waiting");
     let timeout = look + 1000 * MS;
     assert!(d.step(nothing(), timeout).is_none());
     assert_eq!(fake.processes().signalled(), [(pid, libc::SIGTERM)]);
-    assert!(!d.more_to_read, "read on to the end");
+    assert_ne!(d.deadline(timeout), Some(timeout), "read on to the end");
     // The second match was read (and suppressed: the first still runs).
     assert_eq!(fake.processes().lines(), ["ERROR one"]);
     assert_eq!(d.input.as_path().unwrap().progress(), {

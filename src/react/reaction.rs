@@ -14,6 +14,7 @@ use crate::react::gate::{
 };
 use crate::react::pattern::Pattern;
 use crate::react::runs::{Activity, JobSnapshot, Runs, UndoPlan};
+use crate::report::event::{RunEvent, emit};
 use crate::report::printer::{Details, Printer};
 use crate::settings::config::Config;
 
@@ -44,6 +45,11 @@ pub struct Reaction {
     /// Scratch space for the key of each match.
     key: Vec<u8>,
     locations: CaptureLocations,
+    /// Counts every change of what the state file keeps of the reaction:
+    /// a match counted, suppressed, queued or printed (the runs count
+    /// their own starts and ends). A save is due soon after each (see
+    /// `persist`).
+    generation: u64,
     /// logs2eca is stopping: what the gate holds stays held (the state
     /// keeps its lines for the next start) instead of starting now, only
     /// to be killed.
@@ -82,6 +88,7 @@ impl Reaction {
             key_groups: config.gate.key_groups.clone(),
             key: Vec::new(),
             locations: config.matcher.pattern.capture_locations(),
+            generation: 0,
             dry_suppressed: Suppressed::default(),
             stopping: false,
         }
@@ -100,6 +107,7 @@ impl Reaction {
     }
 
     fn arrive(&mut self, line: &[u8], origin: LineOrigin, now: Instant, trigger: bool) {
+        self.generation += 1;
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -134,6 +142,7 @@ impl Reaction {
 
     /// Runs (or prints) what the gate let through.
     fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, now: Instant) {
+        self.generation += 1;
         match &mut self.sink {
             Effect::Print(out) => {
                 if out.wants_details() {
@@ -173,14 +182,16 @@ impl Reaction {
                     ),
                 };
                 match started {
-                    Ok(pid) => log::info!(
-                        "match: {} -> started command (pid {pid}); {why}",
-                        excerpt(line)
-                    ),
-                    Err(err) => log::warn!(
-                        "match: {} -> cannot start the command: {err}; {why}",
-                        excerpt(line)
-                    ),
+                    Ok(pid) => emit!(RunEvent::Started {
+                        excerpt: excerpt(line),
+                        pid,
+                        why,
+                    }),
+                    Err(err) => emit!(RunEvent::CannotStart {
+                        excerpt: excerpt(line),
+                        error: err.to_string(),
+                        why,
+                    }),
                 }
             }
         }
@@ -257,6 +268,15 @@ impl Reaction {
             .collect()
     }
 
+    /// The commands running now, as the state keeps them: process group,
+    /// its leader's start time, key. One that ended meanwhile is left out.
+    pub fn running_commands(&self) -> Vec<(libc::pid_t, u64, Vec<u8>)> {
+        match &self.sink {
+            Effect::Run { runs, .. } => runs.running_commands(),
+            Effect::Print(_) => Vec::new(),
+        }
+    }
+
     /// Lines a dry run printed (that would have triggered).
     pub fn printed(&self) -> u64 {
         match &self.sink {
@@ -265,13 +285,14 @@ impl Reaction {
         }
     }
 
-    /// Runs of the command or the undo started and ended so far: each
-    /// change is saved soon after.
-    pub fn run_changes(&self) -> u64 {
-        match &self.sink {
+    /// Changes of what the state file keeps of the reaction so far, the
+    /// runs' starts and ends included.
+    pub fn generation(&self) -> u64 {
+        let runs = match &self.sink {
             Effect::Run { runs, .. } => runs.changes(),
             Effect::Print(_) => 0,
-        }
+        };
+        self.generation + runs
     }
 
     /// What the commands are doing now: running (for how long), retries

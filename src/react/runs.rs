@@ -221,7 +221,7 @@ impl Runs {
             Action::Do => "command",
             Action::Undo => "undo",
         };
-        action::log_finished(what, finished);
+        action::log_finished(finished);
         if let Some(id) = run.holds {
             gate.release(id, now);
         }
@@ -467,11 +467,24 @@ impl Runs {
         }
     }
 
+    /// The commands running now, as the state keeps them to end one left
+    /// running by a crash: process group, its leader's start time, key.
+    pub fn running_commands(&self) -> Vec<(libc::pid_t, u64, Vec<u8>)> {
+        self.runner
+            .running()
+            .filter_map(|(pid, tag)| {
+                let run = self.runs.get(&tag)?;
+                let ticks = action::start_ticks(pid)?;
+                Some((pid, ticks, run.job.key.to_vec()))
+            })
+            .collect()
+    }
+
     /// What the runs are doing now.
     pub fn activity(&self, now: Instant) -> Activity {
         let running = self
             .runner
-            .running(now)
+            .running_for(now)
             .into_iter()
             .filter_map(|(tag, pid, running_for, long)| {
                 let run = self.runs.get(&tag)?;

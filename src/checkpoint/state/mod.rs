@@ -62,6 +62,23 @@ pub struct State {
     /// (an older one) reads as none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jobs: Vec<JobRecord>,
+    /// The commands running when the state was saved: what identifies
+    /// each (its process group and its leader's start time), so that a
+    /// start after a crash can end one still running before its key runs
+    /// again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running: Vec<RunningRecord>,
+}
+
+/// A command that was running: its process group (the leader's pid), the
+/// leader's start time in clock ticks since boot (`/proc/PID/stat`), and
+/// its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunningRecord {
+    pub pgid: i32,
+    pub start_ticks: u64,
+    #[serde(with = "encoding::bytes")]
+    pub key: Vec<u8>,
 }
 
 impl State {
@@ -76,6 +93,7 @@ impl State {
             held: Vec::new(),
             keys: Vec::new(),
             jobs: Vec::new(),
+            running: Vec::new(),
         }
     }
 

@@ -29,6 +29,7 @@ pub mod follow;
 pub mod fstype;
 pub mod gate;
 pub mod lines;
+pub mod linetime;
 pub mod logging;
 pub mod pattern;
 pub mod persist;

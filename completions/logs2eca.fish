@@ -10,6 +10,8 @@ complete -c logs2eca -l threshold -d 'Trigger only on the N-th match within DURA
 complete -c logs2eca -l key -d 'Count, cool down and run separately for each value of these capture groups (names or numbers, comma-separated)' -r
 complete -c logs2eca -l max-keys -d 'Track at most this many keys; busy keys are never forgotten [default: 10000]' -r
 complete -c logs2eca -l max-running -d 'Run at most this many commands at once, across keys [default: 1]' -r
+complete -c logs2eca -l time -d 'What a line\'s time is, for windows, cooldowns and the state: auto (the timestamp it carries: RFC 3339/ISO 8601, syslog, Common Log Format, epoch seconds at its start), arrival (when it is read), or a strftime-style FORMAT [default: auto]' -r
+complete -c logs2eca -l time-zone -d 'The zone of timestamps that carry none: a tz database name (Europe/Berlin, UTC) or an offset (+01:00) [default: the local zone]' -r
 complete -c logs2eca -l log-format -d 'Log lines on stderr: journal (<N> priority prefix, no timestamp), plain, or auto (journal when stderr is the journal) [default: auto]' -r
 complete -c logs2eca -s i -l ignore-case -d 'Match both patterns without regard to case'
 complete -c logs2eca -l literal -d 'Take the patterns as literal text even when they look like /re/'

@@ -15,6 +15,7 @@ use crate::cli::Cli;
 use crate::duration::parse_duration;
 use crate::error::{Error, Result};
 use crate::gate::Threshold;
+use crate::linetime::LineTimes;
 use crate::pattern::{Matcher, Pattern, Syntax};
 use crate::poll::Poll;
 
@@ -47,6 +48,8 @@ pub struct Config {
     pub stdin: bool,
     /// How changes of the path are noticed.
     pub poll: Poll,
+    /// What a matching line's time is (§11).
+    pub times: LineTimes,
 }
 
 impl Config {
@@ -132,6 +135,11 @@ impl Config {
             None => Poll::Auto,
         };
         let stdin = path_as_given == "-";
+        let times = LineTimes::parse(
+            non_empty(cli.time).as_deref(),
+            non_empty(cli.time_zone).as_deref(),
+        )
+        .map_err(Error::usage)?;
         // A dry run tests a pattern: it does not take the service's state
         // (its position, its lock) unless a state file is named for it.
         let state_directory = std::env::var_os("STATE_DIRECTORY").filter(|_| !cli.dry_run);
@@ -167,6 +175,7 @@ impl Config {
             gate,
             stdin,
             poll,
+            times,
         })
     }
 }

@@ -12,7 +12,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::follow::{Sink, Start};
 use crate::fstype;
+use crate::linetime::{LineClock, Time};
 use crate::persist::{self, Persist};
 use crate::poll::{Poll, Schedule};
 use crate::reaction::Reaction;
@@ -77,6 +78,8 @@ struct Daemon {
     state: Option<Persist>,
     /// `--once --dry-run`: the counts its report ends with.
     summary: Option<Summary>,
+    /// The matching lines' times (§11).
+    clock: LineClock,
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
@@ -114,9 +117,10 @@ pub fn run(config: Config) -> Result<()> {
         Source::Path(open_path(&config, saved.as_ref(), now)?)
     };
     let mut reaction = Reaction::new(&config);
+    let mut clock = LineClock::new(config.times.clone());
     if let Some(state) = saved {
         let keys = state.keys.into_iter().map(persist::from_record).collect();
-        reaction.import_keys(keys, now, SystemTime::now());
+        reaction.import_keys(keys);
         // What was queued or waiting for a slot had not run: it goes
         // through the gate again, in its order, before anything new.
         if !state.held.is_empty() {
@@ -128,9 +132,11 @@ pub fn run(config: Config) -> Result<()> {
         // Only lines the settings of this run still let through: the
         // pattern or the exclusion may have changed since.
         let mut dropped = 0;
+        let arrival = Time::now();
         for held in &state.held {
             if config.matcher.matches(&held.line) {
-                reaction.on_restored(&held.line, held.trigger, now);
+                let time = clock.alone(&held.line, arrival);
+                reaction.on_restored(&held.line, held.trigger, time, now);
             } else {
                 dropped += 1;
             }
@@ -156,6 +162,7 @@ pub fn run(config: Config) -> Result<()> {
             .transpose()
             .map_err(|err| Error::failure(format!("cannot start the state writer: {err}")))?,
         summary: (config.once && config.command.is_none()).then(|| Summary::new(now)),
+        clock,
         config,
     };
     if daemon.config.once {
@@ -213,7 +220,11 @@ impl Daemon {
                 if let Some(summary) = &self.summary {
                     log::info!(
                         "{}",
-                        summary.report(self.reaction.printed(), Instant::now())
+                        summary.report(
+                            self.reaction.printed(),
+                            (!self.clock.by_arrival()).then(|| self.clock.untimed()),
+                            Instant::now()
+                        )
                     );
                 }
                 self.save_state_last(Instant::now());
@@ -312,7 +323,7 @@ impl Daemon {
                 self.read_retired(now);
             }
             self.expire(now);
-            self.reaction.on_deadline(now);
+            self.reaction.on_deadline(now, !self.more_to_read);
             // A stream has no state file: `state` is `None` with one.
             if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
                 // Queued commands start as others end, outside any read.
@@ -379,6 +390,10 @@ impl Daemon {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
         let summary = &mut self.summary;
+        let clock = &mut self.clock;
+        // What "now" is for lines without a timestamp, and for those
+        // stamped ahead of it.
+        let arrival = Time::now();
         let result = read(&mut self.log, &mut |block, origin| {
             // Nobody reads a dry run's output any more: skip the work until
             // the loop stops.
@@ -388,8 +403,10 @@ impl Daemon {
             let mut matched = 0;
             let excluded = matcher.for_each_match(block, |line| {
                 matched += 1;
-                reaction.on_match(line, origin.of(block, line), now)
+                let time = clock.time_of(block, line, arrival);
+                reaction.on_match(line, origin.of(block, line), time, now)
             });
+            clock.end_block(block, arrival);
             if let Some(summary) = summary.as_mut() {
                 summary.add(block, matched + excluded, excluded);
             }

@@ -12,6 +12,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::linetime::Time;
+
 use crate::gate;
 use crate::reaction::Reaction;
 use crate::rotation::LogPath;
@@ -87,7 +89,7 @@ impl Persist {
         log.save_into(&mut state);
         state.held = self.held_records(reaction);
         state.keys = reaction
-            .export_keys(now, wall)
+            .export_keys(now)
             .into_iter()
             .map(to_record)
             .collect();
@@ -138,21 +140,27 @@ impl Persist {
 fn to_record(key: gate::KeyRecord) -> KeyRecord {
     KeyRecord {
         key: key.key,
-        last_end_unix_ms: key.last_end.map(WallTime::from_system),
+        last_end_unix_ms: key.last_end.map(|t| WallTime::from_system(t.to_system())),
         suppressed: key.suppressed,
-        window_unix_ms: key.window.into_iter().map(WallTime::from_system).collect(),
+        window_unix_ms: key
+            .window
+            .into_iter()
+            .map(|t| WallTime::from_system(t.to_system()))
+            .collect(),
     }
 }
 
 pub fn from_record(key: KeyRecord) -> gate::KeyRecord {
     gate::KeyRecord {
         key: key.key,
-        last_end: key.last_end_unix_ms.map(WallTime::to_system),
+        last_end: key
+            .last_end_unix_ms
+            .map(|t| Time::from_system(t.to_system())),
         suppressed: key.suppressed,
         window: key
             .window_unix_ms
             .into_iter()
-            .map(WallTime::to_system)
+            .map(|t| Time::from_system(t.to_system()))
             .collect(),
     }
 }

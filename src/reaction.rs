@@ -3,7 +3,8 @@
 //! printed. Reading never waits for a command: a match while it runs is
 //! counted or held, never waited for.
 
-use std::time::{Instant, SystemTime};
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use regex::bytes::CaptureLocations;
 
@@ -11,13 +12,20 @@ use crate::action::{self, Finished, MAX_ENV_VALUE, Runner, Trigger};
 use crate::config::Config;
 use crate::follow::Origin;
 use crate::gate::{
-    Gate, HELD_BYTES, Held, KeyRecord, Notice, QUEUE_BOUND, Settings, Start, Verdict,
+    Gate, HELD_BYTES, Held, KeyId, KeyRecord, MAX_KEY_LEN, Notice, QUEUE_BOUND, Settings, Start,
+    Verdict,
 };
+use crate::linetime::Time;
 use crate::pattern::Pattern;
 use crate::printer::{Details, Printer};
 
 /// How much of a line goes into a log message.
 const LOGGED_LINE: usize = 200;
+
+/// A match of a running key stamped more than this after the time its run
+/// has reached is from a backlog (see `Reaction::deferred`); live lines,
+/// stamped to the second or a little late, are not.
+const RUN_SLACK: Duration = Duration::from_secs(2);
 
 /// What a run does: print (dry run) or run the command.
 // One value for the life of the process: the size difference is moot.
@@ -45,6 +53,18 @@ pub struct Reaction {
     locations: CaptureLocations,
     /// Commands started so far: the state is saved after each.
     started: u64,
+    /// The commands running: the line time their run counts from, and
+    /// when they started (a run of D ends at that line time + D).
+    running: HashMap<KeyId, (Time, Instant)>,
+    /// Matches of a running key stamped after the time its run has reached:
+    /// a backlog (a restart, `--once`) read within moments of lines written
+    /// over hours. A live run would have ended long before them, so they
+    /// wait for the run's end (T + D) and are then judged at their times.
+    /// With their arrival order; at most `QUEUE_BOUND` of them.
+    deferred: HashMap<KeyId, VecDeque<(u64, Pending)>>,
+    deferred_len: usize,
+    /// Arrival order of the deferred matches.
+    deferred_seq: u64,
     /// logs2eca is stopping: what the gate holds stays held (the state
     /// keeps its lines for the next start) instead of starting now, only
     /// to be killed.
@@ -70,23 +90,28 @@ impl Reaction {
             key: Vec::new(),
             locations: config.matcher.pattern.capture_locations(),
             started: 0,
+            running: HashMap::new(),
+            deferred: HashMap::new(),
+            deferred_len: 0,
+            deferred_seq: 0,
             stopping: false,
         }
     }
 
-    /// A line matched (and was not excluded); `origin` is where it starts.
-    pub fn on_match(&mut self, line: &[u8], origin: Origin, now: Instant) {
-        self.arrive(line, origin, now, false);
+    /// A line matched (and was not excluded); `origin` is where it starts,
+    /// `time` the line's time (§11), `now` when it was read.
+    pub fn on_match(&mut self, line: &[u8], origin: Origin, time: Time, now: Instant) {
+        self.arrive(line, origin, time, now, false);
     }
 
     /// A match the state file kept (held when the daemon stopped), back at
     /// start: `trigger` if it had already reached the threshold and was
     /// waiting for a slot, so it triggers without counting again.
-    pub fn on_restored(&mut self, line: &[u8], trigger: bool, now: Instant) {
-        self.arrive(line, Origin::RESTORED, now, trigger);
+    pub fn on_restored(&mut self, line: &[u8], trigger: bool, time: Time, now: Instant) {
+        self.arrive(line, Origin::RESTORED, time, now, trigger);
     }
 
-    fn arrive(&mut self, line: &[u8], origin: Origin, now: Instant, trigger: bool) {
+    fn arrive(&mut self, line: &[u8], origin: Origin, time: Time, now: Instant, trigger: bool) {
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -100,16 +125,25 @@ impl Reaction {
         let hold = || Pending {
             line: line[..line.len().min(MAX_ENV_VALUE)].into(),
             origin,
+            time,
         };
+        if !trigger && let Some(id) = self.ahead_of_its_run(time, now) {
+            log::debug!("held until its key's command ends: {}", excerpt(line));
+            self.deferred_seq += 1;
+            self.deferred_len += 1;
+            let entry = (self.deferred_seq, hold());
+            self.deferred.entry(id).or_default().push_back(entry);
+            return;
+        }
         let verdict = if trigger {
-            self.gate.on_restored_trigger(&self.key, now, hold)
+            self.gate.on_restored_trigger(&self.key, time, hold)
         } else {
-            self.gate.on_match(&self.key, now, hold)
+            self.gate.on_match(&self.key, time, hold)
         };
         match verdict {
             Verdict::Run(start) => {
-                self.start(start, line, origin, now);
-                self.start_waiting(now);
+                self.start(start, line, origin, time, now);
+                self.start_waiting(time, now);
             }
             Verdict::Suppressed => log::debug!("suppressed: {}", excerpt(line)),
             Verdict::Waiting => log::debug!("waiting for a free slot: {}", excerpt(line)),
@@ -119,8 +153,25 @@ impl Reaction {
         self.log_notices();
     }
 
-    /// Runs (or prints) what the gate let through.
-    fn start(&mut self, start: Start, line: &[u8], origin: Origin, now: Instant) {
+    /// The running key of this match (`self.key`) if the match is stamped
+    /// after the time its run has reached (or others of it wait already).
+    fn ahead_of_its_run(&self, time: Time, now: Instant) -> Option<KeyId> {
+        if self.running.is_empty() || self.deferred_len >= QUEUE_BOUND {
+            return None;
+        }
+        let name = &self.key[..self.key.len().min(MAX_KEY_LEN)];
+        let (&id, &(start, since)) = self
+            .running
+            .iter()
+            .find(|&(&id, _)| self.gate.key_name(id) == name)?;
+        let reached = start + now.saturating_duration_since(since) + RUN_SLACK;
+        let waiting = self.deferred.get(&id).is_some_and(|q| !q.is_empty());
+        (time > reached || waiting).then_some(id)
+    }
+
+    /// Runs (or prints) what the gate let through; its run counts from the
+    /// line time `time`.
+    fn start(&mut self, start: Start, line: &[u8], origin: Origin, time: Time, now: Instant) {
         match &mut self.sink {
             Sink::Print(out) => {
                 if out.wants_details() {
@@ -130,12 +181,14 @@ impl Reaction {
                         origin,
                         groups: &groups,
                         key,
+                        time,
                     };
                     out.print(line, Some(details));
                 } else {
                     out.print(line, None);
                 }
-                self.gate.finished(start.key, now);
+                // A would-be run takes no time.
+                self.gate.finished(start.key, time);
             }
             Sink::Run { runner, file } => {
                 let env = action::match_env(&Trigger {
@@ -145,12 +198,14 @@ impl Reaction {
                     suppressed: start.suppressed,
                     count: u64::from(start.count),
                     key: (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key)),
+                    time: Some(time),
                 });
                 // Logged after the spawn: the write to stderr (a pipe to
                 // the journal) is not on the path from match to action.
                 match runner.spawn(&env, start.key, now) {
                     Ok(pid) => {
                         self.started += 1;
+                        self.running.insert(start.key, (time, now));
                         log::info!("match: {} -> started command (pid {pid})", excerpt(line))
                     }
                     Err(err) => {
@@ -158,20 +213,22 @@ impl Reaction {
                             "match: {} -> cannot start the command: {err}",
                             excerpt(line)
                         );
-                        self.gate.finished(start.key, now);
+                        self.gate.finished(start.key, time);
                     }
                 }
             }
         }
     }
 
-    /// Starts the triggers that waited for a slot, as slots are free.
-    fn start_waiting(&mut self, now: Instant) {
+    /// Starts the triggers that waited for a slot, as slots are free; a
+    /// slot freed at line time `time` (a trigger's run counts from its own
+    /// line's time, or from when it got the slot if that is later).
+    fn start_waiting(&mut self, time: Time, now: Instant) {
         if self.stopping {
             return;
         }
         while let Some((start, held)) = self.gate.next_ready() {
-            self.start(start, &held.line, held.origin, now);
+            self.start(start, &held.line, held.origin, held.time.max(time), now);
         }
     }
 
@@ -217,10 +274,17 @@ impl Reaction {
     /// behind its key's run): handled but not run yet, so the state file
     /// keeps them for a restart.
     pub fn held_lines(&self) -> Vec<(&[u8], bool)> {
+        let mut deferred: Vec<&(u64, Pending)> = self.deferred.values().flatten().collect();
+        deferred.sort_by_key(|&&(seq, _)| seq);
         self.gate
             .held()
             .into_iter()
             .map(|(held, trigger)| (&held.line[..], trigger))
+            .chain(
+                deferred
+                    .into_iter()
+                    .map(|(_, held)| (&held.line[..], false)),
+            )
             .collect()
     }
 
@@ -237,15 +301,20 @@ impl Reaction {
         self.started
     }
 
-    /// The keys' windows and cooldowns, for the state file.
-    pub fn export_keys(&self, now: Instant, wall: SystemTime) -> Vec<KeyRecord> {
-        self.gate.export(now, wall)
+    /// The keys' windows and cooldowns, for the state file: a command
+    /// running counts as ended now, its trigger's line time plus how long
+    /// it has run.
+    pub fn export_keys(&self, now: Instant) -> Vec<KeyRecord> {
+        self.gate.export(|id| match self.running.get(&id) {
+            Some(&(time, since)) => time + now.saturating_duration_since(since),
+            None => Time::now(),
+        })
     }
 
-    /// Restores the keys of a saved state, at start: a cooldown that had
-    /// not ended still holds.
-    pub fn import_keys(&mut self, keys: Vec<KeyRecord>, now: Instant, wall: SystemTime) {
-        self.gate.import(keys, now, wall);
+    /// Restores the keys of a saved state, at start: the lines that follow
+    /// are compared with their windows and cooldowns.
+    pub fn import_keys(&mut self, keys: Vec<KeyRecord>) {
+        self.gate.import(keys);
     }
 
     /// The reader of the dry-run output has gone (`| head -1`): there is
@@ -263,15 +332,25 @@ impl Reaction {
             Sink::Run { runner, .. } => runner.deadline(),
             Sink::Print(_) => None,
         };
-        [runner, self.gate.deadline()].into_iter().flatten().min()
+        // The end of a cooldown is a line time: it comes when the clock
+        // shows it (at once if it already does).
+        let cooldown = self
+            .gate
+            .deadline()
+            .map(|until| Instant::now() + until.saturating_duration_since(Time::now()));
+        [runner, cooldown].into_iter().flatten().min()
     }
 
-    /// Timeouts and the ends of cooldowns.
-    pub fn on_deadline(&mut self, now: Instant) {
+    /// Timeouts, and with `caught_up` (every line written so far was read)
+    /// the ends of cooldowns: a backlog still to read may hold lines whose
+    /// times fall in a cooldown the clock has passed.
+    pub fn on_deadline(&mut self, now: Instant, caught_up: bool) {
         if let Sink::Run { runner, .. } = &mut self.sink {
             runner.on_deadline(now);
         }
-        self.gate.on_deadline(now);
+        if caught_up {
+            self.gate.on_deadline(Time::now());
+        }
         self.log_notices();
     }
 
@@ -282,16 +361,36 @@ impl Reaction {
             action::reap_children(|_, _| {});
             return;
         };
+        let mut freed = None;
+        let mut ended = Vec::new();
         for finished in runner.reap(now) {
-            self.end_run(&finished, now);
+            let end = self.end_run(&finished);
+            freed = freed.max(Some(end));
+            ended.push(finished.tag);
         }
-        self.start_waiting(now);
+        if let Some(time) = freed {
+            self.start_waiting(time, now);
+        }
+        // The matches that waited for these runs' ends, in their order.
+        for id in ended {
+            for (_, held) in self.deferred.remove(&id).unwrap_or_default() {
+                self.deferred_len -= 1;
+                self.arrive(&held.line, held.origin, held.time, now, false);
+            }
+        }
         self.log_notices();
     }
 
-    fn end_run(&mut self, finished: &Finished, now: Instant) {
+    /// A run that started at line time T and took D ends at T + D: its
+    /// cooldown counts from there.
+    fn end_run(&mut self, finished: &Finished) -> Time {
         action::log_finished(finished);
-        self.gate.finished(finished.tag, now);
+        let end = match self.running.remove(&finished.tag) {
+            Some((time, _)) => time + finished.duration,
+            None => Time::now(),
+        };
+        self.gate.finished(finished.tag, end);
+        end
     }
 
     /// Stopping: terminate the running commands.
@@ -343,6 +442,7 @@ fn excerpt(line: &[u8]) -> String {
 struct Pending {
     line: Box<[u8]>,
     origin: Origin,
+    time: Time,
 }
 
 impl Held for Pending {

@@ -31,10 +31,15 @@ impl Summary {
         self.excluded += excluded;
     }
 
-    /// The line for the log, with how many lines would have triggered.
-    pub fn report(&self, would_trigger: u64, now: Instant) -> String {
+    /// The line for the log, with how many lines would have triggered
+    /// and, unless lines are timed by arrival, how many matching lines had
+    /// no timestamp of their own (§11).
+    pub fn report(&self, would_trigger: u64, untimed: Option<u64>, now: Instant) -> String {
+        let untimed = untimed
+            .map(|n| format!(", {n} matched without a timestamp"))
+            .unwrap_or_default();
         format!(
-            "summary: {} line(s) read, {} matched, {} excluded, {} would trigger, in {}",
+            "summary: {} line(s) read, {} matched, {} excluded, {} would trigger{untimed}, in {}",
             self.lines,
             self.matched,
             self.excluded,
@@ -54,9 +59,12 @@ mod tests {
         let mut s = Summary::new(t0);
         s.add(b"a\nb\nc\n", 2, 1);
         s.add(b"d\n", 0, 0);
-        let report = s.report(1, t0);
+        let report = s.report(1, Some(1), t0);
         assert!(
-            report.starts_with("summary: 4 line(s) read, 2 matched, 1 excluded, 1 would trigger"),
+            report.starts_with(
+                "summary: 4 line(s) read, 2 matched, 1 excluded, 1 would trigger, \
+                 1 matched without a timestamp, in"
+            ),
             "{report}"
         );
     }

@@ -12,6 +12,7 @@
 //! Format, and syslog's missing year.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use jiff::Timestamp;
@@ -97,7 +98,7 @@ pub enum Reading {
 pub struct LineTimes {
     pub reading: Reading,
     /// The zone of timestamps that carry none.
-    pub zone: TimeZone,
+    pub zone: Zone,
     /// How the zone was given, for messages.
     pub zone_name: String,
 }
@@ -106,11 +107,8 @@ impl LineTimes {
     /// `--time` and `--time-zone` as given (`None`: unset).
     pub fn parse(time: Option<&str>, zone: Option<&str>) -> Result<Self, String> {
         let (zone, zone_name) = match zone {
-            Some(name) => (parse_zone(name)?, name.to_owned()),
-            None => (
-                TimeZone::try_system().unwrap_or(TimeZone::UTC),
-                "the local zone".to_owned(),
-            ),
+            Some(name) => (Zone::given(parse_zone(name)?), name.to_owned()),
+            None => (Zone::local(), "the local zone".to_owned()),
         };
         let reading = match time {
             None | Some("auto") => Reading::Auto,
@@ -137,7 +135,7 @@ impl LineTimes {
     pub fn arrival() -> Self {
         LineTimes {
             reading: Reading::Arrival,
-            zone: TimeZone::UTC,
+            zone: Zone::given(TimeZone::UTC),
             zone_name: "UTC".to_owned(),
         }
     }
@@ -150,6 +148,27 @@ impl LineTimes {
             Reading::Auto => find_auto(line, &self.zone, now),
             Reading::Format(format) => find_format(format, line, &self.zone, now),
         }
+    }
+}
+
+/// The zone of timestamps without one. The local zone is only looked up
+/// when a line needs it: finding it in the tz database costs a start about
+/// a millisecond, which a log whose lines carry their zone never pays.
+#[derive(Debug, Clone)]
+pub struct Zone(OnceLock<TimeZone>);
+
+impl Zone {
+    fn given(zone: TimeZone) -> Self {
+        Zone(OnceLock::from(zone))
+    }
+
+    fn local() -> Self {
+        Zone(OnceLock::new())
+    }
+
+    fn get(&self) -> &TimeZone {
+        self.0
+            .get_or_init(|| TimeZone::try_system().unwrap_or(TimeZone::UTC))
     }
 }
 
@@ -171,9 +190,9 @@ fn fixed_offset(text: &[u8]) -> Option<Offset> {
 
 /// A format is checked at start by formatting a time with it and reading
 /// it back: one that cannot give a line's time fails then, not later.
-fn check_format(format: &str, zone: &TimeZone) -> Result<(), String> {
+fn check_format(format: &str, zone: &Zone) -> Result<(), String> {
     let sample = Timestamp::from_second(1_764_644_645)
-        .map(|ts| ts.to_zoned_datetime(zone.clone()))
+        .map(|ts| ts.to_zoned_datetime(zone.get().clone()))
         .map_err(|err| err.to_string())?;
     let written = jiff::fmt::strtime::format(format, &sample)
         .map_err(|err| format!("invalid --time '{format}': {err}"))?;
@@ -192,7 +211,7 @@ fn check_format(format: &str, zone: &TimeZone) -> Result<(), String> {
 /// line that starts at the line's start or after a character that is not
 /// a letter or a digit: RFC 3339 / ISO 8601, syslog, the Common Log Format
 /// (after a `[`), or epoch seconds (only at the line's start).
-fn find_auto(line: &[u8], zone: &TimeZone, now: Time) -> Option<Time> {
+fn find_auto(line: &[u8], zone: &Zone, now: Time) -> Option<Time> {
     let head = &line[..line.len().min(SEARCH_BYTES)];
     if let Some(time) = epoch_at_start(head) {
         return Some(time);
@@ -209,7 +228,7 @@ fn find_auto(line: &[u8], zone: &TimeZone, now: Time) -> Option<Time> {
                 None => None,
             }
         } else if b.is_ascii_uppercase() {
-            syslog_at(head, i, zone, now)
+            syslog_at(head, i, zone.get(), now)
         } else {
             None
         };
@@ -222,7 +241,7 @@ fn find_auto(line: &[u8], zone: &TimeZone, now: Time) -> Option<Time> {
 
 /// `--time FORMAT`: tried at the line's start, then after each space,
 /// tab, `[`, `(`, `"`, `'`, `=` or `,` in the first `SEARCH_BYTES`.
-fn find_format(format: &str, line: &[u8], zone: &TimeZone, now: Time) -> Option<Time> {
+fn find_format(format: &str, line: &[u8], zone: &Zone, now: Time) -> Option<Time> {
     let head = &line[..line.len().min(SEARCH_BYTES)];
     let starts = std::iter::once(0).chain(
         head.iter()
@@ -242,14 +261,14 @@ fn find_format(format: &str, line: &[u8], zone: &TimeZone, now: Time) -> Option<
 
 /// A parsed FORMAT as a time: a timestamp (`%s`), a civil time with an
 /// offset or a zone name, or in `zone`; a missing year as syslog's.
-fn resolve(tm: &BrokenDownTime, zone: &TimeZone, now: Time) -> Option<Time> {
+fn resolve(tm: &BrokenDownTime, zone: &Zone, now: Time) -> Option<Time> {
     if let Some(ts) = tm.timestamp() {
         return Time::from_timestamp(ts);
     }
     let zone = match (tm.offset(), tm.iana_time_zone()) {
         (Some(offset), _) => TimeZone::fixed(offset),
         (None, Some(name)) => TimeZone::get(name).ok()?,
-        (None, None) => zone.clone(),
+        (None, None) => zone.get().clone(),
     };
     if tm.year().is_some() {
         let dt = tm.to_datetime().ok()?;
@@ -258,6 +277,11 @@ fn resolve(tm: &BrokenDownTime, zone: &TimeZone, now: Time) -> Option<Time> {
     let (month, day) = (tm.month()?, tm.day()?);
     let time = tm.to_time().ok()?;
     most_recent(month, day, time, &zone, now)
+}
+
+/// A civil time at a fixed offset (the line wrote it).
+fn at_offset(dt: DateTime, offset: Offset) -> Option<Time> {
+    Time::from_timestamp(offset.to_timestamp(dt).ok()?)
 }
 
 fn in_zone(dt: DateTime, zone: &TimeZone) -> Option<Time> {
@@ -333,15 +357,9 @@ fn clock_at(s: &[u8], i: usize) -> Option<(jiff::civil::Time, usize)> {
     let minute = (byte_is(s, i + 2, b':')).then(|| digits(s, i + 3, 2))??;
     let second = (byte_is(s, i + 5, b':')).then(|| digits(s, i + 6, 2))??;
     let mut end = i + 8;
-    let mut nanos = 0i32;
+    let mut nanos = 0;
     if matches!(s.get(end), Some(b'.' | b',')) && is_digit_at(s, end + 1) {
-        end += 1;
-        let mut scale = 100_000_000;
-        while let Some(&b) = s.get(end).filter(|b| b.is_ascii_digit()) {
-            nanos += i32::from(b - b'0') * scale;
-            scale /= 10;
-            end += 1;
-        }
+        (nanos, end) = fraction(s, end + 1);
     }
     if is_digit_at(s, end) {
         return None;
@@ -350,6 +368,34 @@ fn clock_at(s: &[u8], i: usize) -> Option<(jiff::civil::Time, usize)> {
     let time =
         jiff::civil::Time::new(hour as i8, minute as i8, second.min(59) as i8, nanos).ok()?;
     Some((time, end))
+}
+
+/// The digits of a fraction of a second at `i`, as nanoseconds (digits
+/// past the ninth are skipped), and where they end.
+fn fraction(s: &[u8], i: usize) -> (i32, usize) {
+    const SCALE: [i32; 10] = [
+        1_000_000_000,
+        100_000_000,
+        10_000_000,
+        1_000_000,
+        100_000,
+        10_000,
+        1_000,
+        100,
+        10,
+        1,
+    ];
+    let mut end = i;
+    let mut nanos = 0i32;
+    while let Some(&b) = s.get(end)
+        && b.is_ascii_digit()
+    {
+        if end - i < 9 {
+            nanos = nanos * 10 + i32::from(b - b'0');
+        }
+        end += 1;
+    }
+    (nanos * SCALE[(end - i).min(9)], end)
 }
 
 /// `Z`, `+HH`, `+HHMM` or `+HH:MM` at `i`: the offset and where it ends.
@@ -377,7 +423,7 @@ fn offset_at(s: &[u8], i: usize) -> Option<(Offset, usize)> {
 
 /// `2026-12-02T03:04:05`, `T` or a space between, a fraction after `.` or
 /// `,`, then an optional zone (`Z`, `+01:00`, `+0100`, `+01`).
-fn iso_at(s: &[u8], i: usize, zone: &TimeZone) -> Option<Time> {
+fn iso_at(s: &[u8], i: usize, zone: &Zone) -> Option<Time> {
     let year = digits(s, i, 4)?;
     if !byte_is(s, i + 4, b'-') || !byte_is(s, i + 7, b'-') {
         return None;
@@ -391,8 +437,8 @@ fn iso_at(s: &[u8], i: usize, zone: &TimeZone) -> Option<Time> {
     let date = jiff::civil::Date::new(year as i16, month as i8, day as i8).ok()?;
     let dt = date.to_datetime(time);
     match offset_at(s, end) {
-        Some((offset, _)) => in_zone(dt, &TimeZone::fixed(offset)),
-        None => in_zone(dt, zone),
+        Some((offset, _)) => at_offset(dt, offset),
+        None => in_zone(dt, zone.get()),
     }
 }
 
@@ -419,7 +465,7 @@ fn syslog_at(s: &[u8], i: usize, zone: &TimeZone, now: Time) -> Option<Time> {
 
 /// The Common Log Format's `[02/Dec/2026:03:04:05 +0000]` (nginx, Apache),
 /// `i` just after the `[`.
-fn clf_at(s: &[u8], i: usize, zone: &TimeZone) -> Option<Time> {
+fn clf_at(s: &[u8], i: usize, zone: &Zone) -> Option<Time> {
     let day = digits(s, i, 2)?;
     if !byte_is(s, i + 2, b'/') || !byte_is(s, i + 6, b'/') || !byte_is(s, i + 11, b':') {
         return None;
@@ -440,8 +486,8 @@ fn clf_at(s: &[u8], i: usize, zone: &TimeZone) -> Option<Time> {
         .then(|| offset_at(s, i + 21))
         .flatten()
     {
-        Some((offset, _)) => in_zone(dt, &TimeZone::fixed(offset)),
-        None => in_zone(dt, zone),
+        Some((offset, _)) => at_offset(dt, offset),
+        None => in_zone(dt, zone.get()),
     }
 }
 
@@ -454,21 +500,17 @@ fn epoch_at_start(s: &[u8]) -> Option<Time> {
         return None;
     }
     let mut end = 10;
-    let mut nanos = 0u32;
+    let mut nanos = 0;
     if byte_is(s, end, b'.') && is_digit_at(s, end + 1) {
-        end += 1;
-        let mut scale = 100_000_000;
-        while let Some(&b) = s.get(end).filter(|b| b.is_ascii_digit()) {
-            nanos += u32::from(b - b'0') * scale;
-            scale /= 10;
-            end += 1;
-        }
+        (nanos, end) = fraction(s, end + 1);
     }
     if !matches!(s.get(end), None | Some(b' ' | b'\t')) {
         return None;
     }
     let secs: u64 = std::str::from_utf8(seconds).ok()?.parse().ok()?;
-    Some(Time(SystemTime::UNIX_EPOCH + Duration::new(secs, nanos)))
+    Some(Time(
+        SystemTime::UNIX_EPOCH + Duration::new(secs, nanos as u32),
+    ))
 }
 
 /// The time of each matching line, as the lines come: its own timestamp,

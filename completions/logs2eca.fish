@@ -18,7 +18,7 @@ complete -c logs2eca -l literal -d 'Take the patterns as literal text even when 
 complete -c logs2eca -l from-beginning -d 'Also process the lines already in the file at start'
 complete -c logs2eca -l once -d 'Stop at the end of the file instead of following it'
 complete -c logs2eca -s n -l dry-run -d 'Print each line that would trigger to stdout instead of running the command; --wait defaults to 0 here'
-complete -c logs2eca -l json -d 'With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key)'
+complete -c logs2eca -l json -d 'With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key, time)'
 complete -c logs2eca -l check -d 'Validate the settings as a start would, print them with where each came from, and exit (0 or 2)'
 complete -c logs2eca -s v -l verbose -d 'Log more (-v debug, -vv trace); overrides RUST_LOG'
 complete -c logs2eca -s q -l quiet -d 'Log less (-q warnings only, -qq errors only); overrides RUST_LOG'

@@ -118,7 +118,7 @@ pub struct Cli {
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
-    /// With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key).
+    /// With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key, time).
     #[arg(long)]
     pub json: bool,
 

@@ -12,8 +12,7 @@ use crate::action::{self, Finished, MAX_ENV_VALUE, Runner, Trigger};
 use crate::config::Config;
 use crate::follow::Origin;
 use crate::gate::{
-    Gate, HELD_BYTES, Held, KeyId, KeyRecord, MAX_KEY_LEN, Notice, QUEUE_BOUND, Settings, Start,
-    Verdict,
+    Gate, HELD_BYTES, Held, KeyId, KeyRecord, Notice, QUEUE_BOUND, Settings, Start, Verdict,
 };
 use crate::linetime::Time;
 use crate::pattern::Pattern;
@@ -22,7 +21,7 @@ use crate::printer::{Details, Printer};
 /// How much of a line goes into a log message.
 const LOGGED_LINE: usize = 200;
 
-/// A match of a running key stamped more than this after the time its run
+/// A match stamped more than this after the time a running command's run
 /// has reached is from a backlog (see `Reaction::deferred`); live lines,
 /// stamped to the second or a little late, are not.
 const RUN_SLACK: Duration = Duration::from_secs(2);
@@ -56,15 +55,12 @@ pub struct Reaction {
     /// The commands running: the line time their run counts from, and
     /// when they started (a run of D ends at that line time + D).
     running: HashMap<KeyId, (Time, Instant)>,
-    /// Matches of a running key stamped after the time its run has reached:
+    /// Matches stamped after the time a running command's run has reached:
     /// a backlog (a restart, `--once`) read within moments of lines written
     /// over hours. A live run would have ended long before them, so they
-    /// wait for the run's end (T + D) and are then judged at their times.
-    /// With their arrival order; at most `QUEUE_BOUND` of them.
-    deferred: HashMap<KeyId, VecDeque<(u64, Pending)>>,
-    deferred_len: usize,
-    /// Arrival order of the deferred matches.
-    deferred_seq: u64,
+    /// wait, in their order, for the runs to end (at T + D) and are then
+    /// judged at their times. At most `QUEUE_BOUND` of them.
+    deferred: VecDeque<Pending>,
     /// logs2eca is stopping: what the gate holds stays held (the state
     /// keeps its lines for the next start) instead of starting now, only
     /// to be killed.
@@ -91,9 +87,7 @@ impl Reaction {
             locations: config.matcher.pattern.capture_locations(),
             started: 0,
             running: HashMap::new(),
-            deferred: HashMap::new(),
-            deferred_len: 0,
-            deferred_seq: 0,
+            deferred: VecDeque::new(),
             stopping: false,
         }
     }
@@ -112,6 +106,20 @@ impl Reaction {
     }
 
     fn arrive(&mut self, line: &[u8], origin: Origin, time: Time, now: Instant, trigger: bool) {
+        if !trigger && self.ahead_of_the_runs(time, now) {
+            log::debug!("held until a command ends: {}", excerpt(line));
+            self.deferred.push_back(Pending {
+                line: line[..line.len().min(MAX_ENV_VALUE)].into(),
+                origin,
+                time,
+            });
+            return;
+        }
+        self.judge(line, origin, time, now, trigger);
+    }
+
+    /// Puts a match through the gate and acts on the verdict.
+    fn judge(&mut self, line: &[u8], origin: Origin, time: Time, now: Instant, trigger: bool) {
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -127,14 +135,6 @@ impl Reaction {
             origin,
             time,
         };
-        if !trigger && let Some(id) = self.ahead_of_its_run(time, now) {
-            log::debug!("held until its key's command ends: {}", excerpt(line));
-            self.deferred_seq += 1;
-            self.deferred_len += 1;
-            let entry = (self.deferred_seq, hold());
-            self.deferred.entry(id).or_default().push_back(entry);
-            return;
-        }
         let verdict = if trigger {
             self.gate.on_restored_trigger(&self.key, time, hold)
         } else {
@@ -153,20 +153,45 @@ impl Reaction {
         self.log_notices();
     }
 
-    /// The running key of this match (`self.key`) if the match is stamped
-    /// after the time its run has reached (or others of it wait already).
-    fn ahead_of_its_run(&self, time: Time, now: Instant) -> Option<KeyId> {
-        if self.running.is_empty() || self.deferred_len >= QUEUE_BOUND {
-            return None;
+    /// Is a match at `time` from a backlog that a running command would
+    /// have finished before (or do others wait already, ahead of it)? A
+    /// live line (stamped about when it is read) never is: with commands
+    /// queued one after another, the line time their runs have reached
+    /// falls behind the clock by what starting them costs.
+    fn ahead_of_the_runs(&self, time: Time, now: Instant) -> bool {
+        if self.running.is_empty() || self.deferred.len() >= QUEUE_BOUND {
+            return false;
         }
-        let name = &self.key[..self.key.len().min(MAX_KEY_LEN)];
-        let (&id, &(start, since)) = self
-            .running
-            .iter()
-            .find(|&(&id, _)| self.gate.key_name(id) == name)?;
-        let reached = start + now.saturating_duration_since(since) + RUN_SLACK;
-        let waiting = self.deferred.get(&id).is_some_and(|q| !q.is_empty());
-        (time > reached || waiting).then_some(id)
+        if !self.deferred.is_empty() {
+            return true;
+        }
+        let from_backlog = time + RUN_SLACK < Time::now();
+        from_backlog && self.reached(now).is_some_and(|reached| time > reached)
+    }
+
+    /// The line time the runs in progress have reached (the earliest), with
+    /// the slack live lines get.
+    fn reached(&self, now: Instant) -> Option<Time> {
+        self.running
+            .values()
+            .map(|&(start, since)| start + now.saturating_duration_since(since) + RUN_SLACK)
+            .min()
+    }
+
+    /// The deferred matches that no run in progress is ahead of any more,
+    /// in their order; stopping, they stay held (the state keeps them).
+    fn release_deferred(&mut self, now: Instant) {
+        while !self.stopping
+            && let Some(front) = self.deferred.front()
+            && self
+                .reached(now)
+                .is_none_or(|reached| front.time <= reached)
+        {
+            let Some(held) = self.deferred.pop_front() else {
+                break;
+            };
+            self.judge(&held.line, held.origin, held.time, now, false);
+        }
     }
 
     /// Runs (or prints) what the gate let through; its run counts from the
@@ -274,17 +299,11 @@ impl Reaction {
     /// behind its key's run): handled but not run yet, so the state file
     /// keeps them for a restart.
     pub fn held_lines(&self) -> Vec<(&[u8], bool)> {
-        let mut deferred: Vec<&(u64, Pending)> = self.deferred.values().flatten().collect();
-        deferred.sort_by_key(|&&(seq, _)| seq);
         self.gate
             .held()
             .into_iter()
             .map(|(held, trigger)| (&held.line[..], trigger))
-            .chain(
-                deferred
-                    .into_iter()
-                    .map(|(_, held)| (&held.line[..], false)),
-            )
+            .chain(self.deferred.iter().map(|held| (&held.line[..], false)))
             .collect()
     }
 
@@ -333,10 +352,12 @@ impl Reaction {
             Sink::Print(_) => None,
         };
         // The end of a cooldown is a line time: it comes when the clock
-        // shows it (at once if it already does).
+        // shows it (at once if it already does). Stopping, it is not
+        // served, and one that passed would make the loop spin.
         let cooldown = self
             .gate
             .deadline()
+            .filter(|_| !self.stopping)
             .map(|until| Instant::now() + until.saturating_duration_since(Time::now()));
         [runner, cooldown].into_iter().flatten().min()
     }
@@ -362,22 +383,14 @@ impl Reaction {
             return;
         };
         let mut freed = None;
-        let mut ended = Vec::new();
         for finished in runner.reap(now) {
             let end = self.end_run(&finished);
             freed = freed.max(Some(end));
-            ended.push(finished.tag);
         }
         if let Some(time) = freed {
             self.start_waiting(time, now);
         }
-        // The matches that waited for these runs' ends, in their order.
-        for id in ended {
-            for (_, held) in self.deferred.remove(&id).unwrap_or_default() {
-                self.deferred_len -= 1;
-                self.arrive(&held.line, held.origin, held.time, now, false);
-            }
-        }
+        self.release_deferred(now);
         self.log_notices();
     }
 

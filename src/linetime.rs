@@ -11,6 +11,7 @@
 //! looked for, the English month names of syslog and the Common Log
 //! Format, and syslog's missing year.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
@@ -353,6 +354,37 @@ fn is_digit_at(s: &[u8], i: usize) -> bool {
 /// `HH:MM:SS` at `i`, then an optional fraction (`.` or `,`): the time
 /// and where it ends.
 fn clock_at(s: &[u8], i: usize) -> Option<(jiff::civil::Time, usize)> {
+    let (clock, end) = hms_at(s, i)?;
+    Some((clock.civil()?, end))
+}
+
+/// A time of day as written, in range.
+#[derive(Debug, Clone, Copy)]
+struct Hms {
+    hour: i32,
+    minute: i32,
+    second: i32,
+    nanos: i32,
+}
+
+impl Hms {
+    fn civil(self) -> Option<jiff::civil::Time> {
+        jiff::civil::Time::new(
+            self.hour as i8,
+            self.minute as i8,
+            self.second as i8,
+            self.nanos,
+        )
+        .ok()
+    }
+
+    fn seconds(self) -> i64 {
+        i64::from(self.hour * 3600 + self.minute * 60 + self.second)
+    }
+}
+
+/// `HH:MM:SS` at `i`, then an optional fraction (`.` or `,`).
+fn hms_at(s: &[u8], i: usize) -> Option<(Hms, usize)> {
     let hour = digits(s, i, 2)?;
     let minute = (byte_is(s, i + 2, b':')).then(|| digits(s, i + 3, 2))??;
     let second = (byte_is(s, i + 5, b':')).then(|| digits(s, i + 6, 2))??;
@@ -361,13 +393,54 @@ fn clock_at(s: &[u8], i: usize) -> Option<(jiff::civil::Time, usize)> {
     if matches!(s.get(end), Some(b'.' | b',')) && is_digit_at(s, end + 1) {
         (nanos, end) = fraction(s, end + 1);
     }
-    if is_digit_at(s, end) {
+    if is_digit_at(s, end) || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     // A leap second is the last moment of its minute.
-    let time =
-        jiff::civil::Time::new(hour as i8, minute as i8, second.min(59) as i8, nanos).ok()?;
-    Some((time, end))
+    let second = second.min(59);
+    Some((
+        Hms {
+            hour,
+            minute,
+            second,
+            nanos,
+        },
+        end,
+    ))
+}
+
+/// Year, month and day as written.
+type Ymd = (i32, i32, i32);
+
+thread_local! {
+    /// The last date a line had, and its midnight (UTC) in seconds since
+    /// 1970: consecutive lines share their date, and the calendar is
+    /// asked once a day.
+    static LAST_DATE: Cell<Option<(Ymd, i64)>> = const { Cell::new(None) };
+}
+
+/// Seconds since 1970 at 00:00 UTC of a (valid) date.
+fn midnight(year: i32, month: i32, day: i32) -> Option<i64> {
+    let key = (year, month, day);
+    if let Some((last, seconds)) = LAST_DATE.get()
+        && last == key
+    {
+        return Some(seconds);
+    }
+    let date = jiff::civil::Date::new(year as i16, month as i8, day as i8).ok()?;
+    let seconds = Offset::UTC
+        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+        .ok()?
+        .as_second();
+    LAST_DATE.set(Some((key, seconds)));
+    Some(seconds)
+}
+
+/// A date and time of day at a fixed offset.
+fn at_fixed(year: i32, month: i32, day: i32, hms: Hms, offset: Offset) -> Option<Time> {
+    let seconds = midnight(year, month, day)? + hms.seconds() - i64::from(offset.seconds());
+    let since = Duration::new(u64::try_from(seconds).ok()?, hms.nanos as u32);
+    Some(Time(SystemTime::UNIX_EPOCH.checked_add(since)?))
 }
 
 /// The digits of a fraction of a second at `i`, as nanoseconds (digits
@@ -433,13 +506,18 @@ fn iso_at(s: &[u8], i: usize, zone: &Zone) -> Option<Time> {
     if !matches!(s.get(i + 10), Some(b'T' | b't' | b' ')) {
         return None;
     }
-    let (time, end) = clock_at(s, i + 11)?;
-    let date = jiff::civil::Date::new(year as i16, month as i8, day as i8).ok()?;
-    let dt = date.to_datetime(time);
-    match offset_at(s, end) {
-        Some((offset, _)) => at_offset(dt, offset),
-        None => in_zone(dt, zone.get()),
-    }
+    let (hms, end) = hms_at(s, i + 11)?;
+    let offset = match offset_at(s, end) {
+        Some((offset, _)) => offset,
+        None => match zone.get().to_fixed_offset() {
+            Ok(offset) => offset,
+            Err(_) => {
+                let date = jiff::civil::Date::new(year as i16, month as i8, day as i8).ok()?;
+                return in_zone(date.to_datetime(hms.civil()?), zone.get());
+            }
+        },
+    };
+    at_fixed(year, month, day, hms, offset)
 }
 
 /// `Dec  2 03:04:05` (the day padded with a space or a zero, or not at

@@ -15,10 +15,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use logs2eca::gate::{Gate, QUEUE_BOUND, Settings, Threshold, Verdict};
-use logs2eca::lines::{LineBuffer, MAX_LINE};
-use logs2eca::linetime::Time;
-use logs2eca::pattern::{Matcher, Pattern, Syntax, strip_cr};
+use logs2eca::input::file::lines::{LineBuffer, MAX_LINE};
+use logs2eca::react::gate::{Gate, QUEUE_BOUND, Settings, Threshold, Verdict};
+use logs2eca::react::linetime::Time;
+use logs2eca::react::pattern::{Matcher, Pattern, Syntax, strip_cr};
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,523 @@
+//! What a matching line leads to: the gate decides (threshold, key,
+//! cooldown, slots), then the command runs, or in a dry run the line is
+//! printed. Reading never waits for a command: a match while it runs is
+//! counted or held, never waited for.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use regex::bytes::CaptureLocations;
+
+use crate::input::file::follow::LineOrigin;
+use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Spawner, Trigger};
+use crate::react::gate::{
+    Gate, HELD_BYTES, Held, KeyId, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
+};
+use crate::react::linetime::Time;
+use crate::react::pattern::Pattern;
+use crate::report::printer::{Details, Printer};
+use crate::settings::config::Config;
+
+/// How much of a line goes into a log message.
+const LOGGED_LINE: usize = 200;
+
+/// A match stamped more than this after the time a running command's run
+/// has reached is from a backlog (see `Reaction::deferred`); live lines,
+/// stamped to the second or a little late, are not.
+const RUN_SLACK: Duration = Duration::from_secs(2);
+
+/// What a run does: print (dry run) or run the command.
+// One value for the life of the process: the size difference is moot.
+#[allow(clippy::large_enum_variant)]
+enum Effect {
+    /// `--dry-run`: a would-be run takes no time, so its cooldown starts at
+    /// once.
+    Print(Printer),
+    Run {
+        runner: Runner,
+        file: String,
+    },
+}
+
+pub struct Reaction {
+    /// What is kept of a line that has to wait is its start, as much as
+    /// the command would see of it.
+    gate: Gate<HeldMatch>,
+    sink: Effect,
+    pattern: Pattern,
+    /// The `--key` groups; empty: one key for every line.
+    key_groups: Vec<usize>,
+    /// Scratch space for the key of each match.
+    key: Vec<u8>,
+    locations: CaptureLocations,
+    /// Commands started so far: the state is saved after each.
+    started: u64,
+    /// The commands running: the line time their run counts from, and
+    /// when they started (a run of D ends at that line time + D).
+    running: HashMap<KeyId, (Time, Instant)>,
+    /// Matches stamped after the time a running command's run has reached:
+    /// a backlog (a restart, `--once`) read within moments of lines written
+    /// over hours. A live run would have ended long before them, so they
+    /// wait, in their order, for the runs to end (at T + D) and are then
+    /// judged at their times. At most `QUEUE_BOUND` of them.
+    deferred: VecDeque<HeldMatch>,
+    /// logs2eca is stopping: what the gate holds stays held (the state
+    /// keeps its lines for the next start) instead of starting now, only
+    /// to be killed.
+    stopping: bool,
+    /// A dry run's suppressed matches, told once in its summary rather
+    /// than a line per key.
+    dry_suppressed: Suppressed,
+}
+
+impl Reaction {
+    /// The reaction the settings ask for; its commands are started by
+    /// `spawner` (real processes: `action::OsSpawner`).
+    pub fn new(config: &Config, spawner: Box<dyn Spawner>) -> Self {
+        let sink = match &config.command {
+            None => Effect::Print(Printer::new(
+                config.json.then(|| config.path_as_given.clone()),
+            )),
+            Some(command) => Effect::Run {
+                runner: Runner::new(command.clone(), config.timeout, spawner),
+                file: config.path_as_given.clone(),
+            },
+        };
+        Reaction {
+            gate: Gate::new(gate_settings(config)),
+            sink,
+            pattern: config.matcher.pattern.clone(),
+            key_groups: config.gate.key_groups.clone(),
+            key: Vec::new(),
+            locations: config.matcher.pattern.capture_locations(),
+            started: 0,
+            running: HashMap::new(),
+            deferred: VecDeque::new(),
+            dry_suppressed: Suppressed::default(),
+            stopping: false,
+        }
+    }
+
+    /// A line matched (and was not excluded); `origin` is where it starts,
+    /// `time` the line's time (§11), `now` when it was read.
+    pub fn on_match(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant) {
+        self.arrive(line, origin, time, now, false);
+    }
+
+    /// A match the state file kept (held when the daemon stopped), back at
+    /// start: `trigger` if it had already reached the threshold and was
+    /// waiting for a slot, so it triggers without counting again.
+    pub fn on_restored(&mut self, line: &[u8], trigger: bool, time: Time, now: Instant) {
+        self.arrive(line, LineOrigin::RESTORED, time, now, trigger);
+    }
+
+    fn arrive(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant, trigger: bool) {
+        if !trigger && self.ahead_of_the_runs(time, now) {
+            log::debug!("held until a command ends: {}", excerpt(line));
+            self.deferred.push_back(HeldMatch {
+                line: line[..line.len().min(MAX_ENV_VALUE)].into(),
+                origin,
+                time,
+            });
+            return;
+        }
+        self.judge(line, origin, time, now, trigger);
+    }
+
+    /// Puts a match through the gate and acts on the verdict.
+    fn judge(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant, trigger: bool) {
+        self.key.clear();
+        if !self.key_groups.is_empty() {
+            self.pattern.group_values(
+                line,
+                &self.key_groups,
+                b' ',
+                &mut self.locations,
+                &mut self.key,
+            );
+        }
+        let hold = || HeldMatch {
+            line: line[..line.len().min(MAX_ENV_VALUE)].into(),
+            origin,
+            time,
+        };
+        let verdict = if trigger {
+            self.gate.on_restored_trigger(&self.key, time, hold)
+        } else {
+            self.gate.on_match(&self.key, time, hold)
+        };
+        match verdict {
+            Verdict::Run(start) => {
+                self.start(start, line, origin, time, now);
+                self.start_waiting(time, now);
+            }
+            Verdict::Suppressed => log::debug!("suppressed: {}", excerpt(line)),
+            Verdict::Waiting => log::debug!("waiting for a free slot: {}", excerpt(line)),
+            Verdict::Queued => log::debug!("queued: {}", excerpt(line)),
+            Verdict::Counted | Verdict::Dropped => {}
+        }
+        self.log_notices();
+    }
+
+    /// Is a match at `time` from a backlog that a running command would
+    /// have finished before (or do others wait already, ahead of it)? A
+    /// live line (stamped about when it is read) never is: with commands
+    /// queued one after another, the line time their runs have reached
+    /// falls behind the clock by what starting them costs.
+    fn ahead_of_the_runs(&self, time: Time, now: Instant) -> bool {
+        if self.running.is_empty() || self.deferred.len() >= QUEUE_BOUND {
+            return false;
+        }
+        if !self.deferred.is_empty() {
+            return true;
+        }
+        let from_backlog = time + RUN_SLACK < Time::now();
+        from_backlog && self.reached(now).is_some_and(|reached| time > reached)
+    }
+
+    /// The line time the runs in progress have reached (the earliest), with
+    /// the slack live lines get.
+    fn reached(&self, now: Instant) -> Option<Time> {
+        self.running
+            .values()
+            .map(|&(start, since)| start + now.saturating_duration_since(since) + RUN_SLACK)
+            .min()
+    }
+
+    /// The deferred matches that no run in progress is ahead of any more,
+    /// in their order; stopping, they stay held (the state keeps them).
+    fn release_deferred(&mut self, now: Instant) {
+        while !self.stopping
+            && let Some(front) = self.deferred.front()
+            && self
+                .reached(now)
+                .is_none_or(|reached| front.time <= reached)
+        {
+            let Some(held) = self.deferred.pop_front() else {
+                break;
+            };
+            self.judge(&held.line, held.origin, held.time, now, false);
+        }
+    }
+
+    /// Runs (or prints) what the gate let through; its run counts from the
+    /// line time `time`.
+    fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, time: Time, now: Instant) {
+        match &mut self.sink {
+            Effect::Print(out) => {
+                if out.wants_details() {
+                    let groups = self.pattern.captures(line);
+                    let key = (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key));
+                    let details = Details {
+                        origin,
+                        groups: &groups,
+                        key,
+                        time,
+                    };
+                    out.print(line, Some(details));
+                } else {
+                    out.print(line, None);
+                }
+                // A would-be run takes no time.
+                self.gate.finished(start.key, time);
+            }
+            Effect::Run { runner, file } => {
+                let env = action::match_env(&Trigger {
+                    line,
+                    file,
+                    groups: &self.pattern.captures(line),
+                    suppressed: start.suppressed,
+                    count: u64::from(start.count),
+                    key: (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key)),
+                    time: Some(time),
+                });
+                // What made the trigger: the key (with --key) and how
+                // many matches, as the command is told them.
+                let why = || match self.key_groups.is_empty() {
+                    true => format!("count {}", start.count),
+                    false => format!(
+                        "key '{}', count {}",
+                        excerpt(self.gate.key_name(start.key)),
+                        start.count
+                    ),
+                };
+                // Logged after the spawn: the write to stderr (a pipe to
+                // the journal) is not on the path from match to action.
+                match runner.spawn(&env, start.key, now) {
+                    Ok(pid) => {
+                        self.started += 1;
+                        self.running.insert(start.key, (time, now));
+                        log::info!(
+                            "match: {} -> started command (pid {pid}); {}",
+                            excerpt(line),
+                            why()
+                        )
+                    }
+                    Err(err) => {
+                        log::warn!(
+                            "match: {} -> cannot start the command: {err}; {}",
+                            excerpt(line),
+                            why()
+                        );
+                        self.gate.finished(start.key, time);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts the triggers that waited for a slot, as slots are free; a
+    /// slot freed at line time `time` (a trigger's run counts from its own
+    /// line's time, or from when it got the slot if that is later).
+    fn start_waiting(&mut self, time: Time, now: Instant) {
+        if self.stopping {
+            return;
+        }
+        while let Some((start, held)) = self.gate.next_ready() {
+            self.start(start, &held.line, held.origin, held.time.max(time), now);
+        }
+    }
+
+    fn log_notices(&mut self) {
+        let keyed = !self.key_groups.is_empty();
+        let dry = matches!(self.sink, Effect::Print(_));
+        for notice in self.gate.take_notices() {
+            match notice {
+                // A key may end several cooldowns in a run: only the
+                // matches are added up.
+                Notice::Suppressed { count, .. } if dry => self.dry_suppressed.count += count,
+                other => log_notice(other, keyed),
+            }
+        }
+    }
+
+    /// Stopping, or the end of `--once`: the counts not reported yet. The
+    /// suppressed matches are added up (one line for all keys, not one
+    /// each) and returned for the caller to say, since only it knows
+    /// whether the cooldown ends here or is kept for the next start.
+    pub fn report_suppressed(&mut self) -> Suppressed {
+        self.gate.report_all();
+        let keyed = !self.key_groups.is_empty();
+        let mut total = std::mem::take(&mut self.dry_suppressed);
+        for notice in self.gate.take_notices() {
+            match notice {
+                Notice::Suppressed { count, .. } => {
+                    total.count += count;
+                    total.keys += 1;
+                }
+                other => log_notice(other, keyed),
+            }
+        }
+        // Over a dry run a key may have ended several cooldowns, so its
+        // keys are not counted; at a stop each key reports once.
+        if !keyed || matches!(self.sink, Effect::Print(_)) {
+            total.keys = 0;
+        }
+        total
+    }
+
+    /// Ends a batch of lines: dry-run output becomes visible.
+    pub fn flush(&mut self) {
+        if let Effect::Print(out) = &mut self.sink {
+            out.flush();
+        }
+    }
+
+    /// The lines of the matches the gate holds, in arrival order, each
+    /// with whether it is a trigger waiting for a slot (else a match queued
+    /// behind its key's run): handled but not run yet, so the state file
+    /// keeps them for a restart.
+    pub fn held_lines(&self) -> Vec<(&[u8], bool)> {
+        self.gate
+            .held()
+            .into_iter()
+            .map(|(held, trigger)| (&held.line[..], trigger))
+            .chain(self.deferred.iter().map(|held| (&held.line[..], false)))
+            .collect()
+    }
+
+    /// Lines a dry run printed (that would have triggered).
+    pub fn printed(&self) -> u64 {
+        match &self.sink {
+            Effect::Print(out) => out.printed(),
+            Effect::Run { .. } => 0,
+        }
+    }
+
+    /// Commands started so far.
+    pub fn started(&self) -> u64 {
+        self.started
+    }
+
+    /// The keys' windows and cooldowns, for the state file: a command
+    /// running counts as ended now, its trigger's line time plus how long
+    /// it has run.
+    pub fn export_keys(&self, now: Instant) -> Vec<KeySnapshot> {
+        self.gate.export(|id| match self.running.get(&id) {
+            Some(&(time, since)) => time + now.saturating_duration_since(since),
+            None => Time::now(),
+        })
+    }
+
+    /// Restores the keys of a saved state, at start: the lines that follow
+    /// are compared with their windows and cooldowns.
+    pub fn import_keys(&mut self, keys: Vec<KeySnapshot>) {
+        self.gate.import(keys);
+    }
+
+    /// The reader of the dry-run output has gone (`| head -1`): there is
+    /// no one left to print for, and the run should end as grep's would.
+    pub fn output_closed(&self) -> bool {
+        matches!(&self.sink, Effect::Print(out) if out.is_closed())
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(&self.sink, Effect::Run { runner, .. } if runner.is_running())
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        let runner = match &self.sink {
+            Effect::Run { runner, .. } => runner.deadline(),
+            Effect::Print(_) => None,
+        };
+        // The end of a cooldown is a line time: it comes when the clock
+        // shows it (at once if it already does). Stopping, it is not
+        // served, and one that passed would make the loop spin.
+        let cooldown = self
+            .gate
+            .deadline()
+            .filter(|_| !self.stopping)
+            .map(|until| Instant::now() + until.saturating_duration_since(Time::now()));
+        [runner, cooldown].into_iter().flatten().min()
+    }
+
+    /// Timeouts, and with `caught_up` (every line written so far was read)
+    /// the ends of cooldowns: a backlog still to read may hold lines whose
+    /// times fall in a cooldown the clock has passed.
+    pub fn on_deadline(&mut self, now: Instant, caught_up: bool) {
+        if let Effect::Run { runner, .. } = &mut self.sink {
+            runner.on_deadline(now);
+        }
+        if caught_up {
+            self.gate.on_deadline(Time::now());
+        }
+        self.log_notices();
+    }
+
+    /// SIGCHLD: reap, and start the cooldowns of the commands that ended.
+    pub fn on_child_exit(&mut self, now: Instant) {
+        let Effect::Run { runner, .. } = &mut self.sink else {
+            // Only orphans adopted as PID 1 can have exited.
+            action::reap_children(|_, _| {});
+            return;
+        };
+        let mut freed = None;
+        for finished in runner.reap(now) {
+            let end = self.end_run(&finished);
+            freed = freed.max(Some(end));
+        }
+        if let Some(time) = freed {
+            self.start_waiting(time, now);
+        }
+        self.release_deferred(now);
+        self.log_notices();
+    }
+
+    /// A run that started at line time T and took D ends at T + D: its
+    /// cooldown counts from there.
+    fn end_run(&mut self, finished: &Finished) -> Time {
+        action::log_finished(finished);
+        let end = match self.running.remove(&finished.tag) {
+            Some((time, _)) => time + finished.duration,
+            None => Time::now(),
+        };
+        self.gate.finished(finished.tag, end);
+        end
+    }
+
+    /// Stopping: terminate the running commands.
+    pub fn terminate(&mut self, now: Instant) {
+        self.stopping = true;
+        if let Effect::Run { runner, .. } = &mut self.sink {
+            runner.terminate(now);
+        }
+    }
+
+    /// The stop grace is over: kill what is left and wait for it.
+    pub fn kill(&mut self, now: Instant) {
+        if let Effect::Run { runner, .. } = &mut self.sink {
+            for finished in runner.kill_and_wait(now) {
+                action::log_finished(&finished);
+            }
+        }
+    }
+}
+
+/// The gate as the settings ask for it. In a dry run a would-be run takes
+/// no time: its cooldown starts at once.
+fn gate_settings(config: &Config) -> Settings {
+    Settings {
+        wait: config.wait,
+        threshold: config.gate.threshold,
+        max_keys: if config.gate.key_groups.is_empty() {
+            1
+        } else {
+            config.gate.max_keys
+        },
+        max_running: config.gate.max_running,
+        queue_bound: QUEUE_BOUND,
+    }
+}
+
+/// The start of a line, readable in a log.
+fn excerpt(line: &[u8]) -> String {
+    let cut = &line[..line.len().min(LOGGED_LINE)];
+    let mut text = String::from_utf8_lossy(cut).into_owned();
+    if line.len() > LOGGED_LINE {
+        text.push_str("...");
+    }
+    text
+}
+
+/// A match the gate holds until its key may run: what the command will
+/// see of the line, and where the line is in its file.
+struct HeldMatch {
+    line: Box<[u8]>,
+    origin: LineOrigin,
+    time: Time,
+}
+
+impl Held for HeldMatch {
+    fn bytes(&self) -> usize {
+        self.line.len()
+    }
+}
+
+/// Matches suppressed by cooldowns and not reported yet, added up.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Suppressed {
+    pub count: u64,
+    /// How many keys they were of (0 without `--key`).
+    pub keys: u64,
+}
+
+fn log_notice(notice: Notice, keyed: bool) {
+    match notice {
+        Notice::Suppressed { key, count } if keyed => log::info!(
+            "cooldown over for key '{}': {count} matching line(s) were suppressed",
+            excerpt(&key)
+        ),
+        Notice::Suppressed { count, .. } => {
+            log::info!("cooldown over: {count} matching line(s) were suppressed")
+        }
+        Notice::QueueFull { count } => log::warn!(
+            "{count} matching line(s) suppressed: the queue of matches waiting for their \
+             commands is full ({} matches or {} MiB of lines)",
+            QUEUE_BOUND,
+            HELD_BYTES >> 20
+        ),
+        Notice::TableFull { count } => log::warn!(
+            "{count} matching line(s) of new keys dropped: all tracked keys are busy (raise --max-keys)"
+        ),
+    }
+}

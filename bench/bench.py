@@ -22,6 +22,8 @@ in the same run and quoted as a ratio. What is measured (see BENCHMARKS.md):
                after a flood of a million distinct keys
   poll         CPU of polling one idle file at 1 s and 100 ms, and trigger
                latency in poll mode (--poll-only: just this section)
+  time         scan with --time auto (each matching line's timestamp read)
+               against --time arrival, where 1 % and 100 % of lines match
 
 `--only latency,state,catchup` runs just those sections.
 
@@ -221,7 +223,8 @@ def hyperfine(tmp, commands, runs, warmup):
                    stdout=subprocess.DEVNULL)
     with open(out) as f:
         return [{"median": r["median"], "mean": r["mean"], "sd": r["stddev"] or 0.0,
-                 "min": r["min"]} for r in json.load(f)["results"]]
+                 "min": r["min"], "cpu": r["user"] + r["system"]}
+                for r in json.load(f)["results"]]
 
 
 def bench_scan(tmp, data, runs):
@@ -625,6 +628,30 @@ def bench_gate(tmp, data, runs):
     return rows
 
 
+# ~1 % of the generated lines: the regex's matches and its near misses.
+ONE_PERCENT = "timed out"
+
+
+def bench_time(tmp, data, runs):
+    """Scan time with the lines' timestamps read (--time auto, the default)
+    against their arrival (--time arrival, nothing read), for a pattern
+    that matches ~1 % of the lines and one that matches every line. A
+    cooldown keeps the output small and the gate busy (-w 1m). The CPU time
+    (user + system, mean) is quoted too: on a shared machine it is steadier
+    than the wall-clock median."""
+    rows = []
+    for name, pattern in [("1 %", ONE_PERCENT), ("100 %", f"/{EVERY_LINE}/")]:
+        base = [BIN, "--once", "--from-beginning", "-n", "-q", "-w", "1m", "-l", data,
+                "-p", pattern]
+        log(f"time ({name}): timing")
+        arrival, auto = hyperfine(tmp, [base + ["--time", "arrival"], base + ["--time", "auto"]],
+                                  runs, 1)
+        rows.append([name, fmt_s(arrival["median"]), fmt_s(auto["median"]),
+                     f"{auto['median'] / arrival['median']:.2f}", fmt_s(arrival["cpu"]),
+                     fmt_s(auto["cpu"]), f"{auto['cpu'] / arrival['cpu']:.2f}"])
+    return rows
+
+
 def bench_flood(tmp, keys=1_000_000):
     """A daemon with a key on cooldown takes a million lines of distinct
     keys: its peak RSS, and whether the cooled key is still suppressed."""
@@ -818,7 +845,7 @@ LATENCY_HEADER = ["subject", "samples", "lost", "p50", "p90", "p99", "max"]
 
 # The sections, in the order they run; --only picks some.
 SECTIONS = ["scan", "adversarial", "latency", "state", "catchup", "ingest", "cost", "growth",
-            "gate", "poll"]
+            "gate", "poll", "time"]
 
 
 def main():
@@ -854,7 +881,7 @@ def main():
     mib = lambda kib: f"{kib / 1024:.1f} MiB"
     started = time.monotonic()
     try:
-        needs_data = want & {"scan", "latency", "catchup", "ingest", "growth", "gate"}
+        needs_data = want & {"scan", "latency", "catchup", "ingest", "growth", "gate", "time"}
         small, data, big = make_data(tmp, args.lines, "growth" in want) if needs_data else (None,) * 3
         data_size = os.path.getsize(data) if data else 0
         expected = None
@@ -946,6 +973,11 @@ def main():
                        f"--max-keys): peak RSS {mib(flood['hwm_kib'])}, read in "
                        f"{fmt_s(flood['seconds'])}; the cooled key "
                        + ("stayed suppressed." if flood["held"] else "was NOT suppressed."))
+        if "time" in want:
+            rows = bench_time(tmp, data, args.runs)
+            out.append("### 8. The lines' own time (`--time auto` against `--time arrival`)\n")
+            out.append(table(["lines matching", "arrival: median", "auto: median", "×",
+                              "arrival: CPU", "auto: CPU", "× CPU"], rows))
         if "poll" in want:
             cost, latency = bench_poll(tmp, args.poll_seconds, args.samples)
             out.append("### 7. Polling one file\n")

@@ -10,6 +10,8 @@ complete -c logs2eca -l threshold -d 'Trigger only on the N-th match within DURA
 complete -c logs2eca -l key -d 'Count, cool down and run separately for each value of these capture groups (names or numbers, comma-separated)' -r
 complete -c logs2eca -l max-keys -d 'Track at most this many keys; busy keys are never forgotten [default: 10000]' -r
 complete -c logs2eca -l max-running -d 'Run at most this many commands at once, across keys [default: 1]' -r
+complete -c logs2eca -l time -d 'What a line\'s time is, for windows, cooldowns and the state: auto (the timestamp it carries: RFC 3339/ISO 8601, syslog, Common Log Format, epoch seconds at its start), arrival (when it is read), or a strftime-style FORMAT [default: auto]' -r
+complete -c logs2eca -l time-zone -d 'The zone of timestamps that carry none: a tz database name (Europe/Berlin, UTC) or an offset (+01:00) [default: the local zone]' -r
 complete -c logs2eca -l env-file -d 'Read LOGS2ECA_* settings (and the command\'s environment) from FILE as systemd\'s EnvironmentFile= does; it overrides the environment, flags override it; may be repeated, later files win' -r -F
 complete -c logs2eca -l log-format -d 'Log lines on stderr: journal (<N> priority prefix, no timestamp), plain, or auto (journal when stderr is the journal) [default: auto]' -r
 complete -c logs2eca -s i -l ignore-case -d 'Match both patterns without regard to case'
@@ -17,7 +19,7 @@ complete -c logs2eca -l literal -d 'Take the patterns as literal text even when 
 complete -c logs2eca -l from-beginning -d 'Also process the lines already in the file at start'
 complete -c logs2eca -l once -d 'Stop at the end of the file instead of following it'
 complete -c logs2eca -s n -l dry-run -d 'Print each line that would trigger to stdout instead of running the command; --wait defaults to 0 here'
-complete -c logs2eca -l json -d 'With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key)'
+complete -c logs2eca -l json -d 'With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key, time)'
 complete -c logs2eca -l check -d 'Validate the settings as a start would, print each as the daemon will use it with where it came from, and exit: 0, 1 where a start would fail (file unreadable), 2 for a configuration error'
 complete -c logs2eca -l strict -d 'Any start-up warning is an error (exit 2): for CI, with --check'
 complete -c logs2eca -s v -l verbose -d 'Log more (-v debug, -vv trace); overrides RUST_LOG'

@@ -29,6 +29,7 @@ use crate::input::file::source::{FileSource, Options};
 use crate::input::source::Source;
 use crate::input::stream::Stream;
 use crate::react::action::{self, OsSpawner, SHUTDOWN_KILL_GRACE, Spawner};
+use crate::react::linetime::{LineClock, Time};
 use crate::react::reaction::Reaction;
 use crate::report::readiness::Notifier;
 use crate::report::summary::Summary;
@@ -89,6 +90,8 @@ struct Daemon {
     state: Option<Persist>,
     /// `--once --dry-run`: the counts its report ends with.
     summary: Option<Summary>,
+    /// The matching lines' times (§11).
+    clock: LineClock,
     /// Stopping: the running commands are killed at this moment.
     stopping: Option<Instant>,
     /// Why the run fails once it has stopped, if it does.
@@ -127,7 +130,13 @@ pub fn run(config: Config) -> Result<()> {
 
 /// Puts back what a saved state keeps of the reaction: the keys' windows
 /// and cooldowns, then the matches that were held, in their order.
-fn restore(config: &Config, reaction: &mut Reaction, mut state: State, now: Instant) {
+fn restore(
+    config: &Config,
+    reaction: &mut Reaction,
+    clock: &mut LineClock,
+    mut state: State,
+    now: Instant,
+) {
     // A command a crash left running must not run twice at once: its group
     // is ended, and its key's cooldown counts from now, its end.
     let wall = WallTime::from_system(SystemTime::now());
@@ -144,7 +153,7 @@ fn restore(config: &Config, reaction: &mut Reaction, mut state: State, now: Inst
         }
     }
     let keys = state.keys.into_iter().map(persist::from_record).collect();
-    reaction.import_keys(keys, now, SystemTime::now());
+    reaction.import_keys(keys);
     // What was queued or waiting for a slot had not run: it goes through
     // the gate again, in its order, before anything new.
     if !state.held.is_empty() {
@@ -156,12 +165,14 @@ fn restore(config: &Config, reaction: &mut Reaction, mut state: State, now: Inst
     // Only lines the settings of this run still let through: the pattern
     // or the exclusion may have changed since.
     let mut dropped = 0;
+    let arrival = Time::now();
     for held in &state.held {
         // A line held cut to its first bytes may match only past the cut:
         // it cannot be checked again, and is kept.
         let cut = held.line.len() >= crate::react::action::MAX_ENV_VALUE;
         if cut || config.matcher.matches(&held.line) {
-            reaction.on_restored(&held.line, held.trigger, now);
+            let time = clock.alone(&held.line, arrival);
+            reaction.on_restored(&held.line, held.trigger, time, now);
         } else {
             dropped += 1;
         }
@@ -205,8 +216,9 @@ impl Daemon {
             )?))
         };
         let mut reaction = Reaction::new(&config, spawner);
+        let mut clock = LineClock::new(config.times.clone());
         if let Some(state) = saved {
-            restore(&config, &mut reaction, state, now);
+            restore(&config, &mut reaction, &mut clock, state, now);
         }
         Ok(Daemon {
             mode,
@@ -223,6 +235,7 @@ impl Daemon {
             failure: None,
             hurry: Arc::new(AtomicBool::new(false)),
             pending_stop: None,
+            clock,
             config,
         })
     }
@@ -298,7 +311,12 @@ impl Daemon {
             match &self.summary {
                 Some(summary) => log::info!(
                     "{}; the pattern is {}",
-                    summary.report(self.reaction.printed(), suppressed.count, Instant::now()),
+                    summary.report(
+                        self.reaction.printed(),
+                        suppressed.count,
+                        (!self.clock.by_arrival()).then(|| self.clock.untimed()),
+                        Instant::now()
+                    ),
                     crate::settings::shown::pattern(&self.config.matcher.pattern)
                 ),
                 None => self.log_suppressed(suppressed),
@@ -411,7 +429,7 @@ impl Daemon {
             self.status_shown = Some(status);
         }
         self.update_status();
-        self.reaction.on_deadline(now);
+        self.reaction.on_deadline(now, !self.input.behind());
         // A stream has no state file: `state` is `None` with one.
         if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
             // Queued commands start as others end, outside any read.
@@ -462,6 +480,10 @@ impl Daemon {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
         let summary = &mut self.summary;
+        let clock = &mut self.clock;
+        // What "now" is for lines without a timestamp, and for those
+        // stamped ahead of it.
+        let arrival = Time::now();
         let result = read(&mut self.input, &mut |block, origin| {
             // Nobody reads a dry run's output any more: skip the work until
             // the loop stops.
@@ -471,8 +493,10 @@ impl Daemon {
             let mut matched = 0;
             let excluded = matcher.for_each_match(block, |line| {
                 matched += 1;
-                reaction.on_match(line, origin.of(block, line), now)
+                let time = clock.time_of(block, line, arrival);
+                reaction.on_match(line, origin.of(block, line), time, now)
             });
+            clock.end_block(block, arrival);
             if let Some(summary) = summary.as_mut() {
                 summary.add(block, matched + excluded, excluded);
             }

@@ -20,6 +20,7 @@ use crate::checkpoint::state::{
 };
 use crate::input::file::rotation::LogPath;
 use crate::react::gate;
+use crate::react::linetime::Time;
 use crate::react::reaction::Reaction;
 use std::sync::atomic::AtomicBool;
 
@@ -103,7 +104,7 @@ impl Persist {
             })
             .collect();
         state.keys = reaction
-            .export_keys(now, wall)
+            .export_keys(now)
             .into_iter()
             .map(to_record)
             .collect();
@@ -157,21 +158,27 @@ impl Persist {
 fn to_record(key: gate::KeySnapshot) -> KeyRecord {
     KeyRecord {
         key: key.key,
-        last_end_unix_ms: key.last_end.map(WallTime::from_system),
+        last_end_unix_ms: key.last_end.map(|t| WallTime::from_system(t.to_system())),
         suppressed: key.suppressed,
-        window_unix_ms: key.window.into_iter().map(WallTime::from_system).collect(),
+        window_unix_ms: key
+            .window
+            .into_iter()
+            .map(|t| WallTime::from_system(t.to_system()))
+            .collect(),
     }
 }
 
 pub fn from_record(key: KeyRecord) -> gate::KeySnapshot {
     gate::KeySnapshot {
         key: key.key,
-        last_end: key.last_end_unix_ms.map(WallTime::to_system),
+        last_end: key
+            .last_end_unix_ms
+            .map(|t| Time::from_system(t.to_system())),
         suppressed: key.suppressed,
         window: key
             .window_unix_ms
             .into_iter()
-            .map(WallTime::to_system)
+            .map(|t| Time::from_system(t.to_system()))
             .collect(),
     }
 }

@@ -113,6 +113,15 @@ impl Source {
         }
     }
 
+    /// Has the last read stopped at its budget, with more already there
+    /// to read? Cooldowns on the lines' time end only once caught up.
+    pub fn behind(&self) -> bool {
+        match self {
+            Source::File(file) => file.behind(),
+            Source::Stream(stream) => stream.more(),
+        }
+    }
+
     /// Is there nothing more to read, ever? A path never ends.
     pub fn ended(&self) -> bool {
         match self {

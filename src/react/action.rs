@@ -21,6 +21,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::react::linetime::Time;
 use crate::report::event::{RunEvent, emit};
 use crate::sys;
 
@@ -411,6 +412,8 @@ pub struct Trigger<'a> {
     pub count: u64,
     /// The key, with `--key`.
     pub key: Option<&'a [u8]>,
+    /// The line's time (§11), as `LOGS2ECA_MATCH_TIME`.
+    pub time: Option<Time>,
 }
 
 fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
@@ -426,6 +429,12 @@ fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
         t.suppressed.to_string().as_bytes(),
     );
     env.add("LOGS2ECA_COUNT".to_owned(), t.count.to_string().as_bytes());
+    if let Some(time) = t.time {
+        env.add(
+            "LOGS2ECA_MATCH_TIME".to_owned(),
+            time.to_string().as_bytes(),
+        );
+    }
     if let Some(key) = t.key {
         env.add("LOGS2ECA_KEY".to_owned(), key);
     }
@@ -608,6 +617,9 @@ mod tests {
             suppressed: 4,
             count: 1,
             key: Some(b"bob"),
+            time: Some(Time::from_system(
+                std::time::UNIX_EPOCH + Duration::from_secs(1_764_644_645),
+            )),
         });
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
@@ -616,6 +628,7 @@ mod tests {
                 "LOGS2ECA_MATCH_FILE",
                 "LOGS2ECA_SUPPRESSED",
                 "LOGS2ECA_COUNT",
+                "LOGS2ECA_MATCH_TIME",
                 "LOGS2ECA_KEY",
                 "LOGS2ECA_MATCH_LINE",
                 "LOGS2ECA_GROUP_0",
@@ -623,6 +636,7 @@ mod tests {
             ]
         );
         assert_eq!(env[1].1, "4");
+        assert_eq!(env[3].1, "2025-12-02T03:04:05Z");
     }
 
     #[test]

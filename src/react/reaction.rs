@@ -3,15 +3,17 @@
 //! printed. Reading never waits for a command: a match while it runs is
 //! counted or held, never waited for.
 
-use std::time::{Instant, SystemTime};
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use regex::bytes::CaptureLocations;
 
 use crate::input::file::follow::LineOrigin;
 use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Spawner, Trigger};
 use crate::react::gate::{
-    Gate, HELD_BYTES, Held, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
+    Gate, HELD_BYTES, Held, KeyId, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
 };
+use crate::react::linetime::Time;
 use crate::react::pattern::Pattern;
 use crate::report::event::{RunEvent, emit};
 use crate::report::printer::{Details, Printer};
@@ -19,6 +21,11 @@ use crate::settings::config::Config;
 
 /// How much of a line goes into a log message.
 const LOGGED_LINE: usize = 200;
+
+/// A match stamped more than this after the time a running command's run
+/// has reached is from a backlog (see `Reaction::deferred`); live lines,
+/// stamped to the second or a little late, are not.
+const RUN_SLACK: Duration = Duration::from_secs(2);
 
 /// What a run does: print (dry run) or run the command.
 // One value for the life of the process: the size difference is moot.
@@ -50,6 +57,15 @@ pub struct Reaction {
     generation: u64,
     /// `--wait`.
     cooldown: std::time::Duration,
+    /// The commands running: the line time their run counts from, and
+    /// when they started (a run of D ends at that line time + D).
+    running: HashMap<KeyId, (Time, Instant)>,
+    /// Matches stamped after the time a running command's run has reached:
+    /// a backlog (a restart, `--once`) read within moments of lines written
+    /// over hours. A live run would have ended long before them, so they
+    /// wait, in their order, for the runs to end (at T + D) and are then
+    /// judged at their times. At most `QUEUE_BOUND` of them.
+    deferred: VecDeque<HeldMatch>,
     /// logs2eca is stopping: what the gate holds stays held (the state
     /// keeps its lines for the next start) instead of starting now, only
     /// to be killed.
@@ -81,25 +97,42 @@ impl Reaction {
             locations: config.matcher.pattern.capture_locations(),
             generation: 0,
             cooldown: config.wait,
+            running: HashMap::new(),
+            deferred: VecDeque::new(),
             dry_suppressed: Suppressed::default(),
             stopping: false,
         }
     }
 
-    /// A line matched (and was not excluded); `origin` is where it starts.
-    pub fn on_match(&mut self, line: &[u8], origin: LineOrigin, now: Instant) {
-        self.arrive(line, origin, now, false);
+    /// A line matched (and was not excluded); `origin` is where it starts,
+    /// `time` the line's time (§11), `now` when it was read.
+    pub fn on_match(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant) {
+        self.arrive(line, origin, time, now, false);
     }
 
     /// A match the state file kept (held when the daemon stopped), back at
     /// start: `trigger` if it had already reached the threshold and was
     /// waiting for a slot, so it triggers without counting again.
-    pub fn on_restored(&mut self, line: &[u8], trigger: bool, now: Instant) {
-        self.arrive(line, LineOrigin::RESTORED, now, trigger);
+    pub fn on_restored(&mut self, line: &[u8], trigger: bool, time: Time, now: Instant) {
+        self.arrive(line, LineOrigin::RESTORED, time, now, trigger);
     }
 
-    fn arrive(&mut self, line: &[u8], origin: LineOrigin, now: Instant, trigger: bool) {
+    fn arrive(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant, trigger: bool) {
         self.generation += 1;
+        if !trigger && self.ahead_of_the_runs(time, now) {
+            log::debug!("held until a command ends: {}", excerpt(line));
+            self.deferred.push_back(HeldMatch {
+                line: line[..line.len().min(MAX_ENV_VALUE)].into(),
+                origin,
+                time,
+            });
+            return;
+        }
+        self.judge(line, origin, time, now, trigger);
+    }
+
+    /// Puts a match through the gate and acts on the verdict.
+    fn judge(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant, trigger: bool) {
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -113,16 +146,17 @@ impl Reaction {
         let hold = || HeldMatch {
             line: line[..line.len().min(MAX_ENV_VALUE)].into(),
             origin,
+            time,
         };
         let verdict = if trigger {
-            self.gate.on_restored_trigger(&self.key, now, hold)
+            self.gate.on_restored_trigger(&self.key, time, hold)
         } else {
-            self.gate.on_match(&self.key, now, hold)
+            self.gate.on_match(&self.key, time, hold)
         };
         match verdict {
             Verdict::Run(start) => {
-                self.start(start, line, origin, now);
-                self.start_waiting(now);
+                self.start(start, line, origin, time, now);
+                self.start_waiting(time, now);
             }
             Verdict::Suppressed => log::debug!("suppressed: {}", excerpt(line)),
             Verdict::Waiting => log::debug!("waiting for a free slot: {}", excerpt(line)),
@@ -132,8 +166,50 @@ impl Reaction {
         self.log_notices();
     }
 
-    /// Runs (or prints) what the gate let through.
-    fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, now: Instant) {
+    /// Is a match at `time` from a backlog that a running command would
+    /// have finished before (or do others wait already, ahead of it)? A
+    /// live line (stamped about when it is read) never is: with commands
+    /// queued one after another, the line time their runs have reached
+    /// falls behind the clock by what starting them costs.
+    fn ahead_of_the_runs(&self, time: Time, now: Instant) -> bool {
+        if self.running.is_empty() || self.deferred.len() >= QUEUE_BOUND {
+            return false;
+        }
+        if !self.deferred.is_empty() {
+            return true;
+        }
+        let from_backlog = time + RUN_SLACK < Time::now();
+        from_backlog && self.reached(now).is_some_and(|reached| time > reached)
+    }
+
+    /// The line time the runs in progress have reached (the earliest), with
+    /// the slack live lines get.
+    fn reached(&self, now: Instant) -> Option<Time> {
+        self.running
+            .values()
+            .map(|&(start, since)| start + now.saturating_duration_since(since) + RUN_SLACK)
+            .min()
+    }
+
+    /// The deferred matches that no run in progress is ahead of any more,
+    /// in their order; stopping, they stay held (the state keeps them).
+    fn release_deferred(&mut self, now: Instant) {
+        while !self.stopping
+            && let Some(front) = self.deferred.front()
+            && self
+                .reached(now)
+                .is_none_or(|reached| front.time <= reached)
+        {
+            let Some(held) = self.deferred.pop_front() else {
+                break;
+            };
+            self.judge(&held.line, held.origin, held.time, now, false);
+        }
+    }
+
+    /// Runs (or prints) what the gate let through; its run counts from the
+    /// line time `time`.
+    fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, time: Time, now: Instant) {
         self.generation += 1;
         match &mut self.sink {
             Effect::Print(out) => {
@@ -144,12 +220,14 @@ impl Reaction {
                         origin,
                         groups: &groups,
                         key,
+                        time,
                     };
                     out.print(line, Some(details));
                 } else {
                     out.print(line, None);
                 }
-                self.gate.finished(start.key, now);
+                // A would-be run takes no time.
+                self.gate.finished(start.key, time);
             }
             Effect::Run { runner, file } => {
                 let env = action::match_env(&Trigger {
@@ -159,6 +237,7 @@ impl Reaction {
                     suppressed: start.suppressed,
                     count: u64::from(start.count),
                     key: (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key)),
+                    time: Some(time),
                 });
                 // What made the trigger: the key (with --key) and how
                 // many matches, as the command is told them.
@@ -174,6 +253,7 @@ impl Reaction {
                 // the journal) is not on the path from match to action.
                 match runner.spawn(&env, start.key, now) {
                     Ok(pid) => {
+                        self.running.insert(start.key, (time, now));
                         emit!(RunEvent::Started {
                             excerpt: excerpt(line),
                             pid,
@@ -186,20 +266,22 @@ impl Reaction {
                             error: err.to_string(),
                             why: why(),
                         });
-                        self.gate.finished(start.key, now);
+                        self.gate.finished(start.key, time);
                     }
                 }
             }
         }
     }
 
-    /// Starts the triggers that waited for a slot, as slots are free.
-    fn start_waiting(&mut self, now: Instant) {
+    /// Starts the triggers that waited for a slot, as slots are free; a
+    /// slot freed at line time `time` (a trigger's run counts from its own
+    /// line's time, or from when it got the slot if that is later).
+    fn start_waiting(&mut self, time: Time, now: Instant) {
         if self.stopping {
             return;
         }
         while let Some((start, held)) = self.gate.next_ready() {
-            self.start(start, &held.line, held.origin, now);
+            self.start(start, &held.line, held.origin, held.time.max(time), now);
         }
     }
 
@@ -257,6 +339,7 @@ impl Reaction {
             .held()
             .into_iter()
             .map(|(held, trigger)| (&held.line[..], trigger))
+            .chain(self.deferred.iter().map(|held| (&held.line[..], false)))
             .collect()
     }
 
@@ -288,15 +371,20 @@ impl Reaction {
         self.generation
     }
 
-    /// The keys' windows and cooldowns, for the state file.
-    pub fn export_keys(&self, now: Instant, wall: SystemTime) -> Vec<KeySnapshot> {
-        self.gate.export(now, wall)
+    /// The keys' windows and cooldowns, for the state file: a command
+    /// running counts as ended now, its trigger's line time plus how long
+    /// it has run.
+    pub fn export_keys(&self, now: Instant) -> Vec<KeySnapshot> {
+        self.gate.export(|id| match self.running.get(&id) {
+            Some(&(time, since)) => time + now.saturating_duration_since(since),
+            None => Time::now(),
+        })
     }
 
-    /// Restores the keys of a saved state, at start: a cooldown that had
-    /// not ended still holds.
-    pub fn import_keys(&mut self, keys: Vec<KeySnapshot>, now: Instant, wall: SystemTime) {
-        self.gate.import(keys, now, wall);
+    /// Restores the keys of a saved state, at start: the lines that follow
+    /// are compared with their windows and cooldowns.
+    pub fn import_keys(&mut self, keys: Vec<KeySnapshot>) {
+        self.gate.import(keys);
     }
 
     /// The reader of the dry-run output has gone (`| head -1`): there is
@@ -314,15 +402,27 @@ impl Reaction {
             Effect::Run { runner, .. } => runner.deadline(),
             Effect::Print(_) => None,
         };
-        [runner, self.gate.deadline()].into_iter().flatten().min()
+        // The end of a cooldown is a line time: it comes when the clock
+        // shows it (at once if it already does). Stopping, it is not
+        // served, and one that passed would make the loop spin.
+        let cooldown = self
+            .gate
+            .deadline()
+            .filter(|_| !self.stopping)
+            .map(|until| Instant::now() + until.saturating_duration_since(Time::now()));
+        [runner, cooldown].into_iter().flatten().min()
     }
 
-    /// Timeouts and the ends of cooldowns.
-    pub fn on_deadline(&mut self, now: Instant) {
+    /// Timeouts, and with `caught_up` (every line written so far was read)
+    /// the ends of cooldowns: a backlog still to read may hold lines whose
+    /// times fall in a cooldown the clock has passed.
+    pub fn on_deadline(&mut self, now: Instant, caught_up: bool) {
         if let Effect::Run { runner, .. } = &mut self.sink {
             runner.on_deadline(now);
         }
-        self.gate.on_deadline(now);
+        if caught_up {
+            self.gate.on_deadline(Time::now());
+        }
         self.log_notices();
     }
 
@@ -333,14 +433,21 @@ impl Reaction {
             action::reap_children(|_, _| {});
             return;
         };
+        let mut freed = None;
         for finished in runner.reap(now) {
-            self.end_run(&finished, now);
+            let end = self.end_run(&finished);
+            freed = freed.max(Some(end));
         }
-        self.start_waiting(now);
+        if let Some(time) = freed {
+            self.start_waiting(time, now);
+        }
+        self.release_deferred(now);
         self.log_notices();
     }
 
-    fn end_run(&mut self, finished: &Finished, now: Instant) {
+    /// A run that started at line time T and took D ends at T + D: its
+    /// cooldown counts from there.
+    fn end_run(&mut self, finished: &Finished) -> Time {
         // The cooldown counts from here: a crash from now on must not
         // restart it from the spawn (it would end too early). Without a
         // cooldown the end changes nothing a restart needs.
@@ -348,7 +455,12 @@ impl Reaction {
             self.generation += 1;
         }
         action::log_finished(finished);
-        self.gate.finished(finished.tag, now);
+        let end = match self.running.remove(&finished.tag) {
+            Some((time, _)) => time + finished.duration,
+            None => Time::now(),
+        };
+        self.gate.finished(finished.tag, end);
+        end
     }
 
     /// Stopping: terminate the running commands.
@@ -400,6 +512,7 @@ fn excerpt(line: &[u8]) -> String {
 struct HeldMatch {
     line: Box<[u8]>,
     origin: LineOrigin,
+    time: Time,
 }
 
 impl Held for HeldMatch {

@@ -33,14 +33,24 @@ impl Summary {
 
     /// The line for the log, with how many lines would have triggered.
     /// `suppressed`: the matches a `--wait` cooldown held back, all keys
-    /// together.
-    pub fn report(&self, would_trigger: u64, suppressed: u64, now: Instant) -> String {
+    /// together; `untimed`, unless lines are timed by arrival: how many
+    /// matching lines had no timestamp of their own (§11).
+    pub fn report(
+        &self,
+        would_trigger: u64,
+        suppressed: u64,
+        untimed: Option<u64>,
+        now: Instant,
+    ) -> String {
         let suppressed = match suppressed {
             0 => String::new(),
             n => format!(", {n} suppressed by the cooldown"),
         };
+        let untimed = untimed
+            .map(|n| format!(", {n} matched without a timestamp"))
+            .unwrap_or_default();
         format!(
-            "summary: {} line(s) read, {} matched, {} excluded, {} would trigger{suppressed}, in {}",
+            "summary: {} line(s) read, {} matched, {} excluded, {} would trigger{suppressed}{untimed}, in {}",
             self.lines,
             self.matched,
             self.excluded,
@@ -60,15 +70,17 @@ mod tests {
         let mut s = Summary::new(t0);
         s.add(b"a\nb\nc\n", 2, 1);
         s.add(b"d\n", 0, 0);
-        let report = s.report(1, 0, t0);
+        let report = s.report(1, 0, None, t0);
         assert!(
             report
                 .starts_with("summary: 4 line(s) read, 2 matched, 1 excluded, 1 would trigger, in"),
             "{report}"
         );
-        let report = s.report(1, 5, t0);
+        let report = s.report(1, 5, Some(1), t0);
         assert!(
-            report.contains("1 would trigger, 5 suppressed by the cooldown, in"),
+            report.contains(
+                "1 would trigger, 5 suppressed by the cooldown, 1 matched without a timestamp, in"
+            ),
             "{report}"
         );
     }

@@ -102,6 +102,16 @@ pub struct Cli {
           allow_hyphen_values = true, value_parser = trimmed)]
     pub max_running: Option<String>,
 
+    /// What a line's time is, for windows, cooldowns and the state: auto (the timestamp it carries: RFC 3339/ISO 8601, syslog, Common Log Format, epoch seconds at its start), arrival (when it is read), or a strftime-style FORMAT [default: auto].
+    #[arg(long, value_name = "TIME", env = "LOGS2ECA_TIME",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub time: Option<String>,
+
+    /// The zone of timestamps that carry none: a tz database name (Europe/Berlin, UTC) or an offset (+01:00) [default: the local zone].
+    #[arg(long, value_name = "ZONE", env = "LOGS2ECA_TIME_ZONE",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub time_zone: Option<String>,
+
     /// Stop at the end of the file instead of following it.
     #[arg(long)]
     pub once: bool,
@@ -110,7 +120,7 @@ pub struct Cli {
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
-    /// With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key).
+    /// With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key, time).
     #[arg(long)]
     pub json: bool,
 

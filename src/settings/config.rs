@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::input::file::polling::Poll;
 use crate::react::action::CommandLine;
 use crate::react::gate::Threshold;
+use crate::react::linetime::LineTimes;
 use crate::react::pattern::{Matcher, Pattern, Syntax};
 use crate::settings::advice;
 use crate::settings::cli::Cli;
@@ -47,6 +48,8 @@ pub struct Config {
     pub stdin: bool,
     /// How changes of the path are noticed.
     pub poll: Poll,
+    /// What a matching line's time is (§11).
+    pub times: LineTimes,
 }
 
 impl Config {
@@ -125,6 +128,11 @@ impl Config {
             None => Poll::Auto,
         };
         let stdin = path_as_given == "-";
+        let times = LineTimes::parse(
+            non_empty(cli.time).as_deref(),
+            non_empty(cli.time_zone).as_deref(),
+        )
+        .map_err(Error::usage)?;
         // A dry run tests a pattern: it does not take the service's state
         // (its position, its lock) unless a state file is named for it.
         let state_directory = std::env::var_os("STATE_DIRECTORY").filter(|_| !cli.dry_run);
@@ -160,6 +168,7 @@ impl Config {
             gate,
             stdin,
             poll,
+            times,
         })
     }
 }

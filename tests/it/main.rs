@@ -26,4 +26,5 @@ mod settings;
 mod shipping;
 mod state;
 mod stream;
+mod time;
 mod torture;

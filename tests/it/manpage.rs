@@ -15,6 +15,7 @@ const NOT_SETTINGS: &[&str] = &[
     "LOGS2ECA_GROUP_",
     "LOGS2ECA_SUPPRESSED",
     "LOGS2ECA_COUNT",
+    "LOGS2ECA_MATCH_TIME",
     "LOGS2ECA_*",
     // Misspellings, named as examples of the hint they get.
     "LOGS2ECA_CMD",

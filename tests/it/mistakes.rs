@@ -567,7 +567,9 @@ fn log_lines_say_what_is_true() {
         .collect();
     assert_eq!(summary.len(), 1, "{}", dry.stderr);
     assert!(
-        summary[0].contains("3 would trigger, 3 suppressed by the cooldown, in"),
+        summary[0].contains(
+            "3 would trigger, 3 suppressed by the cooldown, 6 matched without a timestamp, in"
+        ),
         "{}",
         summary[0]
     );

@@ -191,7 +191,7 @@ pub struct KeyRecord {
     pub last_end_unix_ms: Option<WallTime>,
     #[serde(default)]
     pub suppressed: u64,
-    /// Arrival times of the matches in the current threshold window,
+    /// The times (§11) of the matches in the current threshold window,
     /// oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub window_unix_ms: Vec<WallTime>,

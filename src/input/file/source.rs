@@ -229,6 +229,11 @@ impl FileSource {
         self.log.expire(at, sink);
     }
 
+    /// Did the last read stop at its budget?
+    pub fn behind(&self) -> bool {
+        self.more
+    }
+
     /// Stopping: no more events.
     pub fn stop_watching(&mut self) {
         self.watch = None;

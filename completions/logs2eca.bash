@@ -23,7 +23,7 @@ _logs2eca() {
 
     case "${cmd}" in
         logs2eca)
-            opts="-l -p -c -w -x -i -t -n -v -q -h -V --logfile --pattern --command --wait --exclude --ignore-case --literal --timeout --from-beginning --state-file --poll --threshold --key --max-keys --max-running --once --dry-run --json --check --verbose --quiet --log-format --help --version"
+            opts="-l -p -c -w -x -i -t -n -v -q -h -V --logfile --pattern --command --wait --exclude --ignore-case --literal --timeout --from-beginning --state-file --metrics-file --poll --threshold --key --max-keys --max-running --once --dry-run --json --check --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -78,6 +78,10 @@ _logs2eca() {
                     return 0
                     ;;
                 --state-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

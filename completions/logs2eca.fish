@@ -5,6 +5,7 @@ complete -c logs2eca -s w -l wait -d 'Cooldown after the command exits (DURATION
 complete -c logs2eca -s x -l exclude -d 'A line that also matches this pattern never triggers (same syntax as --pattern)' -r
 complete -c logs2eca -s t -l timeout -d 'Stop a command that runs longer than this DURATION: SIGTERM to its process group, SIGKILL 2 s later; 0 means no limit [default: none]' -r
 complete -c logs2eca -l state-file -d 'Keep the read position and the cooldown in this file across restarts; it is locked while in use [default: $STATE_DIRECTORY/state.json when STATE_DIRECTORY is set, else none]' -r
+complete -c logs2eca -l metrics-file -d 'Write the counters in Prometheus text format to this file (e.g. for node_exporter\'s textfile collector), replaced whenever the state is saved and never while idle [default: none]' -r
 complete -c logs2eca -l poll -d 'How changes are noticed: auto (inotify, and a look every second where inotify cannot be used or the file system is remote), never (inotify only), or a DURATION (at least 10ms) to look at that interval without inotify [default: auto]' -r
 complete -c logs2eca -l threshold -d 'Trigger only on the N-th match within DURATION (a sliding window), e.g. 20/1m; per key with --key [default: 1, every match]' -r
 complete -c logs2eca -l key -d 'Count, cool down and run separately for each value of these capture groups (names or numbers, comma-separated)' -r

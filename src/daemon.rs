@@ -29,11 +29,29 @@ use crate::input::source::Source;
 use crate::input::stream::Stream;
 use crate::react::action::{OsSpawner, SHUTDOWN_KILL_GRACE, Spawner, seconds};
 use crate::react::reaction::Reaction;
+use crate::report::counters::Counters;
+use crate::report::live::{Live, View};
+use crate::report::metrics::Sample;
 use crate::report::readiness::Notifier;
+use crate::report::status_line::{Reading, Snapshot};
 use crate::report::summary::Summary;
 use crate::settings::config::Config;
 use crate::signals::Signals;
 use crate::sys::poll;
+
+/// The parts of a daemon the status line and the metrics are made from,
+/// borrowed field by field so that `live` stays free to change.
+macro_rules! view {
+    ($daemon:expr) => {
+        DaemonView {
+            config: &$daemon.config,
+            input: &$daemon.input,
+            reaction: &$daemon.reaction,
+            state: $daemon.state.as_ref(),
+            missing_dir: $daemon.resolution.missing_dir.as_deref(),
+        }
+    };
+}
 
 /// Looks at the path in one refresh, at most, while it keeps naming
 /// another file.
@@ -104,6 +122,8 @@ struct Daemon {
     /// inotify cannot be used and `--poll never` forbids polling instead.
     cannot_watch: Option<Error>,
     notifier: Notifier,
+    /// The status line and the metrics file.
+    live: Live,
     /// The last read stopped at its budget: read on without waiting.
     more_to_read: bool,
     /// The state file, held locked for as long as we run.
@@ -228,7 +248,7 @@ impl Daemon {
         if let Some(state) = saved {
             restore(&config, &mut reaction, state, now);
         }
-        Ok(Daemon {
+        let mut daemon = Daemon {
             mode,
             input,
             reaction,
@@ -237,6 +257,7 @@ impl Daemon {
             polling,
             cannot_watch: None,
             notifier: Notifier::from_env(),
+            live: Live::without_metrics(),
             more_to_read: false,
             state: state_file
                 .map(Persist::new)
@@ -246,7 +267,17 @@ impl Daemon {
             stopping: None,
             failure: None,
             config,
-        })
+        };
+        if let Some(path) = &daemon.config.metrics_file {
+            daemon.live = Live::with_metrics(path, &daemon.config.path_as_given, &view!(daemon))
+                .map_err(|err| {
+                    Error::failure(format!(
+                        "cannot write the metrics file {}: {err}",
+                        path.display()
+                    ))
+                })?;
+        }
+        Ok(daemon)
     }
 
     /// The first turn: `--once` reads the file to its end; otherwise the
@@ -268,9 +299,28 @@ impl Daemon {
             }
             // What was appended between opening and watching raised no event.
             self.refresh(now);
-            self.notifier.ready(&self.status());
+            self.ready(now);
         }
         Ok(())
+    }
+
+    /// `READY=1`, with the status line.
+    fn ready(&mut self, now: Instant) {
+        let view = view!(self);
+        let status = self.live.ready_status(now, &view);
+        self.notifier.ready(&status);
+    }
+
+    /// The end of a turn: the metrics file if due, the status line if it
+    /// changed.
+    fn after_turn(&mut self, now: Instant) {
+        if let Some(log) = self.input.as_path() {
+            self.reaction.count_rotations(log.rotations());
+        }
+        let view = view!(self);
+        if let Some(status) = self.live.after_turn(now, &view) {
+            self.notifier.status(&status);
+        }
     }
 
     /// Has the run ended? With what result, if so. Asked before each wait.
@@ -316,6 +366,7 @@ impl Daemon {
             self.reaction.deadline(),
             self.polling.deadline(),
             self.state.as_ref().and_then(Persist::deadline),
+            self.live.deadline(),
         ]
         .into_iter()
         .flatten()
@@ -399,6 +450,7 @@ impl Daemon {
             state.note_progress(log, &self.reaction, now);
             state.on_deadline(&self.config.path, log, &self.reaction, now);
         }
+        self.after_turn(now);
         None
     }
 
@@ -413,6 +465,11 @@ impl Daemon {
     /// The last save of a run: written before logs2eca exits.
     fn save_state_last(&mut self, now: Instant) {
         self.save_state(now);
+        if let Some(log) = self.input.as_path() {
+            self.reaction.count_rotations(log.rotations());
+        }
+        let view = view!(self);
+        self.live.finish(&view);
         if let Some(state) = &self.state {
             state.flush();
         }
@@ -476,6 +533,7 @@ impl Daemon {
                 matched += 1;
                 reaction.on_match(line, origin.of(block, line), now)
             });
+            reaction.count_block(block, matched, excluded);
             if let Some(summary) = summary.as_mut() {
                 summary.add(block, matched + excluded, excluded);
             }
@@ -529,7 +587,7 @@ impl Daemon {
         self.notifier.reloading();
         self.update_watches();
         self.refresh(now);
-        self.notifier.ready(&self.status());
+        self.ready(now);
     }
 
     /// Resolves the path again and watches what decides it, and the
@@ -596,13 +654,67 @@ impl Daemon {
             );
         }
     }
+}
 
-    /// What the service manager shows as our status.
-    fn status(&self) -> String {
-        match (&self.resolution.missing_dir, self.input.is_open()) {
-            (Some(dir), _) => format!("waiting for the directory {}", dir.display()),
-            (None, false) => format!("waiting for {}", self.config.path_as_given),
-            (None, true) => format!("following {}", self.config.path_as_given),
+/// The daemon's parts as the status line and the metrics see them.
+struct DaemonView<'a> {
+    config: &'a Config,
+    input: &'a Source,
+    reaction: &'a Reaction,
+    state: Option<&'a Persist>,
+    missing_dir: Option<&'a Path>,
+}
+
+impl View for DaemonView<'_> {
+    fn counters(&self) -> &Counters {
+        self.reaction.counters()
+    }
+
+    fn saves(&self) -> Option<u64> {
+        self.state.map(Persist::saves)
+    }
+
+    fn snapshot(&self, now: Instant) -> Snapshot<'_> {
+        let path = &self.config.path_as_given;
+        let counters = self.reaction.counters();
+        let reading = match (self.input.as_path(), self.missing_dir) {
+            (None, _) => Reading::Stream {
+                bytes: counters.bytes,
+            },
+            (Some(_), Some(dir)) => Reading::Waiting {
+                what: format!("the directory {}", dir.display()),
+            },
+            (Some(log), None) => match log.offset() {
+                Some(offset) => Reading::File {
+                    path: path.clone(),
+                    offset,
+                },
+                None => Reading::Waiting { what: path.clone() },
+            },
+        };
+        Snapshot {
+            reading,
+            rotated_open: self.input.as_path().map_or(0, LogPath::rotated_open),
+            counters,
+            running: self.reaction.running_since(now, SystemTime::now()),
+            keys: self.reaction.keys(),
+            held: self.reaction.held_count(),
+            retries: 0,
+            undos: 0,
+            dry_run: self.reaction.is_dry_run(),
+        }
+    }
+
+    fn sample(&self) -> Sample<'_> {
+        Sample {
+            counters: self.reaction.counters(),
+            keys: self.reaction.keys(),
+            held: self.reaction.held_count(),
+            running: self
+                .reaction
+                .running_since(Instant::now(), SystemTime::now())
+                .len(),
+            lag_bytes: self.input.as_path().map(LogPath::lag),
         }
     }
 }

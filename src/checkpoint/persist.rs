@@ -39,6 +39,8 @@ pub struct Persist {
     seen: (u64, u64),
     /// Held matches did not all fit in the last save (warned once).
     held_cut_warned: bool,
+    /// Saves handed to the writer so far: the metrics file follows them.
+    saves: u64,
 }
 
 impl Persist {
@@ -48,6 +50,7 @@ impl Persist {
             schedule: SaveSchedule::new(SAVE_INTERVAL),
             seen: (0, 0),
             held_cut_warned: false,
+            saves: 0,
         })
     }
 
@@ -96,6 +99,12 @@ impl Persist {
         // reading advances again, as after any save: none while idle.
         self.saver.submit(state);
         self.schedule.saved(now);
+        self.saves += 1;
+    }
+
+    /// Saves handed to the writer so far.
+    pub fn saves(&self) -> u64 {
+        self.saves
     }
 
     /// The matches the gate holds, as the state keeps them: at most

@@ -402,9 +402,14 @@ impl<T: Held> Gate<T> {
     }
 
     /// Keys tracked now.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_name.len()
+    }
+
+    /// Matches held now: queued behind their key's run (`--wait 0`), or
+    /// triggers waiting for a free slot.
+    pub fn held_count(&self) -> usize {
+        self.queued + self.slot_queue.len()
     }
 
     /// Matches of new keys dropped because the table was full of busy keys.

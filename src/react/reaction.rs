@@ -8,11 +8,12 @@ use std::time::{Instant, SystemTime};
 use regex::bytes::CaptureLocations;
 
 use crate::input::file::follow::LineOrigin;
-use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Spawner, Trigger};
+use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Spawner, Stopped, Trigger};
 use crate::react::gate::{
     Gate, HELD_BYTES, Held, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
 };
 use crate::react::pattern::Pattern;
+use crate::report::counters::{CommandResult, Counters};
 use crate::report::printer::{Details, Printer};
 use crate::settings::config::Config;
 
@@ -49,6 +50,9 @@ pub struct Reaction {
     /// keeps its lines for the next start) instead of starting now, only
     /// to be killed.
     stopping: bool,
+    /// What was read, matched, run and suppressed, for the status line and
+    /// the metrics.
+    counters: Counters,
 }
 
 impl Reaction {
@@ -73,7 +77,23 @@ impl Reaction {
             locations: config.matcher.pattern.capture_locations(),
             started: 0,
             stopping: false,
+            counters: Counters::new(SystemTime::now()),
         }
+    }
+
+    /// A block of lines was read: `matches` matched (and were handed to
+    /// `on_match`), `excluded` matched the exclusion too.
+    pub fn count_block(&mut self, block: &[u8], matches: u64, excluded: u64) {
+        self.counters.on_block(block, matches, excluded);
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// A path was rotated or truncated.
+    pub fn count_rotations(&mut self, rotations: u64) {
+        self.counters.rotations = rotations;
     }
 
     /// A line matched (and was not excluded); `origin` is where it starts.
@@ -113,16 +133,21 @@ impl Reaction {
                 self.start(start, line, origin, now);
                 self.start_waiting(now);
             }
-            Verdict::Suppressed => log::debug!("suppressed: {}", excerpt(line)),
+            Verdict::Suppressed => {
+                self.counters.suppressed += 1;
+                log::debug!("suppressed: {}", excerpt(line))
+            }
             Verdict::Waiting => log::debug!("waiting for a free slot: {}", excerpt(line)),
             Verdict::Queued => log::debug!("queued: {}", excerpt(line)),
-            Verdict::Counted | Verdict::Dropped => {}
+            Verdict::Dropped => self.counters.suppressed += 1,
+            Verdict::Counted => {}
         }
         self.log_notices();
     }
 
     /// Runs (or prints) what the gate let through.
     fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, now: Instant) {
+        self.counters.on_trigger(SystemTime::now());
         match &mut self.sink {
             Effect::Print(out) => {
                 if out.wants_details() {
@@ -161,6 +186,7 @@ impl Reaction {
                             excerpt(line)
                         );
                         self.gate.finished(start.key, now);
+                        self.counters.on_command_end(CommandResult::Failed, None);
                     }
                 }
             }
@@ -293,7 +319,46 @@ impl Reaction {
 
     fn end_run(&mut self, finished: &Finished, now: Instant) {
         action::log_finished(finished);
+        self.count_end(finished);
         self.gate.finished(finished.tag, now);
+    }
+
+    fn count_end(&mut self, finished: &Finished) {
+        let stopped = finished.stopped.map(|why| match why {
+            Stopped::Timeout => CommandResult::Timeout,
+            Stopped::Shutdown => CommandResult::Killed,
+        });
+        let result = CommandResult::of(finished.status, stopped);
+        self.counters
+            .on_command_end(result, Some(finished.duration));
+    }
+
+    /// When each running command started, as wall-clock time.
+    pub fn running_since(&self, now: Instant, wall: SystemTime) -> Vec<SystemTime> {
+        let Effect::Run { runner, .. } = &self.sink else {
+            return Vec::new();
+        };
+        runner
+            .started_at()
+            .map(|at| {
+                wall.checked_sub(now.saturating_duration_since(at))
+                    .unwrap_or(wall)
+            })
+            .collect()
+    }
+
+    /// Keys tracked now.
+    pub fn keys(&self) -> usize {
+        self.gate.len()
+    }
+
+    /// Matches held now (queued, or waiting for a slot).
+    pub fn held_count(&self) -> usize {
+        self.gate.held_count()
+    }
+
+    pub fn is_dry_run(&self) -> bool {
+        matches!(self.sink, Effect::Print(_))
     }
 
     /// Stopping: terminate the running commands.
@@ -309,6 +374,7 @@ impl Reaction {
         if let Effect::Run { runner, .. } = &mut self.sink {
             for finished in runner.kill_and_wait(now) {
                 action::log_finished(&finished);
+                self.count_end(&finished);
             }
         }
     }

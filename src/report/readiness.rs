@@ -41,11 +41,12 @@ impl Notifier {
     /// Ready, with a one-line status for `systemctl status` (what is
     /// followed, or what is being waited for).
     pub fn ready(&self, status: &str) {
-        let status: String = status
-            .chars()
-            .map(|c| if c.is_control() { '?' } else { c })
-            .collect();
-        self.send(&format!("READY=1\nSTATUS={status}\n"));
+        self.send(&format!("READY=1\nSTATUS={}\n", one_line(status)));
+    }
+
+    /// A new status line (see `status_line` for when).
+    pub fn status(&self, status: &str) {
+        self.send(&format!("STATUS={}\n", one_line(status)));
     }
 
     /// Sent before a reload; newer systemd wants the monotonic time with it.
@@ -66,6 +67,15 @@ impl Notifier {
             log::warn!("cannot notify the service manager: {err} (not logged again)");
         }
     }
+}
+
+/// A status is one line: a control character (a newline in a file name)
+/// would end it, or start another assignment.
+fn one_line(status: &str) -> String {
+    status
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 fn connect(name: &OsString) -> io::Result<(UnixDatagram, SocketAddr)> {

@@ -75,6 +75,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", env = "LOGS2ECA_STATE_FILE", value_parser = trimmed)]
     pub state_file: Option<String>,
 
+    /// Write the counters in Prometheus text format to this file (e.g. for node_exporter's textfile collector), replaced whenever the state is saved and never while idle [default: none].
+    #[arg(long, value_name = "FILE", env = "LOGS2ECA_METRICS_FILE", value_parser = trimmed)]
+    pub metrics_file: Option<String>,
+
     /// How changes are noticed: auto (inotify, and a look every second where inotify cannot be used or the file system is remote), never (inotify only), or a DURATION (at least 10ms) to look at that interval without inotify [default: auto].
     #[arg(long, value_name = "WHEN", env = "LOGS2ECA_POLL",
           allow_hyphen_values = true, value_parser = trimmed)]

@@ -77,6 +77,8 @@ pub struct LogPath {
     stat_failing: bool,
     /// Directories rotated files were seen in, most recent last.
     rotated_dirs: Vec<PathBuf>,
+    /// Times the path named another file, or its file was truncated.
+    rotations: u64,
 }
 
 impl LogPath {
@@ -99,6 +101,7 @@ impl LogPath {
             unreadable: None,
             stat_failing: false,
             rotated_dirs: Vec::new(),
+            rotations: 0,
         })
     }
 
@@ -237,6 +240,35 @@ impl LogPath {
         self.current.is_some()
     }
 
+    /// How far the file open at the path was processed: the first byte
+    /// not processed yet. `None` while no file is open.
+    pub fn offset(&self) -> Option<u64> {
+        self.current.as_ref().map(Follower::processed_offset)
+    }
+
+    /// Rotated files still open, being finished.
+    pub fn rotated_open(&self) -> usize {
+        self.retired.len()
+    }
+
+    /// Times the path named another file, or its file was truncated.
+    pub fn rotations(&self) -> u64 {
+        self.rotations
+    }
+
+    /// Bytes in the open files not processed yet: their sizes now minus
+    /// the offsets (one `fstat` per open file).
+    pub fn lag(&self) -> u64 {
+        self.current
+            .iter()
+            .chain(self.retired.iter().map(|old| &old.file))
+            .filter_map(|f| {
+                let len = f.file().metadata().ok()?.len();
+                Some(len.saturating_sub(f.processed_offset()))
+            })
+            .sum()
+    }
+
     /// The end for good (`--once`): held partial lines are lines.
     pub fn finish(&mut self, sink: LineSink) {
         if let Some(file) = self.current.as_mut() {
@@ -273,8 +305,10 @@ impl LogPath {
         match std::fs::metadata(&self.path) {
             Ok(meta) if Some(FileId::of(&meta)) == current_id => {
                 self.can_look();
-                if let Some(file) = self.current.as_mut() {
-                    check_truncation(file, &self.path.display(), sink);
+                if let Some(file) = self.current.as_mut()
+                    && check_truncation(file, &self.path.display(), sink)
+                {
+                    self.rotations += 1;
                 }
             }
             Ok(_) => {
@@ -443,6 +477,7 @@ impl LogPath {
         let Some(mut file) = self.current.take() else {
             return;
         };
+        self.rotations += 1;
         let name = retired_name(&file);
         // Truncated and then rotated between two looks: the lines written
         // after the truncation are at the start of the old file.
@@ -511,14 +546,19 @@ fn retired_name(file: &Follower) -> String {
     }
 }
 
-fn check_truncation(file: &mut Follower, name: &dyn Display, sink: LineSink) {
+/// Rewinds `file` if it was truncated; whether it was.
+fn check_truncation(file: &mut Follower, name: &dyn Display, sink: LineSink) -> bool {
     match file.is_truncated() {
-        Ok(false) => {}
+        Ok(false) => false,
         Ok(true) => {
             log::info!("{name} was truncated: reading it from the start");
             file.rewind(sink);
+            true
         }
-        Err(err) => log::warn!("cannot check {name} for truncation: {err}"),
+        Err(err) => {
+            log::warn!("cannot check {name} for truncation: {err}");
+            false
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::{Instant, SystemTime};
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
 use crate::checkpoint::persist::{self, Persist};
-use crate::checkpoint::state::{State, StateFile};
+use crate::checkpoint::state::{GateRecord, State, StateFile};
 use crate::error::{Error, Result};
 use crate::input::file::follow::{LineSink, StartAt};
 use crate::input::file::fstype;
@@ -260,7 +260,7 @@ impl Daemon {
             live: Live::without_metrics(),
             more_to_read: false,
             state: state_file
-                .map(Persist::new)
+                .map(|file| Persist::new(file, gate_record(&config)))
                 .transpose()
                 .map_err(|err| Error::failure(format!("cannot start the state writer: {err}")))?,
             summary: (mode == Mode::Once && config.command.is_none()).then(|| Summary::new(now)),
@@ -756,6 +756,16 @@ fn open_state(config: &Config) -> Result<(Option<StateFile>, Option<State>)> {
         ours
     });
     Ok((Some(file), state))
+}
+
+/// What the state keeps of the settings, for `logs2eca status`.
+fn gate_record(config: &Config) -> GateRecord {
+    let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    GateRecord {
+        wait_ms: ms(config.wait),
+        threshold: config.gate.threshold.count,
+        window_ms: ms(config.gate.threshold.window),
+    }
 }
 
 fn cannot_open(config: &Config, err: std::io::Error) -> Error {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::checkpoint::saver::Saver;
 use crate::checkpoint::state::{
-    HeldRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
+    GateRecord, HeldRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
 };
 use crate::input::file::rotation::LogPath;
 use crate::react::gate;
@@ -41,16 +41,19 @@ pub struct Persist {
     held_cut_warned: bool,
     /// Saves handed to the writer so far: the metrics file follows them.
     saves: u64,
+    /// The settings the keys are kept under, saved for `logs2eca status`.
+    gate: GateRecord,
 }
 
 impl Persist {
-    pub fn new(file: StateFile) -> std::io::Result<Self> {
+    pub fn new(file: StateFile, gate: GateRecord) -> std::io::Result<Self> {
         Ok(Persist {
             saver: Saver::start(file)?,
             schedule: SaveSchedule::new(SAVE_INTERVAL),
             seen: (0, 0),
             held_cut_warned: false,
             saves: 0,
+            gate,
         })
     }
 
@@ -89,6 +92,7 @@ impl Persist {
         let mut state = State::new(path, WallTime::from_system(wall));
         log.save_into(&mut state);
         state.held = self.held_records(reaction);
+        state.gate = Some(self.gate);
         state.keys = reaction
             .export_keys(now, wall)
             .into_iter()
@@ -115,13 +119,14 @@ impl Persist {
         let mut bytes = 0;
         let records: Vec<HeldRecord> = held
             .iter()
-            .take_while(|(line, _)| {
+            .take_while(|(line, ..)| {
                 bytes += line.len();
                 bytes <= MAX_HELD_SAVED
             })
-            .map(|&(line, trigger)| HeldRecord {
+            .map(|&(line, trigger, key)| HeldRecord {
                 line: line.to_vec(),
                 trigger,
+                key: key.to_vec(),
             })
             .collect();
         let left_out = held.len() - records.len();
@@ -147,6 +152,7 @@ impl Persist {
 fn to_record(key: gate::KeySnapshot) -> KeyRecord {
     KeyRecord {
         key: key.key,
+        running: key.running,
         last_end_unix_ms: key.last_end.map(WallTime::from_system),
         suppressed: key.suppressed,
         window_unix_ms: key.window.into_iter().map(WallTime::from_system).collect(),
@@ -156,6 +162,7 @@ fn to_record(key: gate::KeySnapshot) -> KeyRecord {
 pub fn from_record(key: KeyRecord) -> gate::KeySnapshot {
     gate::KeySnapshot {
         key: key.key,
+        running: false,
         last_end: key.last_end_unix_ms.map(WallTime::to_system),
         suppressed: key.suppressed,
         window: key

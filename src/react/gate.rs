@@ -133,6 +133,9 @@ pub enum Notice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeySnapshot {
     pub key: Vec<u8>,
+    /// Its command is running (shown by `logs2eca status`; a restart
+    /// takes it as just ended).
+    pub running: bool,
     /// When the key's last run ended (its cooldown counts from there).
     pub last_end: Option<SystemTime>,
     pub suppressed: u64,
@@ -434,6 +437,7 @@ impl<T: Held> Gate<T> {
             })
             .map(|key| KeySnapshot {
                 key: key.name.to_vec(),
+                running: key.phase == Phase::Running,
                 // A running key's command ends, for the state, now: its
                 // cooldown holds across a restart. A key waiting for a slot
                 // has not run: its trigger's line is read again at the next
@@ -452,25 +456,26 @@ impl<T: Held> Gate<T> {
     /// What the gate holds, in the order the matches arrived: the triggers
     /// waiting for a slot and the `--wait 0` queue, handled but not run
     /// yet. A restart gets them back from the state file.
-    pub fn held(&self) -> Vec<(&T, bool)> {
+    /// Each with whether it is a trigger waiting for a slot, and its key.
+    pub fn held(&self) -> Vec<(&T, bool, &[u8])> {
         if self.queued == 0 && self.slot_queue.is_empty() {
             return Vec::new();
         }
-        // (arrival, payload, is a trigger waiting for a slot)
-        let mut held: Vec<(u64, &T, bool)> = Vec::new();
+        // (arrival, payload, is a trigger waiting for a slot, key)
+        let mut held: Vec<(u64, &T, bool, &[u8])> = Vec::new();
         for key in self.keys.iter().flatten() {
             if let (Phase::Waiting { seq }, Some((_, payload))) = (key.phase, &key.pending) {
-                held.push((seq, payload, true));
+                held.push((seq, payload, true, &key.name));
             }
             held.extend(
                 key.queue
                     .iter()
-                    .map(|queued| (queued.seq, &queued.payload, false)),
+                    .map(|queued| (queued.seq, &queued.payload, false, &key.name[..])),
             );
         }
         held.sort_by_key(|&(seq, ..)| seq);
         held.into_iter()
-            .map(|(_, payload, trigger)| (payload, trigger))
+            .map(|(_, payload, trigger, key)| (payload, trigger, key))
             .collect()
     }
 
@@ -909,7 +914,7 @@ mod tests {
         assert_eq!(g.on_match(b"a", t0, line("a2")), Verdict::Queued);
         assert_eq!(g.on_match(b"b", t0, line("b1")), Verdict::Waiting);
         assert_eq!(g.on_match(b"a", t0, line("a3")), Verdict::Queued);
-        let held: Vec<(&[u8], bool)> = g.held().into_iter().map(|(l, t)| (&l[..], t)).collect();
+        let held: Vec<(&[u8], bool)> = g.held().into_iter().map(|(l, t, _)| (&l[..], t)).collect();
         assert_eq!(held, [(&b"a2"[..], false), (b"b1", true), (b"a3", false)]);
     }
 
@@ -1119,12 +1124,14 @@ mod tests {
             [
                 KeySnapshot {
                     key: b"cooling".to_vec(),
+                    running: false,
                     last_end: Some(wall - Duration::from_secs(1)),
                     suppressed: 1,
                     window: vec![],
                 },
                 KeySnapshot {
                     key: b"counting".to_vec(),
+                    running: false,
                     last_end: None,
                     suppressed: 0,
                     window: vec![wall - Duration::from_secs(2)],

@@ -244,11 +244,11 @@ impl Reaction {
     /// with whether it is a trigger waiting for a slot (else a match queued
     /// behind its key's run): handled but not run yet, so the state file
     /// keeps them for a restart.
-    pub fn held_lines(&self) -> Vec<(&[u8], bool)> {
+    pub fn held_lines(&self) -> Vec<(&[u8], bool, &[u8])> {
         self.gate
             .held()
             .into_iter()
-            .map(|(held, trigger)| (&held.line[..], trigger))
+            .map(|(held, trigger, key)| (&held.line[..], trigger, key))
             .collect()
     }
 

@@ -28,6 +28,26 @@ pub fn unix_seconds(time: SystemTime) -> f64 {
         .as_secs_f64()
 }
 
+/// A span as a person reads it: `45s`, `12m 3s`, `3h 20m`, `2d 4h`.
+pub fn span(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// A span given in milliseconds: under a second as `500ms`.
+pub fn span_ms(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else {
+        span(Duration::from_millis(ms))
+    }
+}
+
 /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
 /// Hinnant's `civil_from_days`, for days after the epoch).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
@@ -61,5 +81,14 @@ mod tests {
             utc(UNIX_EPOCH - Duration::from_secs(5)),
             "1970-01-01T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn spans() {
+        assert_eq!(span(Duration::from_millis(999)), "0s");
+        assert_eq!(span(Duration::from_secs(59)), "59s");
+        assert_eq!(span(Duration::from_secs(723)), "12m 3s");
+        assert_eq!(span(Duration::from_secs(3 * 3600 + 20 * 60 + 9)), "3h 20m");
+        assert_eq!(span(Duration::from_secs(2 * 86_400 + 4 * 3600)), "2d 4h");
     }
 }

@@ -11,5 +11,6 @@ pub(crate) mod logging;
 pub(crate) mod metrics;
 pub(crate) mod printer;
 pub(crate) mod readiness;
+pub(crate) mod status;
 pub(crate) mod status_line;
 pub(crate) mod summary;

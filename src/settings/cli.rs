@@ -10,7 +10,9 @@
 use std::ffi::{OsStr, OsString};
 
 use clap::parser::ValueSource;
-use clap::{ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches, Parser};
+use clap::{
+    ArgAction, ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser, Subcommand,
+};
 
 use crate::error::{Error, Result};
 
@@ -136,6 +138,31 @@ pub struct Cli {
     /// `--check`).
     #[arg(skip)]
     pub settings: Vec<Setting>,
+
+    #[command(subcommand)]
+    pub subcommand: Option<Sub>,
+}
+
+/// The one subcommand: without it, logs2eca follows a log.
+#[derive(Subcommand, Debug)]
+pub enum Sub {
+    /// Show what a monitor is doing, from its state file (read without its lock: also while it runs).
+    Status(StatusArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The state file, or the NAME of a logs2eca@NAME monitor (/var/lib/logs2eca/NAME/state.json) [default: $STATE_DIRECTORY/state.json].
+    #[arg(value_name = "STATE_FILE|NAME")]
+    pub target: Option<String>,
+
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Show at most this many keys, most recent first; 0 shows all [default: 20].
+    #[arg(long, value_name = "N")]
+    pub keys: Option<String>,
 }
 
 /// Parses the process arguments. On `--help`/`--version` the text is

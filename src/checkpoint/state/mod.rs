@@ -56,6 +56,18 @@ pub struct State {
     /// any (`--key`; without it, the one key is the empty one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyRecord>,
+    /// The settings that give the keys' times their meaning, for
+    /// `logs2eca status` (a start goes by its own settings, not these).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateRecord>,
+}
+
+/// The cooldown and threshold the keys were kept under.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateRecord {
+    pub wait_ms: u64,
+    pub threshold: u32,
+    pub window_ms: u64,
 }
 
 impl State {
@@ -69,6 +81,7 @@ impl State {
             rotated_dirs: Vec::new(),
             held: Vec::new(),
             keys: Vec::new(),
+            gate: None,
         }
     }
 
@@ -161,6 +174,13 @@ pub struct HeldRecord {
     /// opposed to a match queued behind its key's run (`--wait 0`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trigger: bool,
+    /// Its key (for `logs2eca status`; a start computes it again).
+    #[serde(
+        default,
+        with = "encoding::bytes",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub key: Vec<u8>,
 }
 
 /// The window and cooldown of one key (§7).
@@ -169,6 +189,10 @@ pub struct KeyRecord {
     /// The key's bytes (capture groups need not be UTF-8).
     #[serde(with = "encoding::bytes")]
     pub key: Vec<u8>,
+    /// Its command was running (for `logs2eca status`; `last_end_unix_ms`
+    /// is then the save's time, so that a restart holds the cooldown).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub running: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_end_unix_ms: Option<WallTime>,
     #[serde(default)]

@@ -315,11 +315,8 @@ impl Report {
             } else {
                 String::from_utf8_lossy(&key.key).into_owned()
             };
-            let cooldown = match (key.running, key.cooldown_left) {
-                (true, _) => "after the run".to_owned(),
-                (false, Some(left)) => clock::span(left),
-                (false, None) => "-".to_owned(),
-            };
+            // A running key's cooldown starts when its command ends.
+            let cooldown = key.cooldown_left.map_or("-".to_owned(), clock::span);
             let _ = writeln!(
                 out,
                 "  {:<24} {:>9} {:>14} {:>7} {:>10} {:>4}",

@@ -21,5 +21,6 @@ mod scan;
 mod settings;
 mod shipping;
 mod state;
+mod status;
 mod stream;
 mod torture;

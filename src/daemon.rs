@@ -331,12 +331,14 @@ impl Daemon {
             return Some(Ok(()));
         }
         if (self.mode == Mode::Once || self.input.ended()) && !self.reaction.is_running() {
-            self.reaction.report_suppressed();
-            if let Some(summary) = &self.summary {
-                log::info!(
-                    "{}",
-                    summary.report(self.reaction.printed(), Instant::now())
-                );
+            let suppressed = self.reaction.report_suppressed();
+            match &self.summary {
+                Some(summary) => log::info!(
+                    "{}; the pattern is {}",
+                    summary.report(self.reaction.printed(), suppressed.count, Instant::now()),
+                    crate::settings::shown::pattern(&self.config.matcher.pattern)
+                ),
+                None => self.log_suppressed(suppressed),
             }
             self.save_state_last(Instant::now());
             return Some(match self.input.error() {
@@ -425,7 +427,8 @@ impl Daemon {
                 self.reaction.kill(now);
             }
             if !self.reaction.is_running() {
-                self.reaction.report_suppressed();
+                let suppressed = self.reaction.report_suppressed();
+                self.log_suppressed(suppressed);
                 self.save_state_last(now);
                 log::info!("stopped");
                 return Some(self.failure.take().map_or(Ok(()), Err));
@@ -654,6 +657,30 @@ impl Daemon {
             );
         }
     }
+
+    /// At the end: the matches suppressed and not reported yet, in one
+    /// line. With a state file the cooldown is kept for the next start, so
+    /// nothing is said to be over.
+    fn log_suppressed(&self, suppressed: crate::react::reaction::Suppressed) {
+        if suppressed.count == 0 {
+            return;
+        }
+        let keys = match suppressed.keys {
+            0 => String::new(),
+            n => format!(" of {n} key(s)"),
+        };
+        if self.state.is_some() {
+            log::info!(
+                "stopping in a cooldown that the state file keeps: {} matching line(s){keys} suppressed so far",
+                suppressed.count
+            );
+        } else {
+            log::info!(
+                "stopping: {} matching line(s){keys} were suppressed by the cooldown",
+                suppressed.count
+            );
+        }
+    }
 }
 
 /// The daemon's parts as the status line and the metrics see them.
@@ -785,13 +812,13 @@ fn log_summary(config: &Config) {
         .matcher
         .exclude
         .as_ref()
-        .map(|x| format!(" but not {}", x.source()))
+        .map(|x| format!(" but not {}", crate::settings::shown::pattern(x)))
         .unwrap_or_default();
     let action = match &config.command {
         None => "print them (dry run)".to_owned(),
         Some(command) => format!(
-            "run {:?} (cooldown {}, timeout {})",
-            command.argv.join(" "),
+            "run {} (cooldown {}, timeout {})",
+            crate::settings::shown::argv(&command.argv),
             crate::react::action::seconds(config.wait),
             config
                 .timeout
@@ -802,7 +829,7 @@ fn log_summary(config: &Config) {
         "{} {}: on lines matching {}{exclude}, {action}",
         if config.once { "scanning" } else { "following" },
         config.path_as_given,
-        config.matcher.pattern.source(),
+        crate::settings::shown::pattern(&config.matcher.pattern),
     );
 }
 

@@ -81,20 +81,58 @@ fn run(mut cli: settings::cli::Cli) -> error::Result<()> {
     }
     let settings = std::mem::take(&mut cli.settings);
     let check = cli.check;
-    let config = settings::config::Config::from_cli(cli)?;
-    for warning in &config.warnings {
+    let strict = cli.strict;
+    // Misspelt variables first: they are often why a setting is missing,
+    // and the error about that ends the run.
+    let mut warnings = std::mem::take(&mut cli.env_file_warnings);
+    warnings.extend(settings::advice::environment(
+        std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()),
+        &settings::cli::setting_variables()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &settings::cli::flag_guesses(),
+        |name| {
+            cli.env_file_origins
+                .iter()
+                .find(|(known, _)| known == name)
+                .map(|(_, at)| at.clone())
+        },
+    ));
+    warnings.extend(settings::advice::quoted_values(&settings));
+    for warning in &warnings {
         log::warn!("{warning}");
     }
+    let config = settings::config::Config::from_cli(cli)?;
+    let mut later = config.warnings.clone();
+    if !config.stdin {
+        later.extend(settings::file_look::warning(
+            &config.path,
+            &config.path_as_given,
+        ));
+    }
+    for warning in &later {
+        log::warn!("{warning}");
+    }
+    warnings.extend(later);
+    let strict_failure = (strict && !warnings.is_empty())
+        .then(|| error::Error::usage(format!("--strict: {} warning(s) above", warnings.len())));
     if check {
         use std::io::Write as _;
         let report = settings::check::report(&settings, &config);
         // A closed stdout (`--check | head`) is no reason to fail.
         let _ = std::io::stdout().write_all(report.as_bytes());
-        // A state file a start would fail on fails the check too.
-        if let Some(path) = &config.state_file {
-            crate::checkpoint::state::inspect(path).map_err(error::Error::usage)?;
+        if let Some(err) = strict_failure {
+            return Err(err);
+        }
+        // What a start would fail on fails the check, with the same status.
+        if let Some(why) = settings::check::start_failure(&config) {
+            return Err(error::Error::failure(why));
         }
         return Ok(());
+    }
+    if let Some(err) = strict_failure {
+        return Err(err);
     }
     daemon::run(config)
 }

@@ -171,6 +171,15 @@ pub(crate) fn keep_large_buffers_out_of_the_heap() {
     }
 }
 
+/// Sets a variable of our own environment, as `--env-file` does before
+/// the arguments are read again over it.
+pub(crate) fn set_env_before_threads(name: &str, value: &str) {
+    // SAFETY: only called while the settings are parsed, before the
+    // logging and state threads (or any other) exist, so no thread can
+    // read the environment at the same time.
+    unsafe { std::env::set_var(name, value) };
+}
+
 fn c_path(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))

@@ -53,6 +53,9 @@ pub struct Reaction {
     /// What was read, matched, run and suppressed, for the status line and
     /// the metrics.
     counters: Counters,
+    /// A dry run's suppressed matches, told once in its summary rather
+    /// than a line per key.
+    dry_suppressed: Suppressed,
 }
 
 impl Reaction {
@@ -76,6 +79,7 @@ impl Reaction {
             key: Vec::new(),
             locations: config.matcher.pattern.capture_locations(),
             started: 0,
+            dry_suppressed: Suppressed::default(),
             stopping: false,
             counters: Counters::new(SystemTime::now()),
         }
@@ -173,17 +177,32 @@ impl Reaction {
                     count: u64::from(start.count),
                     key: (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key)),
                 });
+                // What made the trigger: the key (with --key) and how
+                // many matches, as the command is told them.
+                let why = || match self.key_groups.is_empty() {
+                    true => format!("count {}", start.count),
+                    false => format!(
+                        "key '{}', count {}",
+                        excerpt(self.gate.key_name(start.key)),
+                        start.count
+                    ),
+                };
                 // Logged after the spawn: the write to stderr (a pipe to
                 // the journal) is not on the path from match to action.
                 match runner.spawn(&env, start.key, now) {
                     Ok(pid) => {
                         self.started += 1;
-                        log::info!("match: {} -> started command (pid {pid})", excerpt(line))
+                        log::info!(
+                            "match: {} -> started command (pid {pid}); {}",
+                            excerpt(line),
+                            why()
+                        )
                     }
                     Err(err) => {
                         log::warn!(
-                            "match: {} -> cannot start the command: {err}",
-                            excerpt(line)
+                            "match: {} -> cannot start the command: {err}; {}",
+                            excerpt(line),
+                            why()
                         );
                         self.gate.finished(start.key, now);
                         self.counters.on_command_end(CommandResult::Failed, None);
@@ -205,32 +224,40 @@ impl Reaction {
 
     fn log_notices(&mut self) {
         let keyed = !self.key_groups.is_empty();
+        let dry = matches!(self.sink, Effect::Print(_));
         for notice in self.gate.take_notices() {
             match notice {
-                Notice::Suppressed { key, count } if keyed => log::info!(
-                    "cooldown over for key '{}': {count} matching line(s) were suppressed",
-                    excerpt(&key)
-                ),
-                Notice::Suppressed { count, .. } => {
-                    log::info!("cooldown over: {count} matching line(s) were suppressed")
-                }
-                Notice::QueueFull { count } => log::warn!(
-                    "{count} matching line(s) suppressed: the queue of matches waiting for their \
-                     commands is full ({} matches or {} MiB of lines)",
-                    QUEUE_BOUND,
-                    HELD_BYTES >> 20
-                ),
-                Notice::TableFull { count } => log::warn!(
-                    "{count} matching line(s) of new keys dropped: all tracked keys are busy (raise --max-keys)"
-                ),
+                // A key may end several cooldowns in a run: only the
+                // matches are added up.
+                Notice::Suppressed { count, .. } if dry => self.dry_suppressed.count += count,
+                other => log_notice(other, keyed),
             }
         }
     }
 
-    /// Stopping, or the end of `--once`: report the counts not yet reported.
-    pub fn report_suppressed(&mut self) {
+    /// Stopping, or the end of `--once`: the counts not reported yet. The
+    /// suppressed matches are added up (one line for all keys, not one
+    /// each) and returned for the caller to say, since only it knows
+    /// whether the cooldown ends here or is kept for the next start.
+    pub fn report_suppressed(&mut self) -> Suppressed {
         self.gate.report_all();
-        self.log_notices();
+        let keyed = !self.key_groups.is_empty();
+        let mut total = std::mem::take(&mut self.dry_suppressed);
+        for notice in self.gate.take_notices() {
+            match notice {
+                Notice::Suppressed { count, .. } => {
+                    total.count += count;
+                    total.keys += 1;
+                }
+                other => log_notice(other, keyed),
+            }
+        }
+        // Over a dry run a key may have ended several cooldowns, so its
+        // keys are not counted; at a stop each key reports once.
+        if !keyed || matches!(self.sink, Effect::Print(_)) {
+            total.keys = 0;
+        }
+        total
     }
 
     /// Ends a batch of lines: dry-run output becomes visible.
@@ -416,5 +443,34 @@ struct HeldMatch {
 impl Held for HeldMatch {
     fn bytes(&self) -> usize {
         self.line.len()
+    }
+}
+
+/// Matches suppressed by cooldowns and not reported yet, added up.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Suppressed {
+    pub count: u64,
+    /// How many keys they were of (0 without `--key`).
+    pub keys: u64,
+}
+
+fn log_notice(notice: Notice, keyed: bool) {
+    match notice {
+        Notice::Suppressed { key, count } if keyed => log::info!(
+            "cooldown over for key '{}': {count} matching line(s) were suppressed",
+            excerpt(&key)
+        ),
+        Notice::Suppressed { count, .. } => {
+            log::info!("cooldown over: {count} matching line(s) were suppressed")
+        }
+        Notice::QueueFull { count } => log::warn!(
+            "{count} matching line(s) suppressed: the queue of matches waiting for their \
+             commands is full ({} matches or {} MiB of lines)",
+            QUEUE_BOUND,
+            HELD_BYTES >> 20
+        ),
+        Notice::TableFull { count } => log::warn!(
+            "{count} matching line(s) of new keys dropped: all tracked keys are busy (raise --max-keys)"
+        ),
     }
 }

@@ -44,7 +44,7 @@ impl Notifier {
         self.send(&format!("READY=1\nSTATUS={}\n", one_line(status)));
     }
 
-    /// A new status line (see `status_line` for when).
+    /// A new one-line status, without a change of state.
     pub fn status(&self, status: &str) {
         self.send(&format!("STATUS={}\n", one_line(status)));
     }
@@ -69,8 +69,7 @@ impl Notifier {
     }
 }
 
-/// A status is one line: a control character (a newline in a file name)
-/// would end it, or start another assignment.
+/// A status is one line of the notification: no control characters.
 fn one_line(status: &str) -> String {
     status
         .chars()

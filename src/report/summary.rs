@@ -32,9 +32,15 @@ impl Summary {
     }
 
     /// The line for the log, with how many lines would have triggered.
-    pub fn report(&self, would_trigger: u64, now: Instant) -> String {
+    /// `suppressed`: the matches a `--wait` cooldown held back, all keys
+    /// together.
+    pub fn report(&self, would_trigger: u64, suppressed: u64, now: Instant) -> String {
+        let suppressed = match suppressed {
+            0 => String::new(),
+            n => format!(", {n} suppressed by the cooldown"),
+        };
         format!(
-            "summary: {} line(s) read, {} matched, {} excluded, {} would trigger, in {}",
+            "summary: {} line(s) read, {} matched, {} excluded, {} would trigger{suppressed}, in {}",
             self.lines,
             self.matched,
             self.excluded,
@@ -54,9 +60,15 @@ mod tests {
         let mut s = Summary::new(t0);
         s.add(b"a\nb\nc\n", 2, 1);
         s.add(b"d\n", 0, 0);
-        let report = s.report(1, t0);
+        let report = s.report(1, 0, t0);
         assert!(
-            report.starts_with("summary: 4 line(s) read, 2 matched, 1 excluded, 1 would trigger"),
+            report
+                .starts_with("summary: 4 line(s) read, 2 matched, 1 excluded, 1 would trigger, in"),
+            "{report}"
+        );
+        let report = s.report(1, 5, t0);
+        assert!(
+            report.contains("1 would trigger, 5 suppressed by the cooldown, in"),
             "{report}"
         );
     }

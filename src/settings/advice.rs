@@ -9,6 +9,7 @@
 //! pure functions over strings, unit-tested on tables.
 
 use crate::react::pattern::Pattern;
+use crate::settings::cli::{SetBy, Setting};
 
 /// Variables logs2eca sets for its command, not settings: a logs2eca run
 /// by the command of another one inherits them and must not warn.
@@ -27,20 +28,16 @@ const GROUP_PREFIX: &str = "LOGS2ECA_GROUP_";
 /// Warnings about a pattern setting (`--pattern`, `--exclude`) as written
 /// (`source`) and compiled.
 pub fn pattern(flag: &str, source: &str, compiled: &Pattern, literal_forced: bool) -> Vec<String> {
+    // Quotes around the pattern are warned about with every other value's
+    // (`quoted_values`).
     let mut warnings = Vec::new();
-    if let Some(quote) = wrapping_quote(source) {
-        warnings.push(format!(
-            "{flag} {source} is wrapped in {quote} quotes, which are part of the pattern \
-             (docker --env-file keeps them): remove them"
-        ));
-    }
     if compiled.is_literal()
         && !literal_forced
-        && let Some(what) = regex_look(source)
+        && let Some((what, delimited)) = regex_look(source)
     {
         warnings.push(format!(
-            "{flag} '{source}' is a literal, but {what} looks like regex syntax: \
-             write a regex between slashes, /.../, or add --literal to keep it literal"
+            "{flag} '{source}' is a literal (text to find as it is), but {what} is regex syntax: \
+             write {flag} '{delimited}' for a regex, or add --literal to keep it literal"
         ));
     }
     // `/^$/` matches an empty line and nothing else: only a pattern that
@@ -57,23 +54,45 @@ pub fn pattern(flag: &str, source: &str, compiled: &Pattern, literal_forced: boo
     warnings
 }
 
+/// A warning for each setting whose value is wrapped in a pair of quotes:
+/// docker's `--env-file` and Compose's `env_file` keep them, so a path
+/// `"/tmp/x.log"` is a relative name that never appears, and a pattern
+/// looks for the quotes too.
+pub fn quoted_values(settings: &[Setting]) -> Vec<String> {
+    settings
+        .iter()
+        .filter_map(|setting| {
+            // `''` is an empty value, refused on its own terms; a command
+            // is split like a shell would, and a whole one quoted as one
+            // word has its own hint (`quoted_command_hint`).
+            let value = setting
+                .value
+                .as_deref()
+                .filter(|v| v.len() > 2 && setting.flag != "--command")?;
+            let quote = wrapping_quote(value)?;
+            let from = match &setting.origin {
+                SetBy::Environment(name) => format!(" (from {name})"),
+                SetBy::EnvFile(at) => format!(" (from {at})"),
+                SetBy::Flag | SetBy::Default => String::new(),
+            };
+            Some(format!(
+                "{} {value}{from} is wrapped in {quote} quotes, which are part of the value \
+                 (docker --env-file keeps them): remove them",
+                setting.flag
+            ))
+        })
+        .collect()
+}
+
 /// `'` or `"` if `text` is wrapped in a pair of them.
 fn wrapping_quote(text: &str) -> Option<char> {
     let first = text.chars().next()?;
     (text.len() >= 2 && matches!(first, '\'' | '"') && text.ends_with(first)).then_some(first)
 }
 
-/// What in a literal looks like regex syntax, if anything.
-fn regex_look(text: &str) -> Option<String> {
-    const TOKENS: [&str; 9] = [
-        ".*", ".+", "\\|", "\\d", "\\w", "\\s", "\\b", "\\.", "[0-9]",
-    ];
-    if let Some(token) = TOKENS.iter().find(|token| text.contains(*token)) {
-        return Some(format!("'{token}'"));
-    }
-    if text.len() > 1 && (text.starts_with('^') || text.ends_with('$')) {
-        return Some("an anchor (^ or $)".into());
-    }
+/// What in a literal looks like regex syntax, if anything, and the
+/// delimited form to use instead.
+fn regex_look(text: &str) -> Option<(String, String)> {
     // `/re/i`: the flags of other tools' syntax.
     if let Some(rest) = text.strip_prefix('/')
         && let Some((body, flags)) = rest.rsplit_once('/')
@@ -81,12 +100,13 @@ fn regex_look(text: &str) -> Option<String> {
         && !flags.is_empty()
         && flags.chars().all(|c| "imsxgu".contains(c))
     {
-        return Some(format!(
-            "'/{body}/{flags}' (flags go inside: /(?{}){body}/, or use -i)",
-            flags.replace(['g', 'u'], "")
+        let flags = flags.replace(['g', 'u'], "");
+        return Some((
+            format!("'/{body}/{flags}' (flags go inside the slashes, or use -i)"),
+            format!("/(?{flags}){body}/"),
         ));
     }
-    None
+    crate::settings::regex_look::regex_syntax_in(text).map(|what| (what, format!("/{text}/")))
 }
 
 /// Words that a shell would have given a meaning to.
@@ -147,9 +167,37 @@ pub fn quoted_command_hint(argv: &[String]) -> Option<&'static str> {
     )
 }
 
+/// Names people give settings, with the one meant: what the README's
+/// words and other tools suggest. The names guessed from the flags
+/// (`--logfile` → `LOGS2ECA_LOGFILE`) come from the definitions.
+const ALIASES: [(&str, &str); 14] = [
+    ("LOGS2ECA_CMD", "LOGS2ECA_COMMAND"),
+    ("LOGS2ECA_ACTION", "LOGS2ECA_COMMAND"),
+    ("LOGS2ECA_RUN", "LOGS2ECA_COMMAND"),
+    ("LOGS2ECA_COOLDOWN", "LOGS2ECA_WAIT"),
+    ("LOGS2ECA_DELAY", "LOGS2ECA_WAIT"),
+    ("LOGS2ECA_SLEEP", "LOGS2ECA_WAIT"),
+    ("LOGS2ECA_FILE", "LOGS2ECA_LOG_FILE"),
+    ("LOGS2ECA_LOG", "LOGS2ECA_LOG_FILE"),
+    ("LOGS2ECA_PATH", "LOGS2ECA_LOG_FILE"),
+    ("LOGS2ECA_REGEX", "LOGS2ECA_EVENT_PATTERN"),
+    ("LOGS2ECA_MATCH", "LOGS2ECA_EVENT_PATTERN"),
+    ("LOGS2ECA_EXCLUDE_REGEX", "LOGS2ECA_EXCLUDE_PATTERN"),
+    ("LOGS2ECA_STATE", "LOGS2ECA_STATE_FILE"),
+    ("LOGS2ECA_CASE_INSENSITIVE", "LOGS2ECA_IGNORE_CASE"),
+];
+
 /// Warnings about `LOGS2ECA_*` variables in `present` that are neither a
-/// setting (`known`) nor one of the variables set for commands.
-pub fn environment(present: impl IntoIterator<Item = String>, known: &[&str]) -> Vec<String> {
+/// setting (`known`) nor one of the variables set for commands, each with
+/// the setting meant when it can be told: from `guesses` (the names the
+/// flags suggest, with the setting's name), the aliases, or a close
+/// spelling.
+pub fn environment(
+    present: impl IntoIterator<Item = String>,
+    known: &[&str],
+    guesses: &[(String, String)],
+    origin_of: impl Fn(&str) -> Option<String>,
+) -> Vec<String> {
     let mut unknown: Vec<String> = present
         .into_iter()
         .filter(|name| name.starts_with("LOGS2ECA_"))
@@ -160,29 +208,48 @@ pub fn environment(present: impl IntoIterator<Item = String>, known: &[&str]) ->
     unknown.sort();
     unknown
         .into_iter()
-        .map(|name| match closest(&name, known) {
-            Some(near) => {
-                format!("unknown environment variable {name} is ignored; did you mean {near}?")
+        .map(|name| {
+            let meant = guesses
+                .iter()
+                .find(|(guess, _)| *guess == name)
+                .map(|(_, meant)| meant.as_str())
+                .or_else(|| {
+                    ALIASES
+                        .iter()
+                        .find(|(alias, _)| *alias == name)
+                        .map(|(_, meant)| *meant)
+                })
+                .or_else(|| closest(&name, known));
+            let from = origin_of(&name)
+                .map(|at| format!(" (--env-file {at})"))
+                .unwrap_or_default();
+            match meant {
+                Some(near) => format!(
+                    "unknown environment variable {name}{from} is ignored; did you mean {near}?"
+                ),
+                None => format!("unknown environment variable {name}{from} is ignored"),
             }
-            None => format!("unknown environment variable {name} is ignored"),
         })
         .collect()
 }
 
 /// The known name nearest to `name`: one whose own part contains the
 /// other's or is contained in it first (`LOGS2ECA_EXCLUDE` →
-/// `LOGS2ECA_EXCLUDE_PATTERN`), then the least edit distance.
+/// `LOGS2ECA_EXCLUDE_PATTERN`), then the least edit distance, if it is
+/// small enough to be a misspelling (a wrong guess misleads more than none).
 fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     let own = |n: &'_ str| n.strip_prefix("LOGS2ECA_").unwrap_or(n).to_owned();
     let name_part = own(name);
     known
         .iter()
-        .min_by_key(|candidate| {
+        .map(|candidate| {
             let part = own(candidate);
             let related = part.contains(&name_part) || name_part.contains(&part);
-            (!related, edit_distance(name, candidate))
+            (!related, edit_distance(&name_part, &part), *candidate)
         })
-        .copied()
+        .filter(|&(unrelated, distance, _)| !unrelated || distance <= 1 + name_part.len() / 4)
+        .min()
+        .map(|(_, _, candidate)| candidate)
 }
 
 /// Levenshtein distance, on bytes (the names are ASCII).
@@ -230,21 +297,21 @@ mod tests {
             ("--pattern", "/^ERROR$/", false, None),
             ("--pattern", "disk 95.5% full", false, None),
             ("--pattern", "$5 fee", false, None),
-            ("--pattern", "ERROR.*timeout", false, Some("'.*'")),
+            (
+                "--pattern",
+                "ERROR.*timeout",
+                false,
+                Some("'/ERROR.*timeout/'"),
+            ),
+            ("--pattern", "ERROR|FATAL", false, Some("'/ERROR|FATAL/'")),
             ("--pattern", "FATAL\\|OOM", false, Some("'\\|'")),
-            ("--pattern", "code \\d+", false, Some("'\\d'")),
+            ("--pattern", "code \\d+", false, Some("'\\d+'")),
             ("--pattern", "^ERROR", false, Some("anchor")),
             ("--pattern", "ERROR$", false, Some("anchor")),
             ("--pattern", "/error/i", false, Some("/(?i)error/")),
             ("--pattern", "ERROR.*timeout", true, None),
-            (
-                "--pattern",
-                "\"ERROR\"",
-                false,
-                Some("wrapped in \" quotes"),
-            ),
-            ("--pattern", "'ERROR'", false, Some("wrapped in ' quotes")),
-            ("--exclude", "'debug'", false, Some("wrapped")),
+            // Quotes are quoted_values' to warn about.
+            ("--pattern", "'ERROR'", false, None),
             ("--pattern", "/x*/", false, Some("matches every line")),
             // Blank lines only: not every line.
             ("--pattern", "/^\\s*$/", false, None),
@@ -262,6 +329,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn quoted_values_of_any_setting() {
+        let setting = |flag: &str, value: &str| Setting {
+            flag: flag.to_owned(),
+            value: Some(value.to_owned()),
+            origin: SetBy::Environment("LOGS2ECA_X".to_owned()),
+        };
+        let warnings = quoted_values(&[
+            setting("--logfile", "\"/tmp/x.log\""),
+            setting("--pattern", "'ERROR'"),
+            setting("--wait", "3"),
+            setting("--command", "'echo' 'a'"),
+            setting("--exclude", "\"x'"),
+        ]);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("wrapped in \" quotes") && warnings[0].contains("LOGS2ECA_X"));
+        assert!(warnings[1].starts_with("--pattern 'ERROR'"));
     }
 
     #[test]
@@ -327,13 +413,21 @@ mod tests {
             ),
             ("LOGS2ECA_LOGFILE", Some("did you mean LOGS2ECA_LOG_FILE?")),
             ("LOGS2ECA_COMAND", Some("did you mean LOGS2ECA_COMMAND?")),
+            ("LOGS2ECA_CMD", Some("did you mean LOGS2ECA_COMMAND?")),
+            ("LOGS2ECA_COOLDOWN", Some("did you mean LOGS2ECA_WAIT?")),
+            ("LOGS2ECA_WAITT", Some("did you mean LOGS2ECA_WAIT?")),
+            ("LOGS2ECA_FROBNICATE", Some("is ignored")),
             (
                 "LOGS2ECA_TIMEOUT_SECONDS",
                 Some("did you mean LOGS2ECA_TIMEOUT?"),
             ),
         ];
         for &(name, expected) in cases {
-            let warnings = environment([name.to_owned()], &known);
+            let guesses = [(
+                "LOGS2ECA_LOGFILE".to_owned(),
+                "LOGS2ECA_LOG_FILE".to_owned(),
+            )];
+            let warnings = environment([name.to_owned()], &known, &guesses, |_| None);
             match expected {
                 None => assert!(warnings.is_empty(), "{name}: {warnings:?}"),
                 Some(fragment) => {
@@ -342,6 +436,15 @@ mod tests {
                     assert!(warnings[0].contains(fragment), "{name}: {warnings:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn far_names_get_no_guess() {
+        let known = ["LOGS2ECA_COMMAND", "LOGS2ECA_WAIT", "LOGS2ECA_KEY"];
+        for name in ["LOGS2ECA_FROBNICATE", "LOGS2ECA_COOLDOWN_X"] {
+            let warnings = environment([name.to_owned()], &known, &[], |_| None);
+            assert!(!warnings[0].contains("did you mean"), "{warnings:?}");
         }
     }
 

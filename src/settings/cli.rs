@@ -27,7 +27,9 @@ use crate::error::{Error, Result};
     name = "logs2eca",
     version,
     after_help = "PATTERN is a literal substring, or a regular expression when written /re/, |re| or %re%.\n\
+                  A literal with regex syntax in it (ERROR|FATAL) gets a warning; --literal silences it.\n\
                   Environment variables that are set but empty count as unset.\n\
+                  Check a monitor with: logs2eca --check --env-file /etc/logs2eca/NAME.env\n\
                   See logs2eca(1) for rotation, cooldown and the command's environment.",
     hide_possible_values = true
 )]
@@ -46,7 +48,7 @@ pub struct Cli {
           allow_hyphen_values = true, value_parser = trimmed)]
     pub command: Option<String>,
 
-    /// Cooldown after the command exits (DURATION: seconds, or 500ms, 10m, 1.5h, 2d); matches meanwhile are suppressed; 0: every match runs, in turn [default: 3].
+    /// Cooldown after the command exits (DURATION: seconds, or 500ms, 10m, 1.5h, 2d, or a systemd time span such as 1m30s or 2h 30min); matches meanwhile are suppressed; 0: every match runs, in turn [default: 3].
     #[arg(short = 'w', long, value_name = "DURATION", env = "LOGS2ECA_WAIT",
           allow_hyphen_values = true, value_parser = trimmed)]
     pub wait: Option<String>,
@@ -118,9 +120,17 @@ pub struct Cli {
     #[arg(long)]
     pub json: bool,
 
-    /// Validate the settings as a start would, print them with where each came from, and exit (0 or 2).
+    /// Validate the settings as a start would, print each as the daemon will use it with where it came from, and exit: 0, 1 where a start would fail (file unreadable), 2 for a configuration error.
     #[arg(long)]
     pub check: bool,
+
+    /// Read LOGS2ECA_* settings (and the command's environment) from FILE as systemd's EnvironmentFile= does; it overrides the environment, flags override it; may be repeated, later files win.
+    #[arg(long, value_name = "FILE", action = ArgAction::Append)]
+    pub env_file: Vec<std::path::PathBuf>,
+
+    /// Any start-up warning is an error (exit 2): for CI, with --check.
+    #[arg(long)]
+    pub strict: bool,
 
     /// Log more (-v debug, -vv trace); overrides RUST_LOG.
     #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet")]
@@ -138,6 +148,15 @@ pub struct Cli {
     /// `--check`).
     #[arg(skip)]
     pub settings: Vec<Setting>,
+
+    /// What `--env-file` said about its lines (ignored ones, lost
+    /// backslashes): warnings like the others.
+    #[arg(skip)]
+    pub env_file_warnings: Vec<String>,
+
+    /// The variables `--env-file` set, each with where: `FILE:LINE`.
+    #[arg(skip)]
+    pub env_file_origins: Vec<(String, String)>,
 
     #[command(subcommand)]
     pub subcommand: Option<Sub>,
@@ -176,12 +195,58 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let Some((cli, _)) = parse_once(&args)? else {
+        return Ok(None);
+    };
+    if cli.env_file.is_empty() {
+        return Ok(parse_once(&args)?.map(|(mut cli, settings)| {
+            cli.settings = settings;
+            cli
+        }));
+    }
+    // The files' variables go into the environment, as systemd puts them
+    // there (in order: a later file wins), and the arguments are read
+    // again over them.
+    let mut warnings = Vec::new();
+    let mut origins: Vec<(String, String)> = Vec::new();
+    for path in &cli.env_file {
+        let file = crate::settings::env_file::read(path).map_err(|why| {
+            Error::usage(format!("cannot read --env-file {}: {why}", path.display()))
+        })?;
+        for assignment in &file.assignments {
+            crate::sys::set_env_before_threads(&assignment.name, &assignment.value);
+            origins.retain(|(name, _)| *name != assignment.name);
+            origins.push((
+                assignment.name.clone(),
+                format!("{}:{}", path.display(), assignment.line),
+            ));
+        }
+        warnings.extend(crate::settings::env_file::warnings(path, &file));
+    }
+    let Some((mut cli, mut settings)) = parse_once(&args)? else {
+        return Ok(None);
+    };
+    for setting in &mut settings {
+        if let SetBy::Environment(name) = &setting.origin
+            && let Some((_, at)) = origins.iter().find(|(known, _)| known == name)
+        {
+            setting.origin = SetBy::EnvFile(format!("{at} {name}"));
+        }
+    }
+    cli.settings = settings;
+    cli.env_file_warnings = warnings;
+    cli.env_file_origins = origins;
+    Ok(Some(cli))
+}
+
+fn parse_once(args: &[OsString]) -> Result<Option<(Cli, Vec<Setting>)>> {
     let command = Cli::command();
     let parsed = command
         .clone()
         .try_get_matches_from(args)
         .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
-    let (mut cli, matches) = match parsed {
+    let (cli, matches) = match parsed {
         Ok(parsed) => parsed,
         Err(err) if !err.use_stderr() => {
             // --help or --version: clap's own output is what users expect.
@@ -194,8 +259,24 @@ where
             return Err(Error::usage(format!("{line} (see --help)")));
         }
     };
-    cli.settings = settings(&command, &matches);
-    Ok(Some(cli))
+    let settings = settings(&command, &matches);
+    Ok(Some((cli, settings)))
+}
+
+/// The variable names the flags suggest (`--logfile` → `LOGS2ECA_LOGFILE`)
+/// where they are not the setting's, with the setting's name.
+pub fn flag_guesses() -> Vec<(String, String)> {
+    Cli::command()
+        .get_arguments()
+        .filter_map(|arg| {
+            let env = arg.get_env()?.to_string_lossy().into_owned();
+            let guess = format!(
+                "LOGS2ECA_{}",
+                arg.get_long()?.to_ascii_uppercase().replace('-', "_")
+            );
+            (guess != env).then_some((guess, env))
+        })
+        .collect()
 }
 
 /// The environment variables of every setting, from the definitions.
@@ -223,15 +304,18 @@ pub enum SetBy {
     Flag,
     /// The named environment variable.
     Environment(String),
+    /// `--env-file`: `FILE:LINE NAME`.
+    EnvFile(String),
     Default,
 }
 
-/// Every setting of `command` as `matches` resolved it (`--help`,
-/// `--version` and `--check` itself aside).
+/// Every setting of `command` as `matches` resolved it: the arguments
+/// that have an environment variable (what only changes how this run
+/// behaves, `--once`, `--json`, `-v`, `--check`, is not a setting).
 pub fn settings(command: &Command, matches: &ArgMatches) -> Vec<Setting> {
     command
         .get_arguments()
-        .filter(|arg| !matches!(arg.get_id().as_str(), "help" | "version" | "check"))
+        .filter(|arg| arg.get_env().is_some())
         .filter_map(|arg| {
             let id = arg.get_id().as_str();
             let flag = format!("--{}", arg.get_long()?);
@@ -328,11 +412,22 @@ mod tests {
         let command = Command::new("t")
             .arg(Arg::new("a").long("a").env("T_CHECK_A"))
             .arg(Arg::new("b").long("b").env("T_CHECK_B_UNSET"))
-            .arg(Arg::new("c").long("c").default_value("3"))
-            .arg(Arg::new("d").long("d").action(ArgAction::SetTrue));
+            .arg(
+                Arg::new("c")
+                    .long("c")
+                    .env("T_CHECK_C_UNSET")
+                    .default_value("3"),
+            )
+            .arg(
+                Arg::new("d")
+                    .long("d")
+                    .env("T_CHECK_D_UNSET")
+                    .action(ArgAction::SetTrue),
+            )
+            .arg(Arg::new("once").long("once").action(ArgAction::SetTrue));
         let matches = command
             .clone()
-            .try_get_matches_from(["t", "--a", " x "])
+            .try_get_matches_from(["t", "--a", " x ", "--once"])
             .unwrap();
         let got = settings(&command, &matches);
         let expected = [

@@ -121,13 +121,6 @@ impl Config {
         if let Some(command) = &command {
             warnings.extend(advice::command(&command.argv));
         }
-        warnings.extend(advice::environment(
-            std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()),
-            &crate::settings::cli::setting_variables()
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        ));
         let path = std::path::absolute(&path_as_given)
             .map_err(|err| Error::usage(format!("invalid --logfile '{path_as_given}': {err}")))?;
         let poll = match non_empty(cli.poll) {
@@ -379,7 +372,8 @@ fn parse_threshold(value: &str) -> Result<Threshold> {
         }
     };
     let window = match window {
-        Some(window) => parse_duration("--threshold", window)?,
+        Some(window) => crate::settings::duration::parse_span(window)
+            .map_err(|why| invalid(&format!("the window '{window}' is {why}")))?,
         None if count == 1 => Duration::ZERO,
         None => return Err(invalid("a count needs a window")),
     };

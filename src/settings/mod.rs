@@ -8,3 +8,7 @@ pub(crate) mod check;
 pub mod cli;
 pub(crate) mod config;
 pub(crate) mod duration;
+pub(crate) mod env_file;
+pub(crate) mod file_look;
+pub(crate) mod regex_look;
+pub(crate) mod shown;

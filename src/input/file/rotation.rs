@@ -85,11 +85,17 @@ impl LogPath {
     /// Opens the file at start. A missing file (or directory) is waited
     /// for; any other failure to open it is the caller's to report.
     pub fn open(path: &Path, start: StartAt) -> io::Result<Self> {
+        let log = Self::open_quietly(path, start)?;
+        if let Some(file) = &log.current {
+            log::info!("following {} from offset {}", path.display(), file.offset());
+        }
+        Ok(log)
+    }
+
+    /// As `open`, saying nothing: a resume says where it resumes.
+    fn open_quietly(path: &Path, start: StartAt) -> io::Result<Self> {
         let current = match Follower::open(path, start) {
-            Ok(file) => {
-                log::info!("following {} from offset {}", path.display(), file.offset());
-                Some(file)
-            }
+            Ok(file) => Some(file),
             Err(err) if is_gone(&err) => None,
             Err(err) => return Err(err),
         };
@@ -110,7 +116,7 @@ impl LogPath {
     /// found by identity and finished first, a rewritten one is read from
     /// 0, and what cannot be found is reported with what was lost.
     pub fn resume(path: &Path, saved: &State, now: Instant) -> io::Result<Self> {
-        let mut log = LogPath::open(path, StartAt::Beginning)?;
+        let mut log = LogPath::open_quietly(path, StartAt::Beginning)?;
         log.rotated_dirs = saved.rotated_dirs.clone();
         let dirs = saved.candidate_dirs();
         for record in &saved.rotated {
@@ -134,6 +140,9 @@ impl LogPath {
         }
         let Some(record) = &saved.current else {
             // Any other file that appeared while we were down is all new.
+            if log.current.is_some() {
+                log::info!("following {} from the start: it is new", path.display());
+            }
             return Ok(log);
         };
         let at_path = log

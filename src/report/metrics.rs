@@ -1,7 +1,8 @@
 //! `--metrics-file`: the counters in Prometheus' text format (SPEC §12),
 //! for node_exporter's textfile collector (or anything that reads it).
 //!
-//! The file is replaced, never edited: the text is written to FILE.tmp
+//! The file is replaced, never edited (and readable by all, 0644, as
+//! a collector runs as a user of its own): the text is written to FILE.tmp
 //! and renamed over FILE, so that a reader sees the old version or the new
 //! one, whole. It is written when the state would be saved (after a spawn,
 //! at most once a second while reading advances, at a rotation, at the
@@ -275,8 +276,15 @@ impl Writer {
         }
     }
 
+    /// Readable by all: a collector runs as a user of its own, and the
+    /// units' `UMask=0077` would make it ours alone.
     fn write(&self, text: &str) -> io::Result<()> {
-        fs::write(&self.temp, text)?;
+        use std::io::Write as _;
+        use std::os::unix::fs::PermissionsExt;
+        let mut file = fs::File::create(&self.temp)?;
+        file.set_permissions(fs::Permissions::from_mode(0o644))?;
+        file.write_all(text.as_bytes())?;
+        drop(file);
         fs::rename(&self.temp, &self.path)
     }
 

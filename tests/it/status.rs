@@ -356,19 +356,16 @@ fn the_metrics_file_counts_what_happened_and_promtool_accepts_it() {
 
     // A command still running when logs2eca stops is counted as killed,
     // in the file's last version.
-    let mut daemon = Daemon::start(
-        &sandbox,
-        [
-            "-l",
-            LOG,
-            "-p",
-            "ERROR",
-            "--metrics-file",
-            "m.prom",
-            "-c",
-            "sleep 30",
-        ],
-    );
+    // Under the units' UMask=0077 the file is still one a collector's
+    // user can read.
+    let mut daemon = Daemon::builder(&sandbox)
+        .wrapper(["sh", "-c", "umask 077; exec \"$0\" \"$@\""])
+        .args(["-l", LOG, "-p", "ERROR", "--metrics-file", "m.prom"])
+        .args(["-c", "sleep 30"])
+        .start();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o644);
     sandbox.append(LOG, "ERROR slow\n");
     wait_until("the command running", || {
         let text = fs::read_to_string(&path).ok()?;

@@ -16,17 +16,8 @@ _logs2eca() {
             ",$1")
                 cmd="logs2eca"
                 ;;
-            logs2eca,help)
-                cmd="logs2eca__subcmd__help"
-                ;;
             logs2eca,status)
                 cmd="logs2eca__subcmd__status"
-                ;;
-            logs2eca__subcmd__help,help)
-                cmd="logs2eca__subcmd__help__subcmd__help"
-                ;;
-            logs2eca__subcmd__help,status)
-                cmd="logs2eca__subcmd__help__subcmd__status"
                 ;;
             *)
                 ;;
@@ -35,7 +26,7 @@ _logs2eca() {
 
     case "${cmd}" in
         logs2eca)
-            opts="-l -p -c -w -x -i -t -n -v -q -h -V --logfile --pattern --command --wait --exclude --ignore-case --literal --timeout --from-beginning --state-file --metrics-file --poll --threshold --key --max-keys --max-running --once --dry-run --json --check --env-file --strict --verbose --quiet --log-format --help --version status help"
+            opts="-l -p -c -w -x -i -t -n -v -q -h -V --logfile --pattern --command --wait --exclude --ignore-case --literal --timeout --from-beginning --state-file --metrics-file --poll --threshold --key --max-keys --max-running --once --dry-run --json --check --env-file --strict --verbose --quiet --log-format --help --version status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,48 +116,6 @@ _logs2eca() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        logs2eca__subcmd__help)
-            opts="status help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        logs2eca__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        logs2eca__subcmd__help__subcmd__status)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -52,9 +52,6 @@ complete -c logs2eca -n "__fish_logs2eca_needs_command" -s q -l quiet -d 'Log le
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -s V -l version -d 'Print version'
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -f -a "status" -d 'Show what a monitor is doing, from its state file (read without its lock: also while it runs)'
-complete -c logs2eca -n "__fish_logs2eca_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c logs2eca -n "__fish_logs2eca_using_subcommand status" -l keys -d 'Show at most this many keys, most recent first; 0 shows all [default: 20]' -r
 complete -c logs2eca -n "__fish_logs2eca_using_subcommand status" -l json -d 'Print one JSON object instead of text'
 complete -c logs2eca -n "__fish_logs2eca_using_subcommand status" -s h -l help -d 'Print help'
-complete -c logs2eca -n "__fish_logs2eca_using_subcommand help; and not __fish_seen_subcommand_from status help" -f -a "status" -d 'Show what a monitor is doing, from its state file (read without its lock: also while it runs)'
-complete -c logs2eca -n "__fish_logs2eca_using_subcommand help; and not __fish_seen_subcommand_from status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -31,7 +31,10 @@ use crate::error::{Error, Result};
                   Environment variables that are set but empty count as unset.\n\
                   Check a monitor with: logs2eca --check --env-file /etc/logs2eca/NAME.env\n\
                   See logs2eca(1) for rotation, cooldown and the command's environment.",
-    hide_possible_values = true
+    hide_possible_values = true,
+    disable_help_subcommand = true,
+    subcommand_value_name = "status",
+    subcommand_help_heading = "Subcommand"
 )]
 pub struct Cli {
     /// The log file to follow; it may not exist yet. - reads standard input as a stream.

@@ -431,3 +431,36 @@ fn an_idle_daemon_with_a_metrics_file_does_not_wake_up() {
         "the metrics file was written while idle"
     );
 }
+
+#[test]
+fn the_readme_alert_rules_are_valid_and_name_our_metrics() {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("```yaml\ngroups:")
+        .expect("the alert rules in the README")
+        + "```yaml\n".len();
+    let rules = &readme[start..start + readme[start..].find("```").unwrap()];
+    for metric in [
+        "logs2eca_triggers_total",
+        "logs2eca_commands_total",
+        "logs2eca_lag_bytes",
+    ] {
+        assert!(rules.contains(metric), "{metric} in\n{rules}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.yml");
+    fs::write(&path, rules).unwrap();
+    match Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&path)
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "promtool check rules: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(err) => eprintln!("promtool not run ({err}): install Debian's prometheus package"),
+    }
+}

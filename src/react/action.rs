@@ -104,7 +104,9 @@ impl Spawner for OsSpawner {
             .env_remove("NOTIFY_SOCKET")
             .stdin(Stdio::null())
             .process_group(0);
-        let child = process.spawn()?;
+        let child = process
+            .spawn()
+            .map_err(crate::react::spawn_error::explain)?;
         // The pid is all we keep: reaping happens in `reap`, for every child.
         Ok(child.id() as libc::pid_t)
     }

@@ -6,3 +6,4 @@ pub(crate) mod action;
 pub(crate) mod gate;
 pub mod pattern;
 pub(crate) mod reaction;
+pub(crate) mod spawn_error;

@@ -7,6 +7,7 @@ mod common;
 mod action;
 mod check;
 mod completions;
+mod container;
 mod faults;
 mod follow;
 mod gate;

@@ -536,9 +536,9 @@ impl Daemon {
                 matched += 1;
                 reaction.on_match(line, origin.of(block, line), now)
             });
-            reaction.count_block(block, matched, excluded);
+            let lines = reaction.count_block(block, matched, excluded);
             if let Some(summary) = summary.as_mut() {
-                summary.add(block, matched + excluded, excluded);
+                summary.add(lines, matched + excluded, excluded);
             }
         });
         reaction.flush();

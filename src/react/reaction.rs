@@ -86,9 +86,10 @@ impl Reaction {
     }
 
     /// A block of lines was read: `matches` matched (and were handed to
-    /// `on_match`), `excluded` matched the exclusion too.
-    pub fn count_block(&mut self, block: &[u8], matches: u64, excluded: u64) {
-        self.counters.on_block(block, matches, excluded);
+    /// `on_match`), `excluded` matched the exclusion too. Returns how many
+    /// lines it had (counted once, here).
+    pub fn count_block(&mut self, block: &[u8], matches: u64, excluded: u64) -> u64 {
+        self.counters.on_block(block, matches, excluded)
     }
 
     pub fn counters(&self) -> &Counters {

@@ -143,11 +143,14 @@ impl Counters {
 
     /// A block of whole lines was read: `matches` of its lines matched
     /// the pattern and not the exclusion, `excluded` matched both.
-    pub fn on_block(&mut self, block: &[u8], matches: u64, excluded: u64) {
-        self.lines += memchr::memchr_iter(b'\n', block).count() as u64;
+    /// Returns the block's number of lines.
+    pub fn on_block(&mut self, block: &[u8], matches: u64, excluded: u64) -> u64 {
+        let lines = memchr::memchr_iter(b'\n', block).count() as u64;
+        self.lines += lines;
         self.bytes += block.len() as u64;
         self.matches += matches;
         self.excluded += excluded;
+        lines
     }
 
     pub fn on_trigger(&mut self, at: SystemTime) {

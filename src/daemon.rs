@@ -709,14 +709,11 @@ impl View for DaemonView<'_> {
                 bytes: counters.bytes,
             },
             (Some(_), Some(dir)) => Reading::Waiting {
-                what: format!("the directory {}", dir.display()),
+                what: format!("the directory {}", dir.display()).into(),
             },
             (Some(log), None) => match log.offset() {
-                Some(offset) => Reading::File {
-                    path: path.clone(),
-                    offset,
-                },
-                None => Reading::Waiting { what: path.clone() },
+                Some(offset) => Reading::File { path, offset },
+                None => Reading::Waiting { what: path.into() },
             },
         };
         Snapshot {

@@ -18,6 +18,8 @@
 //! told by a cheap fingerprint of the numbers it shows, so that a busy log
 //! costs no formatting per read.
 
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::report::clock;
@@ -27,13 +29,13 @@ use crate::report::counters::Counters;
 pub const STATUS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Where reading is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reading {
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Reading<'a> {
     /// The path (or a directory on it) does not exist yet.
-    Waiting { what: String },
+    Waiting { what: Cow<'a, str> },
     /// A file is open at the path: `offset` is the first byte not yet
     /// processed in it.
-    File { path: String, offset: u64 },
+    File { path: &'a str, offset: u64 },
     /// Standard input: `bytes` read so far.
     Stream { bytes: u64 },
     // A journal source shows its position in time here (the time of the
@@ -43,7 +45,7 @@ pub enum Reading {
 /// What the line says, gathered by the loop.
 #[derive(Debug, Clone)]
 pub struct Snapshot<'a> {
-    pub reading: Reading,
+    pub reading: Reading<'a>,
     /// Rotated files still open, being finished.
     pub rotated_open: usize,
     pub counters: &'a Counters,
@@ -64,28 +66,19 @@ pub struct Snapshot<'a> {
 impl Snapshot<'_> {
     /// Changes whenever the text would.
     pub fn fingerprint(&self) -> u64 {
-        let reading = match &self.reading {
-            Reading::Waiting { what } => what.len() as u64,
-            Reading::File { path, offset } => (path.len() as u64) << 48 ^ offset,
-            Reading::Stream { bytes } => *bytes,
-        };
-        let started = self.running.iter().fold(0u64, |sum, t| {
-            sum.wrapping_mul(31)
-                .wrapping_add(clock::unix_seconds(*t) as u64)
-        });
-        [
-            reading,
-            self.rotated_open as u64,
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.reading.hash(&mut hasher);
+        self.running.hash(&mut hasher);
+        (
+            self.rotated_open,
             self.counters.version(),
-            started,
-            self.running.len() as u64,
-            self.keys as u64,
-            self.held as u64,
-            self.retries as u64,
-            self.undos as u64,
-        ]
-        .iter()
-        .fold(0u64, |sum, n| sum.wrapping_mul(1_000_003).wrapping_add(*n))
+            self.keys,
+            self.held,
+            self.retries,
+            self.undos,
+        )
+            .hash(&mut hasher);
+        hasher.finish()
     }
 
     /// The line itself: what is read first, then what was done.
@@ -213,7 +206,7 @@ mod tests {
     fn snapshot(counters: &Counters) -> Snapshot<'_> {
         Snapshot {
             reading: Reading::File {
-                path: "/var/log/app.log".into(),
+                path: "/var/log/app.log",
                 offset: 1234,
             },
             rotated_open: 0,
@@ -282,7 +275,7 @@ mod tests {
         let mut variants = vec![snapshot(&c2)];
         let mut v = base.clone();
         v.reading = Reading::File {
-            path: "/var/log/app.log".into(),
+            path: "/var/log/app.log",
             offset: 1235,
         };
         variants.push(v);
@@ -301,6 +294,16 @@ mod tests {
         for v in variants {
             assert_ne!(v.fingerprint(), base.fingerprint(), "{v:?}");
         }
+        // What is awaited, told apart by its text, not its length.
+        let mut file = base.clone();
+        file.reading = Reading::Waiting {
+            what: "/srv/a.log".into(),
+        };
+        let mut dir = base.clone();
+        dir.reading = Reading::Waiting {
+            what: "/srv/b.log".into(),
+        };
+        assert_ne!(file.fingerprint(), dir.fingerprint());
     }
 
     #[test]

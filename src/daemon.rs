@@ -12,7 +12,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
@@ -134,6 +134,8 @@ struct Daemon {
     stopping: Option<Instant>,
     /// Why the run fails once it has stopped, if it does.
     failure: Option<Error>,
+    /// A stop signal taken while `--once` was scanning, for the loop.
+    pending_stop: Option<i32>,
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
@@ -145,7 +147,7 @@ pub fn run(config: Config) -> Result<()> {
         .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
     let now = Instant::now();
     let mut daemon = Daemon::new(config, state_file, saved, Box::new(OsSpawner), now)?;
-    daemon.begin(now)?;
+    daemon.begin(now, &mut || signals.pending().collect())?;
     loop {
         if let Some(end) = daemon.end() {
             return end;
@@ -193,7 +195,10 @@ fn restore(config: &Config, reaction: &mut Reaction, state: State, now: Instant)
     // or the exclusion may have changed since.
     let mut dropped = 0;
     for held in &state.held {
-        if config.matcher.matches(&held.line) {
+        // A line held cut to its first bytes may match only past the cut:
+        // it cannot be checked again, and is kept.
+        let cut = held.line.len() >= crate::react::action::MAX_ENV_VALUE;
+        if cut || config.matcher.matches(&held.line) {
             reaction.on_restored(&held.line, held.trigger, now);
         } else {
             dropped += 1;
@@ -266,6 +271,7 @@ impl Daemon {
             summary: (mode == Mode::Once && config.command.is_none()).then(|| Summary::new(now)),
             stopping: None,
             failure: None,
+            pending_stop: None,
             config,
         };
         if let Some(path) = &daemon.config.metrics_file {
@@ -280,18 +286,32 @@ impl Daemon {
         Ok(daemon)
     }
 
-    /// The first turn: `--once` reads the file to its end; otherwise the
-    /// watches are set, what is already new is read, and we are ready.
-    fn begin(&mut self, now: Instant) -> Result<()> {
+    /// The first turn: `--once` reads the file to its end (or until
+    /// `signals`, which returns those that arrived without waiting, brings
+    /// a stop); otherwise the watches are set, what is already new is read,
+    /// and we are ready.
+    fn begin(&mut self, now: Instant, signals: &mut dyn FnMut() -> Vec<i32>) -> Result<()> {
         if self.mode == Mode::Once {
             while self.with_lines(now, |log, sink| log.refresh(now, sink).more)
                 && !self.reaction.output_closed()
-            {}
+            {
+                // A long scan still stops at once when asked to (between
+                // two read budgets).
+                self.pending_stop = self.take_stop(signals(), Instant::now());
+                if self.pending_stop.is_some() {
+                    return Ok(());
+                }
+            }
             // As grep does, a last line without its newline is still a line;
             // unless a state file keeps it for the next run to complete.
             if self.state.is_none() {
                 self.with_lines(now, |log, sink| log.finish(sink));
             }
+            // No writer is waited for: a rotated file read to its end is
+            // done with, and is not in the state for the next run to look
+            // for (and to warn about when logrotate has deleted it).
+            let every_grace_over = now + Duration::from_secs(365 * 86_400);
+            self.with_lines(now, |log, sink| log.expire(every_grace_over, sink));
         } else {
             self.update_watches();
             if let Some(err) = self.cannot_watch.take() {
@@ -323,6 +343,20 @@ impl Daemon {
         }
     }
 
+    /// Of `signals` (taken during the `--once` scan): the stop signal, if
+    /// one came; a child's exit is handled, SIGHUP means nothing there.
+    fn take_stop(&mut self, signals: Vec<i32>, now: Instant) -> Option<i32> {
+        let mut stop = None;
+        for signal in signals {
+            match signal {
+                SIGCHLD => self.reaction.on_child_exit(now),
+                SIGHUP => {}
+                other => stop = Some(other),
+            }
+        }
+        stop
+    }
+
     /// Has the run ended? With what result, if so. Asked before each wait.
     fn end(&mut self) -> Option<Result<()>> {
         if self.reaction.output_closed() {
@@ -330,7 +364,11 @@ impl Daemon {
             self.save_state_last(Instant::now());
             return Some(Ok(()));
         }
-        if (self.mode == Mode::Once || self.input.ended()) && !self.reaction.is_running() {
+        if (self.mode == Mode::Once || self.input.ended())
+            && !self.reaction.is_running()
+            && self.stopping.is_none()
+            && self.pending_stop.is_none()
+        {
             let suppressed = self.reaction.report_suppressed();
             match &self.summary {
                 Some(summary) => log::info!(
@@ -361,7 +399,7 @@ impl Daemon {
                 .flatten()
                 .min();
         }
-        let busy = self.more_to_read.then_some(now);
+        let busy = (self.more_to_read || self.pending_stop.is_some()).then_some(now);
         [
             busy,
             self.input.deadline(),
@@ -378,7 +416,10 @@ impl Daemon {
     /// One turn of the loop: what `wake` says arrived, and the deadlines
     /// that passed by `now`. Returns the run's result once it has stopped.
     fn step(&mut self, wake: Wake, now: Instant) -> Option<Result<()>> {
-        let mut todo = Todo::default();
+        let mut todo = Todo {
+            stop: self.pending_stop.take(),
+            ..Todo::default()
+        };
         for signal in wake.signals {
             match signal {
                 SIGCHLD => todo.child_exited = true,
@@ -416,6 +457,14 @@ impl Daemon {
             }
             if self.failure.is_none() {
                 log::info!("received {}: stopping", signal_name(signal));
+                if self.mode == Mode::Once {
+                    // Not as if it had completed: a script or a timer must
+                    // not take a partial scan for a whole one.
+                    self.failure = Some(Error::failure(format!(
+                        "stopped by {} before --once completed",
+                        signal_name(signal)
+                    )));
+                }
             }
             self.notifier.stopping();
             self.watch = None;
@@ -613,32 +662,45 @@ impl Daemon {
         };
         let retired_dirs = self.input.retired_dirs();
         let now = Instant::now();
+        let mut blind = false;
         for (dir, err) in watch.set(&resolution.names, &retired_dirs) {
+            blind = true;
             let why = format!("cannot watch {}: {}", dir.display(), watch::describe(&err));
             if let Err(err) = self.polling.without_inotify(&why, now) {
                 self.cannot_watch.get_or_insert(err);
             }
         }
-        if !self.polling.is_polling() {
-            self.look_for_remote(resolution.dirs().iter().chain(&retired_dirs), now);
+        blind |= self.look_for_remote(resolution.dirs().iter().chain(&retired_dirs), now);
+        if !blind {
+            // What made us poll (a watch that failed, a remote directory)
+            // is over: inotify sees everything again.
+            self.polling.inotify_sees_all();
         }
         self.resolution = resolution;
         changed
     }
 
     /// inotify sees no write made by another host: poll where one may
-    /// write (see `poll::Schedule::remote`).
-    fn look_for_remote<'a>(&mut self, dirs: impl Iterator<Item = &'a PathBuf>, now: Instant) {
+    /// write (see `poll::Schedule::remote`). Returns whether one of `dirs`
+    /// is remote.
+    fn look_for_remote<'a>(
+        &mut self,
+        dirs: impl Iterator<Item = &'a PathBuf>,
+        now: Instant,
+    ) -> bool {
+        let mut remote = false;
         for dir in dirs {
             match fstype::of(dir) {
                 Ok(f_type) => {
                     if let Some(fs) = fstype::remote(f_type) {
+                        remote = true;
                         self.polling.remote(dir, fs, now);
                     }
                 }
                 Err(err) => log::debug!("cannot tell the file system of {}: {err}", dir.display()),
             }
         }
+        remote
     }
 
     fn log_waiting(&self, resolution: &Resolution) {
@@ -813,9 +875,12 @@ fn log_summary(config: &Config) {
         .unwrap_or_default();
     let action = match &config.command {
         None => "print them (dry run)".to_owned(),
+        // The program and how many arguments, not the arguments: they may
+        // hold secrets (a token in a webhook URL), and this line goes to
+        // the journal, which more people read than the unit's settings.
         Some(command) => format!(
             "run {} (cooldown {}, timeout {})",
-            crate::settings::shown::argv(&command.argv),
+            crate::settings::shown::argv_redacted(&command.argv),
             crate::react::action::seconds(config.wait),
             config
                 .timeout

@@ -6,8 +6,10 @@
 //! - no line is lost or processed twice across rotation (rename, delete,
 //!   copytruncate, symlink swap, SIGHUP) or an inotify queue overflow;
 //! - nothing in a log line is ever interpreted by a shell;
-//! - a command never outlives its timeout or the daemon, with everything it
-//!   started (process groups);
+//! - a command never outlives its timeout or the daemon, nor what it
+//!   started in its process group outlives the command: the group is
+//!   killed when the command exits, times out, or the daemon stops (a
+//!   process that leaves the group, with `setsid`, is beyond reach);
 //! - no CPU while idle: no timers, no polling (unless inotify cannot see
 //!   the file, or `--poll` asks for it: then one look per interval);
 //! - bounded memory whatever the input (lines are capped).
@@ -33,6 +35,7 @@ mod report;
 pub mod settings;
 mod signals;
 mod sys;
+mod trusted_open;
 
 /// The whole program: parse the settings, start logging, run, and turn
 /// the outcome into an exit status (2 for a bad setting, 1 for a failure

@@ -10,9 +10,9 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// poll(2) on `fds` for reading, at most `timeout` (`None`: until one is
@@ -156,6 +156,62 @@ pub(crate) fn try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
     Ok(())
 }
 
+/// openat(2) with `O_CLOEXEC` added, retried when a signal interrupts it:
+/// `name` in the directory `dir` (`None`: the working directory).
+pub(crate) fn open_at(
+    dir: Option<BorrowedFd<'_>>,
+    name: &Path,
+    flags: libc::c_int,
+) -> io::Result<OwnedFd> {
+    let c_name = c_path(name)?;
+    let dir = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+    loop {
+        // SAFETY: openat reads a NUL-terminated string that outlives the
+        // call; `dir` is a borrowed descriptor, so open during the call,
+        // or AT_FDCWD. No mode is passed: `flags` never holds O_CREAT.
+        let fd = unsafe { libc::openat(dir, c_name.as_ptr(), flags | libc::O_CLOEXEC) };
+        if fd >= 0 {
+            // SAFETY: openat just returned this descriptor, owned by
+            // nothing else.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// The target of the symbolic link that `link` (an `O_PATH | O_NOFOLLOW`
+/// descriptor) is: readlinkat(2) with an empty path.
+pub(crate) fn read_link_at(link: BorrowedFd<'_>) -> io::Result<PathBuf> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
+    // SAFETY: readlinkat writes at most `buf.len()` bytes into `buf`, which
+    // outlives the call; the empty path (a static C string) names the
+    // borrowed descriptor itself.
+    let n = unsafe {
+        libc::readlinkat(
+            link.as_raw_fd(),
+            c"".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    if n >= buf.len() {
+        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    buf.truncate(n);
+    Ok(PathBuf::from(std::ffi::OsString::from_vec(buf)))
+}
+
+/// Our effective user id.
+pub(crate) fn effective_uid() -> u32 {
+    // SAFETY: geteuid takes no pointers, has no preconditions and cannot
+    // fail.
+    unsafe { libc::geteuid() }
+}
+
 /// glibc raises its mmap threshold each time a large block is freed, after
 /// which the 1.25 MiB read buffers of rotated files come from the heap,
 /// where `calloc` must zero them (making every page resident) and where
@@ -217,10 +273,11 @@ pub(crate) mod mount {
         Ok(())
     }
 
-    /// Mounts a tmpfs of `size` (as mount(8) spells it: `64k`) at `target`.
+    /// Mounts a tmpfs of `size` (as mount(8) spells it: `64k`) at `target`,
+    /// writable by its owner only (as a state directory must be).
     pub(crate) fn tmpfs(target: &Path, size: &str) -> io::Result<()> {
         let target = CString::new(target.as_os_str().as_encoded_bytes())?;
-        let data = CString::new(format!("size={size}"))?;
+        let data = CString::new(format!("size={size},mode=0700"))?;
         // SAFETY: valid NUL-terminated strings that outlive the call.
         let rc = unsafe {
             libc::mount(

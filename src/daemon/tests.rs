@@ -66,7 +66,7 @@ fn start(config: Config, saved: Option<State>) -> (Daemon, FakeSpawner, Instant)
     let fake = FakeSpawner::default();
     let now = Instant::now();
     let mut daemon = Daemon::new(config, state_file, saved, Box::new(fake.clone()), now).unwrap();
-    daemon.begin(now).unwrap();
+    daemon.begin(now, &mut Vec::new).unwrap();
     (daemon, fake, now)
 }
 

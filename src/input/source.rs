@@ -18,6 +18,8 @@ use crate::input::stream::Stream;
 /// signals and timeouts under a flood.
 const STREAM_BUDGET: u64 = 64 << 20;
 
+// One value for the life of the process: the size difference is moot.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Source {
     Path(LogPath),

@@ -26,7 +26,11 @@ use crate::sys;
 
 /// The identity blocks read from a stream carry: no file has it (no file
 /// system has device 0 and inode 0).
-pub const STREAM: FileId = FileId { dev: 0, ino: 0 };
+pub const STREAM: FileId = FileId {
+    dev: 0,
+    ino: 0,
+    born: None,
+};
 
 #[derive(Debug)]
 pub struct Stream {

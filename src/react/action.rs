@@ -6,10 +6,12 @@
 //! group so that a timeout or a shutdown reaches everything it started.
 //!
 //! Children are reaped with `waitpid(-1)` on SIGCHLD, which also reaps the
-//! orphans a PID 1 adopts in a container. When we are stopping a command,
-//! the rest of its group is killed while its exited leader is still
-//! unreaped: a zombie keeps its process group id from being reused, so the
-//! group kill cannot hit an unrelated process.
+//! orphans a PID 1 adopts in a container. When a command exits (or is
+//! stopped), the rest of its group is killed (SIGKILL) while its exited
+//! leader is still unreaped: a zombie keeps its process group id from being
+//! reused, so the group kill cannot hit an unrelated process. What the
+//! command left in the background ends with it; a process that left the
+//! group (`setsid`) is beyond reach.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -306,9 +308,12 @@ impl Runner {
     /// commands among them.
     pub fn reap(&mut self, now: Instant) -> Vec<Finished> {
         for run in &self.running {
-            if run.kill_at.is_some() && self.spawner.has_exited(run.pid) {
-                // We were stopping it: its leader is gone, finish the group
-                // off while the unreaped leader still pins the group id.
+            if self.spawner.has_exited(run.pid) {
+                // The command is over, so is its group: what it left
+                // running in the background (`cmd &`) would otherwise
+                // outlive its timeout and the daemon. Killed while the
+                // unreaped leader still pins the group id, so the kill
+                // cannot reach an unrelated group.
                 self.spawner.signal_group(run.pid, libc::SIGKILL);
             }
         }

@@ -39,9 +39,16 @@ pub struct Pattern {
     regex: Regex,
     /// Taken as a literal substring, not as a regex.
     literal: bool,
+    /// The same expression for one line on its own (no `\n`, no trailing
+    /// `\r`): `^` and `$` are the line's edges and nothing else. It decides;
+    /// `regex`, which searches blocks, only finds the candidates.
+    line_regex: Regex,
     /// The expression uses `\A` or `\z`, which anchor at the start and end
     /// of the searched text: it has to be run on each line on its own.
     per_line: bool,
+    /// The expression uses `^` or `$`: a match found in a block is checked
+    /// on its line alone.
+    anchored: bool,
 }
 
 const DELIMITERS: [char; 3] = ['/', '|', '%'];
@@ -74,9 +81,13 @@ impl Pattern {
             ),
         })?;
         let per_line = anchors_to_input(&hir);
+        let anchored = uses_line_anchors(&hir);
         // The rewritten expression, printed back: it has the case folding
         // and the line anchors built in, and no class in it matches `\n`.
         let regex = RegexBuilder::new(&hir.to_string())
+            .build()
+            .map_err(|err| invalid(err.to_string()))?;
+        let line_regex = RegexBuilder::new(&at_line_edges(hir).to_string())
             .build()
             .map_err(|err| invalid(err.to_string()))?;
         if let Some(name) = regex
@@ -95,7 +106,9 @@ impl Pattern {
             source: source.to_owned(),
             literal,
             per_line,
+            anchored,
             regex,
+            line_regex,
         })
     }
 
@@ -109,19 +122,20 @@ impl Pattern {
         self.literal
     }
 
+    /// Does `line` (one line: no `\n`, no trailing `\r`) match?
     pub fn is_match(&self, line: &[u8]) -> bool {
-        self.regex.is_match(line)
+        self.line_regex.is_match(line)
     }
 
     /// The capture groups of the first match in `line` that took part, as
     /// (name, value) pairs: `0` for the whole match, then each group by
     /// number and, if it has one, by name.
     pub fn captures<'l>(&self, line: &'l [u8]) -> Vec<(String, &'l [u8])> {
-        let Some(caps) = self.regex.captures(line) else {
+        let Some(caps) = self.line_regex.captures(line) else {
             return Vec::new();
         };
         let mut groups = Vec::new();
-        for (index, name) in self.regex.capture_names().enumerate() {
+        for (index, name) in self.line_regex.capture_names().enumerate() {
             if let Some(m) = caps.get(index) {
                 groups.push((index.to_string(), m.as_bytes()));
                 if let Some(name) = name {
@@ -136,9 +150,9 @@ impl Pattern {
     /// pattern has one: what `--key` refers to.
     pub fn group_index(&self, group: &str) -> Option<usize> {
         match group.parse::<usize>() {
-            Ok(index) => (index < self.regex.captures_len()).then_some(index),
+            Ok(index) => (index < self.line_regex.captures_len()).then_some(index),
             Err(_) => self
-                .regex
+                .line_regex
                 .capture_names()
                 .position(|name| name == Some(group)),
         }
@@ -158,7 +172,7 @@ impl Pattern {
         locations: &mut CaptureLocations,
         out: &mut Vec<u8>,
     ) {
-        let found = self.regex.captures_read(locations, line).is_some();
+        let found = self.line_regex.captures_read(locations, line).is_some();
         for (n, &index) in indices.iter().enumerate() {
             if n > 0 {
                 out.push(separator);
@@ -170,7 +184,7 @@ impl Pattern {
     }
 
     pub fn capture_locations(&self) -> CaptureLocations {
-        self.regex.capture_locations()
+        self.line_regex.capture_locations()
     }
 }
 
@@ -193,6 +207,41 @@ fn anchors_to_input(hir: &Hir) -> bool {
     [Look::Start, Look::End, Look::StartLF, Look::EndLF]
         .into_iter()
         .any(|look| looks.contains(look))
+}
+
+/// Does the expression use `^` or `$` in multi-line mode?
+fn uses_line_anchors(hir: &Hir) -> bool {
+    let looks = hir.properties().look_set();
+    [Look::StartCRLF, Look::EndCRLF, Look::StartLF, Look::EndLF]
+        .into_iter()
+        .any(|look| looks.contains(look))
+}
+
+/// `hir` for one line on its own: every `^` and `$` (whatever the flags
+/// inside the expression said) becomes the start and end of the text,
+/// which is the line. An inner `\r` is then a byte like any other, as in
+/// grep: it does not begin a line an attacker could anchor a pattern to.
+fn at_line_edges(hir: Hir) -> Hir {
+    match hir.into_kind() {
+        HirKind::Look(Look::StartLF | Look::StartCRLF) => Hir::look(Look::Start),
+        HirKind::Look(Look::EndLF | Look::EndCRLF) => Hir::look(Look::End),
+        HirKind::Look(look) => Hir::look(look),
+        HirKind::Repetition(mut rep) => {
+            rep.sub = Box::new(at_line_edges(*rep.sub));
+            Hir::repetition(rep)
+        }
+        HirKind::Capture(mut cap) => {
+            cap.sub = Box::new(at_line_edges(*cap.sub));
+            Hir::capture(cap)
+        }
+        HirKind::Concat(subs) => Hir::concat(subs.into_iter().map(at_line_edges).collect()),
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.into_iter().map(at_line_edges).collect())
+        }
+        HirKind::Literal(lit) => Hir::literal(lit.0),
+        HirKind::Class(class) => Hir::class(class),
+        HirKind::Empty => Hir::empty(),
+    }
 }
 
 /// Why an expression cannot be made line-bound.
@@ -371,10 +420,17 @@ impl Matcher {
             let line_end =
                 memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
             let line = strip_cr(&block[line_start..line_end]);
-            // No class matches `\n`, so the match is inside this line; but
-            // one that took the line's final `\r` (`a\s`) has to hold
-            // without it.
-            let inside = found.end() <= line_start + line.len() || self.pattern.is_match(line);
+            // No class matches `\n`, so the match is inside this line. In a
+            // block `^` and `$` also hold around a `\r` (CRLF mode, so that
+            // the trailing one is no part of the line): a match that uses
+            // an anchor, or took the line's final `\r` (`a\s`), is only a
+            // candidate, and the line decides on its own, where the
+            // anchors are its edges and an inner `\r` is a plain byte.
+            // Without an inner `\r` the anchors cannot have held anywhere
+            // but at the line's edges: the block's match stands.
+            let exact = !self.pattern.anchored || memchr::memchr(b'\r', line).is_none();
+            let inside =
+                (exact && found.end() <= line_start + line.len()) || self.pattern.is_match(line);
             if inside && self.is_excluded(line) {
                 excluded += 1;
             } else if inside {
@@ -419,6 +475,31 @@ mod tests {
         literal: false,
         ignore_case: true,
     };
+
+    #[test]
+    fn an_inner_cr_is_no_line_edge() {
+        let attack = b"app[1]: login failed for user alice\rFailed password for root from 10.6.6.6 port 22\n";
+        for pattern in [
+            "/^Failed password for \\S+ from (\\S+)/",
+            "/alice$/",
+            "/(?m)^Failed/",
+            "/(?mR)^Failed/",
+        ] {
+            let m = matcher(pattern, None, PLAIN);
+            assert!(matching_lines(&m, attack).is_empty(), "{pattern}");
+            assert!(
+                !m.matches(strip_cr(&attack[..attack.len() - 1])),
+                "{pattern}"
+            );
+        }
+        // The trailing `\r` is still no part of the line: `$` holds before it.
+        let m = matcher("/^ERROR (\\d+)$/", None, PLAIN);
+        assert_eq!(
+            matching_lines(&m, b"x\rERROR 1\r\nERROR 2\r\n"),
+            vec![b"ERROR 2".to_vec()]
+        );
+        assert_eq!(m.pattern.captures(b"ERROR 7")[1].1, b"7");
+    }
 
     #[test]
     fn single_lines() {

@@ -125,7 +125,11 @@ mod tests {
         ];
         let details = Details {
             origin: LineOrigin {
-                file: FileId { dev: 1, ino: 2 },
+                file: FileId {
+                    dev: 1,
+                    ino: 2,
+                    born: None,
+                },
                 offset: 42,
             },
             groups: &groups,

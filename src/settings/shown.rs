@@ -27,6 +27,32 @@ pub fn argv(words: &[String]) -> String {
     format!("[{}]", words.join(", "))
 }
 
+/// As [`argv`], for the log: a URL in a word keeps its scheme and host
+/// and loses the rest (`https://hooks.example/…`), since webhook URLs carry
+/// their token in the user part, the path or the query, and the journal is
+/// read by more people than the env file. `--check`, run by whoever wrote
+/// the settings, shows the words whole.
+pub fn argv_redacted(words: &[String]) -> String {
+    use std::sync::LazyLock;
+    static URL: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?:[^/@\s'"]*@)?(?P<host>[^/\s'"?#]*)(?P<rest>[^\s'"]*)"#,
+        )
+        .expect("a valid regex")
+    });
+    let redacted: Vec<String> = words
+        .iter()
+        .map(|word| {
+            URL.replace_all(word, |caps: &regex::Captures<'_>| {
+                let rest = if caps["rest"].is_empty() { "" } else { "/…" };
+                format!("{}{}{rest}", &caps["scheme"], &caps["host"])
+            })
+            .into_owned()
+        })
+        .collect();
+    argv(&redacted)
+}
+
 /// A duration as systemd spells a time span, which `--wait` and the
 /// others accept back: `0`, `500ms`, `10min`, `1h 30min`, `2s 500ms`.
 pub fn span(duration: std::time::Duration) -> String {
@@ -68,6 +94,27 @@ fn printable(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::react::pattern::Syntax;
+
+    #[test]
+    fn urls_in_the_logged_command_keep_only_scheme_and_host() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            argv_redacted(&words(&[
+                "sh",
+                "-c",
+                "curl -d x 'https://user:pw@hooks.example.invalid/services/T0KEN?key=S3CRET'"
+            ])),
+            r#"["sh", "-c", "curl -d x 'https://hooks.example.invalid/…'"]"#
+        );
+        assert_eq!(
+            argv_redacted(&words(&["wget", "http://alerts:8080", "-q"])),
+            r#"["wget", "http://alerts:8080", "-q"]"#
+        );
+        assert_eq!(
+            argv_redacted(&words(&["systemctl", "restart", "app"])),
+            r#"["systemctl", "restart", "app"]"#
+        );
+    }
 
     #[test]
     fn patterns_say_literal_or_regex() {

@@ -882,10 +882,11 @@ impl PrivateMounts {
         mount(None, dir, None, flags, None);
     }
 
-    /// Mounts a tmpfs of `size` (as `mount -o size=`) on `dir`.
+    /// Mounts a tmpfs of `size` (as `mount -o size=`) on `dir`, writable
+    /// by its owner only (a state directory must be).
     #[track_caller]
     pub fn tmpfs(&self, dir: &Path, size: &str) {
-        let options = format!("size={size}");
+        let options = format!("size={size},mode=0700");
         mount(
             Some("tmpfs".as_ref()),
             dir,

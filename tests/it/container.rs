@@ -36,8 +36,10 @@ const ROOT: &str = "root";
 const MATCHED: &str = "matched";
 
 /// The command, for BusyBox's `sh`: records the line, then leaves a
-/// `sleep` behind that PID 1 adopts when the shell exits.
-const ACTION: &str = r#"sh -c 'echo "$LOGS2ECA_MATCH_LINE" >> /matched; sleep 1000 & exit 0'"#;
+/// `sleep` behind that PID 1 adopts when the shell exits. The `sleep`
+/// leaves the command's process group first (`setsid`), since what stays
+/// in the group is killed when the command exits.
+const ACTION: &str = r#"sh -c 'echo "$LOGS2ECA_MATCH_LINE" >> /matched; setsid sh -c "echo > /detached; exec sleep 1000" & while [ ! -e /detached ]; do sleep 0.01; done; exit 0'"#;
 
 /// A matching line runs a `sh -c` action in the empty root; the orphan it
 /// leaves is adopted and reaped by logs2eca as PID 1; SIGTERM stops it
@@ -245,8 +247,8 @@ fn has_interpreter(path: &Path) -> bool {
     })
 }
 
-/// The empty root: `/logs2eca`, BusyBox as `/bin/sh` (and as `sleep`, the
-/// one other program the action runs), `/logs/app.log`, and with
+/// The empty root: `/logs2eca`, BusyBox as `/bin/sh` (and as `sleep` and
+/// `setsid`, the other programs the action runs), `/logs/app.log`, and with
 /// `dev_null` an empty `/dev/null` to bind the host's onto.
 fn make_root(sandbox: &Sandbox, tools: &Tools, dev_null: bool) -> PathBuf {
     let root = sandbox.path(ROOT);
@@ -256,6 +258,7 @@ fn make_root(sandbox: &Sandbox, tools: &Tools, dev_null: bool) -> PathBuf {
     fs::copy(&tools.busybox, root.join("bin/busybox")).unwrap();
     symlink("busybox", root.join("bin/sh")).unwrap();
     symlink("busybox", root.join("bin/sleep")).unwrap();
+    symlink("busybox", root.join("bin/setsid")).unwrap();
     fs::write(root.join("logs/app.log"), "").unwrap();
     if dev_null {
         fs::create_dir(root.join("dev")).unwrap();

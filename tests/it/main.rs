@@ -20,6 +20,7 @@ mod process;
 mod properties;
 mod readme;
 mod restart;
+mod review;
 mod scan;
 mod settings;
 mod shipping;

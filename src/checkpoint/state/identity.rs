@@ -9,9 +9,9 @@
 //! have been rotated into. Only these decisions live here; reading is the
 //! follower's.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, Metadata};
 use std::io;
-use std::os::unix::fs::{DirEntryExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -240,11 +240,7 @@ pub fn find_by_id(dev: u64, ino: u64, dirs: &[PathBuf]) -> Option<PathBuf> {
     None
 }
 
-/// As the follower opens files: read-only, and non-blocking so that a FIFO
-/// put at the path cannot hang the start.
+/// As the follower opens files (see `trusted_open`).
 fn open_read_only(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
+    crate::trusted_open::open_log(path)
 }

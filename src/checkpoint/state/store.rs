@@ -15,13 +15,14 @@
 //! save is warned about once and retried at the next one.
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::fd::AsFd;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::trusted_open;
 
 use super::State;
 
@@ -74,15 +75,17 @@ pub fn inspect(path: &Path) -> std::result::Result<String, String> {
             dir.display()
         ));
     }
-    match fs::read(path) {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            Ok("none yet: a start begins as without one".to_owned())
-        }
+    let dir_file =
+        File::open(dir).map_err(|err| format!("the state directory {}: {err}", dir.display()))?;
+    trusted_open::check_state_dir(&dir_file, dir)?;
+    match trusted_open::read_state(path) {
+        Ok(None) => Ok("none yet: a start begins as without one".to_owned()),
         Err(err) => Err(format!(
             "cannot read the state file {}: {err}",
             path.display()
         )),
-        Ok(bytes) => Ok(match State::from_json(&bytes) {
+        Ok(Some(bytes)) if is_foreign(&bytes) => Err(foreign(path)),
+        Ok(Some(bytes)) => Ok(match State::from_json(&bytes) {
             Ok(state) => format!(
                 "a saved position for {}{}",
                 state.path.display(),
@@ -120,14 +123,13 @@ impl StateFile {
         if !dir.metadata().map_err(unwritable)?.is_dir() {
             return Err(unwritable(io::Error::from(io::ErrorKind::NotADirectory)));
         }
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(beside(path, "lock"))
-            .map_err(unwritable)?;
+        trusted_open::check_state_dir(&dir, dir_path).map_err(Error::failure)?;
+        let lock = trusted_open::open_lock(&beside(path, "lock")).map_err(|err| {
+            match trusted_open::is_refusal(&err) {
+                true => Error::failure(format!("cannot lock {}: {err}", path.display())),
+                false => unwritable(err),
+            }
+        })?;
         take_lock(&lock).map_err(|err| match err.kind() {
             io::ErrorKind::WouldBlock => Error::failure(format!(
                 "the state file {} is in use by {}",
@@ -153,9 +155,12 @@ impl StateFile {
     }
 
     fn load(&self) -> Result<Option<State>> {
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        let bytes = match trusted_open::read_state(&self.path) {
+            Ok(Some(bytes)) if is_foreign(&bytes) => {
+                return Err(Error::failure(foreign(&self.path)));
+            }
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(None),
             Err(err) => {
                 return Err(Error::failure(format!(
                     "cannot read the state file {}: {err}",
@@ -240,12 +245,24 @@ fn beside(path: &Path, ext: &str) -> PathBuf {
 }
 
 fn create_temp(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
+    trusted_open::create_exclusive(path)
+}
+
+/// Is this something else than a state file, damaged or not? A state file
+/// begins with its version (or is empty: cut by a crash before any byte).
+/// A `--state-file` that names some other file is a mistake, and the file
+/// is not ours to move aside.
+fn is_foreign(bytes: &[u8]) -> bool {
+    let text = bytes.trim_ascii_start();
+    !(text.is_empty() || text.starts_with(b"{\"version\":"))
+}
+
+fn foreign(path: &Path) -> String {
+    format!(
+        "the state file {} is not a logs2eca state file: refusing to replace it \
+         (remove it, or name another --state-file)",
+        path.display()
+    )
 }
 
 /// How long a start waits for a lock that is busy: a command the previous

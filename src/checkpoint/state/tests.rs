@@ -466,8 +466,8 @@ fn a_held_state_file_cannot_be_opened_again_and_the_message_names_the_holder() {
 }
 
 #[test]
-fn a_damaged_or_foreign_state_is_moved_aside_and_the_start_goes_on() {
-    for content in [&b"{\"version\":1,"[..], b"{\"version\":99}", b"garbage"] {
+fn a_damaged_state_is_moved_aside_and_the_start_goes_on() {
+    for content in [&b"{\"version\":1,"[..], b"{\"version\":99}", b""] {
         let d = dir();
         let path = d.path().join("state.json");
         write(&path, content);
@@ -476,6 +476,24 @@ fn a_damaged_or_foreign_state_is_moved_aside_and_the_start_goes_on() {
         assert!(!path.exists());
         assert_eq!(fs::read(d.path().join("state.json.bad")).unwrap(), content);
     }
+}
+
+/// A `--state-file` that names some other file (a typo) is not moved
+/// aside: it is not ours. The start fails naming it.
+#[test]
+fn a_foreign_file_as_the_state_is_refused_and_left_alone() {
+    let d = dir();
+    let path = d.path().join("notes.txt");
+    write(&path, b"my notes\n");
+    let err = StateFile::open(&path).unwrap_err();
+    assert_eq!(err.status, crate::error::ExitStatus::Failure);
+    assert!(
+        err.message.contains("not a logs2eca state file"),
+        "{}",
+        err.message
+    );
+    assert_eq!(fs::read(&path).unwrap(), b"my notes\n");
+    assert!(!d.path().join("notes.txt.bad").exists());
 }
 
 #[test]

@@ -9,12 +9,12 @@
 //! refilled past our offset before we looked, by its first bytes no longer
 //! being the ones we read. The file is only ever opened read-only.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, Metadata};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::{FileExt, MetadataExt};
 
 use crate::sys;
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::input::file::lines::{LineBuffer, MAX_LINE};
@@ -22,11 +22,16 @@ use crate::input::file::lines::{LineBuffer, MAX_LINE};
 /// How many leading bytes identify the content of a file.
 pub const FINGERPRINT_LEN: usize = 1024;
 
-/// Device and inode: what makes a file the same file across renames.
+/// Device and inode: what makes a file the same file across renames. And
+/// its birth time where the file system keeps one (statx): an inode number
+/// freed by a deleted file is soon given to the next file created, which
+/// may begin with the same bytes (a header, a date).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileId {
     pub dev: u64,
     pub ino: u64,
+    /// Nanoseconds since the epoch; `None` where it is not known.
+    pub born: Option<u64>,
 }
 
 impl FileId {
@@ -34,6 +39,11 @@ impl FileId {
         FileId {
             dev: meta.dev(),
             ino: meta.ino(),
+            born: meta
+                .created()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .and_then(|d| u64::try_from(d.as_nanos()).ok()),
         }
     }
 }
@@ -59,7 +69,11 @@ impl LineOrigin {
     /// The origin of a match restored from the state file: it was read in
     /// an earlier run, from no file open now.
     pub const RESTORED: LineOrigin = LineOrigin {
-        file: FileId { dev: 0, ino: 0 },
+        file: FileId {
+            dev: 0,
+            ino: 0,
+            born: None,
+        },
         offset: 0,
     };
 
@@ -101,31 +115,31 @@ pub struct Follower {
     /// but not the same bytes there.
     tail: Vec<u8>,
     lines: LineBuffer,
+    /// Started inside a line (one longer than `MAX_LINE`): its rest is
+    /// skipped up to its `\n`, as the rest of any over-long line is.
+    resync: bool,
+    /// Truncated in place: NULs at the start are the hole a writer without
+    /// `O_APPEND` leaves, even where `SEEK_DATA` sees no hole (a file
+    /// smaller than a block).
+    rewound: bool,
 }
 
 impl Follower {
     pub fn open(path: &Path, start: StartAt) -> io::Result<Self> {
-        // Non-blocking, so that a FIFO at the path cannot hang the open; it
-        // changes nothing for the regular file that is expected.
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)?;
+        // Only a regular file, checked before it is opened for reading, and
+        // links followed only where their owners may lead us.
+        let file = crate::trusted_open::open_log(path)?;
         let meta = file.metadata()?;
-        if !meta.is_file() {
-            // Offsets, truncation and rotation only mean something for a
-            // regular file; a pipe would be read once and then lost.
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not a regular file (to read a pipe or standard input as a stream, use -l -)",
-            ));
-        }
-        let offset = match start {
-            StartAt::Beginning => 0,
+        let (offset, resync) = match start {
+            StartAt::Beginning => (0, false),
             StartAt::End => start_of_last_line(&file, meta.len())?,
         };
+        // The file may have shrunk since its size was taken (copytruncate
+        // during the start): what is there is the fingerprint, and the
+        // next look finds the truncation.
         let mut fingerprint = vec![0; offset.min(FINGERPRINT_LEN as u64) as usize];
-        file.read_exact_at(&mut fingerprint, 0)?;
+        let n = read_at_most(&file, &mut fingerprint, 0)?;
+        fingerprint.truncate(n);
         let mut follower = Follower {
             file,
             id: FileId::of(&meta),
@@ -133,6 +147,8 @@ impl Follower {
             fingerprint,
             tail: Vec::new(),
             lines: LineBuffer::new(),
+            resync,
+            rewound: false,
         };
         follower.load_tail()?;
         Ok(follower)
@@ -149,6 +165,8 @@ impl Follower {
             fingerprint: Vec::new(),
             tail: Vec::new(),
             lines: LineBuffer::new(),
+            resync: false,
+            rewound: false,
         };
         follower.complete_fingerprint()?;
         follower.load_tail()?;
@@ -271,6 +289,8 @@ impl Follower {
         self.offset = 0;
         self.fingerprint.clear();
         self.tail.clear();
+        self.resync = false;
+        self.rewound = true;
     }
 
     /// Reads what was appended since the last call, in bounded chunks,
@@ -297,6 +317,17 @@ impl Follower {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => return Err(err),
             };
+            if self.resync {
+                // The rest of the line we started in: not a line of its own.
+                let (skip, ended) = match memchr::memchr(b'\n', &spare[..n]) {
+                    Some(i) => (i + 1, true),
+                    None => (n, false),
+                };
+                self.resync = !ended;
+                self.offset += skip as u64;
+                total += skip as u64;
+                continue;
+            }
             // A writer without O_APPEND that kept its offset across a
             // copytruncate leaves a hole of NULs before its next write. The
             // hole is not lines: skip it, whole blocks with SEEK_DATA and
@@ -304,7 +335,7 @@ impl Follower {
             // the first line after a hole longer than MAX_LINE would be cut
             // away as part of it. NULs that are data stay data.
             if spare[0] == 0 && at_line_start {
-                let skip = if after_hole {
+                let skip = if after_hole || self.rewound {
                     spare[..n].iter().take_while(|&&b| b == 0).count() as u64
                 } else {
                     next_data(&self.file, self.offset).map_or(0, |at| at - self.offset)
@@ -318,6 +349,7 @@ impl Follower {
                 }
             }
             after_hole = false;
+            self.rewound = false;
             let origin = self.buffer_origin();
             self.offset += n as u64;
             total += n as u64;
@@ -410,17 +442,19 @@ fn next_data(file: &File, offset: u64) -> Option<u64> {
 }
 
 /// Where the last complete line ends, looking back at most a line's length:
-/// a last line whose `\n` has not arrived yet is not "already there".
-fn start_of_last_line(file: &File, len: u64) -> io::Result<u64> {
+/// a last line whose `\n` has not arrived yet is not "already there". And
+/// whether that is inside a line, whose rest is then to be skipped.
+fn start_of_last_line(file: &File, len: u64) -> io::Result<(u64, bool)> {
     let window = len.min(MAX_LINE as u64);
     let mut tail = vec![0; window as usize];
-    file.read_exact_at(&mut tail, len - window)?;
-    Ok(match memchr::memrchr(b'\n', &tail) {
-        Some(i) => len - window + i as u64 + 1,
+    // Fewer bytes when the file shrank since `len` was taken.
+    let n = read_at_most(file, &mut tail, len - window)?;
+    Ok(match memchr::memrchr(b'\n', &tail[..n]) {
+        Some(i) => (len - window + i as u64 + 1, false),
         // No `\n` within a line's length: the partial line is too long to
-        // keep anyway, start at the end.
-        None if window == MAX_LINE as u64 => len,
-        None => 0,
+        // keep anyway, start at the end and skip the rest of it.
+        None if n == MAX_LINE => (len, true),
+        None => (0, false),
     })
 }
 
@@ -436,4 +470,29 @@ pub(crate) fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> io::Resu
         }
     }
     Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A closed file is continued only if it is the same file: an inode
+    /// number reused by a file born later (with the same first bytes) is
+    /// another file, read from its start.
+    #[test]
+    fn a_file_born_later_under_the_same_inode_is_not_continued() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        std::fs::write(&path, "header\nline 1\n").unwrap();
+        let mut old = Follower::open(&path, StartAt::Beginning).unwrap();
+        old.read_appended(1 << 20, &mut |_, _| {}).unwrap();
+        let seen = old.position();
+        let mut reborn = seen.clone();
+        reborn.id.born = Some(seen.id.born.map_or(1, |born| born + 1));
+        let mut again = Follower::open(&path, StartAt::Beginning).unwrap();
+        assert!(!again.resume(&reborn), "another birth is another file");
+        assert_eq!(again.offset(), 0);
+        assert!(again.resume(&seen), "the same file continues");
+        assert_eq!(again.offset(), seen.offset);
+    }
 }

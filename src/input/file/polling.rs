@@ -86,6 +86,7 @@ impl Schedule {
         !matches!(self.setting, Poll::Every(_))
     }
 
+    #[cfg(test)]
     pub fn is_polling(&self) -> bool {
         self.every.is_some()
     }
@@ -131,6 +132,18 @@ impl Schedule {
             _ => {
                 let _ = self.without_inotify(&why, now);
             }
+        }
+    }
+
+    /// inotify sees everything we follow (again): the fallback of `auto`
+    /// ends. An interval asked for (`--poll DURATION`) stays.
+    pub fn inotify_sees_all(&mut self) {
+        if matches!(self.setting, Poll::Auto) && self.every.take().is_some() {
+            self.next = None;
+            log::info!(
+                "inotify sees every change again: no longer looking every {}s",
+                FALLBACK.as_secs()
+            );
         }
     }
 
@@ -229,6 +242,26 @@ mod tests {
         s.remote(Path::new("/mnt/nfs"), "nfs", t1);
         assert_eq!(s.deadline(), Some(t0 + FALLBACK), "not rescheduled");
         assert!(s.due(t0 + FALLBACK));
+    }
+
+    #[test]
+    fn the_fallback_ends_when_inotify_sees_all_again() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(Poll::Auto, t0);
+        s.without_inotify("cannot watch /var/log: no space", t0)
+            .unwrap();
+        assert!(s.is_polling());
+        s.inotify_sees_all();
+        assert!(!s.is_polling());
+        assert_eq!(s.deadline(), None);
+        // And it can fall back again.
+        s.without_inotify("cannot watch /var/log: no space", t0)
+            .unwrap();
+        assert_eq!(s.deadline(), Some(t0 + FALLBACK));
+        // An interval asked for is kept.
+        let mut every = Schedule::new(Poll::Every(Duration::from_secs(5)), t0);
+        every.inotify_sees_all();
+        assert!(every.is_polling());
     }
 
     #[test]

@@ -75,13 +75,26 @@ pub fn escape_into(text: &str, out: &mut String) {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
             // C1 controls (NEL among them) and the Unicode line and
-            // paragraph separators: some readers break lines there.
-            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+            // paragraph separators: some readers break lines there. And the
+            // bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE...): a
+            // log line could otherwise show text in another order than
+            // it has, and hide what it says.
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || is_bidi_control(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
         }
     }
+}
+
+/// The characters that change the direction text is shown in (Unicode's
+/// `Bidi_Control`): the embeddings and overrides, the isolates, and the
+/// marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, in UTC: the same in every time zone, and no
@@ -165,6 +178,13 @@ mod tests {
                 "{level}"
             );
         }
+    }
+
+    #[test]
+    fn bidi_controls_are_shown_escaped() {
+        let mut out = String::new();
+        escape_into("user \u{202e}nimda\u{202c} \u{2066}x\u{2069} é", &mut out);
+        assert_eq!(out, "user \\u{202e}nimda\\u{202c} \\u{2066}x\\u{2069} é");
     }
 
     #[test]

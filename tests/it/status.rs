@@ -73,6 +73,27 @@ fn the_status_line_follows_waiting_following_a_trigger_a_long_command_and_a_rota
     );
 }
 
+#[test]
+fn the_status_line_of_a_stream_counts_its_bytes_and_a_dry_run_says_printed() {
+    use std::io::Write as _;
+    let sandbox = Sandbox::new();
+    let mut daemon = Daemon::builder(&sandbox)
+        .args(["-l", "-", "-p", "ERROR", "-n"])
+        .stdin(std::process::Stdio::piped())
+        .spawn_unready();
+    let ready = daemon.expect_notify("READY=1");
+    assert!(
+        ready.contains("STATUS=reading standard input, 0 bytes so far; no trigger yet"),
+        "{ready}"
+    );
+    let mut input = daemon.take_stdin().unwrap();
+    input.write_all(b"INFO quiet\nERROR one\n").unwrap();
+    assert_eq!(daemon.next_line(), "ERROR one");
+    daemon.expect_status("the bytes and the line printed", |s| {
+        s.starts_with("reading standard input, 21 bytes so far; 1 line(s) printed, last at ")
+    });
+}
+
 /// `logs2eca status ARGS` in the sandbox: its stdout, or a panic with its
 /// stderr.
 #[track_caller]

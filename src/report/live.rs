@@ -148,3 +148,137 @@ impl Live {
             .min()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::report::status_line::Reading;
+
+    struct Fake {
+        counters: Counters,
+        saves: Option<u64>,
+    }
+
+    impl View for Fake {
+        fn counters(&self) -> &Counters {
+            &self.counters
+        }
+
+        fn saves(&self) -> Option<u64> {
+            self.saves
+        }
+
+        fn snapshot(&self, _now: Instant) -> Snapshot<'_> {
+            Snapshot {
+                reading: Reading::File {
+                    path: "app.log",
+                    offset: self.counters.bytes,
+                },
+                rotated_open: 0,
+                counters: &self.counters,
+                running: Vec::new(),
+                keys: 1,
+                held: 0,
+                retries: 0,
+                undos: 0,
+                dry_run: false,
+            }
+        }
+
+        fn sample(&self) -> Sample<'_> {
+            Sample {
+                counters: &self.counters,
+                keys: 1,
+                held: 0,
+                running: 0,
+                lag_bytes: Some(0),
+            }
+        }
+    }
+
+    fn at(t0: Instant, ms: u64) -> Instant {
+        t0 + Duration::from_millis(ms)
+    }
+
+    /// The lines of the metrics file once what was handed over is written.
+    fn written(live: &Live, path: &Path) -> u64 {
+        live.metrics.as_ref().unwrap().file.flush();
+        let text = std::fs::read_to_string(path).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("logs2eca_lines_total{"))
+            .unwrap();
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn without_a_state_file_the_metrics_follow_the_save_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.prom");
+        let t0 = Instant::now();
+        let mut view = Fake {
+            counters: Counters::new(SystemTime::now()),
+            saves: None,
+        };
+        let mut live = Live::with_metrics(&path, "app.log", &view).unwrap();
+        live.after_turn(t0, &view);
+        assert_eq!(live.deadline(), None, "nothing new: nothing due");
+
+        // The first read after idle: written at once.
+        view.counters.on_block(b"a\n", 0, 0);
+        live.after_turn(t0, &view);
+        assert_eq!(written(&live, &path), 1);
+        // More reading within the second: due at its end, not before.
+        view.counters.on_block(b"b\n", 0, 0);
+        live.after_turn(at(t0, 100), &view);
+        assert_eq!(
+            live.metrics.as_ref().unwrap().schedule.deadline(),
+            Some(at(t0, 1_000))
+        );
+        // A trigger: due 2 ms later.
+        view.counters.on_trigger(SystemTime::now());
+        live.after_turn(at(t0, 200), &view);
+        assert_eq!(
+            live.metrics.as_ref().unwrap().schedule.deadline(),
+            Some(at(t0, 202))
+        );
+        live.after_turn(at(t0, 202), &view);
+        assert_eq!(written(&live, &path), 2);
+        assert_eq!(live.metrics.as_ref().unwrap().schedule.deadline(), None);
+        // A command's end: at once, within the second or not.
+        view.counters.on_block(b"c\n", 0, 0);
+        view.counters
+            .on_command_end(CommandResult::Ok, Some(Duration::from_millis(5)));
+        live.after_turn(at(t0, 300), &view);
+        assert_eq!(written(&live, &path), 3);
+        // Idle: turns without change ask for nothing.
+        live.after_turn(at(t0, 5_000), &view);
+        live.after_turn(at(t0, 9_000), &view);
+        assert_eq!(live.metrics.as_ref().unwrap().schedule.deadline(), None);
+    }
+
+    #[test]
+    fn with_a_state_file_the_metrics_are_written_with_each_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.prom");
+        let t0 = Instant::now();
+        let mut view = Fake {
+            counters: Counters::new(SystemTime::now()),
+            saves: Some(0),
+        };
+        let mut live = Live::with_metrics(&path, "app.log", &view).unwrap();
+        view.counters.on_block(b"a\n", 0, 0);
+        live.after_turn(t0, &view);
+        assert_eq!(
+            written(&live, &path),
+            0,
+            "read, but the state not saved yet"
+        );
+        assert_eq!(live.deadline(), None, "the state's schedule decides");
+        view.saves = Some(1);
+        live.after_turn(at(t0, 1), &view);
+        assert_eq!(written(&live, &path), 1);
+    }
+}

@@ -195,6 +195,22 @@ struct Slot {
 
 type Shared = Arc<(Mutex<Slot>, Condvar)>;
 
+/// What `--check` says of a metrics file at `path`: an error when a start
+/// would fail to write it (its directory missing or not writable).
+pub fn inspect(path: &Path) -> Result<(), String> {
+    let cannot = |why: String| format!("cannot write the metrics file {}: {why}", path.display());
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(cannot(format!("{} is not a directory", dir.display()))),
+        Err(err) => return Err(cannot(format!("{}: {err}", dir.display()))),
+    }
+    crate::sys::access(dir, libc::W_OK).map_err(|err| cannot(format!("{}: {err}", dir.display())))
+}
+
 /// The metrics file and the thread that writes it.
 pub struct MetricsFile {
     shared: Shared,

@@ -485,3 +485,46 @@ fn the_readme_alert_rules_are_valid_and_name_our_metrics() {
         Err(err) => eprintln!("promtool not run ({err}): install Debian's prometheus package"),
     }
 }
+
+#[test]
+fn check_names_a_metrics_file_a_start_could_not_write() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    let check = |metrics: &str| {
+        clean_command(bin())
+            .current_dir(sandbox.root())
+            .args(["--check", "-l", LOG, "-p", "ERROR", "-c", "true"])
+            .args(["--metrics-file", metrics])
+            .output()
+            .unwrap()
+    };
+    let out = check("m.prom");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("m.prom: its directory is writable"), "{text}");
+
+    let out = check("no/such/dir/m.prom");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("logs2eca: cannot write the metrics file ")
+            && err.contains("no/such/dir: No such file or directory"),
+        "{err}"
+    );
+    // And a start says the same.
+    let out = clean_command(bin())
+        .current_dir(sandbox.root())
+        .args(["-l", LOG, "-p", "ERROR", "-c", "true"])
+        .args(["--metrics-file", "no/such/dir/m.prom"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("logs2eca: cannot write the metrics file"),
+        "{err}"
+    );
+}

@@ -1,73 +1,49 @@
-//! The event loop. It waits in poll(2) on the signal pipe and the inotify
-//! queue (or standard input, with `-l -`), with a timeout only for the
-//! deadlines the state asks for (a command's timeout, the end of a cooldown
-//! with suppressed matches, a rotated file's grace, the next look when
-//! polling, see `poll`, a save of the state file that is behind). With none
-//! of those pending an idle daemon does not wake up at all.
+//! The event loop. It waits in poll(2) on the signal pipe and the
+//! source's descriptor (inotify for a path, standard input for a stream),
+//! with a timeout only for the deadlines the parts ask for (a command's
+//! timeout, the end of a cooldown with suppressed matches, a source's next
+//! look, a save of the state file that is behind). With none of those
+//! pending an idle daemon does not wake up at all.
 //!
 //! Nothing but these events can make the loop wait: no thread and no
 //! queue of our own stand between the kernel and the loop, so nothing can
-//! grow without bound. Everything that is ready is folded into one set of
-//! things to do, so a burst of writes costs one read, not one per event.
+//! grow without bound. The loop knows no source's insides: how a path's
+//! changes are seen (inotify, polling, remote file systems) is the file
+//! source's, and a stream's end is the stream's.
+//!
+//! One turn is [`Daemon::step`]: given what woke it and the time, with no
+//! waiting of its own, so that tests step it with a made-up clock.
 
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
 use crate::checkpoint::persist::{self, Persist};
-use crate::checkpoint::state::{GateRecord, State, StateFile};
+use crate::checkpoint::state::{GateRecord, KeyRecord, State, StateFile, WallTime};
 use crate::error::{Error, Result};
-use crate::input::file::follow::{LineSink, StartAt};
-use crate::input::file::fstype;
-use crate::input::file::polling::{Poll, Schedule};
-use crate::input::file::resolve::{self, Resolution};
+use crate::input::file::follow::LineSink;
 use crate::input::file::rotation::LogPath;
-use crate::input::file::watch::{self, Watch};
+use crate::input::file::source::{FileSource, Options};
 use crate::input::source::Source;
 use crate::input::stream::Stream;
-use crate::react::action::{OsSpawner, SHUTDOWN_KILL_GRACE, Spawner, seconds};
+use crate::react::action::{self, OsSpawner, SHUTDOWN_KILL_GRACE, Spawner};
 use crate::react::reaction::Reaction;
 use crate::report::counters::Counters;
 use crate::report::live::{Live, View};
 use crate::report::metrics::Sample;
 use crate::report::readiness::Notifier;
-use crate::report::status_line::{Reading, Snapshot};
+use crate::report::status_line::Snapshot;
 use crate::report::summary::Summary;
 use crate::settings::config::Config;
 use crate::signals::Signals;
 use crate::sys::poll;
 
-/// The parts of a daemon the status line and the metrics are made from,
-/// borrowed field by field so that `live` stays free to change.
-macro_rules! view {
-    ($daemon:expr) => {
-        DaemonView {
-            config: &$daemon.config,
-            input: &$daemon.input,
-            reaction: &$daemon.reaction,
-            state: $daemon.state.as_ref(),
-            missing_dir: $daemon.resolution.missing_dir.as_deref(),
-        }
-    };
-}
-
-/// Looks at the path in one refresh, at most, while it keeps naming
-/// another file.
-const MAX_REFRESH_ROUNDS: usize = 3;
-
-/// What one turn of the loop has to do.
+/// What one turn of the loop has to do, from the signals.
 #[derive(Default)]
 struct Todo {
-    /// Look at the path: identity, truncation, new bytes.
-    refresh: bool,
-    /// Resolve the path again and set the watches: a directory moved, a
-    /// symlink changed.
-    rewatch: bool,
-    /// Something else changed in a watched directory: maybe a writer of a
-    /// rotated file.
-    read_retired: bool,
     reload: bool,
     child_exited: bool,
     stop: Option<i32>,
@@ -101,9 +77,7 @@ impl Mode {
 #[derive(Debug, Default)]
 struct Wake {
     signals: Vec<i32>,
-    /// The inotify descriptor has events.
-    watch: bool,
-    /// The source's descriptor (standard input) has data or its end.
+    /// The source's descriptor is ready (inotify events, standard input).
     input: bool,
 }
 
@@ -112,20 +86,9 @@ struct Daemon {
     mode: Mode,
     input: Source,
     reaction: Reaction,
-    /// `None` with `--once`, a stream, `--poll DURATION`, inotify that
-    /// could not start, and once stopping.
-    watch: Option<Watch>,
-    /// What the path resolved to when the watches were last set.
-    resolution: Resolution,
-    /// When to look without an inotify event.
-    polling: Schedule,
-    /// inotify cannot be used and `--poll never` forbids polling instead.
-    cannot_watch: Option<Error>,
     notifier: Notifier,
     /// The status line and the metrics file.
     live: Live,
-    /// The last read stopped at its budget: read on without waiting.
-    more_to_read: bool,
     /// The state file, held locked for as long as we run.
     state: Option<Persist>,
     /// `--once --dry-run`: the counts its report ends with.
@@ -134,8 +97,23 @@ struct Daemon {
     stopping: Option<Instant>,
     /// Why the run fails once it has stopped, if it does.
     failure: Option<Error>,
+    /// Set by a SIGTERM or SIGINT as it arrives (cleared when a stop
+    /// begins): a stop asked for again does not wait on a stalled disk.
+    hurry: Arc<AtomicBool>,
     /// A stop signal taken while `--once` was scanning, for the loop.
     pending_stop: Option<i32>,
+}
+
+/// The parts of a daemon the status line and the metrics are made from,
+/// borrowed field by field so that `live` stays free to change.
+macro_rules! view {
+    ($daemon:expr) => {
+        DaemonView {
+            input: &$daemon.input,
+            reaction: &$daemon.reaction,
+            state: $daemon.state.as_ref(),
+        }
+    };
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
@@ -147,6 +125,10 @@ pub fn run(config: Config) -> Result<()> {
         .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
     let now = Instant::now();
     let mut daemon = Daemon::new(config, state_file, saved, Box::new(OsSpawner), now)?;
+    for signal in [SIGTERM, SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&daemon.hurry))
+            .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
+    }
     daemon.begin(now, &mut || signals.pending().collect())?;
     loop {
         if let Some(end) = daemon.end() {
@@ -159,28 +141,24 @@ pub fn run(config: Config) -> Result<()> {
     }
 }
 
-/// Opens the followed path at start (a missing one is waited for), where
-/// the saved state says we were if there is one.
-fn open_path(config: &Config, saved: Option<&State>, now: Instant) -> Result<LogPath> {
-    let start = if config.from_beginning || config.once {
-        StartAt::Beginning
-    } else {
-        StartAt::End
-    };
-    if config.once {
-        // Nothing to wait for: the file must be there.
-        std::fs::metadata(&config.path).map_err(|err| cannot_open(config, err))?;
-    }
-    match saved {
-        Some(state) => LogPath::resume(&config.path, state, now),
-        None => LogPath::open(&config.path, start),
-    }
-    .map_err(|err| cannot_open(config, err))
-}
-
 /// Puts back what a saved state keeps of the reaction: the keys' windows
 /// and cooldowns, then the matches that were held, in their order.
-fn restore(config: &Config, reaction: &mut Reaction, state: State, now: Instant) {
+fn restore(config: &Config, reaction: &mut Reaction, mut state: State, now: Instant) {
+    // A command a crash left running must not run twice at once: its group
+    // is ended, and its key's cooldown counts from now, its end.
+    let wall = WallTime::from_system(SystemTime::now());
+    for left in &state.running {
+        if action::end_left_running(left.pgid, left.start_ticks) {
+            match state.keys.iter_mut().find(|k| k.key == left.key) {
+                Some(key) => key.last_end_unix_ms = Some(wall),
+                None => state.keys.push(KeyRecord {
+                    key: left.key.clone(),
+                    last_end_unix_ms: Some(wall),
+                    ..KeyRecord::default()
+                }),
+            }
+        }
+    }
     let keys = state.keys.into_iter().map(persist::from_record).collect();
     reaction.import_keys(keys, now, SystemTime::now());
     // What was queued or waiting for a slot had not run: it goes through
@@ -223,31 +201,24 @@ impl Daemon {
         now: Instant,
     ) -> Result<Daemon> {
         let mode = Mode::of(&config);
-        let mut polling = Schedule::new(config.poll, now);
-        let watch = if mode != Mode::Follow {
-            None
-        } else if !polling.wants_inotify() {
-            if let Poll::Every(every) = config.poll {
-                log::info!("looking for changes every {} (--poll)", seconds(every));
-            }
-            None
-        } else {
-            match Watch::new() {
-                Ok(watch) => Some(watch),
-                Err(err) => {
-                    let why = format!("cannot start inotify: {}", watch::describe(&err));
-                    polling.without_inotify(&why, now)?;
-                    None
-                }
-            }
-        };
         let input = if mode == Mode::Stream {
             Source::Stream(
                 Stream::stdin()
                     .map_err(|err| Error::failure(format!("cannot read standard input: {err}")))?,
             )
         } else {
-            Source::Path(open_path(&config, saved.as_ref(), now)?)
+            let options = Options {
+                from_beginning: config.from_beginning,
+                once: mode == Mode::Once,
+                poll: config.poll,
+            };
+            Source::File(Box::new(FileSource::open(
+                &config.path,
+                &config.path_as_given,
+                &options,
+                saved.as_ref(),
+                now,
+            )?))
         };
         let mut reaction = Reaction::new(&config, spawner);
         if let Some(state) = saved {
@@ -257,13 +228,8 @@ impl Daemon {
             mode,
             input,
             reaction,
-            watch,
-            resolution: Resolution::default(),
-            polling,
-            cannot_watch: None,
             notifier: Notifier::from_env(),
             live: Live::without_metrics(),
-            more_to_read: false,
             state: state_file
                 .map(|file| Persist::new(file, gate_record(&config)))
                 .transpose()
@@ -271,6 +237,7 @@ impl Daemon {
             summary: (mode == Mode::Once && config.command.is_none()).then(|| Summary::new(now)),
             stopping: None,
             failure: None,
+            hurry: Arc::new(AtomicBool::new(false)),
             pending_stop: None,
             config,
         };
@@ -292,7 +259,7 @@ impl Daemon {
     /// and we are ready.
     fn begin(&mut self, now: Instant, signals: &mut dyn FnMut() -> Vec<i32>) -> Result<()> {
         if self.mode == Mode::Once {
-            while self.with_lines(now, |log, sink| log.refresh(now, sink).more)
+            while self.with_lines(now, |input, sink| input.read_more(now, sink))
                 && !self.reaction.output_closed()
             {
                 // A long scan still stops at once when asked to (between
@@ -305,20 +272,21 @@ impl Daemon {
             // As grep does, a last line without its newline is still a line;
             // unless a state file keeps it for the next run to complete.
             if self.state.is_none() {
-                self.with_lines(now, |log, sink| log.finish(sink));
+                self.with_lines(now, |input, sink| input.finish(sink));
             }
             // No writer is waited for: a rotated file read to its end is
             // done with, and is not in the state for the next run to look
             // for (and to warn about when logrotate has deleted it).
             let every_grace_over = now + Duration::from_secs(365 * 86_400);
-            self.with_lines(now, |log, sink| log.expire(every_grace_over, sink));
+            self.with_lines(now, |input, sink| {
+                input.close_rotated(every_grace_over, sink)
+            });
         } else {
-            self.update_watches();
-            if let Some(err) = self.cannot_watch.take() {
-                return Err(err);
+            let begun = self.with_lines(now, |input, sink| input.begin(now, sink));
+            if begun? {
+                // Another file at the path already: kept at once.
+                self.save_state(now);
             }
-            // What was appended between opening and watching raised no event.
-            self.refresh(now);
             self.ready(now);
         }
         Ok(())
@@ -399,12 +367,10 @@ impl Daemon {
                 .flatten()
                 .min();
         }
-        let busy = (self.more_to_read || self.pending_stop.is_some()).then_some(now);
         [
-            busy,
-            self.input.deadline(),
+            self.pending_stop.map(|_| now),
+            self.input.deadline(now),
             self.reaction.deadline(),
-            self.polling.deadline(),
             self.state.as_ref().and_then(Persist::deadline),
             self.live.deadline(),
         ]
@@ -428,21 +394,9 @@ impl Daemon {
                 other => todo.stop = Some(other),
             }
         }
-        if wake.watch
-            && let Err(err) = self.note_fs_events(&mut todo)
-        {
-            self.failure = Some(Error::failure(format!("cannot read inotify events: {err}")));
-            todo.stop = Some(SIGTERM);
-        }
-        if let Some(err) = self.cannot_watch.take() {
+        if let Some(err) = self.input.on_ready(wake.input, now) {
             self.failure = Some(err);
             todo.stop = Some(SIGTERM);
-        }
-        todo.refresh |= wake.input;
-        if self.polling.due(now) {
-            // A look does what an inotify event on the path would.
-            todo.refresh = true;
-            todo.rewatch = self.watch.is_some();
         }
         if todo.child_exited {
             self.reaction.on_child_exit(now);
@@ -466,8 +420,10 @@ impl Daemon {
                     )));
                 }
             }
+            // From now on, another SIGTERM means: do not wait.
+            self.hurry.store(false, Ordering::Relaxed);
             self.notifier.stopping();
-            self.watch = None;
+            self.input.stop_watching();
             self.reaction.terminate(now);
             self.stopping = Some(now + SHUTDOWN_KILL_GRACE);
         }
@@ -484,17 +440,18 @@ impl Daemon {
             }
             return None;
         }
-        if todo.rewatch {
-            self.update_watches();
-        }
         if todo.reload {
-            self.reload(now);
-        } else if todo.refresh || todo.rewatch || self.more_to_read {
-            self.refresh(now);
-        } else if todo.read_retired {
-            self.read_retired(now);
+            log::info!("received SIGHUP: reopening {}", self.config.path.display());
+            self.notifier.reloading();
         }
-        self.expire(now);
+        let reload = todo.reload;
+        if self.with_lines(now, |input, sink| input.read(reload, now, sink)) {
+            // Another file at the path, a rotated one closed: saved at once.
+            self.save_state(now);
+        }
+        if reload {
+            self.ready(now);
+        }
         self.reaction.on_deadline(now);
         // A stream has no state file: `state` is `None` with one.
         if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
@@ -522,8 +479,8 @@ impl Daemon {
         }
         let view = view!(self);
         self.live.finish(&view);
-        if let Some(state) = &self.state {
-            state.flush();
+        if let Some(state) = &mut self.state {
+            state.flush(&self.hurry);
         }
     }
 
@@ -531,42 +488,20 @@ impl Daemon {
     /// until `deadline`: the one place the daemon waits.
     fn wait(&self, signals: &mut Signals, deadline: Option<Instant>) -> Result<Wake> {
         let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
-        let watch = self.watch.as_ref().map(Watch::fd);
         let input = self.input.fd();
-        let fds: Vec<_> = [Some(signals.fd()), watch, input]
-            .into_iter()
-            .flatten()
-            .collect();
+        let fds: Vec<_> = [Some(signals.fd()), input].into_iter().flatten().collect();
         let ready =
             poll(&fds, timeout).map_err(|err| Error::failure(format!("cannot wait: {err}")))?;
         let mut ready = ready.into_iter();
         let signalled = ready.next().unwrap_or(false);
         let mut wake = Wake {
             signals: Vec::new(),
-            watch: watch.is_some() && ready.next().unwrap_or(false),
             input: input.is_some() && ready.next().unwrap_or(false),
         };
         if signalled {
             wake.signals.extend(signals.pending());
         }
         Ok(wake)
-    }
-
-    fn note_fs_events(&mut self, todo: &mut Todo) -> io::Result<()> {
-        let Some(watch) = self.watch.as_mut() else {
-            return Ok(());
-        };
-        let seen = watch.read()?;
-        if seen.overflow {
-            log::warn!(
-                "inotify queue overflow: looking at {} again",
-                self.config.path.display()
-            );
-        }
-        todo.rewatch |= seen.layout || seen.overflow;
-        todo.refresh |= seen.path || seen.layout || seen.overflow || seen.more;
-        todo.read_retired |= seen.other;
-        Ok(())
     }
 
     /// Hands every new line of the followed files to the matcher.
@@ -596,130 +531,9 @@ impl Daemon {
         }
         result
     }
+}
 
-    fn refresh(&mut self, now: Instant) {
-        // A path swapped faster than we look could keep this going: after
-        // a few rounds, signals and timeouts get their turn first.
-        for _ in 0..MAX_REFRESH_ROUNDS {
-            let refresh = self.with_lines(now, |log, sink| log.refresh(now, sink));
-            self.more_to_read = refresh.more;
-            if !refresh.replaced {
-                return;
-            }
-            self.save_state(now);
-            // The new file may live in a directory we did not watch (a
-            // swapped symlink): watch it, then look again, since what was
-            // appended before the watch was in place raised no event.
-            if !self.update_watches() {
-                return;
-            }
-        }
-        self.more_to_read = true;
-    }
-
-    fn read_retired(&mut self, now: Instant) {
-        if self.input.has_retired() {
-            self.with_lines(now, |log, sink| log.read_retired(now, sink));
-        }
-    }
-
-    fn expire(&mut self, now: Instant) {
-        if self.input.deadline().is_some_and(|at| at <= now)
-            && self.with_lines(now, |log, sink| log.expire(now, sink))
-        {
-            self.save_state(now);
-            self.update_watches();
-        }
-    }
-
-    /// SIGHUP: look at the path again. The same, untruncated file keeps its
-    /// offset (nothing is read twice); another file is a rotation.
-    fn reload(&mut self, now: Instant) {
-        log::info!("received SIGHUP: reopening {}", self.config.path.display());
-        self.notifier.reloading();
-        self.update_watches();
-        self.refresh(now);
-        self.ready(now);
-    }
-
-    /// Resolves the path again and watches what decides it, and the
-    /// directories of the rotated files still open. Returns whether the
-    /// watches changed.
-    fn update_watches(&mut self) -> bool {
-        if !self.input.is_path() {
-            return false;
-        }
-        let resolution = resolve::resolve(&self.config.path);
-        let changed = resolution != self.resolution;
-        if changed {
-            self.log_waiting(&resolution);
-        }
-        // A walk stopped by an error (a directory we may not search for a
-        // moment) says nothing new: keep watching what we watched.
-        let Some(watch) = self.watch.as_mut().filter(|_| resolution.error.is_none()) else {
-            self.resolution = resolution;
-            return changed;
-        };
-        let retired_dirs = self.input.retired_dirs();
-        let now = Instant::now();
-        let mut blind = false;
-        for (dir, err) in watch.set(&resolution.names, &retired_dirs) {
-            blind = true;
-            let why = format!("cannot watch {}: {}", dir.display(), watch::describe(&err));
-            if let Err(err) = self.polling.without_inotify(&why, now) {
-                self.cannot_watch.get_or_insert(err);
-            }
-        }
-        blind |= self.look_for_remote(resolution.dirs().iter().chain(&retired_dirs), now);
-        if !blind {
-            // What made us poll (a watch that failed, a remote directory)
-            // is over: inotify sees everything again.
-            self.polling.inotify_sees_all();
-        }
-        self.resolution = resolution;
-        changed
-    }
-
-    /// inotify sees no write made by another host: poll where one may
-    /// write (see `poll::Schedule::remote`). Returns whether one of `dirs`
-    /// is remote.
-    fn look_for_remote<'a>(
-        &mut self,
-        dirs: impl Iterator<Item = &'a PathBuf>,
-        now: Instant,
-    ) -> bool {
-        let mut remote = false;
-        for dir in dirs {
-            match fstype::of(dir) {
-                Ok(f_type) => {
-                    if let Some(fs) = fstype::remote(f_type) {
-                        remote = true;
-                        self.polling.remote(dir, fs, now);
-                    }
-                }
-                Err(err) => log::debug!("cannot tell the file system of {}: {err}", dir.display()),
-            }
-        }
-        remote
-    }
-
-    fn log_waiting(&self, resolution: &Resolution) {
-        if let Some(err) = &resolution.error {
-            // The follower says the same when it looks at the path.
-            log::debug!("{err}");
-        } else if let Some(dir) = &resolution.missing_dir {
-            log::warn!(
-                "the directory {} does not exist: waiting for it",
-                dir.display()
-            );
-        } else if !self.input.is_open() {
-            log::warn!(
-                "{} does not exist: waiting for it",
-                self.config.path.display()
-            );
-        }
-    }
-
+impl Daemon {
     /// At the end: the matches suppressed and not reported yet, in one
     /// line. With a state file the cooldown is kept for the next start, so
     /// nothing is said to be over.
@@ -747,11 +561,9 @@ impl Daemon {
 
 /// The daemon's parts as the status line and the metrics see them.
 struct DaemonView<'a> {
-    config: &'a Config,
     input: &'a Source,
     reaction: &'a Reaction,
     state: Option<&'a Persist>,
-    missing_dir: Option<&'a Path>,
 }
 
 impl View for DaemonView<'_> {
@@ -764,27 +576,15 @@ impl View for DaemonView<'_> {
     }
 
     fn snapshot(&self, now: Instant) -> Snapshot<'_> {
-        let path = &self.config.path_as_given;
-        let counters = self.reaction.counters();
-        let reading = match (self.input.as_path(), self.missing_dir) {
-            (None, _) => Reading::Stream {
-                bytes: counters.bytes,
-            },
-            (Some(_), Some(dir)) => Reading::Waiting {
-                what: format!("the directory {}", dir.display()).into(),
-            },
-            (Some(log), None) => match log.offset() {
-                Some(offset) => Reading::File { path, offset },
-                None => Reading::Waiting { what: path.into() },
-            },
-        };
         Snapshot {
-            reading,
+            reading: self.input.status(),
             rotated_open: self.input.as_path().map_or(0, LogPath::rotated_open),
-            counters,
+            counters: self.reaction.counters(),
             running: self.reaction.running_since(now, SystemTime::now()),
             keys: self.reaction.keys(),
             held: self.reaction.held_count(),
+            // Filled in once failed commands are retried and undo
+            // commands exist.
             retries: 0,
             undos: 0,
             dry_run: self.reaction.is_dry_run(),
@@ -802,6 +602,16 @@ impl View for DaemonView<'_> {
                 .len(),
             lag_bytes: self.input.as_path().map(LogPath::lag),
         }
+    }
+}
+
+/// What the state keeps of the settings, for `logs2eca status`.
+fn gate_record(config: &Config) -> GateRecord {
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    GateRecord {
+        wait_ms: ms(config.wait),
+        threshold: config.gate.threshold.count,
+        window_ms: ms(config.gate.threshold.window),
     }
 }
 
@@ -842,20 +652,6 @@ fn open_state(config: &Config) -> Result<(Option<StateFile>, Option<State>)> {
         ours
     });
     Ok((Some(file), state))
-}
-
-/// What the state keeps of the settings, for `logs2eca status`.
-fn gate_record(config: &Config) -> GateRecord {
-    let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    GateRecord {
-        wait_ms: ms(config.wait),
-        threshold: config.gate.threshold.count,
-        window_ms: ms(config.gate.threshold.window),
-    }
-}
-
-fn cannot_open(config: &Config, err: std::io::Error) -> Error {
-    Error::failure(format!("cannot open {}: {err}", config.path_as_given))
 }
 
 fn signal_name(signal: i32) -> &'static str {

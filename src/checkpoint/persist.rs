@@ -1,7 +1,9 @@
 //! The daemon's side of the state file (§6): what is saved (the files'
-//! positions, the gate's keys and the matches it holds), and when: after
-//! a command is spawned, at a rotation, at most once a second while
-//! reading advances, at the end, and never while idle.
+//! positions, the gate's keys and the matches it holds), and when: soon
+//! after anything the reaction keeps changed (a command spawned or ended,
+//! a match counted, suppressed, queued or printed), at a rotation, at most
+//! once a second while reading only advances, at the end, and never while
+//! idle.
 //!
 //! The order of a save after a spawn is what makes the guarantee: the
 //! command is started first (its latency is untouched), then, 2 ms later,
@@ -12,13 +14,15 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::checkpoint::saver::Saver;
+use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver};
 use crate::checkpoint::state::{
-    GateRecord, HeldRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
+    GateRecord, HeldRecord, KeyRecord, RunningRecord, SAVE_INTERVAL, SaveSchedule, State,
+    StateFile, WallTime,
 };
 use crate::input::file::rotation::LogPath;
 use crate::react::gate;
 use crate::react::reaction::Reaction;
+use std::sync::atomic::AtomicBool;
 
 /// How soon after a command is spawned the state is saved: the window in
 /// which a crash runs that command once more at restart. Long enough for
@@ -34,8 +38,8 @@ pub const MAX_HELD_SAVED: usize = 1 << 20;
 pub struct Persist {
     saver: Saver,
     schedule: SaveSchedule,
-    /// The position and spawn count last seen: a change is something new
-    /// to save.
+    /// The position and the reaction's generation last seen: a change is
+    /// something new to save.
     seen: (u64, u64),
     /// Held matches did not all fit in the last save (warned once).
     held_cut_warned: bool,
@@ -62,19 +66,23 @@ impl Persist {
         self.schedule.deadline()
     }
 
-    /// After lines were handled or commands started: a spawn is saved
-    /// within `AFTER_SPAWN`, an advance of the position within a second.
+    /// After lines were handled or commands started or ended: a change
+    /// of the reaction is saved within `AFTER_SPAWN` (a match re-read
+    /// after a crash could get another verdict: a suppressed one, once the
+    /// cooldown is over, would run the command; a cooldown saved as
+    /// starting at the spawn would end early), an advance of the position
+    /// alone within a second.
     pub fn note_progress(&mut self, log: &LogPath, reaction: &Reaction, now: Instant) {
-        let seen = (log.progress(), reaction.started());
+        let seen = (log.progress(), reaction.generation());
         if seen == self.seen {
             return;
         }
-        let spawned = seen.1 != self.seen.1;
+        let reacted = seen.1 != self.seen.1;
         self.seen = seen;
         self.schedule.dirty(now);
-        if spawned {
-            // Soon, but not at once: the command's start would share the
-            // CPU with the capture and the write.
+        if reacted {
+            // Soon, but not at once: a command's start would share the CPU
+            // with the capture and the write.
             self.schedule.due_by(now + AFTER_SPAWN);
         }
     }
@@ -93,16 +101,28 @@ impl Persist {
         log.save_into(&mut state);
         state.held = self.held_records(reaction);
         state.gate = Some(self.gate);
+        state.running = reaction
+            .running_commands()
+            .into_iter()
+            .map(|(pgid, start_ticks, key)| RunningRecord {
+                pgid,
+                start_ticks,
+                key,
+            })
+            .collect();
         state.keys = reaction
             .export_keys(now, wall)
             .into_iter()
             .map(to_record)
             .collect();
-        self.seen = (log.progress(), reaction.started());
+        self.seen = (log.progress(), reaction.generation());
         // A failure is the saver's to report; the next save is due when
         // reading advances again, as after any save: none while idle.
         self.saver.submit(state);
         self.schedule.saved(now);
+        // The size of the save before this one: what the next must wait
+        // for at MAX_SAVE_RATE (D9).
+        self.schedule.last_size(self.saver.last_len());
         self.saves += 1;
     }
 
@@ -141,10 +161,10 @@ impl Persist {
         records
     }
 
-    /// Waits (a few seconds at most) until the saves handed over are
-    /// written: the end of a run.
-    pub fn flush(&self) {
-        self.saver.wait();
+    /// Waits (a few seconds at most, less once `hurry` is set) until the
+    /// saves handed over are written: the end of a run.
+    pub fn flush(&mut self, hurry: &AtomicBool) {
+        self.saver.wait(FINAL_SAVE_PATIENCE, hurry);
     }
 }
 

@@ -21,6 +21,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::report::event::{RunEvent, emit};
 use crate::sys;
 
 #[cfg(test)]
@@ -198,6 +199,11 @@ impl Runner {
         self.running.iter().map(|run| run.started)
     }
 
+    /// The commands running now: process group and tag.
+    pub fn running(&self) -> impl Iterator<Item = (libc::pid_t, usize)> + '_ {
+        self.running.iter().map(|run| (run.pid, run.tag))
+    }
+
     /// Starts the command with `env` added to our environment; `tag` comes
     /// back in its `Finished`.
     pub fn spawn(
@@ -230,18 +236,14 @@ impl Runner {
     pub fn on_deadline(&mut self, now: Instant) {
         for run in &mut self.running {
             if run.kill_at.is_some_and(|at| now >= at) {
-                log::warn!(
-                    "command (pid {}) still running: sending SIGKILL to its process group",
-                    run.pid
-                );
+                emit!(RunEvent::StillRunning { pid: run.pid });
                 self.spawner.signal_group(run.pid, libc::SIGKILL);
                 run.kill_at = None;
             } else if run.term_at.is_some_and(|at| now >= at) {
-                log::warn!(
-                    "command (pid {}) timed out after {}: sending SIGTERM to its process group",
-                    run.pid,
-                    seconds(now - run.started)
-                );
+                emit!(RunEvent::TimedOut {
+                    pid: run.pid,
+                    after: now - run.started,
+                });
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
                 run.term_at = None;
                 run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
@@ -255,10 +257,7 @@ impl Runner {
     pub fn terminate(&mut self, now: Instant) {
         for run in &mut self.running {
             if run.kill_at.is_none() {
-                log::info!(
-                    "stopping command (pid {}): sending SIGTERM to its process group",
-                    run.pid
-                );
+                emit!(RunEvent::Stopping { pid: run.pid });
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
             }
             run.term_at = None;
@@ -295,11 +294,10 @@ impl Runner {
             self.spawner.pause(Duration::from_millis(5));
         }
         for run in &left {
-            log::warn!(
-                "command (pid {}) did not die within {} of SIGKILL: leaving it",
-                run.pid,
-                seconds(KILL_WAIT)
-            );
+            emit!(RunEvent::DidNotDie {
+                pid: run.pid,
+                wait: KILL_WAIT,
+            });
         }
         ended
     }
@@ -328,6 +326,42 @@ impl Runner {
     }
 }
 
+/// When `pid` started, in clock ticks since boot (field 22 of
+/// `/proc/PID/stat`); `None` if there is no such process or it has exited
+/// (a zombie). With the pid, it names one process across pid reuse.
+pub fn start_ticks(pid: libc::pid_t) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields count from
+    // the last ')'.
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    let state = fields.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    // Field 3 was the state; the start time is field 22.
+    fields.nth(18)?.parse().ok()
+}
+
+/// Ends the process group of a command left running by an earlier
+/// logs2eca that died (SIGKILL, a crash): SIGTERM, then SIGKILL after
+/// [`SHUTDOWN_KILL_GRACE`]. Only if its leader is the same process (same
+/// start time): a pid reused since is left alone. Returns whether it was
+/// still running.
+pub fn end_left_running(pgid: libc::pid_t, ticks: u64) -> bool {
+    if pgid <= 1 || start_ticks(pgid) != Some(ticks) {
+        return false;
+    }
+    emit!(RunEvent::LeftRunning { pid: pgid });
+    sys::signal_group(pgid, libc::SIGTERM);
+    let deadline = Instant::now() + SHUTDOWN_KILL_GRACE;
+    while start_ticks(pgid) == Some(ticks) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The rest of the group, and a leader that ignored SIGTERM.
+    sys::signal_group(pgid, libc::SIGKILL);
+    true
+}
+
 /// Reaps every child that has exited, without blocking: our command, and
 /// the orphans a PID 1 adopts.
 pub fn reap_children(mut on_exit: impl FnMut(libc::pid_t, libc::c_int)) {
@@ -346,29 +380,16 @@ fn finished(run: &Running, status: i32, now: Instant) -> Finished {
     }
 }
 
-/// Logs how a run ended: success at info, anything else as a warning.
+/// Reports how a run ended: success at info, anything else as a warning.
 pub fn log_finished(f: &Finished) {
-    let took = seconds(f.duration);
-    match (f.status.code(), f.status.signal()) {
-        (Some(0), _) => log::info!("command (pid {}) exited with status 0 after {took}", f.pid),
-        (Some(code), _) => log::warn!(
-            "command (pid {}) exited with status {code} after {took}",
-            f.pid
-        ),
-        (None, Some(sig)) => log::warn!(
-            "command (pid {}) killed by signal {sig} ({}) after {took}",
-            f.pid,
-            signal_name(sig)
-        ),
-        (None, None) => log::warn!(
-            "command (pid {}) ended ({:?}) after {took}",
-            f.pid,
-            f.status
-        ),
-    }
+    emit!(RunEvent::Exited {
+        pid: f.pid,
+        status: f.status,
+        took: f.duration,
+    });
 }
 
-fn signal_name(sig: i32) -> &'static str {
+pub fn signal_name(sig: i32) -> &'static str {
     match sig {
         libc::SIGHUP => "SIGHUP",
         libc::SIGINT => "SIGINT",

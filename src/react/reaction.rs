@@ -14,6 +14,7 @@ use crate::react::gate::{
 };
 use crate::react::pattern::Pattern;
 use crate::report::counters::{CommandResult, Counters};
+use crate::report::event::{RunEvent, emit};
 use crate::report::printer::{Details, Printer};
 use crate::settings::config::Config;
 
@@ -44,8 +45,12 @@ pub struct Reaction {
     /// Scratch space for the key of each match.
     key: Vec<u8>,
     locations: CaptureLocations,
-    /// Commands started so far: the state is saved after each.
-    started: u64,
+    /// Counts every change of what the state file keeps of the reaction:
+    /// a match counted, suppressed, queued or printed, a command started
+    /// or ended. A save is due soon after each (see `persist`).
+    generation: u64,
+    /// `--wait`.
+    cooldown: std::time::Duration,
     /// logs2eca is stopping: what the gate holds stays held (the state
     /// keeps its lines for the next start) instead of starting now, only
     /// to be killed.
@@ -78,7 +83,8 @@ impl Reaction {
             key_groups: config.gate.key_groups.clone(),
             key: Vec::new(),
             locations: config.matcher.pattern.capture_locations(),
-            started: 0,
+            generation: 0,
+            cooldown: config.wait,
             dry_suppressed: Suppressed::default(),
             stopping: false,
             counters: Counters::new(SystemTime::now()),
@@ -114,6 +120,7 @@ impl Reaction {
     }
 
     fn arrive(&mut self, line: &[u8], origin: LineOrigin, now: Instant, trigger: bool) {
+        self.generation += 1;
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -153,6 +160,7 @@ impl Reaction {
     /// Runs (or prints) what the gate let through.
     fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, now: Instant) {
         self.counters.on_trigger(SystemTime::now());
+        self.generation += 1;
         match &mut self.sink {
             Effect::Print(out) => {
                 if out.wants_details() {
@@ -192,19 +200,18 @@ impl Reaction {
                 // the journal) is not on the path from match to action.
                 match runner.spawn(&env, start.key, now) {
                     Ok(pid) => {
-                        self.started += 1;
-                        log::info!(
-                            "match: {} -> started command (pid {pid}); {}",
-                            excerpt(line),
-                            why()
-                        )
+                        emit!(RunEvent::Started {
+                            excerpt: excerpt(line),
+                            pid,
+                            why: why(),
+                        });
                     }
                     Err(err) => {
-                        log::warn!(
-                            "match: {} -> cannot start the command: {err}; {}",
-                            excerpt(line),
-                            why()
-                        );
+                        emit!(RunEvent::CannotStart {
+                            excerpt: excerpt(line),
+                            error: err.to_string(),
+                            why: why(),
+                        });
                         self.gate.finished(start.key, now);
                         self.counters.on_command_end(CommandResult::Failed, None);
                     }
@@ -280,6 +287,21 @@ impl Reaction {
             .collect()
     }
 
+    /// The commands running now, as the state keeps them: process group,
+    /// its leader's start time, key. One that ended meanwhile is left out.
+    pub fn running_commands(&self) -> Vec<(libc::pid_t, u64, Vec<u8>)> {
+        let Effect::Run { runner, .. } = &self.sink else {
+            return Vec::new();
+        };
+        runner
+            .running()
+            .filter_map(|(pid, tag)| {
+                let ticks = action::start_ticks(pid)?;
+                Some((pid, ticks, self.gate.key_name(tag).to_vec()))
+            })
+            .collect()
+    }
+
     /// Lines a dry run printed (that would have triggered).
     pub fn printed(&self) -> u64 {
         match &self.sink {
@@ -288,9 +310,9 @@ impl Reaction {
         }
     }
 
-    /// Commands started so far.
-    pub fn started(&self) -> u64 {
-        self.started
+    /// Changes of what the state file keeps of the reaction so far.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The keys' windows and cooldowns, for the state file.
@@ -346,6 +368,12 @@ impl Reaction {
     }
 
     fn end_run(&mut self, finished: &Finished, now: Instant) {
+        // The cooldown counts from here: a crash from now on must not
+        // restart it from the spawn (it would end too early). Without a
+        // cooldown the end changes nothing a restart needs.
+        if !self.cooldown.is_zero() {
+            self.generation += 1;
+        }
         action::log_finished(finished);
         self.count_end(finished);
         self.gate.finished(finished.tag, now);

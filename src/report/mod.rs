@@ -2,10 +2,12 @@
 //! `sd_notify` datagrams (`readiness`) and the `STATUS=` line they carry
 //! (`status_line`), the metrics file (`metrics`) and the counters behind
 //! both (`counters`), the dry run's output (`printer`) and the summaries
-//! of suppressed matches (`summary`).
+//! of suppressed matches (`summary`), and the events people read
+//! (`event`).
 
 pub(crate) mod clock;
 pub(crate) mod counters;
+pub(crate) mod event;
 pub(crate) mod live;
 pub(crate) mod logging;
 pub(crate) mod metrics;

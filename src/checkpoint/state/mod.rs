@@ -56,10 +56,27 @@ pub struct State {
     /// any (`--key`; without it, the one key is the empty one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyRecord>,
+    /// The commands running when the state was saved: what identifies
+    /// each (its process group and its leader's start time), so that a
+    /// start after a crash can end one still running before its key runs
+    /// again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running: Vec<RunningRecord>,
     /// The settings that give the keys' times their meaning, for
     /// `logs2eca status` (a start goes by its own settings, not these).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<GateRecord>,
+}
+
+/// A command that was running: its process group (the leader's pid), the
+/// leader's start time in clock ticks since boot (`/proc/PID/stat`), and
+/// its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunningRecord {
+    pub pgid: i32,
+    pub start_ticks: u64,
+    #[serde(with = "encoding::bytes")]
+    pub key: Vec<u8>,
 }
 
 /// The cooldown and threshold the keys were kept under.
@@ -81,6 +98,7 @@ impl State {
             rotated_dirs: Vec::new(),
             held: Vec::new(),
             keys: Vec::new(),
+            running: Vec::new(),
             gate: None,
         }
     }

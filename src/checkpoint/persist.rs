@@ -172,7 +172,6 @@ impl Persist {
 fn to_record(key: gate::KeySnapshot) -> KeyRecord {
     KeyRecord {
         key: key.key,
-        running: key.running,
         last_end_unix_ms: key.last_end.map(WallTime::from_system),
         suppressed: key.suppressed,
         window_unix_ms: key.window.into_iter().map(WallTime::from_system).collect(),
@@ -182,7 +181,6 @@ fn to_record(key: gate::KeySnapshot) -> KeyRecord {
 pub fn from_record(key: KeyRecord) -> gate::KeySnapshot {
     gate::KeySnapshot {
         key: key.key,
-        running: false,
         last_end: key.last_end_unix_ms.map(WallTime::to_system),
         suppressed: key.suppressed,
         window: key

@@ -133,9 +133,6 @@ pub enum Notice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeySnapshot {
     pub key: Vec<u8>,
-    /// Its command is running (shown by `logs2eca status`; a restart
-    /// takes it as just ended).
-    pub running: bool,
     /// When the key's last run ended (its cooldown counts from there).
     pub last_end: Option<SystemTime>,
     pub suppressed: u64,
@@ -437,7 +434,6 @@ impl<T: Held> Gate<T> {
             })
             .map(|key| KeySnapshot {
                 key: key.name.to_vec(),
-                running: key.phase == Phase::Running,
                 // A running key's command ends, for the state, now: its
                 // cooldown holds across a restart. A key waiting for a slot
                 // has not run: its trigger's line is read again at the next
@@ -1124,14 +1120,12 @@ mod tests {
             [
                 KeySnapshot {
                     key: b"cooling".to_vec(),
-                    running: false,
                     last_end: Some(wall - Duration::from_secs(1)),
                     suppressed: 1,
                     window: vec![],
                 },
                 KeySnapshot {
                     key: b"counting".to_vec(),
-                    running: false,
                     last_end: None,
                     suppressed: 0,
                     window: vec![wall - Duration::from_secs(2)],

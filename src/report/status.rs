@@ -410,7 +410,10 @@ fn key_view(key: &KeyRecord, gate: Option<GateRecord>, now: SystemTime, state: &
         _ => window.len(),
     };
     let last_end = key.last_end_unix_ms.map(|t| t.to_system());
-    let cooldown_ends = match (gate, last_end, key.running) {
+    // A running key's cooldown starts when its command ends: its
+    // `last_end` is the save's time, for a restart to hold the cooldown.
+    let running = state.running.iter().any(|r| r.key == key.key);
+    let cooldown_ends = match (gate, last_end, running) {
         (Some(gate), Some(end), false) => Some(end + Duration::from_millis(gate.wait_ms)),
         _ => None,
     };
@@ -426,7 +429,7 @@ fn key_view(key: &KeyRecord, gate: Option<GateRecord>, now: SystemTime, state: &
     KeyView {
         key: key.key.clone(),
         in_window,
-        running: key.running,
+        running,
         cooldown_ends: cooldown_ends.filter(|_| cooldown_left.is_some()),
         cooldown_left,
         suppressed: key.suppressed,
@@ -438,7 +441,7 @@ fn key_view(key: &KeyRecord, gate: Option<GateRecord>, now: SystemTime, state: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::state::{HeldRecord, WallTime};
+    use crate::checkpoint::state::{HeldRecord, RunningRecord, WallTime};
 
     fn at(ms: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
@@ -476,11 +479,15 @@ mod tests {
             },
             KeyRecord {
                 key: b"busy".to_vec(),
-                running: true,
                 last_end_unix_ms: Some(WallTime::from_unix_ms(100_000)),
                 ..KeyRecord::default()
             },
         ];
+        state.running = vec![RunningRecord {
+            pgid: 4242,
+            start_ticks: 1,
+            key: b"busy".to_vec(),
+        }];
         state.held = vec![
             HeldRecord {
                 line: b"ERROR busy again".to_vec(),

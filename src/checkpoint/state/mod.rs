@@ -207,10 +207,6 @@ pub struct KeyRecord {
     /// The key's bytes (capture groups need not be UTF-8).
     #[serde(with = "encoding::bytes")]
     pub key: Vec<u8>,
-    /// Its command was running (for `logs2eca status`; `last_end_unix_ms`
-    /// is then the save's time, so that a restart holds the cooldown).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub running: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_end_unix_ms: Option<WallTime>,
     #[serde(default)]

@@ -312,14 +312,12 @@ fn full_state(d: &Path) -> State {
     state.keys = vec![
         KeyRecord {
             key: Vec::new(),
-            running: false,
             last_end_unix_ms: Some(WallTime::from_unix_ms(1_699_999_999_000)),
             suppressed: 7,
             window_unix_ms: Vec::new(),
         },
         KeyRecord {
             key: b"10.0.0.1".to_vec(),
-            running: true,
             last_end_unix_ms: None,
             suppressed: 0,
             window_unix_ms: vec![WallTime::from_unix_ms(1), WallTime::from_unix_ms(2)],

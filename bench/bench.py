@@ -13,6 +13,9 @@ in the same run and quoted as a ratio. What is measured (see BENCHMARKS.md):
                directly (the floor); then the same with 100 MB/s of other
                lines appended meanwhile
   state        the same latency with and without --state-file
+  metrics      the same latency with and without --metrics-file, and the
+               scan with and without it (and, with --before BIN, against a
+               binary without the counters)
   catchup      ~1 GB appended while stopped: start -> last line processed,
                with a state file
   ingest       append ~1 GiB with cat while following
@@ -843,9 +846,43 @@ def stop_sessions():
 
 LATENCY_HEADER = ["subject", "samples", "lost", "p50", "p90", "p99", "max"]
 
+def bench_metrics_latency(tmp, samples):
+    """logs2eca with and without a metrics file, against each other."""
+    metrics = os.path.join(tmp, "latency.prom")
+    labelled = []
+    try:
+        labelled.append(("floor: spawn after write", Floor(tmp, "metrics-floor")))
+        labelled.append(("logs2eca -w 0", Logs2eca(tmp, "metrics-without")))
+        labelled.append(("logs2eca -w 0 --metrics-file",
+                         Logs2eca(tmp, "metrics-with", extra=["--metrics-file", metrics])))
+        log(f"metrics: {samples} samples each, interleaved")
+        sample_interleaved([s for _, s in labelled], samples)
+    finally:
+        for _, s in labelled:
+            s.close()
+    rows, stats = latency_rows(labelled, 1)
+    return rows, stats
+
+
+def bench_metrics_scan(tmp, data, runs, before=None):
+    """The literal scan with and without --metrics-file (the counters are
+    kept either way), and with the binary `before` the counters, if given."""
+    metrics = os.path.join(tmp, "scan.prom")
+    scan = ["--once", "--from-beginning", "--dry-run", "-q", "-l", data, "-p", LITERAL]
+    commands = [("logs2eca", [BIN, *scan]),
+                ("logs2eca --metrics-file", [BIN, *scan, "--metrics-file", metrics])]
+    if before:
+        commands.append(("before the counters", [before, *scan]))
+    log("metrics: scan timing")
+    times = hyperfine(tmp, [argv for _, argv in commands], runs, 2)
+    base = times[0]["median"]
+    return [[label, fmt_s(t["median"]), f"± {fmt_s(t['sd'])}", f"{t['median'] / base:.3f}"]
+            for (label, _), t in zip(commands, times)]
+
+
 # The sections, in the order they run; --only picks some.
-SECTIONS = ["scan", "adversarial", "latency", "state", "catchup", "ingest", "cost", "growth",
-            "gate", "poll", "time"]
+SECTIONS = ["scan", "adversarial", "latency", "state", "metrics", "catchup", "ingest", "cost",
+            "growth", "gate", "poll", "time"]
 
 
 def main():
@@ -863,6 +900,8 @@ def main():
                         help=f"comma-separated sections to run (default: all of "
                              f"{','.join(SECTIONS)})")
     parser.add_argument("--bin", default=BIN, help="the logs2eca binary (default: the release build)")
+    parser.add_argument("--before", default=None,
+                        help="metrics: a logs2eca binary without the counters, to scan against")
     parser.add_argument("--poll-seconds", type=float, default=60,
                         help="idle time measured per poll interval (default 60)")
     parser.add_argument("--poll-only", action="store_true",
@@ -881,7 +920,8 @@ def main():
     mib = lambda kib: f"{kib / 1024:.1f} MiB"
     started = time.monotonic()
     try:
-        needs_data = want & {"scan", "latency", "catchup", "ingest", "growth", "gate", "time"}
+        needs_data = want & {"scan", "latency", "metrics", "catchup", "ingest", "growth", "gate",
+                             "time"}
         small, data, big = make_data(tmp, args.lines, "growth" in want) if needs_data else (None,) * 3
         data_size = os.path.getsize(data) if data else 0
         expected = None
@@ -916,6 +956,14 @@ def main():
             rows, stats = bench_state_latency(tmp, args.samples)
             out.append("### 2c. Trigger latency with and without a state file (ms)\n")
             out.append(table(LATENCY_HEADER + ["p50 − without", "p99 − without"], rows))
+        if "metrics" in want:
+            rows, stats = bench_metrics_latency(tmp, args.samples)
+            out.append("### 2d. Trigger latency with and without a metrics file (ms)\n")
+            out.append(table(LATENCY_HEADER + ["p50 − without", "p99 − without"], rows))
+            rows = bench_metrics_scan(tmp, data, args.runs,
+                                      args.before and os.path.abspath(args.before))
+            out.append(f"### 1c. Scan with and without a metrics file, {args.lines} lines\n")
+            out.append(table(["binary", "median", "sd", "× logs2eca"], rows))
         if "catchup" in want:
             catchup = bench_catchup(tmp, data, expected)
             out.append("### 3b. Catch-up after downtime (`--state-file`, -n)\n")

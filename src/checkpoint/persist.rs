@@ -16,7 +16,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver};
 use crate::checkpoint::state::{
-    HeldRecord, KeyRecord, RunningRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
+    GateRecord, HeldRecord, KeyRecord, RunningRecord, SAVE_INTERVAL, SaveSchedule, State,
+    StateFile, WallTime,
 };
 use crate::input::file::rotation::LogPath;
 use crate::react::gate;
@@ -43,15 +44,21 @@ pub struct Persist {
     seen: (u64, u64),
     /// Held matches did not all fit in the last save (warned once).
     held_cut_warned: bool,
+    /// Saves handed to the writer so far: the metrics file follows them.
+    saves: u64,
+    /// The settings the keys are kept under, saved for `logs2eca status`.
+    gate: GateRecord,
 }
 
 impl Persist {
-    pub fn new(file: StateFile) -> std::io::Result<Self> {
+    pub fn new(file: StateFile, gate: GateRecord) -> std::io::Result<Self> {
         Ok(Persist {
             saver: Saver::start(file)?,
             schedule: SaveSchedule::new(SAVE_INTERVAL),
             seen: (0, 0),
             held_cut_warned: false,
+            saves: 0,
+            gate,
         })
     }
 
@@ -94,6 +101,7 @@ impl Persist {
         let mut state = State::new(path, WallTime::from_system(wall));
         log.save_into(&mut state);
         state.held = self.held_records(reaction);
+        state.gate = Some(self.gate);
         state.running = reaction
             .running_commands()
             .into_iter()
@@ -116,6 +124,12 @@ impl Persist {
         // The size of the save before this one: what the next must wait
         // for at MAX_SAVE_RATE (D9).
         self.schedule.last_size(self.saver.last_len());
+        self.saves += 1;
+    }
+
+    /// Saves handed to the writer so far.
+    pub fn saves(&self) -> u64 {
+        self.saves
     }
 
     /// The matches the gate holds, as the state keeps them: at most
@@ -126,13 +140,14 @@ impl Persist {
         let mut bytes = 0;
         let records: Vec<HeldRecord> = held
             .iter()
-            .take_while(|(line, _)| {
+            .take_while(|(line, ..)| {
                 bytes += line.len();
                 bytes <= MAX_HELD_SAVED
             })
-            .map(|&(line, trigger)| HeldRecord {
+            .map(|&(line, trigger, key)| HeldRecord {
                 line: line.to_vec(),
                 trigger,
+                key: key.to_vec(),
             })
             .collect();
         let left_out = held.len() - records.len();

@@ -16,6 +16,7 @@ use crate::input::file::follow::LineSink;
 use crate::input::file::rotation::LogPath;
 use crate::input::file::source::FileSource;
 use crate::input::stream::Stream;
+use crate::report::status_line::Reading;
 
 /// How much of a stream one read takes: the loop must get back to its
 /// signals and timeouts under a flood.
@@ -139,10 +140,12 @@ impl Source {
     }
 
     /// What the service manager shows as our status.
-    pub fn status(&self) -> String {
+    pub fn status(&self) -> Reading<'_> {
         match self {
             Source::File(file) => file.status(),
-            Source::Stream(_) => "following -".to_owned(),
+            Source::Stream(stream) => Reading::Stream {
+                bytes: stream.offset(),
+            },
         }
     }
 

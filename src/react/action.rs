@@ -142,6 +142,18 @@ struct Running {
     term_at: Option<Instant>,
     /// When to send SIGKILL, once SIGTERM was sent.
     kill_at: Option<Instant>,
+    /// Why we signalled its group, once we did.
+    stopped: Option<Stopped>,
+}
+
+/// Why logs2eca stopped a command (the metrics count these apart from
+/// commands that failed on their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// It ran longer than `--timeout`.
+    Timeout,
+    /// logs2eca was stopping.
+    Shutdown,
 }
 
 /// How a run ended, for the log and the cooldown.
@@ -152,6 +164,8 @@ pub struct Finished {
     pub tag: usize,
     pub status: ExitStatus,
     pub duration: Duration,
+    /// Why we stopped it, if we did.
+    pub stopped: Option<Stopped>,
 }
 
 /// The commands running now, each in its own process group with its own
@@ -181,6 +195,11 @@ impl Runner {
         !self.running.is_empty()
     }
 
+    /// When each running command started.
+    pub fn started_at(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.running.iter().map(|run| run.started)
+    }
+
     /// The commands running now: process group and tag.
     pub fn running(&self) -> impl Iterator<Item = (libc::pid_t, usize)> + '_ {
         self.running.iter().map(|run| (run.pid, run.tag))
@@ -201,6 +220,7 @@ impl Runner {
             started: now,
             term_at: self.timeout.map(|t| now + t),
             kill_at: None,
+            stopped: None,
         });
         Ok(pid)
     }
@@ -228,6 +248,7 @@ impl Runner {
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
                 run.term_at = None;
                 run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
+                run.stopped = Some(Stopped::Timeout);
             }
         }
     }
@@ -241,6 +262,7 @@ impl Runner {
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
             }
             run.term_at = None;
+            run.stopped.get_or_insert(Stopped::Shutdown);
             let kill_at = now + SHUTDOWN_KILL_GRACE;
             run.kill_at = Some(run.kill_at.map_or(kill_at, |at| at.min(kill_at)));
         }
@@ -249,8 +271,9 @@ impl Runner {
     /// Kills the groups and waits for the commands: the last step of a stop.
     pub fn kill_and_wait(&mut self, now: Instant) -> Vec<Finished> {
         let mut left = std::mem::take(&mut self.running);
-        for run in &left {
+        for run in &mut left {
             self.spawner.signal_group(run.pid, libc::SIGKILL);
+            run.stopped.get_or_insert(Stopped::Shutdown);
         }
         // SIGKILL cannot be ignored, but a process stuck in the kernel (a
         // stalled network file system) dies only when the kernel lets it:
@@ -354,6 +377,7 @@ fn finished(run: &Running, status: i32, now: Instant) -> Finished {
         tag: run.tag,
         status: ExitStatus::from_raw(status),
         duration: now.saturating_duration_since(run.started),
+        stopped: run.stopped,
     }
 }
 

@@ -404,14 +404,18 @@ impl<T: Held> Gate<T> {
     }
 
     /// Keys tracked now.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_name.len()
     }
 
-    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
+    }
+
+    /// Matches held now: queued behind their key's run (`--wait 0`), or
+    /// triggers waiting for a free slot.
+    pub fn held_count(&self) -> usize {
+        self.queued + self.slot_queue.len()
     }
 
     /// Matches of new keys dropped because the table was full of busy keys.
@@ -451,25 +455,26 @@ impl<T: Held> Gate<T> {
     /// What the gate holds, in the order the matches arrived: the triggers
     /// waiting for a slot and the `--wait 0` queue, handled but not run
     /// yet. A restart gets them back from the state file.
-    pub fn held(&self) -> Vec<(&T, bool)> {
+    /// Each with whether it is a trigger waiting for a slot, and its key.
+    pub fn held(&self) -> Vec<(&T, bool, &[u8])> {
         if self.queued == 0 && self.slot_queue.is_empty() {
             return Vec::new();
         }
-        // (arrival, payload, is a trigger waiting for a slot)
-        let mut held: Vec<(u64, &T, bool)> = Vec::new();
+        // (arrival, payload, is a trigger waiting for a slot, key)
+        let mut held: Vec<(u64, &T, bool, &[u8])> = Vec::new();
         for key in self.keys.iter().flatten() {
             if let (Phase::Waiting { seq }, Some((_, payload))) = (key.phase, &key.pending) {
-                held.push((seq, payload, true));
+                held.push((seq, payload, true, &key.name));
             }
             held.extend(
                 key.queue
                     .iter()
-                    .map(|queued| (queued.seq, &queued.payload, false)),
+                    .map(|queued| (queued.seq, &queued.payload, false, &key.name[..])),
             );
         }
         held.sort_by_key(|&(seq, ..)| seq);
         held.into_iter()
-            .map(|(_, payload, trigger)| (payload, trigger))
+            .map(|(_, payload, trigger, key)| (payload, trigger, key))
             .collect()
     }
 
@@ -900,7 +905,7 @@ mod tests {
         assert_eq!(g.on_match(b"a", t0, line("a2")), Verdict::Queued);
         assert_eq!(g.on_match(b"b", t0, line("b1")), Verdict::Waiting);
         assert_eq!(g.on_match(b"a", t0, line("a3")), Verdict::Queued);
-        let held: Vec<(&[u8], bool)> = g.held().into_iter().map(|(l, t)| (&l[..], t)).collect();
+        let held: Vec<(&[u8], bool)> = g.held().into_iter().map(|(l, t, _)| (&l[..], t)).collect();
         assert_eq!(held, [(&b"a2"[..], false), (b"b1", true), (b"a3", false)]);
     }
 

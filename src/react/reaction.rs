@@ -4,17 +4,18 @@
 //! counted or held, never waited for.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use regex::bytes::CaptureLocations;
 
 use crate::input::file::follow::LineOrigin;
-use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Spawner, Trigger};
+use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Spawner, Stopped, Trigger};
 use crate::react::gate::{
     Gate, HELD_BYTES, Held, KeyId, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
 };
 use crate::react::linetime::Time;
 use crate::react::pattern::Pattern;
+use crate::report::counters::{CommandResult, Counters};
 use crate::report::event::{RunEvent, emit};
 use crate::report::printer::{Details, Printer};
 use crate::settings::config::Config;
@@ -70,6 +71,9 @@ pub struct Reaction {
     /// keeps its lines for the next start) instead of starting now, only
     /// to be killed.
     stopping: bool,
+    /// What was read, matched, run and suppressed, for the status line and
+    /// the metrics.
+    counters: Counters,
     /// A dry run's suppressed matches, told once in its summary rather
     /// than a line per key.
     dry_suppressed: Suppressed,
@@ -101,7 +105,24 @@ impl Reaction {
             deferred: VecDeque::new(),
             dry_suppressed: Suppressed::default(),
             stopping: false,
+            counters: Counters::new(SystemTime::now()),
         }
+    }
+
+    /// A block of lines was read: `matches` matched (and were handed to
+    /// `on_match`), `excluded` matched the exclusion too. Returns how many
+    /// lines it had (counted once, here).
+    pub fn count_block(&mut self, block: &[u8], matches: u64, excluded: u64) -> u64 {
+        self.counters.on_block(block, matches, excluded)
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// A path was rotated or truncated.
+    pub fn count_rotations(&mut self, rotations: u64) {
+        self.counters.rotations = rotations;
     }
 
     /// A line matched (and was not excluded); `origin` is where it starts,
@@ -158,10 +179,14 @@ impl Reaction {
                 self.start(start, line, origin, time, now);
                 self.start_waiting(time, now);
             }
-            Verdict::Suppressed => log::debug!("suppressed: {}", excerpt(line)),
+            Verdict::Suppressed => {
+                self.counters.suppressed += 1;
+                log::debug!("suppressed: {}", excerpt(line))
+            }
             Verdict::Waiting => log::debug!("waiting for a free slot: {}", excerpt(line)),
             Verdict::Queued => log::debug!("queued: {}", excerpt(line)),
-            Verdict::Counted | Verdict::Dropped => {}
+            Verdict::Dropped => self.counters.suppressed += 1,
+            Verdict::Counted => {}
         }
         self.log_notices();
     }
@@ -210,6 +235,7 @@ impl Reaction {
     /// Runs (or prints) what the gate let through; its run counts from the
     /// line time `time`.
     fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, time: Time, now: Instant) {
+        self.counters.on_trigger(SystemTime::now());
         self.generation += 1;
         match &mut self.sink {
             Effect::Print(out) => {
@@ -267,6 +293,7 @@ impl Reaction {
                             why: why(),
                         });
                         self.gate.finished(start.key, time);
+                        self.counters.on_command_end(CommandResult::Failed, None);
                     }
                 }
             }
@@ -334,12 +361,17 @@ impl Reaction {
     /// with whether it is a trigger waiting for a slot (else a match queued
     /// behind its key's run): handled but not run yet, so the state file
     /// keeps them for a restart.
-    pub fn held_lines(&self) -> Vec<(&[u8], bool)> {
+    pub fn held_lines(&self) -> Vec<(&[u8], bool, &[u8])> {
         self.gate
             .held()
             .into_iter()
-            .map(|(held, trigger)| (&held.line[..], trigger))
-            .chain(self.deferred.iter().map(|held| (&held.line[..], false)))
+            .map(|(held, trigger, key)| (&held.line[..], trigger, key))
+            // Deferred before their key was known: shown without one.
+            .chain(
+                self.deferred
+                    .iter()
+                    .map(|held| (&held.line[..], false, &b""[..])),
+            )
             .collect()
     }
 
@@ -455,12 +487,51 @@ impl Reaction {
             self.generation += 1;
         }
         action::log_finished(finished);
+        self.count_end(finished);
         let end = match self.running.remove(&finished.tag) {
             Some((time, _)) => time + finished.duration,
             None => Time::now(),
         };
         self.gate.finished(finished.tag, end);
         end
+    }
+
+    fn count_end(&mut self, finished: &Finished) {
+        let stopped = finished.stopped.map(|why| match why {
+            Stopped::Timeout => CommandResult::Timeout,
+            Stopped::Shutdown => CommandResult::Killed,
+        });
+        let result = CommandResult::of(finished.status, stopped);
+        self.counters
+            .on_command_end(result, Some(finished.duration));
+    }
+
+    /// When each running command started, as wall-clock time.
+    pub fn running_since(&self, now: Instant, wall: SystemTime) -> Vec<SystemTime> {
+        let Effect::Run { runner, .. } = &self.sink else {
+            return Vec::new();
+        };
+        runner
+            .started_at()
+            .map(|at| {
+                wall.checked_sub(now.saturating_duration_since(at))
+                    .unwrap_or(wall)
+            })
+            .collect()
+    }
+
+    /// Keys tracked now.
+    pub fn keys(&self) -> usize {
+        self.gate.len()
+    }
+
+    /// Matches held now (queued, or waiting for a slot).
+    pub fn held_count(&self) -> usize {
+        self.gate.held_count()
+    }
+
+    pub fn is_dry_run(&self) -> bool {
+        matches!(self.sink, Effect::Print(_))
     }
 
     /// Stopping: terminate the running commands.
@@ -476,6 +547,7 @@ impl Reaction {
         if let Effect::Run { runner, .. } = &mut self.sink {
             for finished in runner.kill_and_wait(now) {
                 action::log_finished(&finished);
+                self.count_end(&finished);
             }
         }
     }

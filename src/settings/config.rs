@@ -42,6 +42,9 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// Where the state survives restarts (absolute), if anywhere.
     pub state_file: Option<PathBuf>,
+    /// `--metrics-file`: where the counters are written (absolute), if
+    /// anywhere.
+    pub metrics_file: Option<PathBuf>,
     /// Threshold, keys and slots (§7).
     pub gate: GateConfig,
     /// `-l -`: read standard input as a stream; `path` means nothing then.
@@ -147,6 +150,25 @@ impl Config {
         } else {
             state_file(cli.state_file, state_directory)?
         };
+        let metrics_file =
+            match non_empty(cli.metrics_file) {
+                None => None,
+                Some(given) if Path::new(&given).file_name().is_none() => {
+                    return Err(Error::usage(format!(
+                        "invalid --metrics-file '{given}': not a file name"
+                    )));
+                }
+                Some(given) => Some(std::path::absolute(&given).map_err(|err| {
+                    Error::usage(format!("invalid --metrics-file '{given}': {err}"))
+                })?),
+            };
+        if metrics_file.is_some()
+            && (metrics_file == state_file || metrics_file.as_ref() == Some(&path))
+        {
+            return Err(Error::usage(
+                "--metrics-file is the followed file or the state file: it would be overwritten",
+            ));
+        }
         if state_file.as_ref() == Some(&path) {
             return Err(Error::usage(format!(
                 "--state-file is the followed file {path_as_given}"
@@ -165,6 +187,7 @@ impl Config {
             json: cli.json,
             warnings,
             state_file,
+            metrics_file,
             gate,
             stdin,
             poll,

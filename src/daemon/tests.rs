@@ -481,9 +481,9 @@ fn a_long_run_is_a_warning_and_shows_in_the_status() {
     let look = t0 + 1000 * MS;
     assert!(d.step(nothing(), look).is_none());
     assert!(
-        !d.status(look).contains("running for"),
+        !status_text(&d, look).contains("running long"),
         "{}",
-        d.status(look)
+        status_text(&d, look)
     );
     assert_eq!(
         d.deadline(look),
@@ -500,16 +500,22 @@ fn a_long_run_is_a_warning_and_shows_in_the_status() {
     assert_eq!(activity.running.len(), 1);
     assert!(activity.running[0].long);
     assert_eq!(activity.running[0].pid, pid);
-    let status = d.status(warn_at);
+    let status = status_text(&d, warn_at);
     assert!(
-        status.contains(&format!("do (pid {pid}) running for 5.00s")),
+        status.contains(&format!("; do (pid {pid}) running long, since ")),
         "{status}"
     );
     assert_eq!(d.reaction.deadline(), None, "said once");
     fake.processes().exit(pid, 0);
     assert!(d.step(signal(SIGCHLD), warn_at + MS).is_none());
-    let status = d.status(warn_at + MS);
-    assert!(!status.contains("running for"), "{status}");
+    let status = status_text(&d, warn_at + MS);
+    assert!(!status.contains("running long"), "{status}");
+}
+
+/// The `STATUS=` text the daemon would send at `now`.
+fn status_text(d: &Daemon, now: Instant) -> String {
+    let view = view!(d);
+    view.snapshot(now).text()
 }
 
 /// Without a state file, the undos still pending run at a stop, and the
@@ -553,6 +559,7 @@ fn restored_matches_run_in_their_order() {
         .map(|line| HeldRecord {
             line: line.as_bytes().to_vec(),
             trigger: false,
+            key: Vec::new(),
         })
         .collect();
     let (mut d, fake, t0) = start(config, Some(saved));

@@ -16,6 +16,7 @@ use crate::input::file::follow::LineSink;
 use crate::input::file::rotation::LogPath;
 use crate::input::file::source::FileSource;
 use crate::input::stream::Stream;
+use crate::report::status_line::Reading;
 
 /// How much of a stream one read takes: the loop must get back to its
 /// signals and timeouts under a flood.
@@ -113,6 +114,15 @@ impl Source {
         }
     }
 
+    /// Has the last read stopped at its budget, with more already there
+    /// to read? Cooldowns on the lines' time end only once caught up.
+    pub fn behind(&self) -> bool {
+        match self {
+            Source::File(file) => file.behind(),
+            Source::Stream(stream) => stream.more(),
+        }
+    }
+
     /// Is there nothing more to read, ever? A path never ends.
     pub fn ended(&self) -> bool {
         match self {
@@ -130,10 +140,12 @@ impl Source {
     }
 
     /// What the service manager shows as our status.
-    pub fn status(&self) -> String {
+    pub fn status(&self) -> Reading<'_> {
         match self {
             Source::File(file) => file.status(),
-            Source::Stream(_) => "following -".to_owned(),
+            Source::Stream(stream) => Reading::Stream {
+                bytes: stream.offset(),
+            },
         }
     }
 

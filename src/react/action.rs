@@ -21,6 +21,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::react::linetime::Time;
 use crate::report::event::{RunEvent, emit};
 use crate::sys;
 
@@ -154,6 +155,18 @@ struct Running {
     term_at: Option<Instant>,
     /// When to send SIGKILL, once SIGTERM was sent.
     kill_at: Option<Instant>,
+    /// Why we signalled its group, once we did.
+    stopped: Option<Stopped>,
+}
+
+/// Why logs2eca stopped a command (the metrics count these apart from
+/// commands that failed on their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// It ran longer than `--timeout`.
+    Timeout,
+    /// logs2eca was stopping.
+    Shutdown,
 }
 
 /// How a run ended, for the log and the cooldown.
@@ -164,8 +177,8 @@ pub struct Finished {
     pub tag: usize,
     pub status: ExitStatus,
     pub duration: Duration,
-    /// We had signalled its group (its timeout, or a stop).
-    pub signalled: bool,
+    /// Why we stopped it, if we did.
+    pub stopped: Option<Stopped>,
 }
 
 /// The commands running now, each in its own process group with its own
@@ -203,6 +216,11 @@ impl Runner {
         !self.running.is_empty()
     }
 
+    /// When each running command started.
+    pub fn started_at(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.running.iter().map(|run| run.started)
+    }
+
     /// The commands running now: process group and tag.
     pub fn running(&self) -> impl Iterator<Item = (libc::pid_t, usize)> + '_ {
         self.running.iter().map(|run| (run.pid, run.tag))
@@ -225,6 +243,7 @@ impl Runner {
             warn_at: Some(now + self.long_run),
             term_at: self.timeout.map(|t| now + t),
             kill_at: None,
+            stopped: None,
         });
         Ok(pid)
     }
@@ -271,6 +290,7 @@ impl Runner {
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
                 run.term_at = None;
                 run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
+                run.stopped = Some(Stopped::Timeout);
             }
         }
         long
@@ -286,6 +306,7 @@ impl Runner {
             }
             run.term_at = None;
             run.warn_at = None;
+            run.stopped.get_or_insert(Stopped::Shutdown);
             let kill_at = now + SHUTDOWN_KILL_GRACE;
             run.kill_at = Some(run.kill_at.map_or(kill_at, |at| at.min(kill_at)));
         }
@@ -294,8 +315,9 @@ impl Runner {
     /// Kills the groups and waits for the commands: the last step of a stop.
     pub fn kill_and_wait(&mut self, now: Instant) -> Vec<Finished> {
         let mut left = std::mem::take(&mut self.running);
-        for run in &left {
+        for run in &mut left {
             self.spawner.signal_group(run.pid, libc::SIGKILL);
+            run.stopped.get_or_insert(Stopped::Shutdown);
         }
         // SIGKILL cannot be ignored, but a process stuck in the kernel (a
         // stalled network file system) dies only when the kernel lets it:
@@ -399,7 +421,7 @@ fn finished(run: &Running, status: i32, now: Instant) -> Finished {
         tag: run.tag,
         status: ExitStatus::from_raw(status),
         duration: now.saturating_duration_since(run.started),
-        signalled: run.kill_at.is_some(),
+        stopped: run.stopped,
     }
 }
 
@@ -458,6 +480,8 @@ pub struct Trigger<'a> {
     pub count: u64,
     /// The key, with `--key`.
     pub key: Option<&'a [u8]>,
+    /// The line's time (§11), as `LOGS2ECA_MATCH_TIME`.
+    pub time: Option<Time>,
 }
 
 fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
@@ -473,6 +497,12 @@ fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
         t.suppressed.to_string().as_bytes(),
     );
     env.add("LOGS2ECA_COUNT".to_owned(), t.count.to_string().as_bytes());
+    if let Some(time) = t.time {
+        env.add(
+            "LOGS2ECA_MATCH_TIME".to_owned(),
+            time.to_string().as_bytes(),
+        );
+    }
     if let Some(key) = t.key {
         env.add("LOGS2ECA_KEY".to_owned(), key);
     }
@@ -655,6 +685,9 @@ mod tests {
             suppressed: 4,
             count: 1,
             key: Some(b"bob"),
+            time: Some(Time::from_system(
+                std::time::UNIX_EPOCH + Duration::from_secs(1_764_644_645),
+            )),
         });
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
@@ -663,6 +696,7 @@ mod tests {
                 "LOGS2ECA_MATCH_FILE",
                 "LOGS2ECA_SUPPRESSED",
                 "LOGS2ECA_COUNT",
+                "LOGS2ECA_MATCH_TIME",
                 "LOGS2ECA_KEY",
                 "LOGS2ECA_MATCH_LINE",
                 "LOGS2ECA_GROUP_0",
@@ -670,6 +704,7 @@ mod tests {
             ]
         );
         assert_eq!(env[1].1, "4");
+        assert_eq!(env[3].1, "2025-12-02T03:04:05Z");
     }
 
     #[test]

@@ -10,14 +10,23 @@
 //! last attempt's end starts the cooldown. An undo is not a trigger and
 //! needs no slot, but its key is busy while it runs, so that the key's
 //! command and its undo never run at once (and a key never has two undos).
+//!
+//! Each run counts on the lines' time (SPEC §11) from its trigger's line:
+//! a run that started at line time T and took D ends at T + D, and the
+//! gate hears of it at that time. Back-offs and undo delays are waited for
+//! on the process's clock (a replay does not run commands); the line time
+//! of what they start is the line time of the run they follow plus the
+//! time waited since, or the clock's time for a run restored at start.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::react::action::{self, CommandLine, Finished, Runner, seconds};
+use crate::react::action::{self, CommandLine, Finished, Runner, Stopped, seconds};
 use crate::react::followup::{Action, Agenda, Job, Retry};
 use crate::react::gate::{Gate, Held, KeyId};
+use crate::react::linetime::Time;
+use crate::report::counters::CommandResult;
 
 /// `--undo CMD --undo-after DURATION`.
 #[derive(Debug, Clone)]
@@ -36,7 +45,15 @@ struct Run {
     /// An undo holds its key busy while it runs (the gate's id), so that
     /// the key's command does not run at the same time.
     holds: Option<KeyId>,
+    /// The command's key in the gate (none for an undo).
+    key: Option<KeyId>,
+    /// The line time the run counts from, and when it started.
+    since: (Time, Instant),
 }
+
+/// How a run ended, for the counters: its result and how long it took
+/// (none: it could not start).
+pub type Ended = (CommandResult, Option<Duration>);
 
 /// A job as the state file keeps it: wall-clock times, since a monotonic
 /// clock means nothing after a restart.
@@ -97,6 +114,14 @@ pub struct Runs {
     /// Runs started and ended so far: each is worth a save.
     started: u64,
     ended: u64,
+    /// Per key with a retry or undo to come: the line time the last run
+    /// of its command ended at, and when (what follows counts on from it).
+    reference: HashMap<Box<[u8]>, (Time, Instant)>,
+    /// The runs that ended (or could not start) since `take_ended`.
+    ended_runs: Vec<Ended>,
+    /// The latest line time a slot or a key was freed at since
+    /// `take_freed`.
+    freed: Option<Time>,
 }
 
 impl Runs {
@@ -117,7 +142,78 @@ impl Runs {
             terminating: false,
             started: 0,
             ended: 0,
+            reference: HashMap::new(),
+            ended_runs: Vec::new(),
+            freed: None,
         }
+    }
+
+    /// The runs that ended since the last call, for the counters.
+    pub fn take_ended(&mut self) -> Vec<Ended> {
+        std::mem::take(&mut self.ended_runs)
+    }
+
+    /// The latest line time a slot (or a key an undo held) was freed at
+    /// since the last call: the triggers waiting for it start from it.
+    pub fn take_freed(&mut self) -> Option<Time> {
+        self.freed.take()
+    }
+
+    /// When each running command (or undo) started.
+    pub fn started_at(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.runner.started_at()
+    }
+
+    /// The command's runs going on: key, the line time the run counts
+    /// from, and when it started.
+    pub fn running_since(&self) -> impl Iterator<Item = (KeyId, Time, Instant)> + '_ {
+        self.runs
+            .values()
+            .filter_map(|run| Some((run.key?, run.since.0, run.since.1)))
+    }
+
+    /// The line time key `id`'s run has reached at `now`, if it runs or
+    /// backs off: where its cooldown would start were it to end now.
+    pub fn reached(&self, id: KeyId, name: &[u8], now: Instant) -> Option<Time> {
+        let (time, since) = self
+            .runs
+            .values()
+            .find(|run| run.key == Some(id))
+            .map(|run| run.since)
+            .or_else(|| self.reference.get(name).copied())?;
+        Some(time + now.saturating_duration_since(since))
+    }
+
+    /// The line time of a run of `key` that starts at `now` without a
+    /// trigger (a retry, an undo): on from the key's last run.
+    fn line_time(&self, key: &[u8], now: Instant) -> Time {
+        match self.reference.get(key) {
+            Some(&(time, since)) => time + now.saturating_duration_since(since),
+            None => Time::now(),
+        }
+    }
+
+    /// Forgets the key's reference once nothing is to come for it.
+    fn prune(&mut self, key: &[u8]) {
+        let pending = self.agenda.get(Action::Do, key).is_some()
+            || self.agenda.get(Action::Undo, key).is_some()
+            || self.ready.iter().any(|job| *job.key == *key);
+        if !pending {
+            self.reference.remove(key);
+        }
+    }
+
+    /// Key `id`, held by an undo, is free again at line time `end`: what
+    /// it queued meanwhile may trigger, from then on.
+    fn release<T: Held>(&mut self, gate: &mut Gate<T>, id: KeyId, end: Time) {
+        gate.release(id, end);
+        self.freed = self.freed.max(Some(end));
+    }
+
+    /// Key `id`'s cooldown starts at line time `end` and its slot is free.
+    fn finish<T: Held>(&mut self, gate: &mut Gate<T>, id: KeyId, end: Time) {
+        gate.finished(id, end);
+        self.freed = self.freed.max(Some(end));
     }
 
     pub fn is_running(&self) -> bool {
@@ -130,14 +226,16 @@ impl Runs {
     }
 
     /// The first attempt of the command for gate key `key` (`name`), which
-    /// the gate just let run. A pending undo of the key is postponed: the
-    /// end of this run decides when it falls due. Returns the pid, or why
-    /// it could not start (then a retry may already be scheduled).
+    /// the gate just let run; its run counts from line time `time`. A
+    /// pending undo of the key is postponed: the end of this run decides
+    /// when it falls due. Returns the pid, or why it could not start (then
+    /// a retry may already be scheduled).
     pub fn start_first<T: Held>(
         &mut self,
         gate: &mut Gate<T>,
         key: KeyId,
         vars: Vec<(String, OsString)>,
+        time: Time,
         now: Instant,
     ) -> std::io::Result<libc::pid_t> {
         let job = Job {
@@ -152,14 +250,16 @@ impl Runs {
                 for_key(&job.key)
             );
         }
-        self.launch(gate, job, now)
+        self.launch(gate, job, time, now)
     }
 
-    /// Starts `job` now; a spawn that fails is a failed attempt.
+    /// Starts `job` now, counting from line time `time`; a spawn that
+    /// fails is a failed attempt.
     fn launch<T: Held>(
         &mut self,
         gate: &mut Gate<T>,
         job: Job,
+        time: Time,
         now: Instant,
     ) -> std::io::Result<libc::pid_t> {
         let tag = self.next_tag;
@@ -170,21 +270,30 @@ impl Runs {
         };
         // An undo makes its key busy, unless it is already (a trigger
         // waits for a slot: it runs after the undo, as it should).
-        let holds = match job.action {
-            Action::Do => None,
-            Action::Undo => gate.hold(&job.key, now),
+        let (holds, key) = match job.action {
+            Action::Do => (None, gate.id_of(&job.key)),
+            Action::Undo => (gate.hold(&job.key, time), None),
         };
         match self.runner.spawn_program(program, &job.env(), tag, now) {
             Ok(pid) => {
                 self.started += 1;
-                self.runs.insert(tag, Run { job, holds });
+                self.runs.insert(
+                    tag,
+                    Run {
+                        job,
+                        holds,
+                        key,
+                        since: (time, now),
+                    },
+                );
                 Ok(pid)
             }
             Err(err) => {
+                self.ended_runs.push((CommandResult::Failed, None));
                 if let Some(id) = holds {
-                    gate.release(id, now);
+                    self.release(gate, id, time);
                 }
-                self.failed(gate, job, now);
+                self.failed(gate, job, time, now);
                 Err(err)
             }
         }
@@ -198,13 +307,15 @@ impl Runs {
         };
         let key = for_key(&job.key);
         let attempt = attempt_of(job.attempt, self.retry);
-        match self.launch(gate, job, now) {
+        let time = self.line_time(&job.key, now);
+        match self.launch(gate, job, time, now) {
             Ok(pid) => log::info!("{what}{key}{attempt}: started (pid {pid})"),
             Err(err) => log::warn!("{what}{key}{attempt}: cannot start: {err}"),
         }
     }
 
-    /// SIGCHLD: what ended, and what follows from it.
+    /// SIGCHLD: what ended, and what follows from it (`take_ended`,
+    /// `take_freed`).
     pub fn on_child_exit<T: Held>(&mut self, gate: &mut Gate<T>, now: Instant) {
         for finished in self.runner.reap(now) {
             self.end(gate, &finished, now);
@@ -222,17 +333,27 @@ impl Runs {
             Action::Undo => "undo",
         };
         action::log_finished(finished);
+        let stopped = finished.stopped.map(|why| match why {
+            Stopped::Timeout => CommandResult::Timeout,
+            Stopped::Shutdown => CommandResult::Killed,
+        });
+        self.ended_runs.push((
+            CommandResult::of(finished.status, stopped),
+            Some(finished.duration),
+        ));
+        // A run that started at line time T and took D ends at T + D.
+        let end = run.since.0 + finished.duration;
         if let Some(id) = run.holds {
-            gate.release(id, now);
+            self.release(gate, id, end);
         }
         // Killed by a signal we did not send while we stop: the stop's
         // doing all the same (a service manager that signals the whole
         // control group), not a failure of the command.
         let stopped_by_others = self.stopping
             && std::os::unix::process::ExitStatusExt::signal(&finished.status).is_some()
-            && !finished.signalled;
+            && finished.stopped.is_none();
         if finished.status.success() {
-            self.succeeded(gate, run.job, now);
+            self.succeeded(gate, run.job, end, now);
         } else if self.terminating || stopped_by_others {
             if self.kept {
                 log::warn!(
@@ -248,20 +369,23 @@ impl Runs {
             }
             self.interrupted.push(run.job);
         } else {
-            self.failed(gate, run.job, now);
+            self.failed(gate, run.job, end, now);
         }
     }
 
-    fn succeeded<T: Held>(&mut self, gate: &mut Gate<T>, job: Job, now: Instant) {
+    fn succeeded<T: Held>(&mut self, gate: &mut Gate<T>, job: Job, end: Time, now: Instant) {
         if job.action == Action::Undo {
+            self.prune(&job.key);
             return;
         }
         if let Some(id) = gate.id_of(&job.key) {
-            gate.finished(id, now);
+            self.finish(gate, id, end);
         }
         let Some(undo) = &self.undo else {
+            self.prune(&job.key);
             return;
         };
+        self.reference.insert(job.key.clone(), (end, now));
         // One undo per key: this success's replaces the one it postponed.
         self.agenda.take(Action::Undo, &job.key);
         let undo_job = Job {
@@ -292,9 +416,9 @@ impl Runs {
         }
     }
 
-    /// A run failed (or could not start): tried again after its back-off,
-    /// or given up on.
-    fn failed<T: Held>(&mut self, gate: &mut Gate<T>, job: Job, now: Instant) {
+    /// A run failed at line time `end` (or could not start): tried again
+    /// after its back-off, or given up on.
+    fn failed<T: Held>(&mut self, gate: &mut Gate<T>, job: Job, end: Time, now: Instant) {
         let what = match job.action {
             Action::Do => "command",
             Action::Undo => "undo",
@@ -314,6 +438,7 @@ impl Runs {
             );
             if let Some(id) = key_id {
                 gate.back_off(id);
+                self.reference.insert(job.key.clone(), (end, now));
             }
             self.agenda.schedule(job.next_attempt(), now + delay);
             return;
@@ -326,18 +451,20 @@ impl Runs {
             );
         }
         if let Some(id) = key_id {
-            gate.finished(id, now);
+            self.finish(gate, id, end);
             // The undo this run postponed is still owed.
             if let (Some(undo), Some(pending)) =
                 (&self.undo, self.agenda.get(Action::Undo, &job.key))
                 && pending.held
             {
                 let due = now + undo.after;
+                self.reference.insert(job.key.clone(), (end, now));
                 if let Some(pending) = self.agenda.take(Action::Undo, &job.key) {
                     self.schedule_undo(gate, pending.job, due, now);
                 }
             }
         }
+        self.prune(&job.key);
     }
 
     /// The next moment `on_deadline` has something to do: a timeout, a
@@ -555,7 +682,7 @@ impl Runs {
         let mut count = 0;
         let mut held_keys = std::collections::HashSet::new();
         for snapshot in dos {
-            if gate.hold(&snapshot.job.key, now).is_none() {
+            if gate.hold(&snapshot.job.key, Time::now()).is_none() {
                 log::warn!(
                     "the saved run of the command{} cannot be kept: every tracked key is busy",
                     for_key(&snapshot.job.key)

@@ -13,11 +13,12 @@ use crate::settings::cli::{SetBy, Setting};
 
 /// Variables logs2eca sets for its command, not settings: a logs2eca run
 /// by the command of another one inherits them and must not warn.
-pub const COMMAND_VARIABLES: [&str; 8] = [
+pub const COMMAND_VARIABLES: [&str; 9] = [
     "LOGS2ECA_ACTION",
     "LOGS2ECA_ATTEMPT",
     "LOGS2ECA_MATCH_LINE",
     "LOGS2ECA_MATCH_FILE",
+    "LOGS2ECA_MATCH_TIME",
     "LOGS2ECA_SUPPRESSED",
     "LOGS2ECA_TRUNCATED",
     "LOGS2ECA_KEY",
@@ -403,6 +404,7 @@ mod tests {
         let cases: &[(&str, Option<&str>)] = &[
             ("LOGS2ECA_WAIT", None),
             ("LOGS2ECA_MATCH_LINE", None),
+            ("LOGS2ECA_MATCH_TIME", None),
             ("LOGS2ECA_GROUP_user", None),
             ("LOGS2ECA_TRUNCATED", None),
             ("PATH", None),

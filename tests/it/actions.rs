@@ -253,9 +253,11 @@ fn a_hanging_command_is_a_warning_and_shows_in_the_status() {
     assert!(warning.contains(&format!("(pid {pgid})")), "{warning}");
     let status = daemon.expect_notify_starting("STATUS=following");
     assert!(
-        status.starts_with(&format!(
-            "STATUS=following {LOG}; do (pid {pgid}) running for "
-        )),
+        status.starts_with(&format!("STATUS=following {LOG} at offset ")),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("; do (pid {pgid}) running long, since ")),
         "{status}"
     );
     fs::remove_file(sandbox.path("hold")).unwrap();

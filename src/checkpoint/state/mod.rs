@@ -68,6 +68,10 @@ pub struct State {
     /// again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub running: Vec<RunningRecord>,
+    /// The settings that give the keys' times their meaning, for
+    /// `logs2eca status` (a start goes by its own settings, not these).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateRecord>,
 }
 
 /// A command that was running: its process group (the leader's pid), the
@@ -79,6 +83,14 @@ pub struct RunningRecord {
     pub start_ticks: u64,
     #[serde(with = "encoding::bytes")]
     pub key: Vec<u8>,
+}
+
+/// The cooldown and threshold the keys were kept under.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateRecord {
+    pub wait_ms: u64,
+    pub threshold: u32,
+    pub window_ms: u64,
 }
 
 impl State {
@@ -94,6 +106,7 @@ impl State {
             keys: Vec::new(),
             jobs: Vec::new(),
             running: Vec::new(),
+            gate: None,
         }
     }
 
@@ -186,6 +199,13 @@ pub struct HeldRecord {
     /// opposed to a match queued behind its key's run (`--wait 0`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trigger: bool,
+    /// Its key (for `logs2eca status`; a start computes it again).
+    #[serde(
+        default,
+        with = "encoding::bytes",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub key: Vec<u8>,
 }
 
 /// The window and cooldown of one key (§7).
@@ -198,7 +218,7 @@ pub struct KeyRecord {
     pub last_end_unix_ms: Option<WallTime>,
     #[serde(default)]
     pub suppressed: u64,
-    /// Arrival times of the matches in the current threshold window,
+    /// The times (§11) of the matches in the current threshold window,
     /// oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub window_unix_ms: Vec<WallTime>,

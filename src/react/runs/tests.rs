@@ -14,6 +14,8 @@ struct Harness {
     runs: Runs,
     fake: FakeSpawner,
     t0: Instant,
+    /// The line time at `t0`.
+    line0: Time,
 }
 
 struct Plan {
@@ -72,6 +74,7 @@ impl Harness {
             runs: Runs::new(runner, plan.retry, undo, true),
             fake,
             t0: Instant::now(),
+            line0: Time::now(),
         }
     }
 
@@ -79,14 +82,22 @@ impl Harness {
         self.t0 + Duration::from_millis(ms)
     }
 
+    /// The line time `ms` after the start (lines live: as the clock).
+    fn time(&self, ms: u64) -> Time {
+        self.line0 + Duration::from_millis(ms)
+    }
+
     /// A match of `key` with `line` at `ms`: the gate's verdict, and the
     /// run started if it says so.
     fn trigger(&mut self, key: &str, line: &str, ms: u64) -> Verdict {
         let now = self.at(ms);
-        let verdict = self.gate.on_match(key.as_bytes(), now, || ());
+        let time = self.time(ms);
+        let verdict = self.gate.on_match(key.as_bytes(), time, || ());
         if let Verdict::Run(launch) = verdict {
             let vars = vec![("LOGS2ECA_MATCH_LINE".to_owned(), line.into())];
-            let _ = self.runs.start_first(&mut self.gate, launch.key, vars, now);
+            let _ = self
+                .runs
+                .start_first(&mut self.gate, launch.key, vars, time, now);
         }
         verdict
     }
@@ -178,6 +189,60 @@ fn a_failed_command_is_retried_with_a_doubling_backoff() {
         h.trigger("", "ERROR later", 3330),
         Verdict::Run(_)
     ));
+}
+
+/// A backlog's trigger (its line an hour old, read now) counts on the
+/// line's time: its run and its retry's back-off and run move that time on
+/// as they take time, and the cooldown ends at the line time reached by the
+/// last attempt's end plus the wait, an hour before the clock's.
+#[test]
+fn runs_and_retries_count_on_the_line_time_of_their_trigger() {
+    let mut h = Harness::new(Plan {
+        retry: retry(1, 100),
+        ..Plan::default()
+    });
+    let hour = Duration::from_secs(3600);
+    let old = Time::from_system(h.line0.to_system() - hour);
+    let at_line = |ms: u64| old + Duration::from_millis(ms);
+    let verdict = h.gate.on_match(b"k", at_line(0), || ());
+    let Verdict::Run(launch) = verdict else {
+        panic!("{verdict:?}")
+    };
+    let vars = vec![("LOGS2ECA_MATCH_LINE".to_owned(), "ERROR old".into())];
+    let now = h.at(0);
+    let _ = h
+        .runs
+        .start_first(&mut h.gate, launch.key, vars, at_line(0), now);
+    assert_eq!(
+        h.runs
+            .running_since()
+            .map(|(_, t, _)| t)
+            .collect::<Vec<_>>(),
+        [at_line(0)]
+    );
+    h.exit(0, 1, 10);
+    assert_eq!(
+        h.runs.reached(launch.key, b"k", h.at(60)),
+        Some(at_line(60)),
+        "backing off, the line time moves on from the failed run's end"
+    );
+    h.tick(110);
+    h.exit(1, 0, 130);
+    assert_eq!(h.runs.take_freed(), Some(at_line(130)));
+    // The cooldown (3 s) ends at the old line time 130 ms + 3 s.
+    assert_eq!(
+        h.gate.on_match(b"k", at_line(3129), || ()),
+        Verdict::Suppressed
+    );
+    assert!(matches!(
+        h.gate.on_match(b"k", at_line(3130), || ()),
+        Verdict::Run(_)
+    ));
+    let ended = h.runs.take_ended();
+    assert_eq!(
+        ended.iter().map(|(result, _)| *result).collect::<Vec<_>>(),
+        [CommandResult::Failed, CommandResult::Ok]
+    );
 }
 
 /// At most N more attempts; then the cooldown starts.
@@ -496,8 +561,8 @@ fn the_command_waits_for_its_keys_undo() {
     let next = h.gate.next_ready().map(|(launch, ())| launch.key);
     let id = next.expect("the queued match triggers");
     let vars = vec![("LOGS2ECA_MATCH_LINE".to_owned(), "ERROR second".into())];
-    let at = h.at(1002);
-    let _ = h.runs.start_first(&mut h.gate, id, vars, at);
+    let (at, time) = (h.at(1002), h.time(1002));
+    let _ = h.runs.start_first(&mut h.gate, id, vars, time, at);
     assert_eq!(h.starts()[3], start("do", 1, "ERROR second"));
 }
 

@@ -189,6 +189,19 @@ fn wait_for_unlocked(sandbox: &Sandbox) {
     });
 }
 
+/// Waits until no process works in the sandbox any more: the commands a
+/// killed daemon left behind (they run in its working directory) are done.
+fn wait_for_commands_done(sandbox: &Sandbox) {
+    let root = fs::canonicalize(sandbox.root()).unwrap();
+    crate::common::wait_until("the commands left by the crash to end", || {
+        let busy = crate::common::all_processes().into_iter().any(|p| {
+            p.is_live()
+                && fs::read_link(format!("/proc/{}/cwd", p.pid)).is_ok_and(|cwd| cwd == root)
+        });
+        (!busy).then_some(())
+    });
+}
+
 #[test]
 fn sigkill_under_a_steady_writer_loses_nothing() {
     let sandbox = sandbox();
@@ -219,6 +232,10 @@ fn sigkill_under_a_steady_writer_loses_nothing() {
         daemon.signal(libc::SIGKILL);
         daemon.wait_exit(TIMEOUT);
         wait_for_unlocked(&sandbox);
+        // A command spawned just before the crash has run: the restart
+        // must not end it before it wrote its line (it would count as
+        // never run), however slow the machine.
+        wait_for_commands_done(&sandbox);
         // Written while nobody follows.
         for _ in 0..10 {
             sandbox.append(LOG, format!("ERROR n={written}\n"));

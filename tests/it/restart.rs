@@ -498,11 +498,15 @@ fn held_matches_of_one_key_do_not_rerun_the_other_keys_after_a_crash() {
     sandbox.append(LOG, "ERR A 1\nERR A 2 queued\nERR B 1\n");
     sandbox.wait_for_lines("runs.txt", 2);
     daemon.wait_for_log(&["queued: ERR A 2 queued"]);
+    // B starts once the save of A's spawn is written: wait for the save
+    // of B's spawn too (B no longer held), or the crash would repeat B.
     crate::common::wait_until("the state to hold the queued match", || {
         let state = sandbox.read(STATE)?;
         let end = fs::metadata(sandbox.log()).ok()?.len();
-        (state.contains("ERR A 2 queued") && state.contains(&format!("\"offset\":{end},")))
-            .then_some(())
+        (state.contains("ERR A 2 queued")
+            && !state.contains("ERR B 1")
+            && state.contains(&format!("\"offset\":{end},")))
+        .then_some(())
     });
     daemon.signal(libc::SIGKILL);
     daemon.wait_exit(TIMEOUT);

@@ -326,6 +326,9 @@ fn idle_with_a_state_file_wakes_up_and_writes_nothing() {
         let end = fs::metadata(sandbox.log()).ok()?.len();
         state.contains(&format!("\"offset\":{end}")).then_some(())
     });
+    // The state is renamed into place before the saver syncs its
+    // directory and goes back to sleep: let it finish that write.
+    crate::common::wait_settled(daemon.pid());
     let saved = fs::metadata(sandbox.path(STATE))
         .unwrap()
         .modified()

@@ -482,7 +482,7 @@ impl Daemon {
     fn wait(&self, signals: &mut Signals, deadline: Option<Instant>) -> Result<Wake> {
         let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
         let input = self.input.fd();
-        let saver = self.state.as_ref().map(Persist::fd);
+        let saver = self.state.as_ref().and_then(Persist::fd);
         let fds: Vec<_> = [Some(signals.fd()), input, saver]
             .into_iter()
             .flatten()

@@ -172,7 +172,7 @@ impl Persist {
     }
 
     /// What the loop waits on, besides the signals and the input.
-    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+    pub fn fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         self.saver.fd()
     }
 

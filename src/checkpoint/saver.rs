@@ -83,6 +83,9 @@ pub struct Saver {
     shared: Arc<(Mutex<Slot>, Condvar)>,
     /// Readable once a write the loop waits for is done.
     done: PipeReader,
+    /// The thread is gone (it could only have panicked): nothing is waited
+    /// for any more, and the pipe, at its end, is not polled.
+    gone: bool,
     thread: Option<JoinHandle<()>>,
     /// A wait for the last save already ended without it: the end of the
     /// run does not wait a second time.
@@ -101,6 +104,7 @@ impl Saver {
         Ok(Saver {
             shared,
             done,
+            gone: false,
             thread: Some(thread),
             stalled: false,
         })
@@ -116,6 +120,9 @@ impl Saver {
 
     /// The generation of the last state written (or that failed to be).
     pub fn written(&self) -> u64 {
+        if self.gone {
+            return u64::MAX;
+        }
         lock(&self.shared.0).written
     }
 
@@ -123,23 +130,27 @@ impl Saver {
     /// a later one) is written. `false`: it already is, and no byte comes.
     pub fn wake_when_written(&self, generation: u64) -> bool {
         let mut slot = lock(&self.shared.0);
-        if slot.written >= generation {
+        if self.gone || slot.written >= generation {
             return false;
         }
         slot.wanted = Some(generation);
         true
     }
 
-    /// Readable when a write asked for by `wake_when_written` is done.
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.done.as_fd()
+    /// Readable when a write asked for by `wake_when_written` is done;
+    /// `None` once the thread is gone.
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+        (!self.gone).then(|| self.done.as_fd())
     }
 
     /// Empties the pipe, once poll(2) said it is readable (one byte per
-    /// request, so one read takes them all).
+    /// request, so one read takes them all). Its end means the thread is
+    /// gone.
     pub fn on_ready(&mut self) {
         let mut bytes = [0; 64];
-        let _ = self.done.read(&mut bytes);
+        if let Ok(0) = self.done.read(&mut bytes) {
+            self.gone = true;
+        }
     }
 
     /// The size of the last document written, 0 before the first.
@@ -156,7 +167,7 @@ impl Saver {
         let deadline = started + patience;
         let mut guard = lock(slot);
         while guard.next.is_some() || guard.busy {
-            if self.stalled {
+            if self.stalled || self.gone {
                 return Flushed::GaveUp;
             }
             if hurry.load(Ordering::Relaxed) && started.elapsed() >= HURRY_FLOOR {
@@ -307,8 +318,9 @@ mod tests {
     fn the_descriptor_is_readable_once_the_generation_asked_for_is_written() {
         let (release, stalled) = mpsc::channel();
         let mut saver = Saver::start(Stalled(stalled)).unwrap();
-        let readable =
-            |saver: &Saver, wait: Duration| crate::sys::poll(&[saver.fd()], Some(wait)).unwrap()[0];
+        let readable = |saver: &Saver, wait: Duration| {
+            crate::sys::poll(&[saver.fd().unwrap()], Some(wait)).unwrap()[0]
+        };
         saver.submit(state(), 3);
         release.send(()).unwrap();
         saver.wait(Duration::from_secs(3600), &AtomicBool::new(false));
@@ -325,6 +337,35 @@ mod tests {
         assert!(readable(&saver, Duration::from_secs(10)));
         saver.on_ready();
         assert!(!readable(&saver, Duration::ZERO), "read");
+    }
+
+    /// A store that panics.
+    struct Broken;
+
+    impl Store for Broken {
+        fn save(&mut self, _state: &State) -> u64 {
+            panic!("a bug in the store");
+        }
+    }
+
+    /// Should the thread die, the pipe's end says so: it is polled no
+    /// more (it would be readable forever) and nothing waits for a write.
+    #[test]
+    fn a_thread_that_died_holds_nothing_back() {
+        let mut saver = Saver::start(Broken).unwrap();
+        saver.submit(state(), 1);
+        assert!(saver.wake_when_written(1));
+        let fd = saver.fd().unwrap();
+        assert!(crate::sys::poll(&[fd], Some(Duration::from_secs(10))).unwrap()[0]);
+        saver.on_ready();
+        assert!(saver.fd().is_none());
+        assert_eq!(saver.written(), u64::MAX);
+        assert!(!saver.wake_when_written(2));
+        let calm = AtomicBool::new(false);
+        assert_eq!(
+            saver.wait(Duration::from_secs(3600), &calm),
+            Flushed::GaveUp
+        );
     }
 
     /// A disk that works: the wait returns once the state is written.

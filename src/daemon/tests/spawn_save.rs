@@ -44,7 +44,7 @@ fn on_disk(d: &mut Daemon) -> Disk {
 /// Waits (bounded) for the saver's descriptor, as the loop's poll(2) does,
 /// and returns the wake-up it makes.
 fn wait_for_the_saver(d: &Daemon) -> Wake {
-    let fd = d.state.as_ref().unwrap().fd();
+    let fd = d.state.as_ref().unwrap().fd().unwrap();
     let ready = poll(&[fd], Some(Duration::from_secs(10))).unwrap();
     assert_eq!(ready, [true], "the saver's descriptor became readable");
     Wake {

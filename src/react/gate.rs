@@ -203,6 +203,9 @@ pub struct Gate<T> {
     /// Triggers waiting for a slot, in order of arrival.
     slot_queue: BTreeMap<u64, KeyId>,
     running: usize,
+    /// No start now, whatever the slots say (the last spawn is not saved
+    /// yet): triggers wait for a slot until `hold_starts(false)`.
+    held_back: bool,
     queued: usize,
     held_bytes: usize,
     /// Numbers the matches, for arrival order and recency.
@@ -235,6 +238,7 @@ impl<T: Held> Gate<T> {
             reporting: BTreeSet::new(),
             slot_queue: BTreeMap::new(),
             running: 0,
+            held_back: false,
             queued: 0,
             held_bytes: 0,
             seq: 0,
@@ -336,10 +340,22 @@ impl<T: Held> Gate<T> {
         self.list(id);
     }
 
+    /// Holds every start back (`true`), as if no slot were free, or lets
+    /// them go again: triggers wait for a slot meanwhile, in their order,
+    /// and `next_ready` hands them out once released.
+    pub fn hold_starts(&mut self, hold: bool) {
+        self.held_back = hold;
+    }
+
+    /// Does a trigger wait for a slot (or for the starts to be released)?
+    pub fn has_waiting(&self) -> bool {
+        !self.slot_queue.is_empty()
+    }
+
     /// A trigger that waited for a slot and may start now, with its line;
-    /// `None` when no slot is free or nothing waits.
+    /// `None` when no slot is free, starts are held back or nothing waits.
     pub fn next_ready(&mut self) -> Option<(Launch, T)> {
-        if self.running >= self.settings.max_running {
+        if self.held_back || self.running >= self.settings.max_running {
             return None;
         }
         let (_, id) = self.slot_queue.pop_first()?;
@@ -369,9 +385,10 @@ impl<T: Held> Gate<T> {
     }
 
     /// A retry of `id` is due: takes a slot and makes the key run again.
-    /// `false` (nothing changed) while no slot is free.
+    /// `false` (nothing changed) while no slot is free or starts are held
+    /// back.
     pub fn resume(&mut self, id: KeyId) -> bool {
-        if self.running >= self.settings.max_running {
+        if self.held_back || self.running >= self.settings.max_running {
             return false;
         }
         debug_assert_eq!(self.key(id).phase, Phase::Backoff);
@@ -752,7 +769,11 @@ impl<T: Held> Gate<T> {
             return Verdict::Counted;
         }
         key.window.clear();
-        if direct && self.running < self.settings.max_running && self.slot_queue.is_empty() {
+        if direct
+            && !self.held_back
+            && self.running < self.settings.max_running
+            && self.slot_queue.is_empty()
+        {
             self.running += 1;
             let key = self.key_mut(id);
             key.phase = Phase::Running;
@@ -1109,6 +1130,27 @@ mod tests {
         assert_eq!(g.running(), 2);
     }
 
+    /// Starts held back (a spawn not saved yet): a trigger waits as if no
+    /// slot were free, free slots or not, and starts once released.
+    #[test]
+    fn held_back_starts_wait_for_their_release_whatever_the_slots() {
+        let t0 = Time::now();
+        let mut g = gate(Settings {
+            max_running: 3,
+            ..settings(WAIT)
+        });
+        run(g.on_match(b"a", t0, line("a1")));
+        g.hold_starts(true);
+        assert_eq!(g.on_match(b"b", at(t0, 1), line("b1")), Verdict::Waiting);
+        assert!(g.has_waiting());
+        assert_eq!(g.next_ready(), None, "two slots free, yet held back");
+        g.hold_starts(false);
+        let (start, payload) = g.next_ready().unwrap();
+        assert_eq!((g.key_name(start.key), &*payload), (&b"b"[..], &b"b1"[..]));
+        assert!(!g.has_waiting());
+        assert_eq!(g.running(), 2);
+    }
+
     #[test]
     fn a_full_table_forgets_idle_keys_then_the_least_recently_seen_counting_key() {
         let t0 = Time::now();
@@ -1230,6 +1272,25 @@ mod tests {
         );
         let next = run(g.on_match(b"a", at(t0, 3010), line("a4")));
         assert_eq!(next.suppressed, 2);
+    }
+
+    /// A retry due while starts are held back (the last spawn is not saved
+    /// yet) waits as a trigger does, free slots or not.
+    #[test]
+    fn a_retry_waits_while_starts_are_held_back() {
+        let t0 = Time::now();
+        let mut g = gate(Settings {
+            max_running: 3,
+            ..settings(WAIT)
+        });
+        let a = run(g.on_match(b"a", t0, line("a1"))).key;
+        g.back_off(a);
+        g.hold_starts(true);
+        assert!(!g.resume(a), "held back");
+        assert_eq!(g.running(), 0);
+        g.hold_starts(false);
+        assert!(g.resume(a));
+        assert_eq!(g.running(), 1);
     }
 
     #[test]

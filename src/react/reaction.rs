@@ -74,6 +74,13 @@ pub struct Reaction {
     /// A dry run's suppressed matches, told once in its summary rather
     /// than a line per key.
     dry_suppressed: Suppressed,
+    /// With a state file: each spawn holds the next start back until the
+    /// save that records it is written (see `persist`).
+    hold_until_saved: bool,
+    /// The generation of the last spawn while it is not saved yet.
+    unsaved_spawn: Option<u64>,
+    /// The runs' spawns seen so far (a new one is not saved yet).
+    spawns_seen: u64,
 }
 
 impl Reaction {
@@ -110,7 +117,40 @@ impl Reaction {
             dry_suppressed: Suppressed::default(),
             stopping: false,
             counters: Counters::new(SystemTime::now()),
+            hold_until_saved: false,
+            unsaved_spawn: None,
+            spawns_seen: 0,
         }
+    }
+
+    /// With a state file: after a spawn, no other command starts until the
+    /// save that records that spawn is written ([`Reaction::spawn_saved`]),
+    /// so that a crash repeats at most one command.
+    pub fn hold_starts_until_saved(&mut self) {
+        self.hold_until_saved = true;
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.hold_starts_after_spawns();
+        }
+    }
+
+    /// The generation of the last spawn, while no written save holds it.
+    pub fn unsaved_spawn(&self) -> Option<u64> {
+        self.unsaved_spawn
+    }
+
+    /// Does a start wait for the last spawn to be saved?
+    pub fn waits_for_save(&self) -> bool {
+        let retries = matches!(&self.sink, Effect::Run { runs, .. } if runs.has_ready());
+        self.unsaved_spawn.is_some() && (self.gate.has_waiting() || retries)
+    }
+
+    /// The save that records the last spawn is written: what waited starts
+    /// (the first of it, until its own spawn is saved).
+    pub fn spawn_saved(&mut self, now: Instant) {
+        self.unsaved_spawn = None;
+        self.gate.hold_starts(false);
+        // Each waiting match keeps its own time.
+        self.start_waiting(Time::from_system(SystemTime::UNIX_EPOCH), now);
     }
 
     /// A block of lines was read: `matches` matched (and were handed to
@@ -307,8 +347,10 @@ impl Reaction {
     }
 
     /// Counts the runs that ended (or could not start) since the last
-    /// call; returns the latest line time a slot was freed at meanwhile.
+    /// call, and notes a spawn not saved yet; returns the latest line time
+    /// a slot was freed at meanwhile.
     fn count_ended(&mut self) -> Option<Time> {
+        self.note_spawns();
         let Effect::Run { runs, .. } = &mut self.sink else {
             return None;
         };
@@ -316,6 +358,22 @@ impl Reaction {
             self.counters.on_command_end(result, duration);
         }
         runs.take_freed()
+    }
+
+    /// With a state file, a spawn (a trigger's, a retry's or an undo's)
+    /// is one not saved yet: the runs held the next starts back, until
+    /// the save of this generation is written.
+    fn note_spawns(&mut self) {
+        let Effect::Run { runs, .. } = &self.sink else {
+            return;
+        };
+        let started = runs.started();
+        if started != self.spawns_seen {
+            self.spawns_seen = started;
+            if self.hold_until_saved {
+                self.unsaved_spawn = Some(self.generation());
+            }
+        }
     }
 
     /// Starts the triggers that waited for a slot, as slots are free
@@ -329,6 +387,7 @@ impl Reaction {
         if let Effect::Run { runs, .. } = &mut self.sink {
             runs.start_ready(&mut self.gate, now);
         }
+        self.note_spawns();
         while let Some((start, held)) = self.gate.next_ready() {
             self.start(start, &held.line, held.origin, held.time.max(time), now);
         }

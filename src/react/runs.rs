@@ -111,6 +111,10 @@ pub struct Runs {
     undo_at_stop: bool,
     /// The stop grace is over: runs that end now were stopped by us.
     terminating: bool,
+    /// With a state file, each spawn holds the gate's starts back until
+    /// the save that records it is written (SPEC §6: a crash repeats at
+    /// most one command); the reaction lets them go.
+    hold_after_spawn: bool,
     /// Runs started and ended so far: each is worth a save.
     started: u64,
     ended: u64,
@@ -140,12 +144,29 @@ impl Runs {
             stopping: false,
             undo_at_stop: false,
             terminating: false,
+            hold_after_spawn: false,
             started: 0,
             ended: 0,
             reference: HashMap::new(),
             ended_runs: Vec::new(),
             freed: None,
         }
+    }
+
+    /// Each spawn from now on holds the gate's starts (and the retries due)
+    /// back until the reaction hears that it is saved.
+    pub fn hold_starts_after_spawns(&mut self) {
+        self.hold_after_spawn = true;
+    }
+
+    /// Runs started so far.
+    pub fn started(&self) -> u64 {
+        self.started
+    }
+
+    /// Does a retry that fell due wait (for a slot, or for a save)?
+    pub fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
     }
 
     /// The runs that ended since the last call, for the counters.
@@ -277,6 +298,9 @@ impl Runs {
         match self.runner.spawn_program(program, &job.env(), tag, now) {
             Ok(pid) => {
                 self.started += 1;
+                if self.hold_after_spawn {
+                    gate.hold_starts(true);
+                }
                 self.runs.insert(
                     tag,
                     Run {

@@ -85,7 +85,9 @@ fn a_stop_under_wait_zero_loses_no_match() {
     let rest: String = (250..total).map(|n| format!("ERROR n={n}\n")).collect();
     sandbox.append(LOG, rest);
     let _daemon = Daemon::start(&sandbox, args);
-    // Runs go on in parallel: wait (bounded) until each line has run.
+    // Runs go on in parallel, but with a state file each starts once the
+    // save of the spawn before it is written (at most 1 MiB/s of state):
+    // 500 starts take seconds. Wait (bounded) until each line has run.
     let count = |runs: &str| {
         let mut counts = vec![0; total];
         for line in runs.lines() {
@@ -95,7 +97,7 @@ fn a_stop_under_wait_zero_loses_no_match() {
         }
         counts
     };
-    let _ = crate::common::poll(TIMEOUT, || {
+    let _ = crate::common::poll(6 * TIMEOUT, || {
         let runs = sandbox.read("runs.txt")?;
         count(&runs).iter().all(|&c| c > 0).then_some(())
     });

@@ -10,11 +10,15 @@ complete -c logs2eca -l threshold -d 'Trigger only on the N-th match within DURA
 complete -c logs2eca -l key -d 'Count, cool down and run separately for each value of these capture groups (names or numbers, comma-separated)' -r
 complete -c logs2eca -l max-keys -d 'Track at most this many keys; busy keys are never forgotten [default: 10000]' -r
 complete -c logs2eca -l max-running -d 'Run at most this many commands at once, across keys [default: 1]' -r
+complete -c logs2eca -s u -l unit -d 'Journal entries of this unit, as journalctl -u (repeat for more); implies --journal' -r
+complete -c logs2eca -l journal-match -d 'Journal matches as journalctl takes them: FIELD=VALUE (one field repeated: any of them; different fields: all), + between groups (either group); split like a shell would; implies --journal' -r
+complete -c logs2eca -l journal-directory -d 'Read the journal files in this directory (a container\'s, a copy from another machine) instead of the system journal; implies --journal' -r
 complete -c logs2eca -l log-format -d 'Log lines on stderr: journal (<N> priority prefix, no timestamp), plain, or auto (journal when stderr is the journal) [default: auto]' -r
 complete -c logs2eca -s i -l ignore-case -d 'Match both patterns without regard to case'
 complete -c logs2eca -l literal -d 'Take the patterns as literal text even when they look like /re/'
 complete -c logs2eca -l from-beginning -d 'Also process the lines already in the file at start'
-complete -c logs2eca -l once -d 'Stop at the end of the file instead of following it'
+complete -c logs2eca -l journal -d 'Follow the systemd journal instead of a file: each entry\'s MESSAGE is a line'
+complete -c logs2eca -l once -d 'Stop at the end of the file (or journal) instead of following it'
 complete -c logs2eca -s n -l dry-run -d 'Print each line that would trigger to stdout instead of running the command; --wait defaults to 0 here'
 complete -c logs2eca -l json -d 'With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key)'
 complete -c logs2eca -l check -d 'Validate the settings as a start would, print them with where each came from, and exit (0 or 2)'

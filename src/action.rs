@@ -342,6 +342,9 @@ pub struct Trigger<'a> {
     pub count: u64,
     /// The key, with `--key`.
     pub key: Option<&'a [u8]>,
+    /// What the source tells of the line besides its text (a journal
+    /// entry's fields and time).
+    pub extra: &'a [(&'static str, Vec<u8>)],
 }
 
 fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
@@ -359,6 +362,9 @@ fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
     env.add("LOGS2ECA_COUNT".to_owned(), t.count.to_string().as_bytes());
     if let Some(key) = t.key {
         env.add("LOGS2ECA_KEY".to_owned(), key);
+    }
+    for (name, value) in t.extra {
+        env.add((*name).to_owned(), value);
     }
     env.add("LOGS2ECA_MATCH_LINE".to_owned(), t.line);
     for (name, value) in t.groups {
@@ -541,6 +547,7 @@ mod tests {
             suppressed: 4,
             count: 1,
             key: Some(b"bob"),
+            extra: &[("LOGS2ECA_JOURNAL_UNIT", b"ssh.service".to_vec())],
         });
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
@@ -550,6 +557,7 @@ mod tests {
                 "LOGS2ECA_SUPPRESSED",
                 "LOGS2ECA_COUNT",
                 "LOGS2ECA_KEY",
+                "LOGS2ECA_JOURNAL_UNIT",
                 "LOGS2ECA_MATCH_LINE",
                 "LOGS2ECA_GROUP_0",
                 "LOGS2ECA_GROUP_user"

@@ -20,8 +20,9 @@ use crate::action::SHUTDOWN_KILL_GRACE;
 use crate::action::seconds;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::follow::{Sink, Start};
+use crate::follow::{FileId, Origin, Sink, Start};
 use crate::fstype;
+use crate::journal::{self, Journal};
 use crate::persist::{self, Persist};
 use crate::poll::{Poll, Schedule};
 use crate::reaction::Reaction;
@@ -39,6 +40,14 @@ use crate::watch::{self, Watch};
 /// Looks at the path in one refresh, at most, while it keeps naming
 /// another file.
 const MAX_REFRESH_ROUNDS: usize = 3;
+
+/// How much of journalctl's output one turn of the loop reads: signals
+/// and timeouts get their turn under a flood.
+const JOURNAL_BUDGET: usize = 16 << 20;
+
+/// The identity a journal entry's lines carry (no file has inode 1 on
+/// device 0); their offset counts the entries read.
+const JOURNAL: FileId = FileId { dev: 0, ino: 1 };
 
 /// What one turn of the loop has to do.
 #[derive(Default)]
@@ -88,7 +97,7 @@ pub fn run(config: Config) -> Result<()> {
         .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
     let now = Instant::now();
     let mut polling = Schedule::new(config.poll, now);
-    let watch = if config.once || config.stdin {
+    let watch = if config.once || config.stdin || config.journal.is_some() {
         None
     } else if !polling.wants_inotify() {
         if let Poll::Every(every) = config.poll {
@@ -105,7 +114,18 @@ pub fn run(config: Config) -> Result<()> {
             }
         }
     };
-    let log = if config.stdin {
+    let log = if let Some(settings) = &config.journal {
+        let position = saved.as_ref().and_then(persist::journal_position);
+        Source::Journal(
+            Journal::open(
+                settings.clone(),
+                position,
+                config.from_beginning,
+                config.once,
+            )
+            .map_err(|err| Error::failure(err.0))?,
+        )
+    } else if config.stdin {
         Source::Stream(
             Stream::stdin()
                 .map_err(|err| Error::failure(format!("cannot read standard input: {err}")))?,
@@ -159,9 +179,7 @@ pub fn run(config: Config) -> Result<()> {
         config,
     };
     if daemon.config.once {
-        while daemon.with_lines(now, |log, sink| log.refresh(now, sink).more)
-            && !daemon.reaction.output_closed()
-        {}
+        while daemon.read(now) && !daemon.reaction.output_closed() {}
         // As grep does, a last line without its newline is still a line;
         // unless a state file keeps it for the next run to complete.
         if daemon.state.is_none() {
@@ -314,7 +332,7 @@ impl Daemon {
             self.expire(now);
             self.reaction.on_deadline(now);
             // A stream has no state file: `state` is `None` with one.
-            if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
+            if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.checkpoint()) {
                 // Queued commands start as others end, outside any read.
                 state.note_progress(log, &self.reaction, now);
                 state.on_deadline(&self.config.path, log, &self.reaction, now);
@@ -325,7 +343,7 @@ impl Daemon {
     /// Saves the state now, if there is a state file (written off the
     /// loop: see `saver`).
     fn save_state(&mut self, now: Instant) {
-        if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.checkpoint()) {
             state.save(&self.config.path, log, &self.reaction, now);
         }
     }
@@ -395,13 +413,63 @@ impl Daemon {
             }
         });
         reaction.flush();
-        if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.as_path()) {
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.checkpoint()) {
             state.note_progress(log, &self.reaction, now);
         }
         result
     }
 
+    /// Reads what is new (to the end of `--once`, a part of it at a
+    /// time); whether there is more to read at once.
+    fn read(&mut self, now: Instant) -> bool {
+        match self.log {
+            Source::Journal(_) => self.read_journal(now),
+            _ => self.with_lines(now, |log, sink| log.refresh(now, sink).more),
+        }
+    }
+
+    /// Hands each new journal entry's message to the matcher; a match
+    /// takes the entry's fields along to the command.
+    fn read_journal(&mut self, now: Instant) -> bool {
+        let Source::Journal(journal) = &mut self.log else {
+            return false;
+        };
+        let matcher = &self.config.matcher;
+        let reaction = &mut self.reaction;
+        let summary = &mut self.summary;
+        let mut offset = journal.progress();
+        let more = journal.read(now, JOURNAL_BUDGET, &mut |message, entry| {
+            offset += 1;
+            if reaction.output_closed() {
+                return;
+            }
+            let origin = Origin {
+                file: JOURNAL,
+                offset,
+            };
+            let mut extra = None;
+            let mut matched = 0;
+            let excluded = matcher.for_each_match(message, |line| {
+                matched += 1;
+                let extra = extra.get_or_insert_with(|| journal::command_env(entry));
+                reaction.on_entry_match(line, origin, extra, now);
+            });
+            if let Some(summary) = summary.as_mut() {
+                summary.add_entry(message, matched + excluded, excluded);
+            }
+        });
+        reaction.flush();
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.log.checkpoint()) {
+            state.note_progress(log, &self.reaction, now);
+        }
+        more
+    }
+
     fn refresh(&mut self, now: Instant) {
+        if let Source::Journal(_) = self.log {
+            self.more_to_read = self.read_journal(now);
+            return;
+        }
         // A path swapped faster than we look could keep this going: after
         // a few rounds, signals and timeouts get their turn first.
         for _ in 0..MAX_REFRESH_ROUNDS {
@@ -428,6 +496,13 @@ impl Daemon {
     }
 
     fn expire(&mut self, now: Instant) {
+        if let Source::Journal(_) = self.log {
+            // Due: journalctl is started again, and read.
+            if self.log.deadline().is_some_and(|at| at <= now) {
+                self.more_to_read = self.read_journal(now);
+            }
+            return;
+        }
         if self.log.deadline().is_some_and(|at| at <= now)
             && self.with_lines(now, |log, sink| log.expire(now, sink))
         {
@@ -513,6 +588,9 @@ impl Daemon {
 
     /// What the service manager shows as our status.
     fn status(&self) -> String {
+        if let Source::Journal(journal) = &self.log {
+            return journal.status();
+        }
         match (&self.resolution.missing_dir, self.log.is_open()) {
             (Some(dir), _) => format!("waiting for the directory {}", dir.display()),
             (None, false) => format!("waiting for {}", self.config.path_as_given),
@@ -591,7 +669,7 @@ fn log_summary(config: &Config) {
     log::info!(
         "{} {}: on lines matching {}{exclude}, {action}",
         if config.once { "scanning" } else { "following" },
-        config.path_as_given,
+        config.source_name(),
         config.matcher.pattern.source(),
     );
 }

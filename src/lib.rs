@@ -28,6 +28,7 @@ pub mod error;
 pub mod follow;
 pub mod fstype;
 pub mod gate;
+pub mod journal;
 pub mod lines;
 pub mod logging;
 pub mod pattern;

@@ -13,11 +13,12 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::gate;
+use crate::journal::{Journal, Position};
 use crate::reaction::Reaction;
 use crate::rotation::LogPath;
 use crate::saver::Saver;
 use crate::state::{
-    HeldRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
+    HeldRecord, JournalRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
 };
 
 /// How soon after a command is spawned the state is saved: the window in
@@ -30,6 +31,45 @@ pub const AFTER_SPAWN: Duration = Duration::from_millis(2);
 
 /// How many bytes of held lines a save keeps at most.
 pub const MAX_HELD_SAVED: usize = 1 << 20;
+
+/// What a source keeps in the state: its position, and a count that
+/// moves with it (a change is something new to save).
+pub trait Checkpoint {
+    fn progress(&self) -> u64;
+    fn save_into(&self, state: &mut State);
+}
+
+impl Checkpoint for LogPath {
+    fn progress(&self) -> u64 {
+        LogPath::progress(self)
+    }
+
+    fn save_into(&self, state: &mut State) {
+        LogPath::save_into(self, state);
+    }
+}
+
+impl Checkpoint for Journal {
+    fn progress(&self) -> u64 {
+        Journal::progress(self)
+    }
+
+    fn save_into(&self, state: &mut State) {
+        let position = self.position();
+        state.journal = Some(JournalRecord {
+            cursor: position.cursor,
+            received_unix_us: position.time_us,
+        });
+    }
+}
+
+/// The journal's position a saved state holds.
+pub fn journal_position(state: &State) -> Option<Position> {
+    state.journal.as_ref().map(|record| Position {
+        cursor: record.cursor.clone(),
+        time_us: record.received_unix_us,
+    })
+}
 
 pub struct Persist {
     saver: Saver,
@@ -58,7 +98,7 @@ impl Persist {
 
     /// After lines were handled or commands started: a spawn is saved
     /// within `AFTER_SPAWN`, an advance of the position within a second.
-    pub fn note_progress(&mut self, log: &LogPath, reaction: &Reaction, now: Instant) {
+    pub fn note_progress(&mut self, log: &dyn Checkpoint, reaction: &Reaction, now: Instant) {
         let seen = (log.progress(), reaction.started());
         if seen == self.seen {
             return;
@@ -74,14 +114,20 @@ impl Persist {
     }
 
     /// Saves if a save is due at `now`.
-    pub fn on_deadline(&mut self, path: &Path, log: &LogPath, reaction: &Reaction, now: Instant) {
+    pub fn on_deadline(
+        &mut self,
+        path: &Path,
+        log: &dyn Checkpoint,
+        reaction: &Reaction,
+        now: Instant,
+    ) {
         if self.schedule.is_due(now) {
             self.save(path, log, reaction, now);
         }
     }
 
     /// Saves now (a rotation, the end).
-    pub fn save(&mut self, path: &Path, log: &LogPath, reaction: &Reaction, now: Instant) {
+    pub fn save(&mut self, path: &Path, log: &dyn Checkpoint, reaction: &Reaction, now: Instant) {
         let wall = SystemTime::now();
         let mut state = State::new(path, WallTime::from_system(wall));
         log.save_into(&mut state);

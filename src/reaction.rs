@@ -76,17 +76,36 @@ impl Reaction {
 
     /// A line matched (and was not excluded); `origin` is where it starts.
     pub fn on_match(&mut self, line: &[u8], origin: Origin, now: Instant) {
-        self.arrive(line, origin, now, false);
+        self.arrive(line, origin, &[], now, false);
+    }
+
+    /// A line of a journal entry matched: `extra` is what the command
+    /// gets of the entry besides the line.
+    pub fn on_entry_match(
+        &mut self,
+        line: &[u8],
+        origin: Origin,
+        extra: &[(&'static str, Vec<u8>)],
+        now: Instant,
+    ) {
+        self.arrive(line, origin, extra, now, false);
     }
 
     /// A match the state file kept (held when the daemon stopped), back at
     /// start: `trigger` if it had already reached the threshold and was
     /// waiting for a slot, so it triggers without counting again.
     pub fn on_restored(&mut self, line: &[u8], trigger: bool, now: Instant) {
-        self.arrive(line, Origin::RESTORED, now, trigger);
+        self.arrive(line, Origin::RESTORED, &[], now, trigger);
     }
 
-    fn arrive(&mut self, line: &[u8], origin: Origin, now: Instant, trigger: bool) {
+    fn arrive(
+        &mut self,
+        line: &[u8],
+        origin: Origin,
+        extra: &[(&'static str, Vec<u8>)],
+        now: Instant,
+        trigger: bool,
+    ) {
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -100,6 +119,7 @@ impl Reaction {
         let hold = || Pending {
             line: line[..line.len().min(MAX_ENV_VALUE)].into(),
             origin,
+            extra: extra.to_vec(),
         };
         let verdict = if trigger {
             self.gate.on_restored_trigger(&self.key, now, hold)
@@ -108,7 +128,7 @@ impl Reaction {
         };
         match verdict {
             Verdict::Run(start) => {
-                self.start(start, line, origin, now);
+                self.start(start, line, origin, extra, now);
                 self.start_waiting(now);
             }
             Verdict::Suppressed => log::debug!("suppressed: {}", excerpt(line)),
@@ -120,7 +140,14 @@ impl Reaction {
     }
 
     /// Runs (or prints) what the gate let through.
-    fn start(&mut self, start: Start, line: &[u8], origin: Origin, now: Instant) {
+    fn start(
+        &mut self,
+        start: Start,
+        line: &[u8],
+        origin: Origin,
+        extra: &[(&'static str, Vec<u8>)],
+        now: Instant,
+    ) {
         match &mut self.sink {
             Sink::Print(out) => {
                 if out.wants_details() {
@@ -145,6 +172,7 @@ impl Reaction {
                     suppressed: start.suppressed,
                     count: u64::from(start.count),
                     key: (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key)),
+                    extra,
                 });
                 // Logged after the spawn: the write to stderr (a pipe to
                 // the journal) is not on the path from match to action.
@@ -171,7 +199,7 @@ impl Reaction {
             return;
         }
         while let Some((start, held)) = self.gate.next_ready() {
-            self.start(start, &held.line, held.origin, now);
+            self.start(start, &held.line, held.origin, &held.extra, now);
         }
     }
 
@@ -343,10 +371,12 @@ fn excerpt(line: &[u8]) -> String {
 struct Pending {
     line: Box<[u8]>,
     origin: Origin,
+    /// The journal entry's fields, for the command (empty for a file).
+    extra: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl Held for Pending {
     fn bytes(&self) -> usize {
-        self.line.len()
+        self.line.len() + self.extra.iter().map(|(_, v)| v.len()).sum::<usize>()
     }
 }

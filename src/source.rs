@@ -1,5 +1,7 @@
 //! What the loop reads lines from: a path followed across rotation
-//! ([`LogPath`]), or standard input as a stream ([`Stream`], `-l -`).
+//! ([`LogPath`]), standard input as a stream ([`Stream`], `-l -`), or the
+//! systemd journal ([`Journal`], whose entries the loop reads itself: each
+//! comes with fields for the command).
 //!
 //! The loop talks to this one type, so that it has one shape for both: it
 //! waits, refreshes, reads, and stops when the source has ended. What only
@@ -11,6 +13,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::follow::Sink;
+use crate::journal::Journal;
+use crate::persist::Checkpoint;
 use crate::rotation::{LogPath, Refresh};
 use crate::stream::Stream;
 
@@ -22,6 +26,7 @@ const STREAM_BUDGET: u64 = 64 << 20;
 pub enum Source {
     Path(LogPath),
     Stream(Stream),
+    Journal(Journal),
 }
 
 impl Source {
@@ -35,15 +40,26 @@ impl Source {
     pub fn as_path(&self) -> Option<&LogPath> {
         match self {
             Source::Path(log) => Some(log),
+            Source::Stream(_) | Source::Journal(_) => None,
+        }
+    }
+
+    /// What a state file keeps of the source; `None` for a stream.
+    pub fn checkpoint(&self) -> Option<&dyn Checkpoint> {
+        match self {
+            Source::Path(log) => Some(log),
+            Source::Journal(journal) => Some(journal),
             Source::Stream(_) => None,
         }
     }
 
-    /// A descriptor to wait on besides inotify: a stream's input.
+    /// A descriptor to wait on besides inotify: a stream's input,
+    /// journalctl's output.
     pub fn fd(&self) -> Option<BorrowedFd<'_>> {
         match self {
             Source::Path(_) => None,
             Source::Stream(stream) => stream.fd(),
+            Source::Journal(journal) => journal.fd(),
         }
     }
 
@@ -52,6 +68,7 @@ impl Source {
         match self {
             Source::Path(_) => false,
             Source::Stream(stream) => stream.ended(),
+            Source::Journal(journal) => journal.ended(),
         }
     }
 
@@ -60,6 +77,7 @@ impl Source {
         match self {
             Source::Path(_) => None,
             Source::Stream(stream) => stream.error(),
+            Source::Journal(journal) => journal.error(),
         }
     }
 
@@ -68,6 +86,7 @@ impl Source {
         match self {
             Source::Path(log) => log.is_open(),
             Source::Stream(stream) => !stream.ended(),
+            Source::Journal(journal) => !journal.ended(),
         }
     }
 
@@ -79,6 +98,11 @@ impl Source {
                 replaced: false,
                 more: stream.read_available(STREAM_BUDGET, sink),
             },
+            // Read by the loop with its fields (`Daemon::read_journal`).
+            Source::Journal(_) => Refresh {
+                replaced: false,
+                more: false,
+            },
         }
     }
 
@@ -86,22 +110,23 @@ impl Source {
     pub fn finish(&mut self, sink: Sink) {
         match self {
             Source::Path(log) => log.finish(sink),
-            // A stream finishes its last line itself, at its end.
-            Source::Stream(_) => {}
+            // A stream finishes its last line itself, at its end; the
+            // journal has no partial lines.
+            Source::Stream(_) | Source::Journal(_) => {}
         }
     }
 
     pub fn has_retired(&self) -> bool {
         match self {
             Source::Path(log) => log.has_retired(),
-            Source::Stream(_) => false,
+            Source::Stream(_) | Source::Journal(_) => false,
         }
     }
 
     pub fn retired_dirs(&self) -> Vec<PathBuf> {
         match self {
             Source::Path(log) => log.retired_dirs(),
-            Source::Stream(_) => Vec::new(),
+            Source::Stream(_) | Source::Journal(_) => Vec::new(),
         }
     }
 
@@ -111,11 +136,13 @@ impl Source {
         }
     }
 
-    /// When the next rotated file is due to be closed.
+    /// When the next rotated file is due to be closed; when journalctl
+    /// is due to be started again.
     pub fn deadline(&self) -> Option<Instant> {
         match self {
             Source::Path(log) => log.deadline(),
             Source::Stream(_) => None,
+            Source::Journal(journal) => journal.deadline(),
         }
     }
 
@@ -123,7 +150,7 @@ impl Source {
     pub fn expire(&mut self, now: Instant, sink: Sink) -> bool {
         match self {
             Source::Path(log) => log.expire(now, sink),
-            Source::Stream(_) => false,
+            Source::Stream(_) | Source::Journal(_) => false,
         }
     }
 }

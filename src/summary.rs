@@ -31,6 +31,12 @@ impl Summary {
         self.excluded += excluded;
     }
 
+    /// A journal entry's message: its lines, the last without a newline.
+    pub fn add_entry(&mut self, message: &[u8], matched: u64, excluded: u64) {
+        self.lines += 1;
+        self.add(message, matched, excluded);
+    }
+
     /// The line for the log, with how many lines would have triggered.
     pub fn report(&self, would_trigger: u64, now: Instant) -> String {
         format!(

@@ -58,6 +58,21 @@ pub struct State {
     /// any (`--key`; without it, the one key is the empty one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyRecord>,
+    /// Following the journal (§10): where reading is. Absent in states
+    /// written for files, and in those of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<JournalRecord>,
+}
+
+/// The position in the journal: the cursor of the last entry read, and
+/// when the journal received it (for the warning when it is vacuumed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalRecord {
+    /// `None`: no entry read yet; the next start begins at the oldest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_unix_us: Option<u64>,
 }
 
 impl State {
@@ -71,6 +86,7 @@ impl State {
             rotated_dirs: Vec::new(),
             held: Vec::new(),
             keys: Vec::new(),
+            journal: None,
         }
     }
 

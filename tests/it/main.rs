@@ -11,6 +11,7 @@ mod faults;
 mod follow;
 mod gate;
 mod identity;
+mod journal;
 mod logging;
 mod manpage;
 mod poll;

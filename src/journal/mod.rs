@@ -185,9 +185,15 @@ impl Journal {
             Some(_) => None,
             None => local_machine_id(),
         };
-        // Run once as the follower will: bad matches, a journalctl that
-        // cannot run, and the newest entry for a start at the end.
-        let newest = first_entry(&settings, ProbeKind::Newest).map_err(OpenError)?;
+        // Following, journalctl runs once first as the follower will: a
+        // journalctl that cannot run is an error at start, not retries
+        // later; and it gives the newest entry, for a start at the end.
+        // `--once` finds out as it reads.
+        let newest = if once {
+            None
+        } else {
+            first_entry(&settings, ProbeKind::Newest).map_err(OpenError)?
+        };
         let mut journal = Journal {
             settings,
             once,

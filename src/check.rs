@@ -87,6 +87,11 @@ pub fn report(settings: &[Setting], config: &Config) -> String {
     }
     if config.stdin {
         out.push_str("followed: standard input, as a stream (-l -)\n");
+    } else if let Some(journal) = &config.journal {
+        let _ = writeln!(out, "followed: {}", journal.name());
+        let status =
+            crate::journal::check_access(journal).map_or_else(|err| err, |()| "readable".into());
+        let _ = writeln!(out, "journal: {status}");
     } else {
         let _ = writeln!(out, "followed path: {}", config.path.display());
         let _ = writeln!(out, "file: {}", file_status(config));

@@ -62,9 +62,13 @@ pub fn run(mut cli: cli::Cli) -> error::Result<()> {
         let report = check::report(&settings, &config);
         // A closed stdout (`--check | head`) is no reason to fail.
         let _ = std::io::stdout().write_all(report.as_bytes());
-        // A state file a start would fail on fails the check too.
+        // A state file a start would fail on fails the check too; so does
+        // a journal it could not read.
         if let Some(path) = &config.state_file {
             crate::state::inspect(path).map_err(error::Error::usage)?;
+        }
+        if let Some(journal) = &config.journal {
+            journal::check_access(journal).map_err(error::Error::usage)?;
         }
         return Ok(());
     }

@@ -180,7 +180,7 @@ impl Journal {
         from_beginning: bool,
         once: bool,
     ) -> Result<Journal, OpenError> {
-        access::check(settings.directory.as_deref()).map_err(OpenError)?;
+        check_access(&settings).map_err(OpenError)?;
         let machine = match settings.directory {
             Some(_) => None,
             None => local_machine_id(),
@@ -679,6 +679,12 @@ fn set_nonblocking(file: &File) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Why the journal of `settings` cannot be read, if it cannot (what a
+/// start would exit 1 with).
+pub fn check_access(settings: &Settings) -> Result<(), String> {
+    access::check(settings.directory.as_deref())
 }
 
 /// What the command gets of the entry, besides its line.

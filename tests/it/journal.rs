@@ -588,7 +588,36 @@ fn an_unreadable_or_missing_journal_is_exit_1_with_the_fix() {
         empty.stderr
     );
 
+    let check = run(
+        &sandbox,
+        &[
+            "--check",
+            "--journal-directory",
+            fixture.dir(),
+            "-n",
+            "-p",
+            "x",
+        ],
+        &[],
+    );
+    assert_eq!(check.status.code(), Some(2), "{}", check.stderr);
+    assert!(check.stdout_text().contains("journal: no journal files in"));
+
     fixture.write("a.journal", BOOT_1, "app.service", &["x"]);
+    let check = run(
+        &sandbox,
+        &[
+            "--check",
+            "--journal-directory",
+            fixture.dir(),
+            "-n",
+            "-p",
+            "x",
+        ],
+        &[],
+    );
+    assert!(check.status.success(), "{}", check.stderr);
+    assert!(check.stdout_text().contains("journal: readable"));
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         use std::os::unix::fs::PermissionsExt;

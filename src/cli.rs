@@ -14,11 +14,12 @@ use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
 use crate::check::{self, Setting};
 
-/// Follow a log file and run a command when a new line matches a pattern.
+/// Follow a log file (or the systemd journal) and run a command when a new line matches a pattern.
 ///
 /// Lines already in the file are skipped unless --from-beginning is given;
 /// rotation (rename, delete, copytruncate, symlink swap, SIGHUP) loses no
-/// line and repeats none. After each run, further matches are suppressed
+/// line and repeats none. With --journal, -u or --journal-match each journal
+/// entry's MESSAGE is a line. After each run, further matches are suppressed
 /// for the --wait cooldown.
 #[derive(Parser, Debug, Default)]
 #[command(

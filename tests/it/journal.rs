@@ -544,6 +544,26 @@ fn idle_neither_logs2eca_nor_its_journalctl_wakes_up() {
 }
 
 #[test]
+fn files_vacuumed_while_running_lose_nothing_newer() {
+    let sandbox = Sandbox::new();
+    let Some(fixture) = Fixture::new(&sandbox) else {
+        return;
+    };
+    fixture.write("a.journal", BOOT_1, "app.service", &["start"]);
+    let args = dry_run(&sandbox, &fixture, "fail");
+    let daemon = start(&sandbox, &args);
+    fixture.write("a.journal", BOOT_1, "app.service", &["fail: 1"]);
+    daemon.expect_line("fail: 1");
+    // A rotation (a new file), then the old file vacuumed under the
+    // reader, then more in the new one.
+    fixture.write("b.journal", BOOT_1, "app.service", &["fail: 2"]);
+    std::fs::remove_file(fixture.dir.join("a.journal")).unwrap();
+    fixture.write("b.journal", BOOT_1, "app.service", &["fail: 3"]);
+    daemon.expect_lines(&["fail: 2", "fail: 3"]);
+    expect_sentinel(&fixture, "b.journal", &daemon);
+}
+
+#[test]
 fn entries_vacuumed_while_stopped_are_a_warning_with_the_time_range() {
     let sandbox = Sandbox::new();
     let Some(fixture) = Fixture::new(&sandbox) else {

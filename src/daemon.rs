@@ -150,7 +150,12 @@ pub fn run(config: Config) -> Result<()> {
         let mut dropped = 0;
         for held in &state.held {
             if config.matcher.matches(&held.line) {
-                reaction.on_restored(&held.line, held.trigger, now);
+                let extra: Vec<(&'static str, Vec<u8>)> = held
+                    .fields
+                    .iter()
+                    .filter_map(|f| Some((journal::known_variable(&f.name)?, f.value.clone())))
+                    .collect();
+                reaction.on_restored(&held.line, held.trigger, &extra, now);
             } else {
                 dropped += 1;
             }

@@ -18,7 +18,8 @@ use crate::reaction::Reaction;
 use crate::rotation::LogPath;
 use crate::saver::Saver;
 use crate::state::{
-    HeldRecord, JournalRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
+    FieldRecord, HeldRecord, JournalRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State,
+    StateFile, WallTime,
 };
 
 /// How soon after a command is spawned the state is saved: the window in
@@ -152,13 +153,20 @@ impl Persist {
         let mut bytes = 0;
         let records: Vec<HeldRecord> = held
             .iter()
-            .take_while(|(line, _)| {
+            .take_while(|(line, _, _)| {
                 bytes += line.len();
                 bytes <= MAX_HELD_SAVED
             })
-            .map(|&(line, trigger)| HeldRecord {
+            .map(|&(line, trigger, fields)| HeldRecord {
                 line: line.to_vec(),
                 trigger,
+                fields: fields
+                    .iter()
+                    .map(|(name, value)| FieldRecord {
+                        name: (*name).to_owned(),
+                        value: value.clone(),
+                    })
+                    .collect(),
             })
             .collect();
         let left_out = held.len() - records.len();

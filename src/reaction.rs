@@ -19,6 +19,10 @@ use crate::printer::{Details, Printer};
 /// How much of a line goes into a log message.
 const LOGGED_LINE: usize = 200;
 
+/// A held match as the state keeps it: its line, whether it is a trigger
+/// waiting for a slot, and what its command gets besides the line.
+pub type HeldLine<'a> = (&'a [u8], bool, &'a [(&'static str, Vec<u8>)]);
+
 /// What a run does: print (dry run) or run the command.
 // One value for the life of the process: the size difference is moot.
 #[allow(clippy::large_enum_variant)]
@@ -94,8 +98,14 @@ impl Reaction {
     /// A match the state file kept (held when the daemon stopped), back at
     /// start: `trigger` if it had already reached the threshold and was
     /// waiting for a slot, so it triggers without counting again.
-    pub fn on_restored(&mut self, line: &[u8], trigger: bool, now: Instant) {
-        self.arrive(line, Origin::RESTORED, &[], now, trigger);
+    pub fn on_restored(
+        &mut self,
+        line: &[u8],
+        trigger: bool,
+        extra: &[(&'static str, Vec<u8>)],
+        now: Instant,
+    ) {
+        self.arrive(line, Origin::RESTORED, extra, now, trigger);
     }
 
     fn arrive(
@@ -244,11 +254,11 @@ impl Reaction {
     /// with whether it is a trigger waiting for a slot (else a match queued
     /// behind its key's run): handled but not run yet, so the state file
     /// keeps them for a restart.
-    pub fn held_lines(&self) -> Vec<(&[u8], bool)> {
+    pub fn held_lines(&self) -> Vec<HeldLine<'_>> {
         self.gate
             .held()
             .into_iter()
-            .map(|(held, trigger)| (&held.line[..], trigger))
+            .map(|(held, trigger)| (&held.line[..], trigger, &held.extra[..]))
             .collect()
     }
 

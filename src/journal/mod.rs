@@ -687,6 +687,23 @@ pub fn check_access(settings: &Settings) -> Result<(), String> {
     access::check(settings.directory.as_deref())
 }
 
+/// The variables [`command_env`] sets, by name: a held match restored
+/// from the state gets back only these.
+const VARIABLES: [&str; 7] = [
+    "LOGS2ECA_MATCH_TIME",
+    "LOGS2ECA_JOURNAL_UNIT",
+    "LOGS2ECA_JOURNAL_IDENTIFIER",
+    "LOGS2ECA_JOURNAL_PID",
+    "LOGS2ECA_JOURNAL_PRIORITY",
+    "LOGS2ECA_JOURNAL_HOSTNAME",
+    "LOGS2ECA_JOURNAL_CURSOR",
+];
+
+/// `name` if it is one of the variables an entry gives its command.
+pub fn known_variable(name: &str) -> Option<&'static str> {
+    VARIABLES.iter().copied().find(|known| *known == name)
+}
+
 /// What the command gets of the entry, besides its line.
 pub fn command_env(entry: &Entry) -> Vec<(&'static str, Vec<u8>)> {
     let mut env = Vec::with_capacity(7);
@@ -775,6 +792,21 @@ mod tests {
             settings.entry_args(),
             ["--unit", "ssh", "PRIORITY=3", "+", "_COMM=sshd"]
         );
+    }
+
+    #[test]
+    fn every_variable_of_an_entry_is_known_to_a_restore() {
+        let line = br#"{"__CURSOR":"c","__REALTIME_TIMESTAMP":"1","MESSAGE":"m","_SYSTEMD_UNIT":"u","SYSLOG_IDENTIFIER":"i","_PID":"1","PRIORITY":"3","_HOSTNAME":"h"}"#;
+        let names: Vec<&str> = command_env(&Entry::parse(line).unwrap())
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(names, VARIABLES);
+        assert_eq!(
+            known_variable("LOGS2ECA_JOURNAL_PID"),
+            Some("LOGS2ECA_JOURNAL_PID")
+        );
+        assert_eq!(known_variable("PATH"), None);
     }
 
     #[test]

@@ -179,6 +179,18 @@ pub struct HeldRecord {
     /// opposed to a match queued behind its key's run (`--wait 0`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trigger: bool,
+    /// What the source told the command besides the line (a journal
+    /// entry's fields and time).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldRecord>,
+}
+
+/// One variable a held match's command gets besides the line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldRecord {
+    pub name: String,
+    #[serde(with = "encoding::bytes")]
+    pub value: Vec<u8>,
 }
 
 /// The window and cooldown of one key (§7).

@@ -385,6 +385,45 @@ fn journal_matches_select_entries_and_a_resume_loses_none_of_them() {
 }
 
 #[test]
+fn a_match_held_at_a_stop_runs_after_the_restart_with_its_fields() {
+    let sandbox = Sandbox::new();
+    let Some(fixture) = Fixture::new(&sandbox) else {
+        return;
+    };
+    fixture.write("a.journal", BOOT_1, "app.service", &["start"]);
+    let out = sandbox.path("out");
+    let command = format!(
+        "sh -c 'echo \"$LOGS2ECA_MATCH_LINE|$LOGS2ECA_JOURNAL_UNIT\" >> {}; sleep 0.3'",
+        out.display()
+    );
+    let args: Vec<String> = [
+        "--journal-directory",
+        fixture.dir(),
+        "-p",
+        "fail",
+        "-w",
+        "0",
+        "-c",
+        &command,
+        "--state-file",
+        sandbox.path("state.json").to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let daemon = start(&sandbox, &args);
+    fixture.write("a.journal", BOOT_1, "ssh.service", &["fail: 1", "fail: 2"]);
+    sandbox.wait_for_lines("out", 1);
+    // The second waits behind the first (-w 0): held, and saved so.
+    stop(daemon);
+    let state = sandbox.read("state.json").unwrap();
+    assert!(state.contains("LOGS2ECA_JOURNAL_UNIT"), "{state}");
+    let _daemon = start(&sandbox, &args);
+    let lines = sandbox.wait_for_lines("out", 2);
+    assert_eq!(lines, ["fail: 1|ssh.service", "fail: 2|ssh.service"]);
+}
+
+#[test]
 fn a_sigkill_under_a_steady_writer_loses_nothing_and_repeats_at_most_one_per_crash() {
     let sandbox = Sandbox::new();
     let Some(fixture) = Fixture::new(&sandbox) else {

@@ -24,7 +24,8 @@ impl<'a> Bytes<'a> {
     }
 }
 
-/// The fields of an entry that logs2eca reads.
+/// The fields of an entry that logs2eca reads (journalctl is asked for
+/// these alone: `OUTPUT_FIELDS` in the parent module).
 #[derive(Debug, Default, Deserialize)]
 pub struct Entry<'a> {
     #[serde(rename = "__CURSOR", borrow)]

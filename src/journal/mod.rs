@@ -50,8 +50,9 @@ const JOURNALCTL: &str = "journalctl";
 const OUTPUT_FIELDS: &str = "--output-fields=MESSAGE,_SYSTEMD_UNIT,SYSLOG_IDENTIFIER,_PID,\
                              PRIORITY,_HOSTNAME,_MACHINE_ID,_SOURCE_REALTIME_TIMESTAMP";
 
-/// How much of journalctl's output one read takes.
-const READ_CHUNK: usize = 1 << 20;
+/// How much of journalctl's output one read takes at most: more than a
+/// pipe holds (64 KiB), so that one read empties it.
+const READ_CHUNK: usize = 128 << 10;
 
 /// The longest line of JSON kept: an entry longer than this (journald's
 /// own limit on a field is far lower by default) is skipped, with a
@@ -152,8 +153,10 @@ pub struct Journal {
     skip: Option<String>,
     /// Entries read: the position's progress, for the state writer.
     read: u64,
-    /// The end of the last complete line is where `pending` starts.
-    pending: Vec<u8>,
+    /// Where reads land; allocated once.
+    chunk: Vec<u8>,
+    /// The start of a line whose end has not been read yet.
+    partial: Vec<u8>,
     /// Skipping the rest of an overlong line.
     discarding: bool,
     restart_at: Option<Instant>,
@@ -207,7 +210,8 @@ impl Journal {
             time_us: None,
             skip: None,
             read: 0,
-            pending: Vec::new(),
+            chunk: Vec::new(),
+            partial: Vec::new(),
             discarding: false,
             restart_at: None,
             retry: FIRST_RETRY,
@@ -300,7 +304,7 @@ impl Journal {
                 .map_or("at the oldest entry".to_owned(), |c| format!("at {c}"))
         );
         self.skip = self.cursor.clone();
-        self.pending.clear();
+        self.partial.clear();
         self.discarding = false;
         self.reader = Some(Reader {
             child,
@@ -379,68 +383,82 @@ impl Journal {
             if total >= budget {
                 return true;
             }
-            let at = self.pending.len();
-            self.pending.resize(at + READ_CHUNK, 0);
-            let got = reader.stdout.read(&mut self.pending[at..]);
+            let mut chunk = std::mem::take(&mut self.chunk);
+            chunk.resize(READ_CHUNK, 0);
+            let got = reader.stdout.read(&mut chunk);
+            if let Ok(n) = got
+                && n > 0
+            {
+                total += n;
+                reader.produced = true;
+                self.take_lines(&chunk[..n], sink);
+            }
+            self.chunk = chunk;
             match got {
                 Ok(0) => {
-                    self.pending.truncate(at);
                     self.exited(now);
                     return false;
                 }
-                Ok(n) => {
-                    self.pending.truncate(at + n);
-                    total += n;
-                    reader.produced = true;
-                    self.take_lines(at, sink);
-                }
-                Err(err) => {
-                    self.pending.truncate(at);
-                    match err.kind() {
-                        io::ErrorKind::Interrupted => {}
-                        io::ErrorKind::WouldBlock => {
-                            self.drain_stderr();
-                            return false;
-                        }
-                        _ => {
-                            log::warn!("cannot read journalctl's output: {err}");
-                            self.exited(now);
-                            return false;
-                        }
+                Ok(_) => {}
+                Err(err) => match err.kind() {
+                    io::ErrorKind::Interrupted => {}
+                    io::ErrorKind::WouldBlock => {
+                        self.drain_stderr();
+                        return false;
                     }
-                }
+                    _ => {
+                        log::warn!("cannot read journalctl's output: {err}");
+                        self.exited(now);
+                        return false;
+                    }
+                },
             }
         }
         false
     }
 
-    /// Hands over the complete lines in `pending`; the new bytes start at
-    /// `from` (no newline before them was missed).
-    fn take_lines(&mut self, from: usize, sink: &mut dyn FnMut(&[u8], &Entry)) {
-        let pending = std::mem::take(&mut self.pending);
-        let mut start = 0;
-        let mut search = from;
-        while let Some(i) = memchr::memchr(b'\n', &pending[search..]) {
-            let end = search + i;
+    /// Hands over the complete lines of `data`, the first one completing
+    /// what an earlier read left partial.
+    fn take_lines(&mut self, data: &[u8], sink: &mut dyn FnMut(&[u8], &Entry)) {
+        let mut rest = data;
+        if !self.partial.is_empty() || self.discarding {
+            let Some(end) = memchr::memchr(b'\n', rest) else {
+                self.keep_partial(rest);
+                return;
+            };
             if self.discarding {
                 self.discarding = false;
             } else {
-                self.take_entry(&pending[start..end], sink);
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&rest[..end]);
+                self.take_entry(&line, sink);
+                line.clear();
+                self.partial = line;
             }
-            start = end + 1;
-            search = start;
+            rest = &rest[end + 1..];
         }
-        let mut rest = pending;
-        rest.drain(..start);
-        if rest.len() > MAX_JSON_LINE {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', rest) {
+            self.take_entry(&rest[start..end], sink);
+            start = end + 1;
+        }
+        self.keep_partial(&rest[start..]);
+    }
+
+    /// Keeps the start of a line for the next read, up to a bound.
+    fn keep_partial(&mut self, bytes: &[u8]) {
+        if self.discarding {
+            return;
+        }
+        self.partial.extend_from_slice(bytes);
+        if self.partial.len() > MAX_JSON_LINE {
             log::warn!(
                 "a journal entry longer than {} MiB of JSON: skipped",
                 MAX_JSON_LINE >> 20
             );
-            rest.clear();
+            self.partial = Vec::new();
             self.discarding = true;
         }
-        self.pending = rest;
     }
 
     fn take_entry(&mut self, line: &[u8], sink: &mut dyn FnMut(&[u8], &Entry)) {
@@ -764,6 +782,96 @@ pub fn check_match(word: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A journal that reads nothing itself: lines are fed to it.
+    fn fed(skip: Option<&str>) -> Journal {
+        Journal {
+            settings: Settings::default(),
+            once: false,
+            machine: Some(b"m1".to_vec()),
+            reader: None,
+            cursor: None,
+            time_us: None,
+            skip: skip.map(str::to_owned),
+            read: 0,
+            chunk: Vec::new(),
+            partial: Vec::new(),
+            discarding: false,
+            restart_at: None,
+            retry: FIRST_RETRY,
+            failed_starts: 0,
+            ended: false,
+            error: None,
+            bad_line_warned: false,
+        }
+    }
+
+    fn feed(journal: &mut Journal, chunks: &[&[u8]]) -> Vec<String> {
+        let mut got = Vec::new();
+        for chunk in chunks {
+            journal.take_lines(chunk, &mut |message, _| {
+                got.push(String::from_utf8_lossy(message).into_owned())
+            });
+        }
+        got
+    }
+
+    #[test]
+    fn lines_split_across_reads_are_whole_entries() {
+        let mut journal = fed(None);
+        let got = feed(
+            &mut journal,
+            &[
+                br#"{"__CURSOR":"a","MESSAGE":"x"}"#,
+                b"\n{\"__CUR",
+                br#"SOR":"b","MESSAGE":"y"}"#,
+                b"\n\n{\"__CURSOR\":\"c\"}\n",
+            ],
+        );
+        assert_eq!(got, ["x", "y"]);
+        // An entry without a MESSAGE still moves the position.
+        assert_eq!(journal.position().cursor.as_deref(), Some("c"));
+        assert_eq!(journal.progress(), 3);
+    }
+
+    #[test]
+    fn the_entry_resumed_from_is_dropped_once_and_other_machines_skipped() {
+        let mut journal = fed(Some("a"));
+        let lines = concat!(
+            r#"{"__CURSOR":"a","MESSAGE":"x"}"#,
+            "\n",
+            r#"{"__CURSOR":"b","MESSAGE":"y","_MACHINE_ID":"m2"}"#,
+            "\n",
+            r#"{"__CURSOR":"a","MESSAGE":"x again"}"#,
+            "\n",
+            r#"{"__CURSOR":"d","MESSAGE":"z","_MACHINE_ID":"m1"}"#,
+            "\n",
+        );
+        let got = feed(&mut journal, &[lines.as_bytes()]);
+        assert_eq!(got, ["x again", "z"]);
+        assert_eq!(journal.position().cursor.as_deref(), Some("d"));
+        // The first entry is not the one read last: nothing is dropped.
+        let mut journal = fed(Some("gone"));
+        let got = feed(&mut journal, &[b"{\"__CURSOR\":\"e\",\"MESSAGE\":\"w\"}\n"]);
+        assert_eq!(got, ["w"]);
+    }
+
+    #[test]
+    fn an_overlong_line_is_skipped_and_the_next_is_read() {
+        let mut journal = fed(None);
+        let big = vec![b'x'; MAX_JSON_LINE / 2 + 1];
+        let got = feed(
+            &mut journal,
+            &[
+                &big,
+                &big,
+                &big,
+                b"\n{\"__CURSOR\":\"b\",\"MESSAGE\":\"y\"}\n",
+            ],
+        );
+        assert_eq!(got, ["y"]);
+        assert!(journal.partial.capacity() < MAX_JSON_LINE);
+    }
 
     #[test]
     fn a_cursor_carries_its_time() {

@@ -209,7 +209,7 @@ impl Config {
     /// What is followed, for people: the path as given, or the journal.
     pub fn source_name(&self) -> String {
         match &self.journal {
-            Some(journal) => journal.name(),
+            Some(journal) => journal.describe(),
             None => self.path_as_given.clone(),
         }
     }

@@ -88,6 +88,19 @@ impl Settings {
         }
     }
 
+    /// The journal and the entries followed, for the start-up log line.
+    pub fn describe(&self) -> String {
+        let mut picks: Vec<String> = self.units.iter().map(|u| format!("-u {u}")).collect();
+        if !self.matches.is_empty() {
+            picks.push(shell_words::join(&self.matches));
+        }
+        if picks.is_empty() {
+            self.name()
+        } else {
+            format!("{} ({})", self.name(), picks.join(", "))
+        }
+    }
+
     /// The arguments that pick the journal files.
     fn journal_args(&self) -> Vec<OsString> {
         let mut args: Vec<OsString> = vec!["--merge".into()];

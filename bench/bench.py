@@ -830,8 +830,8 @@ JOURNAL_REMOTE = next((p for p in ("/lib/systemd/systemd-journal-remote",
 
 
 def make_journal(tmp, entries):
-    """A journal of `entries` sshd-like entries, written by
-    systemd-journal-remote from export-format text."""
+    """A journal of `entries` sshd-like entries with the fields journald
+    gives them, written by systemd-journal-remote from export-format text."""
     directory = os.path.join(tmp, "journal")
     os.makedirs(directory, exist_ok=True)
     log(f"journal: writing {entries} entries with systemd-journal-remote")
@@ -847,6 +847,14 @@ def make_journal(tmp, entries):
             f"_MACHINE_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=bench\n"
             f"_SYSTEMD_UNIT=ssh.service\nSYSLOG_IDENTIFIER=sshd\n_PID={1000 + i % 5000}\n"
             f"PRIORITY=6\n_SOURCE_REALTIME_TIMESTAMP={t - 7}\n"
+            # The other fields journald gives an entry of a service's
+            # syslog message: an entry has two dozen.
+            f"_TRANSPORT=syslog\nSYSLOG_FACILITY=10\nSYSLOG_PID={1000 + i % 5000}\n"
+            f"SYSLOG_TIMESTAMP=Nov 14 22:13:20 \n_UID=0\n_GID=0\n_COMM=sshd\n"
+            f"_EXE=/usr/sbin/sshd\n_CMDLINE=sshd: unknown [priv]\n_CAP_EFFECTIVE=1ffffffffff\n"
+            f"_SELINUX_CONTEXT=unconfined\n_SYSTEMD_CGROUP=/system.slice/ssh.service\n"
+            f"_SYSTEMD_SLICE=system.slice\n"
+            f"_SYSTEMD_INVOCATION_ID=4b1c6f3e1a2b4c5d8e9f0a1b2c3d4e5f\n"
             f"MESSAGE=Failed password for invalid user u{i % 977} from "
             f"10.{i % 256}.{i // 256 % 256}.7 port {i % 65536} ssh2\n\n")
         if len(chunk) == 10_000:

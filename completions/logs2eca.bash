@@ -23,7 +23,7 @@ _logs2eca() {
 
     case "${cmd}" in
         logs2eca)
-            opts="-l -p -c -w -x -i -t -u -n -v -q -h -V --logfile --pattern --command --wait --exclude --ignore-case --literal --timeout --from-beginning --state-file --poll --threshold --key --max-keys --max-running --journal --unit --journal-match --journal-directory --once --dry-run --json --check --verbose --quiet --log-format --help --version"
+            opts="-l -p -c -w -x -i -t -u -n -v -q -h -V --logfile --pattern --command --wait --exclude --ignore-case --literal --timeout --from-beginning --state-file --poll --threshold --key --max-keys --max-running --journal --unit --journal-match --journal-directory --once --dry-run --json --check --env-file --strict --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -114,6 +114,10 @@ _logs2eca() {
                     return 0
                     ;;
                 --journal-directory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -11,7 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use logs2eca::lines::{LineBuffer, MAX_LINE};
+use logs2eca::input::file::lines::{LineBuffer, MAX_LINE};
 
 fn expand(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use logs2eca::pattern::{Matcher, Pattern, Syntax, strip_cr};
+use logs2eca::react::pattern::{Matcher, Pattern, Syntax, strip_cr};
 
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.splitn(3, |&b| b == 0);

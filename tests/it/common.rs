@@ -856,10 +856,11 @@ impl PrivateMounts {
         mount(None, dir, None, flags, None);
     }
 
-    /// Mounts a tmpfs of `size` (as `mount -o size=`) on `dir`.
+    /// Mounts a tmpfs of `size` (as `mount -o size=`) on `dir`, writable
+    /// by its owner only (a state directory must be).
     #[track_caller]
     pub fn tmpfs(&self, dir: &Path, size: &str) {
-        let options = format!("size={size}");
+        let options = format!("size={size},mode=0700");
         mount(
             Some("tmpfs".as_ref()),
             dir,
@@ -906,3 +907,41 @@ fn mount(
         );
     }
 }
+
+/// How the daemon sees a file change: inotify, or a look every 100 ms.
+#[derive(Debug, Clone, Copy)]
+pub enum Detector {
+    Inotify,
+    Poll,
+}
+
+impl Detector {
+    /// `args`, with what selects this detector.
+    pub fn args<'a>(self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut args = args.to_vec();
+        if let Detector::Poll = self {
+            args.extend(["--poll", "100ms"]);
+        }
+        args
+    }
+}
+
+/// Runs each named follow scenario (a `fn name(detector: Detector)`) once
+/// per change detector, as `name::inotify` and `name::poll`, the way
+/// ripgrep's `rgtest!` runs a test under both regex engines: polling can
+/// never fall behind inotify unseen.
+macro_rules! each_detector {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn inotify() {
+                super::$name($crate::common::Detector::Inotify)
+            }
+            #[test]
+            fn poll() {
+                super::$name($crate::common::Detector::Poll)
+            }
+        }
+    )*};
+}
+pub(crate) use each_detector;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use clap::CommandFactory;
 use clap_complete::{Generator, Shell};
-use logs2eca::cli::Cli;
+use logs2eca::settings::cli::Cli;
 
 /// The shells the package installs completions for.
 const SHELLS: [Shell; 3] = [Shell::Bash, Shell::Zsh, Shell::Fish];

@@ -27,7 +27,8 @@ case "$LOGS2ECA_MATCH_LINE" in
 *daemonize*)
     setsid sh -c "echo \$\$ > escaped.pid; exec sleep 300" </dev/null >/dev/null 2>&1 &
     sleep 300 </dev/null >/dev/null 2>&1 &
-    echo $! > background.pid ;;
+    echo $! > background.pid
+    while [ ! -s escaped.pid ]; do sleep 0.01; done ;;
 *loud*)
     head -c 20000000 /dev/zero | tr "\0" o
     head -c 1000000 /dev/zero | tr "\0" e >&2 ;;
@@ -254,8 +255,9 @@ fn command_that_daemonizes_does_not_hold_the_daemon_up() {
     let background = wait_for_pid_file(&sandbox, "background.pid");
     let _cleanup = KillOnDrop(vec![escaped, background]);
     daemon.wait_for_log(&[COMMAND_EXITED, "0"]);
-    // The command has exited; what it left behind does not keep the next
-    // match from running it again.
+    // The command has exited (it waited for the escaped one to leave its
+    // group: what stays in the group dies with it); what it left behind
+    // does not keep the next match from running it again.
     trigger(&sandbox, 2, "ERROR next", 0);
     daemon.wait_for_log_count(&[COMMAND_EXITED], 2);
     trigger(&sandbox, 3, "ERROR and next", 0);
@@ -351,14 +353,17 @@ fn as_pid_1_it_reaps_adopted_orphans_and_stops_on_sigterm() {
     }
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "");
-    // The orphans record their host pids (as seen from outside: `$!` is
+    // The orphans leave the command's process group (`setsid`, before the
+    // command exits: what stays in the group dies with the command). They
+    // record their host pids (as seen from outside: `$!` is
     // the namespace's pid, so they read their own from /proc/self/stat
     // through the host's /proc, which the namespace still mounts).
     let command = r#"sh -c '
 printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt
 for i in 1 2 3; do
-    sh -c "read -r self _ < /proc/self/stat; echo \$self >> orphans.txt; exec sleep 1" &
+    setsid sh -c "read -r self _ < /proc/self/stat; echo \$self >> orphans.txt; exec sleep 1" &
 done
+while [ "$(cat orphans.txt 2>/dev/null | wc -l)" -lt 3 ]; do sleep 0.01; done
 exit 0'"#;
     let mut daemon = Daemon::builder(&sandbox)
         .wrapper(["unshare", "--pid", "--fork", "--kill-child", "--"])

@@ -659,7 +659,7 @@ fn an_unreadable_or_missing_journal_is_exit_1_with_the_fix() {
         ],
         &[],
     );
-    assert_eq!(check.status.code(), Some(2), "{}", check.stderr);
+    assert_eq!(check.status.code(), Some(1), "{}", check.stderr);
     assert!(check.stdout_text().contains("journal: no journal files in"));
 
     fixture.write("a.journal", BOOT_1, "app.service", &["x"]);

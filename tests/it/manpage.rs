@@ -23,6 +23,11 @@ const NOT_SETTINGS: &[&str] = &[
     "LOGS2ECA_JOURNAL_HOSTNAME",
     "LOGS2ECA_JOURNAL_CURSOR",
     "LOGS2ECA_*",
+    // Misspellings, named as examples of the hint they get.
+    "LOGS2ECA_CMD",
+    "LOGS2ECA_COOLDOWN",
+    "LOGS2ECA_LOGFILE",
+    "LOGS2ECA_PATTERN",
 ];
 
 fn help() -> String {

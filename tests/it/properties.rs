@@ -10,8 +10,8 @@
 //! The same checks, driven by a coverage-guided fuzzer instead, are in
 //! `fuzz/` (see `fuzz/README.md`).
 
-use logs2eca::lines::{LineBuffer, MAX_LINE};
-use logs2eca::pattern::{Matcher, Pattern, Syntax, strip_cr};
+use logs2eca::input::file::lines::{LineBuffer, MAX_LINE};
+use logs2eca::react::pattern::{Matcher, Pattern, Syntax, strip_cr};
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------

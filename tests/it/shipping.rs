@@ -2,8 +2,9 @@
 //! places where the version and the installed path are written down again
 //! (the man page header, debian/changelog, the units' `ExecStart=`), held to
 //! the one truth in Cargo.toml so that a release cannot ship them out of
-//! step; and the sandbox, written into both units. The package itself is
-//! tested under a real systemd by `.ci/systemd-test`.
+//! step; the two units, kept alike and without a sandbox, and the opt-in
+//! strict drop-in. The package itself is tested under a real systemd by
+//! `.ci/systemd-test`.
 
 use crate::common::{Sandbox, run};
 
@@ -69,19 +70,88 @@ fn the_units_start_the_binary_where_the_package_installs_it() {
     }
 }
 
+/// The settings of a unit file: its lines that are not comments.
+fn settings(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The settings that take something away from the command (SPEC §9): the
+/// default units set none of them; `examples/strict.conf` sets the rest.
+const SANDBOXING: [&str; 16] = [
+    "UMask=",
+    "CapabilityBoundingSet=",
+    "AmbientCapabilities=",
+    "NoNewPrivileges=",
+    "ProtectSystem=",
+    "ProtectHome=",
+    "PrivateTmp=",
+    "PrivateDevices=",
+    "PrivateNetwork=",
+    "ProcSubset=",
+    "ProtectProc=",
+    "ProtectKernelTunables=",
+    "ProtectControlGroups=",
+    "RestrictAddressFamilies=",
+    "MemoryDenyWriteExecute=",
+    "SystemCallFilter=",
+];
+
 #[test]
-fn both_units_have_the_same_sandbox() {
-    // The single unit and the template are kept by hand; their hardening
-    // must not drift apart (verify-units checks the score of each).
-    let sandbox = |unit: &str| -> Vec<String> {
-        source_file(unit)
-            .lines()
-            .skip_while(|line| !line.starts_with("UMask="))
-            .take_while(|line| !line.starts_with('['))
-            .map(str::to_owned)
+fn both_units_set_the_same_settings_and_no_sandbox() {
+    // The single unit and the template are kept by hand: they must not
+    // drift apart but where the instance name goes.
+    let single = settings(&source_file("logs2eca.service"));
+    let template: Vec<String> = settings(&source_file("logs2eca@.service"))
+        .into_iter()
+        .map(|line| {
+            line.replace("/etc/logs2eca/%i.env", "/etc/logs2eca/logs2eca.env")
+                .replace("=logs2eca/%i", "=logs2eca")
+        })
+        .collect();
+    let without_description = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| !l.starts_with("Description="))
+            .cloned()
             .collect()
     };
-    let single = sandbox("logs2eca.service");
-    assert!(single.len() > 10, "no sandbox found in logs2eca.service");
-    assert_eq!(single, sandbox("logs2eca@.service"));
+    assert_eq!(without_description(&single), without_description(&template));
+    assert!(single.contains(&"AssertPathExists=/etc/logs2eca/logs2eca.env".to_owned()));
+    for line in &single {
+        assert!(
+            !SANDBOXING.iter().any(|key| line.starts_with(key)),
+            "the default units leave the command a root shell's powers, but set {line}"
+        );
+    }
+}
+
+#[test]
+fn the_strict_drop_in_keeps_what_journalctl_needs() {
+    let strict = settings(&source_file("examples/strict.conf"));
+    assert_eq!(strict.first().map(String::as_str), Some("[Service]"));
+    // Hide /proc/sys or, in a container, the boot id journalctl reads.
+    for key in [
+        "ProcSubset=",
+        "ProtectProc=",
+        "ProtectKernelTunables=",
+        "ProtectControlGroups=",
+    ] {
+        assert!(!strict.iter().any(|line| line.starts_with(key)), "{key}");
+    }
+    let sandboxing = SANDBOXING
+        .iter()
+        .filter(|key| strict.iter().any(|line| line.starts_with(*key)))
+        .count();
+    assert!(
+        sandboxing >= 10,
+        "strict.conf sets only {sandboxing} sandboxing settings"
+    );
+    assert!(
+        source_file("Cargo.toml")
+            .contains(r#"["examples/strict.conf", "usr/share/doc/logs2eca/examples/", "644"]"#),
+        "the package does not ship examples/strict.conf"
+    );
 }

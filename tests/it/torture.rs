@@ -13,7 +13,7 @@
 //! - no number triggered twice, and every triggered number was written;
 //! - runs + the sum of `LOGS2ECA_SUPPRESSED` = matching lines written;
 //! - the daemon's own log (`match:` / `suppressed:` at debug level for
-//!   `logs2eca::reaction`) names every written number exactly once.
+//!   `logs2eca::react::reaction`) names every written number exactly once.
 //!
 //! copytruncate cannot keep that promise: a line written between the copy
 //! and the truncation, and not yet read, is in neither file. That test
@@ -196,7 +196,7 @@ fn writer_loop(path: &Path, state: &WriterState) -> u64 {
 
 /// Follows the daemon's stderr and collects the numbers of the matching
 /// lines it processed: `match: MATCH n` (triggered) and `suppressed: MATCH
-/// n` (debug level of `logs2eca::reaction`).
+/// n` (debug level of `logs2eca::react::reaction`).
 struct Processed {
     file: File,
     partial: Vec<u8>,
@@ -310,7 +310,7 @@ impl Bench {
     fn start(sandbox: Sandbox) -> Bench {
         let daemon = Daemon::builder(&sandbox)
             .args(["-l", LOG, "-p", "MATCH", "-w", "0", "-c", COMMAND])
-            .env("RUST_LOG", "info,logs2eca::reaction=debug")
+            .env("RUST_LOG", "info,logs2eca::react::reaction=debug")
             .start();
         let processed = Processed::new(&daemon);
         Bench {

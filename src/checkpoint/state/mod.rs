@@ -1,0 +1,252 @@
+//! What survives a restart: where reading stopped in each open file, and
+//! the cooldowns, so that a stop, a crash or a reboot loses and repeats no
+//! line (SPEC §6).
+//!
+//! The state is a small versioned JSON document. Files are recorded by what
+//! they are (device, inode, hashes of their first bytes and of the bytes
+//! before the offset) and where they were last seen, so that a file rotated
+//! while the daemon was down is found again and one that was replaced is not
+//! taken for it (`identity`). Times are wall-clock: a monotonic clock does
+//! not survive a reboot. Writing is atomic and rate-limited (`store`,
+//! `schedule`).
+
+mod encoding;
+mod identity;
+mod schedule;
+mod store;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+pub use identity::{Fingerprint, Recovery, resolve};
+pub use schedule::{SAVE_INTERVAL, SaveSchedule};
+pub use store::{StateFile, inspect};
+
+/// The format of the state file. A file of another version is not guessed
+/// at: it is moved aside and the daemon starts as without state.
+pub const VERSION: u32 = 1;
+
+/// Everything worth keeping across a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// The followed path: a state written for another path says nothing
+    /// about this one.
+    #[serde(with = "encoding::path")]
+    pub path: PathBuf,
+    /// When the state was written.
+    pub saved_unix_ms: WallTime,
+    /// The file at the path, `None` while waiting for one to appear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<FileRecord>,
+    /// Rotated files still open (being finished), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rotated: Vec<FileRecord>,
+    /// Directories rotated files were seen in (logrotate's `olddir`): where
+    /// to look for a file rotated while the daemon was down.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rotated_dirs: Vec<PathBuf>,
+    /// Matches handled but not run yet when the state was saved (the
+    /// `--wait 0` queue, triggers waiting for a slot), in arrival order:
+    /// the next start runs them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldRecord>,
+    /// The windows, cooldowns and suppressed counts of the keys that have
+    /// any (`--key`; without it, the one key is the empty one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<KeyRecord>,
+    /// The commands running when the state was saved: what identifies
+    /// each (its process group and its leader's start time), so that a
+    /// start after a crash can end one still running before its key runs
+    /// again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running: Vec<RunningRecord>,
+    /// Following the journal (§10): where reading is. Absent in states
+    /// written for files, and in those of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<JournalRecord>,
+}
+
+/// A command that was running: its process group (the leader's pid), the
+/// leader's start time in clock ticks since boot (`/proc/PID/stat`), and
+/// its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunningRecord {
+    pub pgid: i32,
+    pub start_ticks: u64,
+    #[serde(with = "encoding::bytes")]
+    pub key: Vec<u8>,
+}
+
+/// The position in the journal: the cursor of the last entry read, and
+/// when the journal received it (for the warning when it is vacuumed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalRecord {
+    /// `None`: no entry read yet; the next start begins at the oldest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_unix_us: Option<u64>,
+}
+
+impl State {
+    /// An empty state for `path`, written at `now`.
+    pub fn new(path: &Path, now: WallTime) -> Self {
+        State {
+            path: path.to_path_buf(),
+            saved_unix_ms: now,
+            current: None,
+            rotated: Vec::new(),
+            rotated_dirs: Vec::new(),
+            held: Vec::new(),
+            keys: Vec::new(),
+            running: Vec::new(),
+            journal: None,
+        }
+    }
+
+    /// Where the recorded files may be now: the directories they were last
+    /// seen in and the followed path's own, each once, in that order.
+    pub fn candidate_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let seen = self.current.iter().chain(&self.rotated).map(|r| &r.path);
+        for path in seen.chain(std::iter::once(&self.path)) {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+                && !dirs.iter().any(|d| d == dir)
+            {
+                dirs.push(dir.to_path_buf());
+            }
+        }
+        for dir in &self.rotated_dirs {
+            if !dirs.contains(dir) {
+                dirs.push(dir.clone());
+            }
+        }
+        dirs
+    }
+
+    /// The document as written to disk.
+    pub fn to_json(&self) -> std::io::Result<Vec<u8>> {
+        let on_disk = OnDiskRef {
+            version: VERSION,
+            state: self,
+        };
+        let mut bytes = serde_json::to_vec(&on_disk)?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    /// Reads a document written by [`State::to_json`]; the error says why
+    /// it is not one, in a few words.
+    pub fn from_json(bytes: &[u8]) -> Result<State, String> {
+        let Versioned { version } =
+            serde_json::from_slice(bytes).map_err(|err| format!("not a logs2eca state: {err}"))?;
+        if version != VERSION {
+            return Err(format!(
+                "version {version}, this logs2eca reads version {VERSION}"
+            ));
+        }
+        // `version` is not a field of `State`: it is ignored as unknown.
+        serde_json::from_slice(bytes).map_err(|err| format!("damaged: {err}"))
+    }
+}
+
+/// The version is read on its own first, so that a document of another
+/// version is reported as such rather than as damaged.
+#[derive(Deserialize)]
+struct Versioned {
+    version: u32,
+}
+
+#[derive(Serialize)]
+struct OnDiskRef<'a> {
+    version: u32,
+    #[serde(flatten)]
+    state: &'a State,
+}
+
+/// One file being read: which file it is and how far it was processed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Where the file was last seen: where to look for it first.
+    #[serde(with = "encoding::path")]
+    pub path: PathBuf,
+    pub dev: u64,
+    pub ino: u64,
+    /// The first byte not yet processed (a held partial line is not).
+    pub offset: u64,
+    /// The file's size when the record was made: bytes past `offset` were
+    /// there and unread, which is worth saying if the file is lost.
+    pub len: u64,
+    /// The file's first bytes, up to 1 KiB.
+    pub head: Fingerprint,
+    /// The bytes just before `offset`, up to 1 KiB.
+    pub tail: Fingerprint,
+}
+
+/// A match held by the gate: its line (as much of it as the command
+/// sees), which holds its key and capture groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRecord {
+    #[serde(with = "encoding::bytes")]
+    pub line: Vec<u8>,
+    /// It had reached the threshold and waited for a slot (a trigger), as
+    /// opposed to a match queued behind its key's run (`--wait 0`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trigger: bool,
+    /// What the source told the command besides the line (a journal
+    /// entry's fields and time).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldRecord>,
+}
+
+/// One variable a held match's command gets besides the line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldRecord {
+    pub name: String,
+    #[serde(with = "encoding::bytes")]
+    pub value: Vec<u8>,
+}
+
+/// The window and cooldown of one key (§7).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// The key's bytes (capture groups need not be UTF-8).
+    #[serde(with = "encoding::bytes")]
+    pub key: Vec<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_end_unix_ms: Option<WallTime>,
+    #[serde(default)]
+    pub suppressed: u64,
+    /// Arrival times of the matches in the current threshold window,
+    /// oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub window_unix_ms: Vec<WallTime>,
+}
+
+/// A wall-clock time in milliseconds since the Unix epoch: exact in JSON,
+/// and meaningful after a reboot, which an `Instant` is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WallTime(u64);
+
+impl WallTime {
+    /// Times before 1970 (a clock not yet set) count as 1970.
+    pub fn from_system(time: SystemTime) -> Self {
+        let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+        WallTime(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    #[cfg(test)]
+    pub fn from_unix_ms(ms: u64) -> Self {
+        WallTime(ms)
+    }
+
+    pub fn to_system(self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,498 @@
+//! One open log file: where we are in it, which file it is, and whether it
+//! is still the content we have been reading.
+//!
+//! A file is known by what it is, never by its name: device and inode, plus
+//! a fingerprint of its first bytes (up to [`FINGERPRINT_LEN`]). The inode
+//! alone is not enough, because a file deleted and closed frees its inode
+//! number for the next file created. Truncation in place (copytruncate) is
+//! found by the size dropping below our offset or, when the file was
+//! refilled past our offset before we looked, by its first bytes no longer
+//! being the ones we read. The file is only ever opened read-only.
+
+use std::fs::{File, Metadata};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::{FileExt, MetadataExt};
+
+use crate::sys;
+use std::path::{Path, PathBuf};
+
+use crate::input::file::lines::{LineBuffer, MAX_LINE};
+
+/// How many leading bytes identify the content of a file.
+pub const FINGERPRINT_LEN: usize = 1024;
+
+/// Device and inode: what makes a file the same file across renames. And
+/// its birth time where the file system keeps one (statx): an inode number
+/// freed by a deleted file is soon given to the next file created, which
+/// may begin with the same bytes (a header, a date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+    /// Nanoseconds since the epoch; `None` where it is not known.
+    pub born: Option<u64>,
+}
+
+impl FileId {
+    pub fn of(meta: &Metadata) -> Self {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            born: meta
+                .created()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .and_then(|d| u64::try_from(d.as_nanos()).ok()),
+        }
+    }
+}
+
+/// Where to start reading a file that is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// At the beginning: every line is new.
+    Beginning,
+    /// After the last complete line: what is there already is old.
+    End,
+}
+
+/// Where a block of lines was read: the file, and the offset of the
+/// block's first byte in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineOrigin {
+    pub file: FileId,
+    pub offset: u64,
+}
+
+impl LineOrigin {
+    /// The origin of a match restored from the state file: it was read in
+    /// an earlier run, from no file open now.
+    pub const RESTORED: LineOrigin = LineOrigin {
+        file: FileId {
+            dev: 0,
+            ino: 0,
+            born: None,
+        },
+        offset: 0,
+    };
+
+    /// The origin of `part`, a slice of `block` (which is from `self`).
+    pub fn of(self, block: &[u8], part: &[u8]) -> LineOrigin {
+        LineOrigin {
+            file: self.file,
+            offset: self.offset + (part.as_ptr() as usize - block.as_ptr() as usize) as u64,
+        }
+    }
+}
+
+/// Where the lines read go: whole lines, `\n`-terminated, in blocks.
+pub type LineSink<'a> = &'a mut dyn FnMut(&[u8], LineOrigin);
+
+/// What is remembered of a file once it is closed, so that it can be
+/// recognised, and continued where it was left, if it comes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub id: FileId,
+    pub offset: u64,
+    /// The file's first bytes, up to `FINGERPRINT_LEN` and never past
+    /// `offset`.
+    pub fingerprint: Vec<u8>,
+    /// The bytes just before `offset`, up to `FINGERPRINT_LEN`.
+    pub tail: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub struct Follower {
+    file: File,
+    id: FileId,
+    offset: u64,
+    /// The first bytes of the file as we read them, up to `FINGERPRINT_LEN`.
+    fingerprint: Vec<u8>,
+    /// The bytes just before `offset` as we read them, up to
+    /// `FINGERPRINT_LEN`: a file that begins with a long constant header
+    /// and was truncated and refilled past our offset has the same head,
+    /// but not the same bytes there.
+    tail: Vec<u8>,
+    lines: LineBuffer,
+    /// Started inside a line (one longer than `MAX_LINE`): its rest is
+    /// skipped up to its `\n`, as the rest of any over-long line is.
+    resync: bool,
+    /// Truncated in place: NULs at the start are the hole a writer without
+    /// `O_APPEND` leaves, even where `SEEK_DATA` sees no hole (a file
+    /// smaller than a block).
+    rewound: bool,
+}
+
+impl Follower {
+    pub fn open(path: &Path, start: StartAt) -> io::Result<Self> {
+        // Only a regular file, checked before it is opened for reading, and
+        // links followed only where their owners may lead us.
+        let file = crate::trusted_open::open_log(path)?;
+        let meta = file.metadata()?;
+        let (offset, resync) = match start {
+            StartAt::Beginning => (0, false),
+            StartAt::End => start_of_last_line(&file, meta.len())?,
+        };
+        // The file may have shrunk since its size was taken (copytruncate
+        // during the start): what is there is the fingerprint, and the
+        // next look finds the truncation.
+        let mut fingerprint = vec![0; offset.min(FINGERPRINT_LEN as u64) as usize];
+        let n = read_at_most(&file, &mut fingerprint, 0)?;
+        fingerprint.truncate(n);
+        let mut follower = Follower {
+            file,
+            id: FileId::of(&meta),
+            offset,
+            fingerprint,
+            tail: Vec::new(),
+            lines: LineBuffer::new(),
+            resync,
+            rewound: false,
+        };
+        follower.load_tail()?;
+        Ok(follower)
+    }
+
+    /// Continues a file found by a saved state, at `offset` (checked by
+    /// the caller against the saved fingerprints).
+    pub fn resume_file(file: File, offset: u64) -> io::Result<Self> {
+        let meta = file.metadata()?;
+        let mut follower = Follower {
+            file,
+            id: FileId::of(&meta),
+            offset,
+            fingerprint: Vec::new(),
+            tail: Vec::new(),
+            lines: LineBuffer::new(),
+            resync: false,
+            rewound: false,
+        };
+        follower.complete_fingerprint()?;
+        follower.load_tail()?;
+        Ok(follower)
+    }
+
+    pub fn id(&self) -> FileId {
+        self.id
+    }
+
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Where the first line not yet processed starts: a partial line held
+    /// for its newline is not processed yet.
+    pub fn processed_offset(&self) -> u64 {
+        self.line_start()
+    }
+
+    /// Where the held line starts (or, with none held, the next byte): an
+    /// over-long line's dropped bytes included.
+    fn line_start(&self) -> u64 {
+        self.offset - self.lines.held() as u64 - self.lines.dropped()
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Where the file is now, whatever it was renamed to: the kernel keeps
+    /// track of an open file's name. `None` once it is deleted.
+    pub fn current_path(&self) -> Option<PathBuf> {
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", self.file.as_raw_fd())).ok()?;
+        let deleted = link.as_os_str().as_encoded_bytes().ends_with(b" (deleted)");
+        (!deleted).then_some(link)
+    }
+
+    /// Continues at a remembered position if this is the same file with
+    /// the same content up to there (not truncated, not an inode reused by
+    /// a new file). Returns whether it did.
+    pub fn resume(&mut self, at: &Position) -> bool {
+        if at.id != self.id || self.offset != 0 {
+            return false;
+        }
+        let Ok(meta) = self.file.metadata() else {
+            return false;
+        };
+        let same = meta.len() >= at.offset
+            && self.head_is(&at.fingerprint).unwrap_or(false)
+            && self.bytes_before_are(at.offset, &at.tail).unwrap_or(false);
+        if !same {
+            return false;
+        }
+        self.offset = at.offset;
+        self.fingerprint = at.fingerprint.clone();
+        self.tail = at.tail.clone();
+        true
+    }
+
+    /// Skips to `offset` in a file just opened at 0: a saved state says the
+    /// lines before it were processed.
+    pub fn skip_to(&mut self, offset: u64) -> io::Result<()> {
+        if self.offset == 0 {
+            self.offset = offset;
+            self.complete_fingerprint()?;
+            self.load_tail()?;
+        }
+        Ok(())
+    }
+
+    /// What to remember of this file once it is closed.
+    pub fn position(&self) -> Position {
+        Position {
+            id: self.id,
+            offset: self.offset,
+            fingerprint: self.fingerprint.clone(),
+            tail: self.tail.clone(),
+        }
+    }
+
+    /// Was the file truncated (and maybe refilled) since we last read it?
+    pub fn is_truncated(&self) -> io::Result<bool> {
+        if self.file.metadata()?.len() < self.offset {
+            return Ok(true);
+        }
+        Ok(!self.head_is(&self.fingerprint)? || !self.bytes_before_are(self.offset, &self.tail)?)
+    }
+
+    /// Are the bytes just before `offset` still `tail`?
+    fn bytes_before_are(&self, offset: u64, tail: &[u8]) -> io::Result<bool> {
+        let Some(start) = offset.checked_sub(tail.len() as u64) else {
+            return Ok(false);
+        };
+        let mut bytes = vec![0; tail.len()];
+        let n = read_at_most(&self.file, &mut bytes, start)?;
+        Ok(bytes[..n] == *tail)
+    }
+
+    /// Takes the bytes just before the offset as the tail fingerprint.
+    fn load_tail(&mut self) -> io::Result<()> {
+        let len = self.offset.min(FINGERPRINT_LEN as u64);
+        self.tail.resize(len as usize, 0);
+        let n = read_at_most(&self.file, &mut self.tail, self.offset - len)?;
+        self.tail.truncate(n);
+        Ok(())
+    }
+
+    /// Does the file still begin with `fingerprint`?
+    fn head_is(&self, fingerprint: &[u8]) -> io::Result<bool> {
+        let mut head = vec![0; fingerprint.len()];
+        let n = read_at_most(&self.file, &mut head, 0)?;
+        Ok(head[..n] == *fingerprint)
+    }
+
+    /// Starts over at offset 0 after a truncation. A partial line held from
+    /// before is handed out: its writer will not finish it in this content.
+    pub fn rewind(&mut self, on_block: LineSink) {
+        self.finish(on_block);
+        self.offset = 0;
+        self.fingerprint.clear();
+        self.tail.clear();
+        self.resync = false;
+        self.rewound = true;
+    }
+
+    /// Reads what was appended since the last call, in bounded chunks,
+    /// handing each run of complete lines to `on_block`, until the end of
+    /// the file or until about `budget` bytes were read. Returns the number
+    /// of bytes read.
+    pub fn read_appended(&mut self, budget: u64, on_block: LineSink) -> io::Result<u64> {
+        let total = self.read_chunks(budget, on_block)?;
+        if total > 0 {
+            self.load_tail()?;
+        }
+        Ok(total)
+    }
+
+    fn read_chunks(&mut self, budget: u64, on_block: LineSink) -> io::Result<u64> {
+        let mut total = 0;
+        let mut after_hole = false;
+        while total < budget {
+            let at_line_start = self.lines.held() == 0;
+            let spare = self.lines.spare();
+            let n = match self.file.read_at(spare, self.offset) {
+                Ok(0) => return Ok(total),
+                Ok(n) => n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            };
+            if self.resync {
+                // The rest of the line we started in: not a line of its own.
+                let (skip, ended) = match memchr::memchr(b'\n', &spare[..n]) {
+                    Some(i) => (i + 1, true),
+                    None => (n, false),
+                };
+                self.resync = !ended;
+                self.offset += skip as u64;
+                total += skip as u64;
+                continue;
+            }
+            // A writer without O_APPEND that kept its offset across a
+            // copytruncate leaves a hole of NULs before its next write. The
+            // hole is not lines: skip it, whole blocks with SEEK_DATA and
+            // then the NULs left at the start of the first data block, or
+            // the first line after a hole longer than MAX_LINE would be cut
+            // away as part of it. NULs that are data stay data.
+            if spare[0] == 0 && at_line_start {
+                let skip = if after_hole || self.rewound {
+                    spare[..n].iter().take_while(|&&b| b == 0).count() as u64
+                } else {
+                    next_data(&self.file, self.offset).map_or(0, |at| at - self.offset)
+                };
+                if skip > 0 {
+                    log::debug!("skipped {skip} bytes of a hole");
+                    after_hole = true;
+                    self.offset += skip;
+                    total += skip;
+                    continue;
+                }
+            }
+            after_hole = false;
+            self.rewound = false;
+            let origin = self.buffer_origin();
+            self.offset += n as u64;
+            total += n as u64;
+            self.lines.commit(n, &mut |block| {
+                on_block(block, origin.at(block));
+            });
+            self.complete_fingerprint()?;
+        }
+        Ok(total)
+    }
+
+    /// Takes the file's first bytes, up to `FINGERPRINT_LEN` and never past
+    /// what was read, as its fingerprint (a hole skipped included).
+    fn complete_fingerprint(&mut self) -> io::Result<()> {
+        let want = self.offset.min(FINGERPRINT_LEN as u64) as usize;
+        if self.fingerprint.len() < want {
+            self.fingerprint.resize(want, 0);
+            let n = read_at_most(&self.file, &mut self.fingerprint, 0)?;
+            self.fingerprint.truncate(n);
+        }
+        Ok(())
+    }
+
+    /// Frees the read buffer if no partial line needs it.
+    pub fn release_buffer(&mut self) {
+        self.lines.release();
+    }
+
+    /// The file is done with (rotated away): a held partial line is a line.
+    pub fn finish(&mut self, on_block: LineSink) {
+        let origin = self.buffer_origin();
+        self.lines
+            .finish(&mut |block| on_block(block, origin.at(block)));
+    }
+
+    /// Where the line buffer's first byte is in the file: the start of the
+    /// held partial line, or what is read next.
+    fn buffer_origin(&self) -> BufferOrigin {
+        BufferOrigin::new(self.id, self.offset, &self.lines)
+    }
+}
+
+/// The line buffer's start, in the file and in memory: a block handed out
+/// is a slice of the buffer, so its origin follows from its address. The
+/// block at the buffer's start begins with the held line, which began
+/// `line_start` (further back than the buffer's start when an over-long
+/// line's middle was dropped); any other block lies in what was just read.
+#[derive(Clone, Copy)]
+pub struct BufferOrigin {
+    file: FileId,
+    line_start: u64,
+    /// Where the buffer's first byte would be, were nothing dropped.
+    offset: u64,
+    addr: usize,
+}
+
+impl BufferOrigin {
+    /// For `lines`, which holds what was read of `file` before `read_to`
+    /// and not yet handed out.
+    pub fn new(file: FileId, read_to: u64, lines: &LineBuffer) -> Self {
+        let offset = read_to - lines.held() as u64;
+        BufferOrigin {
+            file,
+            line_start: offset - lines.dropped(),
+            offset,
+            addr: lines.addr(),
+        }
+    }
+
+    /// The origin of `block`, a slice of the line buffer.
+    pub fn at(self, block: &[u8]) -> LineOrigin {
+        let index = (block.as_ptr() as usize - self.addr) as u64;
+        LineOrigin {
+            file: self.file,
+            offset: if index == 0 {
+                self.line_start
+            } else {
+                self.offset + index
+            },
+        }
+    }
+}
+
+/// The start of the next data at or after `offset`, past a hole; `None`
+/// where the file system cannot tell or there is no data after `offset`.
+fn next_data(file: &File, offset: u64) -> Option<u64> {
+    // It moves the file position, which nothing here uses (every read is
+    // positioned).
+    sys::seek_data(file.as_fd(), offset).filter(|&data| data >= offset)
+}
+
+/// Where the last complete line ends, looking back at most a line's length:
+/// a last line whose `\n` has not arrived yet is not "already there". And
+/// whether that is inside a line, whose rest is then to be skipped.
+fn start_of_last_line(file: &File, len: u64) -> io::Result<(u64, bool)> {
+    let window = len.min(MAX_LINE as u64);
+    let mut tail = vec![0; window as usize];
+    // Fewer bytes when the file shrank since `len` was taken.
+    let n = read_at_most(file, &mut tail, len - window)?;
+    Ok(match memchr::memrchr(b'\n', &tail[..n]) {
+        Some(i) => (len - window + i as u64 + 1, false),
+        // No `\n` within a line's length: the partial line is too long to
+        // keep anyway, start at the end and skip the rest of it.
+        None if n == MAX_LINE => (len, true),
+        None => (0, false),
+    })
+}
+
+/// Reads `buf.len()` bytes at `offset`, or fewer at the end of the file.
+pub(crate) fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A closed file is continued only if it is the same file: an inode
+    /// number reused by a file born later (with the same first bytes) is
+    /// another file, read from its start.
+    #[test]
+    fn a_file_born_later_under_the_same_inode_is_not_continued() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        std::fs::write(&path, "header\nline 1\n").unwrap();
+        let mut old = Follower::open(&path, StartAt::Beginning).unwrap();
+        old.read_appended(1 << 20, &mut |_, _| {}).unwrap();
+        let seen = old.position();
+        let mut reborn = seen.clone();
+        reborn.id.born = Some(seen.id.born.map_or(1, |born| born + 1));
+        let mut again = Follower::open(&path, StartAt::Beginning).unwrap();
+        assert!(!again.resume(&reborn), "another birth is another file");
+        assert_eq!(again.offset(), 0);
+        assert!(again.resume(&seen), "the same file continues");
+        assert_eq!(again.offset(), seen.offset);
+    }
+}

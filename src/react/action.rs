@@ -1,0 +1,641 @@
+//! The action: run the command safely and account for it.
+//!
+//! The command line was split once at start; it is executed directly, so
+//! nothing in a log line is ever interpreted by a shell: the line reaches the
+//! command only as environment values. The command runs in its own process
+//! group so that a timeout or a shutdown reaches everything it started.
+//!
+//! Children are reaped with `waitpid(-1)` on SIGCHLD, which also reaps the
+//! orphans a PID 1 adopts in a container. When a command exits (or is
+//! stopped), the rest of its group is killed (SIGKILL) while its exited
+//! leader is still unreaped: a zombie keeps its process group id from being
+//! reused, so the group kill cannot hit an unrelated process. What the
+//! command left in the background ends with it; a process that left the
+//! group (`setsid`) is beyond reach.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::report::event::{RunEvent, emit};
+use crate::sys;
+
+#[cfg(test)]
+pub(crate) mod fake;
+
+/// How long a timed-out command gets between SIGTERM and SIGKILL.
+pub const TIMEOUT_KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a stop waits for commands to die after SIGKILL: only a
+/// process stuck in the kernel takes longer, and it must not keep
+/// logs2eca from exiting.
+const KILL_WAIT: Duration = Duration::from_secs(1);
+
+/// How long a running command gets when logs2eca itself is stopped; short,
+/// so that the daemon stops within a second.
+pub const SHUTDOWN_KILL_GRACE: Duration = Duration::from_millis(500);
+
+/// Largest value handed to the command in one environment variable, in
+/// bytes after conversion (Linux refuses a single `NAME=value` string over
+/// 128 KiB, `MAX_ARG_STRLEN`, in exec).
+pub const MAX_ENV_VALUE: usize = 64 << 10;
+
+/// Most bytes the variables added for a run may take together. The kernel
+/// refuses an exec whose arguments and environment exceed `ARG_MAX` (a
+/// quarter of the stack limit, 2 MiB by default, 128 KiB at least);
+/// [`added_env_budget`] takes less than this when the inherited environment
+/// leaves less room.
+pub const MAX_ADDED_ENV: usize = 256 << 10;
+
+/// Set to `1` in the command's environment when a value was cut or left out
+/// to stay within the limits.
+pub const TRUNCATED_VAR: &str = "LOGS2ECA_TRUNCATED";
+
+/// The command as configured: resolved program and its arguments.
+#[derive(Debug, Clone)]
+pub struct CommandLine {
+    /// The program, resolved to a path at start.
+    pub program: PathBuf,
+    /// argv as the user wrote it, `argv[0]` included.
+    pub argv: Vec<String>,
+}
+
+/// What the runner asks of the system: start a process in a group of its
+/// own, signal a group, and learn which children ended. The seam between
+/// the timing logic (timeouts, the stop sequence) and real processes, so
+/// that the first is unit-tested without spawning (see `FakeSpawner` in the
+/// tests).
+pub trait Spawner: std::fmt::Debug {
+    /// Starts `command` with `env` added to our environment, in a new
+    /// process group whose id is the returned pid.
+    fn spawn(
+        &mut self,
+        command: &CommandLine,
+        env: &[(String, OsString)],
+    ) -> std::io::Result<libc::pid_t>;
+    /// Sends `signal` to the process group `pgid`.
+    fn signal_group(&mut self, pgid: libc::pid_t, signal: libc::c_int);
+    /// Has `pid` exited? Asked without reaping it.
+    fn has_exited(&mut self, pid: libc::pid_t) -> bool;
+    /// Reaps `pid` (`-1`: any child) if it exited: its pid and raw wait
+    /// status; `None` if none did.
+    fn try_reap(&mut self, pid: libc::pid_t) -> Option<(libc::pid_t, libc::c_int)>;
+    /// Waits a little before looking again for a child killed at the end.
+    fn pause(&mut self, how_long: Duration);
+}
+
+/// Real processes.
+#[derive(Debug, Default)]
+pub struct OsSpawner;
+
+impl Spawner for OsSpawner {
+    fn spawn(
+        &mut self,
+        command: &CommandLine,
+        env: &[(String, OsString)],
+    ) -> std::io::Result<libc::pid_t> {
+        let mut process = Command::new(&command.program);
+        process
+            .arg0(&command.argv[0])
+            .args(&command.argv[1..])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            // Our readiness socket is not the command's to use.
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .process_group(0);
+        let child = process
+            .spawn()
+            .map_err(crate::react::spawn_error::explain)?;
+        // The pid is all we keep: reaping happens in `reap`, for every child.
+        Ok(child.id() as libc::pid_t)
+    }
+
+    fn signal_group(&mut self, pgid: libc::pid_t, signal: libc::c_int) {
+        sys::signal_group(pgid, signal);
+    }
+
+    fn has_exited(&mut self, pid: libc::pid_t) -> bool {
+        sys::has_exited(pid)
+    }
+
+    fn try_reap(&mut self, pid: libc::pid_t) -> Option<(libc::pid_t, libc::c_int)> {
+        sys::try_reap(pid)
+    }
+
+    fn pause(&mut self, how_long: Duration) {
+        std::thread::sleep(how_long);
+    }
+}
+
+#[derive(Debug)]
+struct Running {
+    pid: libc::pid_t,
+    /// Whose run this is (the caller's key), handed back when it ends.
+    tag: usize,
+    started: Instant,
+    /// When to send SIGTERM (the timeout), until it is sent.
+    term_at: Option<Instant>,
+    /// When to send SIGKILL, once SIGTERM was sent.
+    kill_at: Option<Instant>,
+}
+
+/// How a run ended, for the log and the cooldown.
+#[derive(Debug)]
+pub struct Finished {
+    pub pid: libc::pid_t,
+    /// The tag given to `spawn`.
+    pub tag: usize,
+    pub status: ExitStatus,
+    pub duration: Duration,
+}
+
+/// The commands running now, each in its own process group with its own
+/// timeout. How many may run at once is the caller's rule (the gate's).
+#[derive(Debug)]
+pub struct Runner {
+    command: CommandLine,
+    timeout: Option<Duration>,
+    /// Few entries (at most `--max-running`): a linear scan is the fastest
+    /// lookup, and it only happens when a child exits or a timer fires.
+    running: Vec<Running>,
+    spawner: Box<dyn Spawner>,
+}
+
+impl Runner {
+    /// Runs `command` through `spawner` (real processes: [`OsSpawner`]).
+    pub fn new(command: CommandLine, timeout: Option<Duration>, spawner: Box<dyn Spawner>) -> Self {
+        Runner {
+            command,
+            timeout,
+            running: Vec::new(),
+            spawner,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        !self.running.is_empty()
+    }
+
+    /// The commands running now: process group and tag.
+    pub fn running(&self) -> impl Iterator<Item = (libc::pid_t, usize)> + '_ {
+        self.running.iter().map(|run| (run.pid, run.tag))
+    }
+
+    /// Starts the command with `env` added to our environment; `tag` comes
+    /// back in its `Finished`.
+    pub fn spawn(
+        &mut self,
+        env: &[(String, OsString)],
+        tag: usize,
+        now: Instant,
+    ) -> std::io::Result<libc::pid_t> {
+        let pid = self.spawner.spawn(&self.command, env)?;
+        self.running.push(Running {
+            pid,
+            tag,
+            started: now,
+            term_at: self.timeout.map(|t| now + t),
+            kill_at: None,
+        });
+        Ok(pid)
+    }
+
+    /// The next moment `on_deadline` has something to do.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.running
+            .iter()
+            .filter_map(|run| run.kill_at.or(run.term_at))
+            .min()
+    }
+
+    /// Enforces the timeouts: SIGTERM to the group, then SIGKILL.
+    pub fn on_deadline(&mut self, now: Instant) {
+        for run in &mut self.running {
+            if run.kill_at.is_some_and(|at| now >= at) {
+                emit!(RunEvent::StillRunning { pid: run.pid });
+                self.spawner.signal_group(run.pid, libc::SIGKILL);
+                run.kill_at = None;
+            } else if run.term_at.is_some_and(|at| now >= at) {
+                emit!(RunEvent::TimedOut {
+                    pid: run.pid,
+                    after: now - run.started,
+                });
+                self.spawner.signal_group(run.pid, libc::SIGTERM);
+                run.term_at = None;
+                run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
+            }
+        }
+    }
+
+    /// logs2eca is stopping: SIGTERM every running command's group now and
+    /// SIGKILL them after a short grace.
+    pub fn terminate(&mut self, now: Instant) {
+        for run in &mut self.running {
+            if run.kill_at.is_none() {
+                emit!(RunEvent::Stopping { pid: run.pid });
+                self.spawner.signal_group(run.pid, libc::SIGTERM);
+            }
+            run.term_at = None;
+            let kill_at = now + SHUTDOWN_KILL_GRACE;
+            run.kill_at = Some(run.kill_at.map_or(kill_at, |at| at.min(kill_at)));
+        }
+    }
+
+    /// Kills the groups and waits for the commands: the last step of a stop.
+    pub fn kill_and_wait(&mut self, now: Instant) -> Vec<Finished> {
+        let mut left = std::mem::take(&mut self.running);
+        for run in &left {
+            self.spawner.signal_group(run.pid, libc::SIGKILL);
+        }
+        // SIGKILL cannot be ignored, but a process stuck in the kernel (a
+        // stalled network file system) dies only when the kernel lets it:
+        // wait a moment for it, never forever.
+        let mut ended = Vec::new();
+        let deadline = Instant::now() + KILL_WAIT;
+        loop {
+            let spawner = &mut self.spawner;
+            left.retain(|run| match spawner.try_reap(run.pid) {
+                Some((_, status)) => {
+                    ended.push(finished(run, status, now));
+                    false
+                }
+                None => true,
+            });
+            if left.is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            self.spawner.pause(Duration::from_millis(5));
+        }
+        for run in &left {
+            emit!(RunEvent::DidNotDie {
+                pid: run.pid,
+                wait: KILL_WAIT,
+            });
+        }
+        ended
+    }
+
+    /// Reaps every exited child (SIGCHLD arrived); returns the ends of our
+    /// commands among them.
+    pub fn reap(&mut self, now: Instant) -> Vec<Finished> {
+        for run in &self.running {
+            if self.spawner.has_exited(run.pid) {
+                // The command is over, so is its group: what it left
+                // running in the background (`cmd &`) would otherwise
+                // outlive its timeout and the daemon. Killed while the
+                // unreaped leader still pins the group id, so the kill
+                // cannot reach an unrelated group.
+                self.spawner.signal_group(run.pid, libc::SIGKILL);
+            }
+        }
+        let mut ours = Vec::new();
+        while let Some((pid, status)) = self.spawner.try_reap(-1) {
+            match self.running.iter().position(|run| run.pid == pid) {
+                Some(at) => ours.push(finished(&self.running.swap_remove(at), status, now)),
+                None => log::debug!("reaped process {pid}"),
+            }
+        }
+        ours
+    }
+}
+
+/// When `pid` started, in clock ticks since boot (field 22 of
+/// `/proc/PID/stat`); `None` if there is no such process or it has exited
+/// (a zombie). With the pid, it names one process across pid reuse.
+pub fn start_ticks(pid: libc::pid_t) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields count from
+    // the last ')'.
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    let state = fields.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    // Field 3 was the state; the start time is field 22.
+    fields.nth(18)?.parse().ok()
+}
+
+/// Ends the process group of a command left running by an earlier
+/// logs2eca that died (SIGKILL, a crash): SIGTERM, then SIGKILL after
+/// [`SHUTDOWN_KILL_GRACE`]. Only if its leader is the same process (same
+/// start time): a pid reused since is left alone. Returns whether it was
+/// still running.
+pub fn end_left_running(pgid: libc::pid_t, ticks: u64) -> bool {
+    if pgid <= 1 || start_ticks(pgid) != Some(ticks) {
+        return false;
+    }
+    emit!(RunEvent::LeftRunning { pid: pgid });
+    sys::signal_group(pgid, libc::SIGTERM);
+    let deadline = Instant::now() + SHUTDOWN_KILL_GRACE;
+    while start_ticks(pgid) == Some(ticks) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The rest of the group, and a leader that ignored SIGTERM.
+    sys::signal_group(pgid, libc::SIGKILL);
+    true
+}
+
+/// Reaps every child that has exited, without blocking: our command, and
+/// the orphans a PID 1 adopts.
+pub fn reap_children(mut on_exit: impl FnMut(libc::pid_t, libc::c_int)) {
+    while let Some((pid, status)) = sys::try_reap(-1) {
+        on_exit(pid, status);
+    }
+}
+
+fn finished(run: &Running, status: i32, now: Instant) -> Finished {
+    Finished {
+        pid: run.pid,
+        tag: run.tag,
+        status: ExitStatus::from_raw(status),
+        duration: now.saturating_duration_since(run.started),
+    }
+}
+
+/// Reports how a run ended: success at info, anything else as a warning.
+pub fn log_finished(f: &Finished) {
+    emit!(RunEvent::Exited {
+        pid: f.pid,
+        status: f.status,
+        took: f.duration,
+    });
+}
+
+pub fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGTERM => "SIGTERM",
+        _ => "other",
+    }
+}
+
+/// A duration as a person reads it in a log: `12ms`, `2.50s`.
+pub fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
+}
+
+/// The environment a run gets for the line that triggered it.
+///
+/// Never more than [`added_env_budget`] bytes, so that no line can make
+/// the exec fail with E2BIG: the small values come first, then the line,
+/// then the groups in order; a value that does not fit is cut, and those
+/// after it are left out. `LOGS2ECA_TRUNCATED=1` tells the command.
+pub fn match_env(trigger: &Trigger) -> Vec<(String, OsString)> {
+    match_env_within(added_env_budget(), trigger)
+}
+
+/// What a run is told about the match that triggered it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Trigger<'a> {
+    pub line: &'a [u8],
+    pub file: &'a str,
+    /// Capture groups that took part: (name or number, value).
+    pub groups: &'a [(String, &'a [u8])],
+    /// Matches suppressed since the previous run (of this key).
+    pub suppressed: u64,
+    /// Matches that made the trigger (`--threshold`).
+    pub count: u64,
+    /// The key, with `--key`.
+    pub key: Option<&'a [u8]>,
+    /// What the source tells of the line besides its text (a journal
+    /// entry's fields and time).
+    pub extra: &'a [(&'static str, Vec<u8>)],
+}
+
+fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
+    let mut env = AddedEnv {
+        vars: Vec::with_capacity(6 + t.groups.len()),
+        // Room for the marker is kept from the start.
+        left: budget.saturating_sub(env_cost(TRUNCATED_VAR, 1)),
+        truncated: false,
+    };
+    env.add("LOGS2ECA_MATCH_FILE".to_owned(), t.file.as_bytes());
+    env.add(
+        "LOGS2ECA_SUPPRESSED".to_owned(),
+        t.suppressed.to_string().as_bytes(),
+    );
+    env.add("LOGS2ECA_COUNT".to_owned(), t.count.to_string().as_bytes());
+    if let Some(key) = t.key {
+        env.add("LOGS2ECA_KEY".to_owned(), key);
+    }
+    for (name, value) in t.extra {
+        env.add((*name).to_owned(), value);
+    }
+    env.add("LOGS2ECA_MATCH_LINE".to_owned(), t.line);
+    for (name, value) in t.groups {
+        env.add(format!("LOGS2ECA_GROUP_{name}"), value);
+    }
+    if env.truncated {
+        env.vars
+            .push((TRUNCATED_VAR.to_owned(), OsString::from("1")));
+    }
+    env.vars
+}
+
+/// The variables of one run, filled within a budget.
+struct AddedEnv {
+    vars: Vec<(String, OsString)>,
+    /// Bytes of the budget still free.
+    left: usize,
+    /// A value was cut or left out.
+    truncated: bool,
+}
+
+impl AddedEnv {
+    fn add(&mut self, name: String, bytes: &[u8]) {
+        let (mut value, cut) = env_value(bytes);
+        self.truncated |= cut;
+        let fixed = env_cost(&name, 0);
+        if fixed >= self.left {
+            self.truncated = true;
+            self.left = 0;
+            return;
+        }
+        let room = self.left - fixed;
+        if value.len() > room {
+            value.truncate(char_boundary(&value, room));
+            self.truncated = true;
+        }
+        self.left -= fixed + value.len();
+        self.vars.push((name, OsString::from_vec(value)));
+    }
+}
+
+/// What the kernel counts for one `NAME=value` string of the environment:
+/// its bytes, the `=` and the NUL, and the pointer to it.
+fn env_cost(name: &str, value_len: usize) -> usize {
+    name.len() + 1 + value_len + 1 + std::mem::size_of::<*const u8>()
+}
+
+/// The budget of the added environment: [`MAX_ADDED_ENV`], or half of what
+/// `ARG_MAX` leaves after the inherited environment if that is less (the
+/// other half stays free for the command's arguments). Computed once: our
+/// own environment does not change while we run.
+pub fn added_env_budget() -> usize {
+    static BUDGET: OnceLock<usize> = OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        // 128 KiB is the least Linux allows whatever the stack limit.
+        let arg_max = sys::arg_max().unwrap_or(0).max(128 << 10);
+        let inherited: usize = std::env::vars_os()
+            .map(|(name, value)| env_cost(&name.to_string_lossy(), value.len()))
+            .sum();
+        MAX_ADDED_ENV.min(arg_max.saturating_sub(inherited) / 2)
+    })
+}
+
+/// Bytes as an environment value: NUL (which the environment cannot
+/// carry) replaced by U+FFFD, then cut to `MAX_ENV_VALUE` bytes; the cap
+/// applies after the conversion, which makes a NUL three bytes. Also says
+/// whether anything was cut.
+fn env_value(bytes: &[u8]) -> (Vec<u8>, bool) {
+    let mut value = Vec::with_capacity(bytes.len().min(MAX_ENV_VALUE));
+    for (i, &b) in bytes.iter().enumerate() {
+        let piece: &[u8] = if b == 0 { "\u{fffd}".as_bytes() } else { &[b] };
+        if value.len() + piece.len() > MAX_ENV_VALUE {
+            let cut = char_boundary(&value, value.len());
+            value.truncate(cut);
+            return (value, i < bytes.len());
+        }
+        value.extend_from_slice(piece);
+    }
+    (value, false)
+}
+
+/// The largest length at most `at` that does not cut a UTF-8 sequence in
+/// two (bytes that are not UTF-8 are kept as they are).
+fn char_boundary(value: &[u8], at: usize) -> usize {
+    let mut at = at.min(value.len());
+    // At most three continuation bytes can precede a boundary.
+    for _ in 0..3 {
+        if at == 0 || at == value.len() || value[at] & 0xc0 != 0x80 {
+            break;
+        }
+        at -= 1;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_values_are_bounded_after_conversion_and_carry_no_nul() {
+        let long = vec![b'a'; MAX_ENV_VALUE + 10];
+        assert_eq!(env_value(&long), (vec![b'a'; MAX_ENV_VALUE], true));
+        assert!(!env_value(&long[..MAX_ENV_VALUE]).1);
+        assert_eq!(env_value(b"a\0b").0, "a\u{fffd}b".as_bytes());
+        assert_eq!(env_value(b"\xff ok").0, b"\xff ok");
+        // 50,000 NULs are 150,000 bytes once converted: cut to the cap, on
+        // a whole U+FFFD.
+        let mut nuls = vec![0u8; 50_000];
+        nuls.extend_from_slice(b"ERROR");
+        let (value, cut) = env_value(&nuls);
+        assert!(cut);
+        assert_eq!(value.len(), MAX_ENV_VALUE / 3 * 3);
+        assert!(std::str::from_utf8(&value).is_ok());
+    }
+
+    #[test]
+    fn the_added_environment_stays_within_its_budget() {
+        let line = vec![b'x'; 100_000];
+        let groups: Vec<(String, &[u8])> = (0..41).map(|i| (i.to_string(), &line[..])).collect();
+        let budget = MAX_ADDED_ENV;
+        let trigger = Trigger {
+            line: &line,
+            file: "/var/log/a.log",
+            groups: &groups,
+            ..Trigger::default()
+        };
+        let env = match_env_within(budget, &trigger);
+        let used: usize = env.iter().map(|(k, v)| env_cost(k, v.len())).sum();
+        assert!(used <= budget, "{used} > {budget}");
+        assert!(env.iter().all(|(k, v)| k.len() + 1 + v.len() < 128 << 10));
+        let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.len());
+        assert_eq!(get("LOGS2ECA_MATCH_FILE"), Some(14));
+        assert_eq!(get("LOGS2ECA_MATCH_LINE"), Some(MAX_ENV_VALUE));
+        assert_eq!(get("LOGS2ECA_GROUP_0"), Some(MAX_ENV_VALUE));
+        assert_eq!(get("LOGS2ECA_GROUP_40"), None);
+        assert_eq!(get(TRUNCATED_VAR), Some(1));
+        // What fits is not marked.
+        let small: [(String, &[u8]); 1] = [("0".to_owned(), b"x")];
+        let small = Trigger {
+            line: b"ERROR x",
+            file: "f",
+            groups: &small,
+            ..Trigger::default()
+        };
+        let env = match_env_within(budget, &small);
+        assert_eq!(env.iter().filter(|(k, _)| k == TRUNCATED_VAR).count(), 0);
+        // A tiny budget still yields a valid, marked environment.
+        let env = match_env_within(64, &trigger);
+        assert_eq!(env.last().map(|(k, _)| k.as_str()), Some(TRUNCATED_VAR));
+    }
+
+    #[test]
+    fn cuts_keep_utf8_sequences_whole() {
+        let text = "a\u{e9}\u{20ac}".as_bytes(); // 1 + 2 + 3 bytes
+        assert_eq!(char_boundary(text, 2), 1);
+        assert_eq!(char_boundary(text, 3), 3);
+        assert_eq!(char_boundary(text, 5), 3);
+        assert_eq!(char_boundary(b"\xff\xff", 1), 1);
+    }
+
+    #[test]
+    fn the_budget_is_bounded() {
+        let budget = added_env_budget();
+        assert!(budget > 0 && budget <= MAX_ADDED_ENV);
+    }
+
+    #[test]
+    fn match_env_names_every_group() {
+        let groups = [
+            ("0".to_owned(), &b"user=bob"[..]),
+            ("user".to_owned(), &b"bob"[..]),
+        ];
+        let env = match_env(&Trigger {
+            line: b"login user=bob",
+            file: "/var/log/a.log",
+            groups: &groups,
+            suppressed: 4,
+            count: 1,
+            key: Some(b"bob"),
+            extra: &[("LOGS2ECA_JOURNAL_UNIT", b"ssh.service".to_vec())],
+        });
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "LOGS2ECA_MATCH_FILE",
+                "LOGS2ECA_SUPPRESSED",
+                "LOGS2ECA_COUNT",
+                "LOGS2ECA_KEY",
+                "LOGS2ECA_JOURNAL_UNIT",
+                "LOGS2ECA_MATCH_LINE",
+                "LOGS2ECA_GROUP_0",
+                "LOGS2ECA_GROUP_user"
+            ]
+        );
+        assert_eq!(env[1].1, "4");
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(seconds(Duration::from_millis(12)), "12ms");
+        assert_eq!(seconds(Duration::from_millis(2500)), "2.50s");
+    }
+}

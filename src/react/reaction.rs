@@ -1,0 +1,478 @@
+//! What a matching line leads to: the gate decides (threshold, key,
+//! cooldown, slots), then the command runs, or in a dry run the line is
+//! printed. Reading never waits for a command: a match while it runs is
+//! counted or held, never waited for.
+
+use std::time::{Instant, SystemTime};
+
+use regex::bytes::CaptureLocations;
+
+use crate::input::file::follow::LineOrigin;
+use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Spawner, Trigger};
+use crate::react::gate::{
+    Gate, HELD_BYTES, Held, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
+};
+use crate::react::pattern::Pattern;
+use crate::report::event::{RunEvent, emit};
+use crate::report::printer::{Details, Printer};
+use crate::settings::config::Config;
+
+/// How much of a line goes into a log message.
+const LOGGED_LINE: usize = 200;
+
+/// A held match as the state keeps it: its line, whether it is a trigger
+/// waiting for a slot, and what its command gets besides the line.
+pub type HeldLine<'a> = (&'a [u8], bool, &'a [(&'static str, Vec<u8>)]);
+
+/// What a run does: print (dry run) or run the command.
+// One value for the life of the process: the size difference is moot.
+#[allow(clippy::large_enum_variant)]
+enum Effect {
+    /// `--dry-run`: a would-be run takes no time, so its cooldown starts at
+    /// once.
+    Print(Printer),
+    Run {
+        runner: Runner,
+        file: String,
+    },
+}
+
+pub struct Reaction {
+    /// What is kept of a line that has to wait is its start, as much as
+    /// the command would see of it.
+    gate: Gate<HeldMatch>,
+    sink: Effect,
+    pattern: Pattern,
+    /// The `--key` groups; empty: one key for every line.
+    key_groups: Vec<usize>,
+    /// Scratch space for the key of each match.
+    key: Vec<u8>,
+    locations: CaptureLocations,
+    /// Counts every change of what the state file keeps of the reaction:
+    /// a match counted, suppressed, queued or printed, a command started
+    /// or ended. A save is due soon after each (see `persist`).
+    generation: u64,
+    /// `--wait`.
+    cooldown: std::time::Duration,
+    /// logs2eca is stopping: what the gate holds stays held (the state
+    /// keeps its lines for the next start) instead of starting now, only
+    /// to be killed.
+    stopping: bool,
+    /// A dry run's suppressed matches, told once in its summary rather
+    /// than a line per key.
+    dry_suppressed: Suppressed,
+}
+
+impl Reaction {
+    /// The reaction the settings ask for; its commands are started by
+    /// `spawner` (real processes: `action::OsSpawner`).
+    pub fn new(config: &Config, spawner: Box<dyn Spawner>) -> Self {
+        let sink = match &config.command {
+            None => Effect::Print(Printer::new(
+                config.json.then(|| config.path_as_given.clone()),
+            )),
+            Some(command) => Effect::Run {
+                runner: Runner::new(command.clone(), config.timeout, spawner),
+                file: config.path_as_given.clone(),
+            },
+        };
+        Reaction {
+            gate: Gate::new(gate_settings(config)),
+            sink,
+            pattern: config.matcher.pattern.clone(),
+            key_groups: config.gate.key_groups.clone(),
+            key: Vec::new(),
+            locations: config.matcher.pattern.capture_locations(),
+            generation: 0,
+            cooldown: config.wait,
+            dry_suppressed: Suppressed::default(),
+            stopping: false,
+        }
+    }
+
+    /// A line matched (and was not excluded); `origin` is where it starts.
+    pub fn on_match(&mut self, line: &[u8], origin: LineOrigin, now: Instant) {
+        self.arrive(line, origin, &[], now, false);
+    }
+
+    /// A line of a journal entry matched: `extra` is what the command
+    /// gets of the entry besides the line.
+    pub fn on_entry_match(
+        &mut self,
+        line: &[u8],
+        origin: LineOrigin,
+        extra: &[(&'static str, Vec<u8>)],
+        now: Instant,
+    ) {
+        self.arrive(line, origin, extra, now, false);
+    }
+
+    /// A match the state file kept (held when the daemon stopped), back at
+    /// start: `trigger` if it had already reached the threshold and was
+    /// waiting for a slot, so it triggers without counting again.
+    pub fn on_restored(
+        &mut self,
+        line: &[u8],
+        trigger: bool,
+        extra: &[(&'static str, Vec<u8>)],
+        now: Instant,
+    ) {
+        self.arrive(line, LineOrigin::RESTORED, extra, now, trigger);
+    }
+
+    fn arrive(
+        &mut self,
+        line: &[u8],
+        origin: LineOrigin,
+        extra: &[(&'static str, Vec<u8>)],
+        now: Instant,
+        trigger: bool,
+    ) {
+        self.generation += 1;
+        self.key.clear();
+        if !self.key_groups.is_empty() {
+            self.pattern.group_values(
+                line,
+                &self.key_groups,
+                b' ',
+                &mut self.locations,
+                &mut self.key,
+            );
+        }
+        let hold = || HeldMatch {
+            line: line[..line.len().min(MAX_ENV_VALUE)].into(),
+            origin,
+            extra: extra.to_vec(),
+        };
+        let verdict = if trigger {
+            self.gate.on_restored_trigger(&self.key, now, hold)
+        } else {
+            self.gate.on_match(&self.key, now, hold)
+        };
+        match verdict {
+            Verdict::Run(start) => {
+                self.start(start, line, origin, extra, now);
+                self.start_waiting(now);
+            }
+            Verdict::Suppressed => log::debug!("suppressed: {}", excerpt(line)),
+            Verdict::Waiting => log::debug!("waiting for a free slot: {}", excerpt(line)),
+            Verdict::Queued => log::debug!("queued: {}", excerpt(line)),
+            Verdict::Counted | Verdict::Dropped => {}
+        }
+        self.log_notices();
+    }
+
+    /// Runs (or prints) what the gate let through.
+    fn start(
+        &mut self,
+        start: Launch,
+        line: &[u8],
+        origin: LineOrigin,
+        extra: &[(&'static str, Vec<u8>)],
+        now: Instant,
+    ) {
+        self.generation += 1;
+        match &mut self.sink {
+            Effect::Print(out) => {
+                if out.wants_details() {
+                    let groups = self.pattern.captures(line);
+                    let key = (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key));
+                    let details = Details {
+                        origin,
+                        groups: &groups,
+                        key,
+                    };
+                    out.print(line, Some(details));
+                } else {
+                    out.print(line, None);
+                }
+                self.gate.finished(start.key, now);
+            }
+            Effect::Run { runner, file } => {
+                let env = action::match_env(&Trigger {
+                    line,
+                    file,
+                    groups: &self.pattern.captures(line),
+                    suppressed: start.suppressed,
+                    count: u64::from(start.count),
+                    key: (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key)),
+                    extra,
+                });
+                // What made the trigger: the key (with --key) and how
+                // many matches, as the command is told them.
+                let why = || match self.key_groups.is_empty() {
+                    true => format!("count {}", start.count),
+                    false => format!(
+                        "key '{}', count {}",
+                        excerpt(self.gate.key_name(start.key)),
+                        start.count
+                    ),
+                };
+                // Logged after the spawn: the write to stderr (a pipe to
+                // the journal) is not on the path from match to action.
+                match runner.spawn(&env, start.key, now) {
+                    Ok(pid) => {
+                        emit!(RunEvent::Started {
+                            excerpt: excerpt(line),
+                            pid,
+                            why: why(),
+                        });
+                    }
+                    Err(err) => {
+                        emit!(RunEvent::CannotStart {
+                            excerpt: excerpt(line),
+                            error: err.to_string(),
+                            why: why(),
+                        });
+                        self.gate.finished(start.key, now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts the triggers that waited for a slot, as slots are free.
+    fn start_waiting(&mut self, now: Instant) {
+        if self.stopping {
+            return;
+        }
+        while let Some((start, held)) = self.gate.next_ready() {
+            self.start(start, &held.line, held.origin, &held.extra, now);
+        }
+    }
+
+    fn log_notices(&mut self) {
+        let keyed = !self.key_groups.is_empty();
+        let dry = matches!(self.sink, Effect::Print(_));
+        for notice in self.gate.take_notices() {
+            match notice {
+                // A key may end several cooldowns in a run: only the
+                // matches are added up.
+                Notice::Suppressed { count, .. } if dry => self.dry_suppressed.count += count,
+                other => log_notice(other, keyed),
+            }
+        }
+    }
+
+    /// Stopping, or the end of `--once`: the counts not reported yet. The
+    /// suppressed matches are added up (one line for all keys, not one
+    /// each) and returned for the caller to say, since only it knows
+    /// whether the cooldown ends here or is kept for the next start.
+    pub fn report_suppressed(&mut self) -> Suppressed {
+        self.gate.report_all();
+        let keyed = !self.key_groups.is_empty();
+        let mut total = std::mem::take(&mut self.dry_suppressed);
+        for notice in self.gate.take_notices() {
+            match notice {
+                Notice::Suppressed { count, .. } => {
+                    total.count += count;
+                    total.keys += 1;
+                }
+                other => log_notice(other, keyed),
+            }
+        }
+        // Over a dry run a key may have ended several cooldowns, so its
+        // keys are not counted; at a stop each key reports once.
+        if !keyed || matches!(self.sink, Effect::Print(_)) {
+            total.keys = 0;
+        }
+        total
+    }
+
+    /// Ends a batch of lines: dry-run output becomes visible.
+    pub fn flush(&mut self) {
+        if let Effect::Print(out) = &mut self.sink {
+            out.flush();
+        }
+    }
+
+    /// The lines of the matches the gate holds, in arrival order, each
+    /// with whether it is a trigger waiting for a slot (else a match queued
+    /// behind its key's run): handled but not run yet, so the state file
+    /// keeps them for a restart.
+    pub fn held_lines(&self) -> Vec<HeldLine<'_>> {
+        self.gate
+            .held()
+            .into_iter()
+            .map(|(held, trigger)| (&held.line[..], trigger, &held.extra[..]))
+            .collect()
+    }
+
+    /// The commands running now, as the state keeps them: process group,
+    /// its leader's start time, key. One that ended meanwhile is left out.
+    pub fn running_commands(&self) -> Vec<(libc::pid_t, u64, Vec<u8>)> {
+        let Effect::Run { runner, .. } = &self.sink else {
+            return Vec::new();
+        };
+        runner
+            .running()
+            .filter_map(|(pid, tag)| {
+                let ticks = action::start_ticks(pid)?;
+                Some((pid, ticks, self.gate.key_name(tag).to_vec()))
+            })
+            .collect()
+    }
+
+    /// Lines a dry run printed (that would have triggered).
+    pub fn printed(&self) -> u64 {
+        match &self.sink {
+            Effect::Print(out) => out.printed(),
+            Effect::Run { .. } => 0,
+        }
+    }
+
+    /// Changes of what the state file keeps of the reaction so far.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The keys' windows and cooldowns, for the state file.
+    pub fn export_keys(&self, now: Instant, wall: SystemTime) -> Vec<KeySnapshot> {
+        self.gate.export(now, wall)
+    }
+
+    /// Restores the keys of a saved state, at start: a cooldown that had
+    /// not ended still holds.
+    pub fn import_keys(&mut self, keys: Vec<KeySnapshot>, now: Instant, wall: SystemTime) {
+        self.gate.import(keys, now, wall);
+    }
+
+    /// The reader of the dry-run output has gone (`| head -1`): there is
+    /// no one left to print for, and the run should end as grep's would.
+    pub fn output_closed(&self) -> bool {
+        matches!(&self.sink, Effect::Print(out) if out.is_closed())
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(&self.sink, Effect::Run { runner, .. } if runner.is_running())
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        let runner = match &self.sink {
+            Effect::Run { runner, .. } => runner.deadline(),
+            Effect::Print(_) => None,
+        };
+        [runner, self.gate.deadline()].into_iter().flatten().min()
+    }
+
+    /// Timeouts and the ends of cooldowns.
+    pub fn on_deadline(&mut self, now: Instant) {
+        if let Effect::Run { runner, .. } = &mut self.sink {
+            runner.on_deadline(now);
+        }
+        self.gate.on_deadline(now);
+        self.log_notices();
+    }
+
+    /// SIGCHLD: reap, and start the cooldowns of the commands that ended.
+    pub fn on_child_exit(&mut self, now: Instant) {
+        let Effect::Run { runner, .. } = &mut self.sink else {
+            // Only orphans adopted as PID 1 can have exited.
+            action::reap_children(|_, _| {});
+            return;
+        };
+        for finished in runner.reap(now) {
+            self.end_run(&finished, now);
+        }
+        self.start_waiting(now);
+        self.log_notices();
+    }
+
+    fn end_run(&mut self, finished: &Finished, now: Instant) {
+        // The cooldown counts from here: a crash from now on must not
+        // restart it from the spawn (it would end too early). Without a
+        // cooldown the end changes nothing a restart needs.
+        if !self.cooldown.is_zero() {
+            self.generation += 1;
+        }
+        action::log_finished(finished);
+        self.gate.finished(finished.tag, now);
+    }
+
+    /// Stopping: terminate the running commands.
+    pub fn terminate(&mut self, now: Instant) {
+        self.stopping = true;
+        if let Effect::Run { runner, .. } = &mut self.sink {
+            runner.terminate(now);
+        }
+    }
+
+    /// The stop grace is over: kill what is left and wait for it.
+    pub fn kill(&mut self, now: Instant) {
+        if let Effect::Run { runner, .. } = &mut self.sink {
+            for finished in runner.kill_and_wait(now) {
+                action::log_finished(&finished);
+            }
+        }
+    }
+}
+
+/// The gate as the settings ask for it. In a dry run a would-be run takes
+/// no time: its cooldown starts at once.
+fn gate_settings(config: &Config) -> Settings {
+    Settings {
+        wait: config.wait,
+        threshold: config.gate.threshold,
+        max_keys: if config.gate.key_groups.is_empty() {
+            1
+        } else {
+            config.gate.max_keys
+        },
+        max_running: config.gate.max_running,
+        queue_bound: QUEUE_BOUND,
+    }
+}
+
+/// The start of a line, readable in a log.
+fn excerpt(line: &[u8]) -> String {
+    let cut = &line[..line.len().min(LOGGED_LINE)];
+    let mut text = String::from_utf8_lossy(cut).into_owned();
+    if line.len() > LOGGED_LINE {
+        text.push_str("...");
+    }
+    text
+}
+
+/// A match the gate holds until its key may run: what the command will
+/// see of the line, and where the line is in its file.
+struct HeldMatch {
+    line: Box<[u8]>,
+    origin: LineOrigin,
+    /// The journal entry's fields, for the command (empty for a file).
+    extra: Vec<(&'static str, Vec<u8>)>,
+}
+
+impl Held for HeldMatch {
+    fn bytes(&self) -> usize {
+        self.line.len() + self.extra.iter().map(|(_, v)| v.len()).sum::<usize>()
+    }
+}
+
+/// Matches suppressed by cooldowns and not reported yet, added up.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Suppressed {
+    pub count: u64,
+    /// How many keys they were of (0 without `--key`).
+    pub keys: u64,
+}
+
+fn log_notice(notice: Notice, keyed: bool) {
+    match notice {
+        Notice::Suppressed { key, count } if keyed => log::info!(
+            "cooldown over for key '{}': {count} matching line(s) were suppressed",
+            excerpt(&key)
+        ),
+        Notice::Suppressed { count, .. } => {
+            log::info!("cooldown over: {count} matching line(s) were suppressed")
+        }
+        Notice::QueueFull { count } => log::warn!(
+            "{count} matching line(s) suppressed: the queue of matches waiting for their \
+             commands is full ({} matches or {} MiB of lines)",
+            QUEUE_BOUND,
+            HELD_BYTES >> 20
+        ),
+        Notice::TableFull { count } => log::warn!(
+            "{count} matching line(s) of new keys dropped: all tracked keys are busy (raise --max-keys)"
+        ),
+    }
+}

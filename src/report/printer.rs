@@ -1,0 +1,147 @@
+//! The dry run's output: each line that would trigger, on stdout, as it
+//! was read (without its newline), or with `--json` one JSON object per
+//! line (for `jq`). Kept apart from the gate so that the decision does not
+//! know about formats.
+//!
+//! Write errors never end the process by themselves; a closed pipe is
+//! remembered so that the loop can stop, as `grep … | head -1` does.
+
+use std::io::{BufWriter, Stdout, Write};
+
+use serde_json::{Map, Value, json};
+
+use crate::input::file::follow::LineOrigin;
+
+pub struct Printer {
+    out: BufWriter<Stdout>,
+    /// `--json`: the followed path, which every object names.
+    json: Option<String>,
+    printed: u64,
+    closed: bool,
+}
+
+/// What a JSON object tells about a line.
+pub struct Details<'a> {
+    pub origin: LineOrigin,
+    pub groups: &'a [(String, &'a [u8])],
+    pub key: Option<&'a [u8]>,
+}
+
+impl Printer {
+    /// Lines as they are, or JSON objects naming `file` when `json`.
+    pub fn new(json: Option<String>) -> Self {
+        Printer {
+            out: BufWriter::with_capacity(64 << 10, std::io::stdout()),
+            json,
+            printed: 0,
+            closed: false,
+        }
+    }
+
+    /// Does a line need its details (`--json`)?
+    pub fn wants_details(&self) -> bool {
+        self.json.is_some()
+    }
+
+    /// A line would trigger.
+    pub fn print(&mut self, line: &[u8], details: Option<Details>) {
+        if self.closed {
+            return;
+        }
+        self.printed += 1;
+        let written = match (&self.json, details) {
+            (Some(file), Some(details)) => {
+                let object = to_json(file, line, &details);
+                serde_json::to_writer(&mut self.out, &object)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| self.out.write_all(b"\n"))
+            }
+            _ => self
+                .out
+                .write_all(line)
+                .and_then(|()| self.out.write_all(b"\n")),
+        };
+        self.note(written);
+    }
+
+    /// How many lines were printed (would have triggered).
+    pub fn printed(&self) -> u64 {
+        self.printed
+    }
+
+    /// Ends a batch of lines: the output becomes visible.
+    pub fn flush(&mut self) {
+        if !self.closed {
+            let flushed = self.out.flush();
+            self.note(flushed);
+        }
+    }
+
+    /// The reader has gone: nobody is left to print for.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    fn note(&mut self, result: std::io::Result<()>) {
+        if let Err(err) = result
+            && err.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.closed = true;
+        }
+    }
+}
+
+/// Bytes that are not UTF-8 are shown with U+FFFD, as a terminal would:
+/// JSON strings are text.
+fn text(bytes: &[u8]) -> Value {
+    Value::String(String::from_utf8_lossy(bytes).into_owned())
+}
+
+fn to_json(file: &str, line: &[u8], details: &Details) -> Value {
+    let groups: Map<String, Value> = details
+        .groups
+        .iter()
+        .map(|(name, value)| (name.clone(), text(value)))
+        .collect();
+    json!({
+        "line": text(line),
+        "file": file,
+        "offset": details.origin.offset,
+        "groups": groups,
+        "key": details.key.map(text),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::file::follow::FileId;
+
+    #[test]
+    fn an_object_has_every_field_and_survives_bytes_that_are_not_utf8() {
+        let groups = [
+            ("0".to_owned(), &b"user=b\xffb"[..]),
+            ("user".to_owned(), &b"b\xffb"[..]),
+        ];
+        let details = Details {
+            origin: LineOrigin {
+                file: FileId {
+                    dev: 1,
+                    ino: 2,
+                    born: None,
+                },
+                offset: 42,
+            },
+            groups: &groups,
+            key: Some(b"b\xffb"),
+        };
+        let object = to_json("/var/log/a.log", b"login user=b\xffb\n<3>", &details);
+        assert_eq!(object["line"], "login user=b\u{fffd}b\n<3>");
+        assert_eq!(object["file"], "/var/log/a.log");
+        assert_eq!(object["offset"], 42);
+        assert_eq!(object["groups"]["user"], "b\u{fffd}b");
+        assert_eq!(object["key"], "b\u{fffd}b");
+        let one_line = serde_json::to_string(&object).unwrap();
+        assert!(!one_line.contains('\n'), "{one_line}");
+    }
+}

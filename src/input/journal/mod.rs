@@ -46,6 +46,7 @@ use std::time::{Duration, Instant};
 pub use entry::Entry;
 
 use crate::input::file::follow::FileId;
+use crate::report::event::{JournalEvent, emit};
 
 /// The identity a journal entry's lines carry (no file has inode 1 on
 /// device 0); their offset counts the entries read.
@@ -277,19 +278,17 @@ impl Journal {
             Ok(Some((found, _))) if found == cursor => {}
             Ok(Some((_, oldest))) => {
                 let to = oldest.map_or("the oldest entry".to_owned(), time::rfc3339);
-                log::warn!(
-                    "the last entry read before the stop is no longer in {}: entries logged \
-                     from {from} to {to} were removed (vacuumed or rotated away) while \
-                     logs2eca was stopped; going on from the oldest entry",
-                    self.settings.name()
-                );
+                emit!(JournalEvent::VacuumedWhileStopped {
+                    journal: self.settings.name(),
+                    from,
+                    to,
+                });
             }
-            Ok(None) => log::warn!(
-                "the last entry read before the stop is no longer in {}: entries logged since \
-                 {from} were removed while logs2eca was stopped; going on with new entries",
-                self.settings.name()
-            ),
-            Err(why) => log::warn!("cannot look for the saved position: {why}"),
+            Ok(None) => emit!(JournalEvent::EmptiedWhileStopped {
+                journal: self.settings.name(),
+                from,
+            }),
+            Err(error) => emit!(JournalEvent::CannotLookForSaved { error }),
         }
     }
 
@@ -326,13 +325,10 @@ impl Journal {
         }
         crate::sys::set_nonblocking(stderr.as_fd())
             .map_err(|err| format!("cannot set up journalctl: {err}"))?;
-        log::debug!(
-            "started journalctl (pid {}) {}",
-            child.id(),
-            self.cursor
-                .as_ref()
-                .map_or("at the oldest entry".to_owned(), |c| format!("at {c}"))
-        );
+        emit!(JournalEvent::Started {
+            pid: child.id(),
+            at: self.cursor.clone(),
+        });
         self.skip = self.cursor.clone();
         self.partial.clear();
         self.discarding = false;
@@ -451,7 +447,9 @@ impl Journal {
                         return false;
                     }
                     _ => {
-                        log::warn!("cannot read journalctl's output: {err}");
+                        emit!(JournalEvent::CannotRead {
+                            error: err.to_string()
+                        });
                         self.exited(now);
                         return false;
                     }
@@ -496,10 +494,9 @@ impl Journal {
         }
         self.partial.extend_from_slice(bytes);
         if self.partial.len() > MAX_JSON_LINE {
-            log::warn!(
-                "a journal entry longer than {} MiB of JSON: skipped",
-                MAX_JSON_LINE >> 20
-            );
+            emit!(JournalEvent::TooLong {
+                mib: MAX_JSON_LINE >> 20
+            });
             self.partial = Vec::new();
             self.discarding = true;
         }
@@ -514,9 +511,9 @@ impl Journal {
             Err(err) => {
                 if !self.bad_line_warned {
                     self.bad_line_warned = true;
-                    log::warn!(
-                        "journalctl printed a line that is not a journal entry ({err}): skipped"
-                    );
+                    emit!(JournalEvent::NotAnEntry {
+                        error: err.to_string()
+                    });
                 }
                 return;
             }
@@ -588,7 +585,7 @@ impl Journal {
             if failed {
                 self.error = Some(format!("journalctl failed: {}", said_or(&said, status)));
             } else if !said.is_empty() {
-                log::warn!("journalctl: {said}");
+                emit!(JournalEvent::Said { text: said });
             }
             return;
         }
@@ -600,7 +597,7 @@ impl Journal {
         if reader.produced || now.duration_since(reader.started) > MAX_RETRY {
             self.failed_starts = 0;
             self.retry = FIRST_RETRY;
-            log::warn!("{why}; starting it again after the last entry read");
+            emit!(JournalEvent::Restarting { why, after: None });
             self.restart_at = Some(now);
         } else {
             self.failed(now, &why);
@@ -619,10 +616,10 @@ impl Journal {
             ));
             return;
         }
-        log::warn!(
-            "{why}; starting it again in {}",
-            crate::react::action::seconds(self.retry)
-        );
+        emit!(JournalEvent::Restarting {
+            why: why.to_owned(),
+            after: Some(self.retry),
+        });
         self.restart_at = Some(now + self.retry);
         self.retry = (self.retry * 2).min(MAX_RETRY);
     }
@@ -936,6 +933,26 @@ mod tests {
         let mut journal = fed(Some("gone"));
         let got = feed(&mut journal, &[b"{\"__CURSOR\":\"e\",\"MESSAGE\":\"w\"}\n"]);
         assert_eq!(got, ["w"]);
+    }
+
+    #[test]
+    fn lines_that_are_not_entries_are_reported_once_and_skipped() {
+        use crate::report::event::{Event, record};
+        let mut journal = fed(None);
+        let (got, events) = record(|| {
+            feed(
+                &mut journal,
+                &[b"not json\n{\"__CURSOR\":\"a\",\"MESSAGE\":\"x\"}\n[1]\n"],
+            )
+        });
+        assert_eq!(got, ["x"]);
+        assert!(
+            matches!(
+                &events[..],
+                [Event::Journal(JournalEvent::NotAnEntry { .. })]
+            ),
+            "{events:?}"
+        );
     }
 
     #[test]

@@ -23,15 +23,21 @@ use std::time::{Duration, Instant, SystemTime};
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
 use crate::checkpoint::persist::{self, Persist};
-use crate::checkpoint::state::{KeyRecord, State, StateFile, WallTime};
+use crate::checkpoint::state::{GateRecord, KeyRecord, State, StateFile, WallTime};
 use crate::error::{Error, Result};
+use crate::input::file::rotation::LogPath;
 use crate::input::file::source::{FileSource, Options};
 use crate::input::journal::{self, Journal};
 use crate::input::source::{Source, SourceSink};
 use crate::input::stream::Stream;
 use crate::react::action::{self, OsSpawner, SHUTDOWN_KILL_GRACE, Spawner};
+use crate::react::linetime::{LineClock, Time};
 use crate::react::reaction::Reaction;
+use crate::report::counters::Counters;
+use crate::report::live::{Live, View};
+use crate::report::metrics::Sample;
 use crate::report::readiness::Notifier;
+use crate::report::status_line::Snapshot;
 use crate::report::summary::Summary;
 use crate::settings::config::Config;
 use crate::signals::Signals;
@@ -83,13 +89,14 @@ struct Daemon {
     input: Source,
     reaction: Reaction,
     notifier: Notifier,
-    /// What `STATUS=` last said (sent again when it changes, e.g. the file
-    /// appears); `None` until READY=1 carried the first.
-    status_shown: Option<String>,
+    /// The status line and the metrics file.
+    live: Live,
     /// The state file, held locked for as long as we run.
     state: Option<Persist>,
     /// `--once --dry-run`: the counts its report ends with.
     summary: Option<Summary>,
+    /// The matching lines' times (§11).
+    clock: LineClock,
     /// Stopping: the running commands are killed at this moment.
     stopping: Option<Instant>,
     /// Why the run fails once it has stopped, if it does.
@@ -99,6 +106,18 @@ struct Daemon {
     hurry: Arc<AtomicBool>,
     /// A stop signal taken while `--once` was scanning, for the loop.
     pending_stop: Option<i32>,
+}
+
+/// The parts of a daemon the status line and the metrics are made from,
+/// borrowed field by field so that `live` stays free to change.
+macro_rules! view {
+    ($daemon:expr) => {
+        DaemonView {
+            input: &$daemon.input,
+            reaction: &$daemon.reaction,
+            state: $daemon.state.as_ref(),
+        }
+    };
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
@@ -128,7 +147,13 @@ pub fn run(config: Config) -> Result<()> {
 
 /// Puts back what a saved state keeps of the reaction: the keys' windows
 /// and cooldowns, then the matches that were held, in their order.
-fn restore(config: &Config, reaction: &mut Reaction, mut state: State, now: Instant) {
+fn restore(
+    config: &Config,
+    reaction: &mut Reaction,
+    clock: &mut LineClock,
+    mut state: State,
+    now: Instant,
+) {
     // A command a crash left running must not run twice at once: its group
     // is ended, and its key's cooldown counts from now, its end.
     let wall = WallTime::from_system(SystemTime::now());
@@ -145,7 +170,7 @@ fn restore(config: &Config, reaction: &mut Reaction, mut state: State, now: Inst
         }
     }
     let keys = state.keys.into_iter().map(persist::from_record).collect();
-    reaction.import_keys(keys, now, SystemTime::now());
+    reaction.import_keys(keys);
     // What was queued or waiting for a slot had not run: it goes through
     // the gate again, in its order, before anything new.
     if !state.held.is_empty() {
@@ -157,6 +182,7 @@ fn restore(config: &Config, reaction: &mut Reaction, mut state: State, now: Inst
     // Only lines the settings of this run still let through: the pattern
     // or the exclusion may have changed since.
     let mut dropped = 0;
+    let arrival = Time::now();
     for held in &state.held {
         // A line held cut to its first bytes may match only past the cut:
         // it cannot be checked again, and is kept.
@@ -168,7 +194,8 @@ fn restore(config: &Config, reaction: &mut Reaction, mut state: State, now: Inst
                 .iter()
                 .filter_map(|f| Some((journal::known_variable(&f.name)?, f.value.clone())))
                 .collect();
-            reaction.on_restored(&held.line, held.trigger, &extra, now);
+            let time = clock.alone(&held.line, arrival);
+            reaction.on_restored(&held.line, held.trigger, &extra, time, now);
         } else {
             dropped += 1;
         }
@@ -223,17 +250,18 @@ impl Daemon {
             )?))
         };
         let mut reaction = Reaction::new(&config, spawner);
+        let mut clock = LineClock::new(config.times.clone());
         if let Some(state) = saved {
-            restore(&config, &mut reaction, state, now);
+            restore(&config, &mut reaction, &mut clock, state, now);
         }
-        Ok(Daemon {
+        let mut daemon = Daemon {
             mode,
             input,
             reaction,
             notifier: Notifier::from_env(),
-            status_shown: None,
+            live: Live::without_metrics(),
             state: state_file
-                .map(Persist::new)
+                .map(|file| Persist::new(file, gate_record(&config)))
                 .transpose()
                 .map_err(|err| Error::failure(format!("cannot start the state writer: {err}")))?,
             summary: (mode == Mode::Once && config.command.is_none()).then(|| Summary::new(now)),
@@ -241,8 +269,19 @@ impl Daemon {
             failure: None,
             hurry: Arc::new(AtomicBool::new(false)),
             pending_stop: None,
+            clock,
             config,
-        })
+        };
+        if let Some(path) = &daemon.config.metrics_file {
+            daemon.live = Live::with_metrics(path, &daemon.config.path_as_given, &view!(daemon))
+                .map_err(|err| {
+                    Error::failure(format!(
+                        "cannot write the metrics file {}: {err}",
+                        path.display()
+                    ))
+                })?;
+        }
+        Ok(daemon)
     }
 
     /// The first turn: `--once` reads the file to its end (or until
@@ -279,11 +318,28 @@ impl Daemon {
                 // Another file at the path already: kept at once.
                 self.save_state(now);
             }
-            let status = self.input.status();
-            self.notifier.ready(&status);
-            self.status_shown = Some(status);
+            self.ready(now);
         }
         Ok(())
+    }
+
+    /// `READY=1`, with the status line.
+    fn ready(&mut self, now: Instant) {
+        let view = view!(self);
+        let status = self.live.ready_status(now, &view);
+        self.notifier.ready(&status);
+    }
+
+    /// The end of a turn: the metrics file if due, the status line if it
+    /// changed.
+    fn after_turn(&mut self, now: Instant) {
+        if let Some(log) = self.input.as_path() {
+            self.reaction.count_rotations(log.rotations());
+        }
+        let view = view!(self);
+        if let Some(status) = self.live.after_turn(now, &view) {
+            self.notifier.status(&status);
+        }
     }
 
     /// Of `signals` (taken during the `--once` scan): the stop signal, if
@@ -316,7 +372,12 @@ impl Daemon {
             match &self.summary {
                 Some(summary) => log::info!(
                     "{}; the pattern is {}",
-                    summary.report(self.reaction.printed(), suppressed.count, Instant::now()),
+                    summary.report(
+                        self.reaction.printed(),
+                        suppressed.count,
+                        (!self.clock.by_arrival()).then(|| self.clock.untimed()),
+                        Instant::now()
+                    ),
                     crate::settings::shown::pattern(&self.config.matcher.pattern)
                 ),
                 None => self.log_suppressed(suppressed),
@@ -347,6 +408,7 @@ impl Daemon {
             self.input.deadline(now),
             self.reaction.deadline(),
             self.state.as_ref().and_then(Persist::deadline),
+            self.live.deadline(),
         ]
         .into_iter()
         .flatten()
@@ -424,18 +486,16 @@ impl Daemon {
             self.save_state(now);
         }
         if reload {
-            let status = self.input.status();
-            self.notifier.ready(&status);
-            self.status_shown = Some(status);
+            self.ready(now);
         }
-        self.update_status();
-        self.reaction.on_deadline(now);
+        self.reaction.on_deadline(now, !self.input.behind());
         // A stream has no state file: `state` is `None` with one.
         if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.checkpoint()) {
             // Queued commands start as others end, outside any read.
             state.note_progress(log, &self.reaction, now);
             state.on_deadline(&self.config.path, log, &self.reaction, now);
         }
+        self.after_turn(now);
         None
     }
 
@@ -450,6 +510,11 @@ impl Daemon {
     /// The last save of a run: written before logs2eca exits.
     fn save_state_last(&mut self, now: Instant) {
         self.save_state(now);
+        if let Some(log) = self.input.as_path() {
+            self.reaction.count_rotations(log.rotations());
+        }
+        let view = view!(self);
+        self.live.finish(&view);
         if let Some(state) = &mut self.state {
             state.flush(&self.hurry);
         }
@@ -484,6 +549,10 @@ impl Daemon {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
         let summary = &mut self.summary;
+        let clock = &mut self.clock;
+        // What "now" is for lines without a timestamp, and for those
+        // stamped ahead of it.
+        let arrival = Time::now();
         let result = read(&mut self.input, &mut |block, origin, entry| {
             // Nobody reads a dry run's output any more: skip the work until
             // the loop stops.
@@ -496,19 +565,27 @@ impl Daemon {
             let excluded = matcher.for_each_match(block, |line| {
                 matched += 1;
                 match entry {
-                    None => reaction.on_match(line, origin.of(block, line), now),
+                    None => {
+                        let time = clock.time_of(block, line, arrival);
+                        reaction.on_match(line, origin.of(block, line), time, now)
+                    }
                     Some(entry) => {
+                        let time = clock.entry(journal::entry_time(entry), arrival);
                         let extra = extra.get_or_insert_with(|| journal::command_env(entry));
-                        reaction.on_entry_match(line, origin, extra, now);
+                        reaction.on_entry_match(line, origin, extra, time, now);
                     }
                 }
             });
-            if let Some(summary) = summary.as_mut() {
-                match entry {
-                    None => summary.add(block, matched + excluded, excluded),
-                    // A message has no newline of its own.
-                    Some(_) => summary.add_entry(block, matched + excluded, excluded),
+            let lines = match entry {
+                None => {
+                    clock.end_block(block, arrival);
+                    reaction.count_block(block, matched, excluded)
                 }
+                // A message has no newline of its own.
+                Some(_) => reaction.count_entry(block, matched, excluded),
+            };
+            if let Some(summary) = summary.as_mut() {
+                summary.add(lines, matched + excluded, excluded);
             }
         });
         reaction.flush();
@@ -543,20 +620,61 @@ impl Daemon {
             );
         }
     }
+}
 
-    /// Sends `STATUS=` again when what it says has changed (a file that
-    /// was waited for appeared, or went away).
-    fn update_status(&mut self) {
-        if self.status_shown.is_none() || self.mode == Mode::Stream {
-            // Not ready yet (the first status goes with READY=1), or a stream.
-            return;
+/// The daemon's parts as the status line and the metrics see them.
+struct DaemonView<'a> {
+    input: &'a Source,
+    reaction: &'a Reaction,
+    state: Option<&'a Persist>,
+}
+
+impl View for DaemonView<'_> {
+    fn counters(&self) -> &Counters {
+        self.reaction.counters()
+    }
+
+    fn saves(&self) -> Option<u64> {
+        self.state.map(Persist::saves)
+    }
+
+    fn snapshot(&self, now: Instant) -> Snapshot<'_> {
+        Snapshot {
+            reading: self.input.status(),
+            rotated_open: self.input.as_path().map_or(0, LogPath::rotated_open),
+            counters: self.reaction.counters(),
+            running: self.reaction.running_since(now, SystemTime::now()),
+            keys: self.reaction.keys(),
+            held: self.reaction.held_count(),
+            // Filled in once failed commands are retried and undo
+            // commands exist.
+            retries: 0,
+            undos: 0,
+            dry_run: self.reaction.is_dry_run(),
         }
-        let status = self.input.status();
-        if self.status_shown.as_deref() == Some(status.as_str()) {
-            return;
+    }
+
+    fn sample(&self) -> Sample<'_> {
+        Sample {
+            counters: self.reaction.counters(),
+            keys: self.reaction.keys(),
+            held: self.reaction.held_count(),
+            running: self
+                .reaction
+                .running_since(Instant::now(), SystemTime::now())
+                .len(),
+            lag_bytes: self.input.as_path().map(LogPath::lag),
         }
-        self.notifier.status(&status);
-        self.status_shown = Some(status);
+    }
+}
+
+/// What the state keeps of the settings, for `logs2eca status`.
+fn gate_record(config: &Config) -> GateRecord {
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    GateRecord {
+        wait_ms: ms(config.wait),
+        threshold: config.gate.threshold.count,
+        window_ms: ms(config.gate.threshold.window),
     }
 }
 

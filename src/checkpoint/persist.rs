@@ -16,12 +16,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver};
 use crate::checkpoint::state::{
-    FieldRecord, HeldRecord, JournalRecord, KeyRecord, RunningRecord, SAVE_INTERVAL, SaveSchedule,
-    State, StateFile, WallTime,
+    FieldRecord, GateRecord, HeldRecord, JournalRecord, KeyRecord, RunningRecord, SAVE_INTERVAL,
+    SaveSchedule, State, StateFile, WallTime,
 };
 use crate::input::file::rotation::LogPath;
 use crate::input::journal::{Journal, Position};
 use crate::react::gate;
+use crate::react::linetime::Time;
 use crate::react::reaction::Reaction;
 use std::sync::atomic::AtomicBool;
 
@@ -83,15 +84,21 @@ pub struct Persist {
     seen: (u64, u64),
     /// Held matches did not all fit in the last save (warned once).
     held_cut_warned: bool,
+    /// Saves handed to the writer so far: the metrics file follows them.
+    saves: u64,
+    /// The settings the keys are kept under, saved for `logs2eca status`.
+    gate: GateRecord,
 }
 
 impl Persist {
-    pub fn new(file: StateFile) -> std::io::Result<Self> {
+    pub fn new(file: StateFile, gate: GateRecord) -> std::io::Result<Self> {
         Ok(Persist {
             saver: Saver::start(file)?,
             schedule: SaveSchedule::new(SAVE_INTERVAL),
             seen: (0, 0),
             held_cut_warned: false,
+            saves: 0,
+            gate,
         })
     }
 
@@ -140,6 +147,7 @@ impl Persist {
         let mut state = State::new(path, WallTime::from_system(wall));
         log.save_into(&mut state);
         state.held = self.held_records(reaction);
+        state.gate = Some(self.gate);
         state.running = reaction
             .running_commands()
             .into_iter()
@@ -150,7 +158,7 @@ impl Persist {
             })
             .collect();
         state.keys = reaction
-            .export_keys(now, wall)
+            .export_keys(now)
             .into_iter()
             .map(to_record)
             .collect();
@@ -162,6 +170,12 @@ impl Persist {
         // The size of the save before this one: what the next must wait
         // for at MAX_SAVE_RATE (D9).
         self.schedule.last_size(self.saver.last_len());
+        self.saves += 1;
+    }
+
+    /// Saves handed to the writer so far.
+    pub fn saves(&self) -> u64 {
+        self.saves
     }
 
     /// The matches the gate holds, as the state keeps them: at most
@@ -172,13 +186,14 @@ impl Persist {
         let mut bytes = 0;
         let records: Vec<HeldRecord> = held
             .iter()
-            .take_while(|(line, _, _)| {
+            .take_while(|(line, ..)| {
                 bytes += line.len();
                 bytes <= MAX_HELD_SAVED
             })
-            .map(|&(line, trigger, fields)| HeldRecord {
+            .map(|&(line, trigger, key, fields)| HeldRecord {
                 line: line.to_vec(),
                 trigger,
+                key: key.to_vec(),
                 fields: fields
                     .iter()
                     .map(|(name, value)| FieldRecord {
@@ -211,21 +226,27 @@ impl Persist {
 fn to_record(key: gate::KeySnapshot) -> KeyRecord {
     KeyRecord {
         key: key.key,
-        last_end_unix_ms: key.last_end.map(WallTime::from_system),
+        last_end_unix_ms: key.last_end.map(|t| WallTime::from_system(t.to_system())),
         suppressed: key.suppressed,
-        window_unix_ms: key.window.into_iter().map(WallTime::from_system).collect(),
+        window_unix_ms: key
+            .window
+            .into_iter()
+            .map(|t| WallTime::from_system(t.to_system()))
+            .collect(),
     }
 }
 
 pub fn from_record(key: KeyRecord) -> gate::KeySnapshot {
     gate::KeySnapshot {
         key: key.key,
-        last_end: key.last_end_unix_ms.map(WallTime::to_system),
+        last_end: key
+            .last_end_unix_ms
+            .map(|t| Time::from_system(t.to_system())),
         suppressed: key.suppressed,
         window: key
             .window_unix_ms
             .into_iter()
-            .map(WallTime::to_system)
+            .map(|t| Time::from_system(t.to_system()))
             .collect(),
     }
 }

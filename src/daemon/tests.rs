@@ -299,6 +299,7 @@ fn restored_matches_run_in_their_order() {
         .map(|line| HeldRecord {
             line: line.as_bytes().to_vec(),
             trigger: false,
+            key: Vec::new(),
             fields: Vec::new(),
         })
         .collect();

@@ -16,11 +16,11 @@ use std::time::Instant;
 use crate::checkpoint::persist::Checkpoint;
 use crate::error::{Error, Result};
 use crate::input::file::follow::LineOrigin;
-#[cfg(test)]
 use crate::input::file::rotation::LogPath;
 use crate::input::file::source::FileSource;
 use crate::input::journal::{Entry, Journal};
 use crate::input::stream::Stream;
+use crate::report::status_line::Reading;
 
 /// How much of a stream one read takes: the loop must get back to its
 /// signals and timeouts under a flood.
@@ -144,6 +144,16 @@ impl Source {
         }
     }
 
+    /// Has the last read stopped at its budget, with more already there
+    /// to read? Cooldowns on the lines' time end only once caught up.
+    pub fn behind(&self) -> bool {
+        match self {
+            Source::File(file) => file.behind(),
+            Source::Stream(stream) => stream.more(),
+            Source::Journal(journal) => journal.behind(),
+        }
+    }
+
     /// Is there nothing more to read, ever? A path never ends; the
     /// journal ends with `--once`, or when journalctl keeps failing.
     pub fn ended(&self) -> bool {
@@ -164,16 +174,20 @@ impl Source {
     }
 
     /// What the service manager shows as our status.
-    pub fn status(&self) -> String {
+    pub fn status(&self) -> Reading<'_> {
         match self {
             Source::File(file) => file.status(),
-            Source::Stream(_) => "following -".to_owned(),
-            Source::Journal(journal) => journal.status(),
+            Source::Stream(stream) => Reading::Stream {
+                bytes: stream.offset(),
+            },
+            Source::Journal(journal) => Reading::Journal {
+                what: journal.name(),
+                restarting: journal.restarting(),
+            },
         }
     }
 
     /// The followed path; `None` for a stream or the journal.
-    #[cfg(test)]
     pub fn as_path(&self) -> Option<&LogPath> {
         match self {
             Source::File(file) => Some(file.log()),

@@ -63,6 +63,11 @@ impl Stream {
         })
     }
 
+    /// Bytes read so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// What to wait on for more input; `None` once it has ended (a pipe
     /// at its end is always "ready").
     pub fn fd(&self) -> Option<BorrowedFd<'_>> {

@@ -21,6 +21,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::react::linetime::Time;
 use crate::report::event::{RunEvent, emit};
 use crate::sys;
 
@@ -141,6 +142,18 @@ struct Running {
     term_at: Option<Instant>,
     /// When to send SIGKILL, once SIGTERM was sent.
     kill_at: Option<Instant>,
+    /// Why we signalled its group, once we did.
+    stopped: Option<Stopped>,
+}
+
+/// Why logs2eca stopped a command (the metrics count these apart from
+/// commands that failed on their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// It ran longer than `--timeout`.
+    Timeout,
+    /// logs2eca was stopping.
+    Shutdown,
 }
 
 /// How a run ended, for the log and the cooldown.
@@ -151,6 +164,8 @@ pub struct Finished {
     pub tag: usize,
     pub status: ExitStatus,
     pub duration: Duration,
+    /// Why we stopped it, if we did.
+    pub stopped: Option<Stopped>,
 }
 
 /// The commands running now, each in its own process group with its own
@@ -180,6 +195,11 @@ impl Runner {
         !self.running.is_empty()
     }
 
+    /// When each running command started.
+    pub fn started_at(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.running.iter().map(|run| run.started)
+    }
+
     /// The commands running now: process group and tag.
     pub fn running(&self) -> impl Iterator<Item = (libc::pid_t, usize)> + '_ {
         self.running.iter().map(|run| (run.pid, run.tag))
@@ -200,6 +220,7 @@ impl Runner {
             started: now,
             term_at: self.timeout.map(|t| now + t),
             kill_at: None,
+            stopped: None,
         });
         Ok(pid)
     }
@@ -227,6 +248,7 @@ impl Runner {
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
                 run.term_at = None;
                 run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
+                run.stopped = Some(Stopped::Timeout);
             }
         }
     }
@@ -240,6 +262,7 @@ impl Runner {
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
             }
             run.term_at = None;
+            run.stopped.get_or_insert(Stopped::Shutdown);
             let kill_at = now + SHUTDOWN_KILL_GRACE;
             run.kill_at = Some(run.kill_at.map_or(kill_at, |at| at.min(kill_at)));
         }
@@ -248,8 +271,9 @@ impl Runner {
     /// Kills the groups and waits for the commands: the last step of a stop.
     pub fn kill_and_wait(&mut self, now: Instant) -> Vec<Finished> {
         let mut left = std::mem::take(&mut self.running);
-        for run in &left {
+        for run in &mut left {
             self.spawner.signal_group(run.pid, libc::SIGKILL);
+            run.stopped.get_or_insert(Stopped::Shutdown);
         }
         // SIGKILL cannot be ignored, but a process stuck in the kernel (a
         // stalled network file system) dies only when the kernel lets it:
@@ -353,6 +377,7 @@ fn finished(run: &Running, status: i32, now: Instant) -> Finished {
         tag: run.tag,
         status: ExitStatus::from_raw(status),
         duration: now.saturating_duration_since(run.started),
+        stopped: run.stopped,
     }
 }
 
@@ -411,6 +436,8 @@ pub struct Trigger<'a> {
     pub count: u64,
     /// The key, with `--key`.
     pub key: Option<&'a [u8]>,
+    /// The line's time (§11), as `LOGS2ECA_MATCH_TIME`.
+    pub time: Option<Time>,
     /// What the source tells of the line besides its text (a journal
     /// entry's fields and time).
     pub extra: &'a [(&'static str, Vec<u8>)],
@@ -429,6 +456,12 @@ fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
         t.suppressed.to_string().as_bytes(),
     );
     env.add("LOGS2ECA_COUNT".to_owned(), t.count.to_string().as_bytes());
+    if let Some(time) = t.time {
+        env.add(
+            "LOGS2ECA_MATCH_TIME".to_owned(),
+            time.to_string().as_bytes(),
+        );
+    }
     if let Some(key) = t.key {
         env.add("LOGS2ECA_KEY".to_owned(), key);
     }
@@ -614,6 +647,9 @@ mod tests {
             suppressed: 4,
             count: 1,
             key: Some(b"bob"),
+            time: Some(Time::from_system(
+                std::time::UNIX_EPOCH + Duration::from_secs(1_764_644_645),
+            )),
             extra: &[("LOGS2ECA_JOURNAL_UNIT", b"ssh.service".to_vec())],
         });
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
@@ -623,6 +659,7 @@ mod tests {
                 "LOGS2ECA_MATCH_FILE",
                 "LOGS2ECA_SUPPRESSED",
                 "LOGS2ECA_COUNT",
+                "LOGS2ECA_MATCH_TIME",
                 "LOGS2ECA_KEY",
                 "LOGS2ECA_JOURNAL_UNIT",
                 "LOGS2ECA_MATCH_LINE",
@@ -631,6 +668,7 @@ mod tests {
             ]
         );
         assert_eq!(env[1].1, "4");
+        assert_eq!(env[3].1, "2025-12-02T03:04:05Z");
     }
 
     #[test]

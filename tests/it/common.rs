@@ -521,6 +521,32 @@ impl Daemon {
         }
     }
 
+    /// Waits for a notify datagram whose `STATUS=` line satisfies `want`
+    /// and returns that line's value; the datagrams before it are consumed.
+    #[track_caller]
+    pub fn expect_status(&mut self, what: &str, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        let mut skipped = Vec::new();
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                panic!("no STATUS= {what} within {TIMEOUT:?}; got {skipped:?}");
+            }
+            self.notify.set_read_timeout(Some(remaining)).unwrap();
+            let mut buf = [0u8; 4096];
+            let message = match self.notify.recv(&mut buf) {
+                Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+                Err(e) if is_timeout(&e) => continue,
+                Err(e) => panic!("recv on the notify socket: {e}"),
+            };
+            let status = message.lines().find_map(|l| l.strip_prefix("STATUS="));
+            if let Some(status) = status.filter(|s| want(s)) {
+                return status.to_owned();
+            }
+            skipped.push(message);
+        }
+    }
+
     /// The next line the daemon prints on stdout (dry-run output).
     #[track_caller]
     pub fn next_line(&self) -> String {

@@ -26,5 +26,7 @@ mod scan;
 mod settings;
 mod shipping;
 mod state;
+mod status;
 mod stream;
+mod time;
 mod torture;

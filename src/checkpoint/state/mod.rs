@@ -62,6 +62,10 @@ pub struct State {
     /// again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub running: Vec<RunningRecord>,
+    /// The settings that give the keys' times their meaning, for
+    /// `logs2eca status` (a start goes by its own settings, not these).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateRecord>,
     /// Following the journal (§10): where reading is. Absent in states
     /// written for files, and in those of older versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +81,14 @@ pub struct RunningRecord {
     pub start_ticks: u64,
     #[serde(with = "encoding::bytes")]
     pub key: Vec<u8>,
+}
+
+/// The cooldown and threshold the keys were kept under.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateRecord {
+    pub wait_ms: u64,
+    pub threshold: u32,
+    pub window_ms: u64,
 }
 
 /// The position in the journal: the cursor of the last entry read, and
@@ -102,6 +114,7 @@ impl State {
             held: Vec::new(),
             keys: Vec::new(),
             running: Vec::new(),
+            gate: None,
             journal: None,
         }
     }
@@ -195,6 +208,13 @@ pub struct HeldRecord {
     /// opposed to a match queued behind its key's run (`--wait 0`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trigger: bool,
+    /// Its key (for `logs2eca status`; a start computes it again).
+    #[serde(
+        default,
+        with = "encoding::bytes",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub key: Vec<u8>,
     /// What the source told the command besides the line (a journal
     /// entry's fields and time).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -219,7 +239,7 @@ pub struct KeyRecord {
     pub last_end_unix_ms: Option<WallTime>,
     #[serde(default)]
     pub suppressed: u64,
-    /// Arrival times of the matches in the current threshold window,
+    /// The times (§11) of the matches in the current threshold window,
     /// oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub window_unix_ms: Vec<WallTime>,

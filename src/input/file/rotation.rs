@@ -83,6 +83,8 @@ pub struct LogPath {
     budget_per_turn: u64,
     /// What this turn may still read (see [`LogPath::start_turn`]).
     budget: u64,
+    /// Times the path named another file, or its file was truncated.
+    rotations: u64,
 }
 
 impl LogPath {
@@ -116,6 +118,7 @@ impl LogPath {
             rotated_dirs: Vec::new(),
             budget_per_turn: READ_BUDGET,
             budget: READ_BUDGET,
+            rotations: 0,
         })
     }
 
@@ -265,6 +268,35 @@ impl LogPath {
         self.current.is_some()
     }
 
+    /// How far the file open at the path was processed: the first byte
+    /// not processed yet. `None` while no file is open.
+    pub fn offset(&self) -> Option<u64> {
+        self.current.as_ref().map(Follower::processed_offset)
+    }
+
+    /// Rotated files still open, being finished.
+    pub fn rotated_open(&self) -> usize {
+        self.retired.len()
+    }
+
+    /// Times the path named another file, or its file was truncated.
+    pub fn rotations(&self) -> u64 {
+        self.rotations
+    }
+
+    /// Bytes in the open files not processed yet: their sizes now minus
+    /// the offsets (one `fstat` per open file).
+    pub fn lag(&self) -> u64 {
+        self.current
+            .iter()
+            .chain(self.retired.iter().map(|old| &old.file))
+            .filter_map(|f| {
+                let len = f.file().metadata().ok()?.len();
+                Some(len.saturating_sub(f.processed_offset()))
+            })
+            .sum()
+    }
+
     /// The end for good (`--once`): held partial lines are lines.
     pub fn finish(&mut self, sink: LineSink) {
         if let Some(file) = self.current.as_mut() {
@@ -326,8 +358,10 @@ impl LogPath {
         match std::fs::metadata(&self.path) {
             Ok(meta) if Some(FileId::of(&meta)) == current_id => {
                 self.can_look();
-                if let Some(file) = self.current.as_mut() {
-                    check_truncation(file, &self.path.display().to_string(), sink);
+                if let Some(file) = self.current.as_mut()
+                    && check_truncation(file, &self.path.display().to_string(), sink)
+                {
+                    self.rotations += 1;
                 }
             }
             Ok(_) => {
@@ -508,6 +542,7 @@ impl LogPath {
         let Some(mut file) = self.current.take() else {
             return;
         };
+        self.rotations += 1;
         let name = retired_name(&file);
         // Truncated and then rotated between two looks: the lines written
         // after the truncation are at the start of the old file.
@@ -589,19 +624,24 @@ fn retired_name(file: &Follower) -> String {
     event::name(file.current_path().as_deref())
 }
 
-fn check_truncation(file: &mut Follower, name: &str, sink: LineSink) {
+/// Rewinds `file` if it was truncated; whether it was.
+fn check_truncation(file: &mut Follower, name: &str, sink: LineSink) -> bool {
     match file.is_truncated() {
-        Ok(false) => {}
+        Ok(false) => false,
         Ok(true) => {
             emit!(FileEvent::Truncated {
                 name: name.to_owned(),
             });
             file.rewind(sink);
+            true
         }
-        Err(err) => emit!(FileEvent::CannotCheckTruncation {
-            name: name.to_owned(),
-            error: err.to_string(),
-        }),
+        Err(err) => {
+            emit!(FileEvent::CannotCheckTruncation {
+                name: name.to_owned(),
+                error: err.to_string(),
+            });
+            false
+        }
     }
 }
 

@@ -20,6 +20,7 @@ use crate::input::file::rotation::LogPath;
 use crate::input::file::watch::{self, Watch};
 use crate::react::action::seconds;
 use crate::report::event::{FileEvent, emit};
+use crate::report::status_line::Reading;
 
 /// Looks at the path in one read, at most, while it keeps naming another
 /// file.
@@ -229,17 +230,29 @@ impl FileSource {
         self.log.expire(at, sink);
     }
 
+    /// Did the last read stop at its budget?
+    pub fn behind(&self) -> bool {
+        self.more
+    }
+
     /// Stopping: no more events.
     pub fn stop_watching(&mut self) {
         self.watch = None;
     }
 
     /// What the service manager shows as our status.
-    pub fn status(&self) -> String {
-        match (&self.resolution.missing_dir, self.log.is_open()) {
-            (Some(dir), _) => format!("waiting for the directory {}", dir.display()),
-            (None, false) => format!("waiting for {}", self.path_as_given),
-            (None, true) => format!("following {}", self.path_as_given),
+    pub fn status(&self) -> Reading<'_> {
+        match (&self.resolution.missing_dir, self.log.offset()) {
+            (Some(dir), _) => Reading::Waiting {
+                what: format!("the directory {}", dir.display()).into(),
+            },
+            (None, None) => Reading::Waiting {
+                what: self.path_as_given.as_str().into(),
+            },
+            (None, Some(offset)) => Reading::File {
+                path: &self.path_as_given,
+                offset,
+            },
         }
     }
 

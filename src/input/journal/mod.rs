@@ -380,12 +380,19 @@ impl Journal {
         }
     }
 
-    /// For `STATUS=`.
-    pub fn status(&self) -> String {
-        match self.reader {
-            Some(_) => format!("following {}", self.settings.name()),
-            None => format!("starting journalctl again for {}", self.settings.name()),
-        }
+    /// What is followed, for people: the journal and its matches.
+    pub fn name(&self) -> String {
+        self.settings.name()
+    }
+
+    /// Is journalctl to be started again (it exited)?
+    pub fn restarting(&self) -> bool {
+        self.reader.is_none()
+    }
+
+    /// Has the last read stopped at its budget, with more to read?
+    pub fn behind(&self) -> bool {
+        self.more
     }
 
     /// Reads what journalctl has printed, about `budget` bytes at most,
@@ -793,8 +800,7 @@ pub fn check_access(settings: &Settings) -> Result<(), String> {
 
 /// The variables [`command_env`] sets, by name: a held match restored
 /// from the state gets back only these.
-const VARIABLES: [&str; 7] = [
-    "LOGS2ECA_MATCH_TIME",
+const VARIABLES: [&str; 6] = [
     "LOGS2ECA_JOURNAL_UNIT",
     "LOGS2ECA_JOURNAL_IDENTIFIER",
     "LOGS2ECA_JOURNAL_PID",
@@ -808,12 +814,19 @@ pub fn known_variable(name: &str) -> Option<&'static str> {
     VARIABLES.iter().copied().find(|known| *known == name)
 }
 
-/// What the command gets of the entry, besides its line.
+/// The entry's own time (SPEC §11): when the program logged it, else when
+/// the journal received it. The command gets it as `LOGS2ECA_MATCH_TIME`,
+/// as any line's time.
+pub fn entry_time(entry: &Entry) -> Option<crate::react::linetime::Time> {
+    let us = entry.time_us()?;
+    Some(crate::react::linetime::Time::from_system(
+        std::time::UNIX_EPOCH + Duration::from_micros(us),
+    ))
+}
+
+/// What the command gets of the entry, besides its line and its time.
 pub fn command_env(entry: &Entry) -> Vec<(&'static str, Vec<u8>)> {
-    let mut env = Vec::with_capacity(7);
-    if let Some(us) = entry.time_us() {
-        env.push(("LOGS2ECA_MATCH_TIME", time::rfc3339(us).into_bytes()));
-    }
+    let mut env = Vec::with_capacity(6);
     let fields = [
         ("LOGS2ECA_JOURNAL_UNIT", &entry.unit),
         ("LOGS2ECA_JOURNAL_IDENTIFIER", &entry.identifier),
@@ -1033,12 +1046,12 @@ mod tests {
         assert_eq!(
             names,
             [
-                "LOGS2ECA_MATCH_TIME",
                 "LOGS2ECA_JOURNAL_UNIT",
                 "LOGS2ECA_JOURNAL_PID",
                 "LOGS2ECA_JOURNAL_CURSOR"
             ]
         );
-        assert_eq!(env[0].1, b"2023-11-14T22:13:20.000000Z");
+        let time = entry_time(&entry).unwrap();
+        assert_eq!(time.to_string(), "2023-11-14T22:13:20Z");
     }
 }

@@ -4,7 +4,9 @@
 //! with a timeout only for the deadlines the parts ask for (a command's
 //! timeout, the end of a cooldown with suppressed matches, a source's next
 //! look, a save of the state file that is behind). With none of those
-//! pending an idle daemon does not wake up at all.
+//! pending an idle daemon does not wake up at all. With a state file it
+//! also waits on the saver's pipe, which speaks only when a start waits
+//! for the save of the spawn before it.
 //!
 //! Nothing but these events can make the loop wait: no thread and no
 //! queue of our own stand between the kernel and the loop, so nothing can
@@ -81,6 +83,8 @@ struct Wake {
     signals: Vec<i32>,
     /// The source's descriptor is ready (inotify events, standard input).
     input: bool,
+    /// The saver wrote the state a start waited for.
+    saved: bool,
 }
 
 struct Daemon {
@@ -250,6 +254,11 @@ impl Daemon {
             )?))
         };
         let mut reaction = Reaction::new(&config, spawner);
+        if state_file.is_some() && mode != Mode::Stream {
+            // At most one spawn not on disk yet (SPEC §6): a crash repeats
+            // at most one command.
+            reaction.hold_starts_until_saved();
+        }
         let mut clock = LineClock::new(config.times.clone());
         if let Some(state) = saved {
             restore(&config, &mut reaction, &mut clock, state, now);
@@ -365,6 +374,7 @@ impl Daemon {
         }
         if (self.mode == Mode::Once || self.input.ended())
             && !self.reaction.is_running()
+            && !self.reaction.waits_for_save()
             && self.stopping.is_none()
             && self.pending_stop.is_none()
         {
@@ -430,6 +440,14 @@ impl Daemon {
                 other => todo.stop = Some(other),
             }
         }
+        if wake.saved
+            && let Some(state) = self.state.as_mut()
+        {
+            state.on_ready();
+        }
+        // Before the exits and the lines: a spawn saved meanwhile holds
+        // nothing back any more.
+        self.start_what_waited_for_a_save(now);
         if let Some(err) = self.input.on_ready(wake.input, now) {
             self.failure = Some(err);
             todo.stop = Some(SIGTERM);
@@ -495,8 +513,30 @@ impl Daemon {
             state.note_progress(log, &self.reaction, now);
             state.on_deadline(&self.config.path, log, &self.reaction, now);
         }
+        self.start_what_waited_for_a_save(now);
         self.after_turn(now);
         None
+    }
+
+    /// Starts what waited for the save of the last spawn, once that save
+    /// is written; else, while something waits, asks the saver to make
+    /// its descriptor readable when it is (no polling, and no wake-up for
+    /// a save nobody waits for).
+    fn start_what_waited_for_a_save(&mut self, now: Instant) {
+        let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) else {
+            return;
+        };
+        while let Some(spawn) = self.reaction.unsaved_spawn() {
+            // A `false` request: written just now, before it: go on.
+            if state.written() < spawn
+                && (!self.reaction.waits_for_save() || state.wake_when_written(spawn))
+            {
+                return;
+            }
+            self.reaction.spawn_saved(now);
+            // A start here is a spawn to save in its turn.
+            state.note_progress(log, &self.reaction, now);
+        }
     }
 
     /// Saves the state now, if there is a state file (written off the
@@ -525,7 +565,11 @@ impl Daemon {
     fn wait(&self, signals: &mut Signals, deadline: Option<Instant>) -> Result<Wake> {
         let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
         let input = self.input.fd();
-        let fds: Vec<_> = [Some(signals.fd()), input].into_iter().flatten().collect();
+        let saver = self.state.as_ref().and_then(Persist::fd);
+        let fds: Vec<_> = [Some(signals.fd()), input, saver]
+            .into_iter()
+            .flatten()
+            .collect();
         let ready =
             poll(&fds, timeout).map_err(|err| Error::failure(format!("cannot wait: {err}")))?;
         let mut ready = ready.into_iter();
@@ -533,7 +577,9 @@ impl Daemon {
         let mut wake = Wake {
             signals: Vec::new(),
             input: input.is_some() && ready.next().unwrap_or(false),
+            saved: false,
         };
+        wake.saved = saver.is_some() && ready.next().unwrap_or(false);
         if signalled {
             wake.signals.extend(signals.pending());
         }

@@ -10,11 +10,18 @@
 //! the position past its line is written (by the saver's thread, off the
 //! loop). A crash between the two runs that command once more at restart;
 //! no crash can lose a line.
+//!
+//! At most one command is in that window: a start that could follow
+//! (a queued match, a trigger waiting for a slot, another key's trigger)
+//! waits until the save of the spawn before it is written, so that a slow
+//! write cannot let a second spawn in before the first is on disk. The
+//! loop hears of that write through the saver's pipe ([`Persist::fd`]),
+//! asked for only while a start waits, so an idle daemon never wakes.
 
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver};
+use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver, Store};
 use crate::checkpoint::state::{
     FieldRecord, GateRecord, HeldRecord, JournalRecord, KeyRecord, RunningRecord, SAVE_INTERVAL,
     SaveSchedule, State, StateFile, WallTime,
@@ -92,8 +99,13 @@ pub struct Persist {
 
 impl Persist {
     pub fn new(file: StateFile, gate: GateRecord) -> std::io::Result<Self> {
+        Self::with_store(file, gate)
+    }
+
+    /// Saves into `store` (the state file, or a fake disk in tests).
+    pub fn with_store(store: impl Store, gate: GateRecord) -> std::io::Result<Self> {
         Ok(Persist {
-            saver: Saver::start(file)?,
+            saver: Saver::start(store)?,
             schedule: SaveSchedule::new(SAVE_INTERVAL),
             seen: (0, 0),
             held_cut_warned: false,
@@ -165,7 +177,7 @@ impl Persist {
         self.seen = (log.progress(), reaction.generation());
         // A failure is the saver's to report; the next save is due when
         // reading advances again, as after any save: none while idle.
-        self.saver.submit(state);
+        self.saver.submit(state, reaction.generation());
         self.schedule.saved(now);
         // The size of the save before this one: what the next must wait
         // for at MAX_SAVE_RATE (D9).
@@ -213,6 +225,29 @@ impl Persist {
         }
         self.held_cut_warned = left_out > 0;
         records
+    }
+
+    /// The reaction's generation that the last written state was taken
+    /// at: every spawn up to it is on disk (or its write failed, which was
+    /// warned about: a failing disk does not hold commands back).
+    pub fn written(&self) -> u64 {
+        self.saver.written()
+    }
+
+    /// Asks for [`Persist::fd`] to become readable once the state of
+    /// `generation` is written; `false`: it already is.
+    pub fn wake_when_written(&self, generation: u64) -> bool {
+        self.saver.wake_when_written(generation)
+    }
+
+    /// What the loop waits on, besides the signals and the input.
+    pub fn fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.saver.fd()
+    }
+
+    /// The descriptor was readable: read what it held.
+    pub fn on_ready(&mut self) {
+        self.saver.on_ready();
     }
 
     /// Waits (a few seconds at most, less once `hurry` is set) until the

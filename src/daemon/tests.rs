@@ -357,3 +357,5 @@ fn a_deadline_fires_while_a_read_is_pending() {
         other.progress()
     });
 }
+
+mod spawn_save;

@@ -81,6 +81,11 @@ pub struct Reaction {
     /// A dry run's suppressed matches, told once in its summary rather
     /// than a line per key.
     dry_suppressed: Suppressed,
+    /// With a state file: each spawn holds the next start back until the
+    /// save that records it is written (see `persist`).
+    hold_until_saved: bool,
+    /// The generation of the last spawn while it is not saved yet.
+    unsaved_spawn: Option<u64>,
 }
 
 impl Reaction {
@@ -110,7 +115,35 @@ impl Reaction {
             dry_suppressed: Suppressed::default(),
             stopping: false,
             counters: Counters::new(SystemTime::now()),
+            hold_until_saved: false,
+            unsaved_spawn: None,
         }
+    }
+
+    /// With a state file: after a spawn, no other command starts until the
+    /// save that records that spawn is written ([`Reaction::spawn_saved`]),
+    /// so that a crash repeats at most one command.
+    pub fn hold_starts_until_saved(&mut self) {
+        self.hold_until_saved = true;
+    }
+
+    /// The generation of the last spawn, while no written save holds it.
+    pub fn unsaved_spawn(&self) -> Option<u64> {
+        self.unsaved_spawn
+    }
+
+    /// Does a start wait for the last spawn to be saved?
+    pub fn waits_for_save(&self) -> bool {
+        self.unsaved_spawn.is_some() && self.gate.has_waiting()
+    }
+
+    /// The save that records the last spawn is written: what waited starts
+    /// (the first of it, until its own spawn is saved).
+    pub fn spawn_saved(&mut self, now: Instant) {
+        self.unsaved_spawn = None;
+        self.gate.hold_starts(false);
+        // Each waiting match keeps its own time.
+        self.start_waiting(Time::from_system(SystemTime::UNIX_EPOCH), now);
     }
 
     /// A block of lines was read: `matches` matched (and were handed to
@@ -342,6 +375,10 @@ impl Reaction {
                             pid,
                             why: why(),
                         });
+                        if self.hold_until_saved {
+                            self.unsaved_spawn = Some(self.generation);
+                            self.gate.hold_starts(true);
+                        }
                     }
                     Err(err) => {
                         emit!(RunEvent::CannotStart {

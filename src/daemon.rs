@@ -523,7 +523,7 @@ impl Daemon {
     /// its descriptor readable when it is (no polling, and no wake-up for
     /// a save nobody waits for).
     fn start_what_waited_for_a_save(&mut self, now: Instant) {
-        let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) else {
+        let (Some(state), Some(log)) = (self.state.as_mut(), self.input.checkpoint()) else {
             return;
         };
         while let Some(spawn) = self.reaction.unsaved_spawn() {

@@ -1,5 +1,6 @@
 //! The event loop. It waits in poll(2) on the signal pipe and the
-//! source's descriptor (inotify for a path, standard input for a stream),
+//! source's descriptor (inotify for a path, standard input for a stream,
+//! journalctl's output for the journal),
 //! with a timeout only for the deadlines the parts ask for (a command's
 //! timeout, the end of a cooldown with suppressed matches, a source's next
 //! look, a save of the state file that is behind). With none of those
@@ -26,10 +27,10 @@ use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 use crate::checkpoint::persist::{self, Persist};
 use crate::checkpoint::state::{GateRecord, KeyRecord, State, StateFile, WallTime};
 use crate::error::{Error, Result};
-use crate::input::file::follow::LineSink;
 use crate::input::file::rotation::LogPath;
 use crate::input::file::source::{FileSource, Options};
-use crate::input::source::Source;
+use crate::input::journal::{self, Journal};
+use crate::input::source::{Source, SourceSink};
 use crate::input::stream::Stream;
 use crate::react::action::{self, OsSpawner, SHUTDOWN_KILL_GRACE, STOP_GRACE, Spawner, seconds};
 use crate::react::linetime::{LineClock, Time};
@@ -55,7 +56,7 @@ struct Todo {
 /// How the run goes, from the settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// Follow the path until stopped, across rotation.
+    /// Follow the path (or the journal) until stopped, across rotation.
     Follow,
     /// Read standard input until it ends or we are stopped (`-l -`).
     Stream,
@@ -223,8 +224,14 @@ fn restore(
         // it cannot be checked again, and is kept.
         let cut = held.line.len() >= crate::react::action::MAX_ENV_VALUE;
         if cut || config.matcher.matches(&held.line) {
+            // A journal entry's fields, as its command would have had them.
+            let extra: Vec<(&'static str, Vec<u8>)> = held
+                .fields
+                .iter()
+                .filter_map(|f| Some((journal::known_variable(&f.name)?, f.value.clone())))
+                .collect();
             let time = clock.alone(&held.line, arrival);
-            reaction.on_restored(&held.line, held.trigger, time, now);
+            reaction.on_restored(&held.line, held.trigger, &extra, time, now);
         } else {
             dropped += 1;
         }
@@ -248,7 +255,18 @@ impl Daemon {
         now: Instant,
     ) -> Result<Daemon> {
         let mode = Mode::of(&config);
-        let input = if mode == Mode::Stream {
+        let input = if let Some(settings) = &config.journal {
+            let position = saved.as_ref().and_then(persist::journal_position);
+            Source::Journal(Box::new(
+                Journal::open(
+                    settings.clone(),
+                    position,
+                    config.from_beginning,
+                    mode == Mode::Once,
+                )
+                .map_err(|err| Error::failure(err.0))?,
+            ))
+        } else if mode == Mode::Stream {
             Source::Stream(
                 Stream::stdin()
                     .map_err(|err| Error::failure(format!("cannot read standard input: {err}")))?,
@@ -465,8 +483,8 @@ impl Daemon {
         for signal in wake.signals {
             match signal {
                 SIGCHLD => todo.child_exited = true,
-                // A stream has nothing to reopen.
-                SIGHUP => todo.reload = self.mode == Mode::Follow,
+                // A stream has nothing to reopen, nor has the journal.
+                SIGHUP => todo.reload = self.mode == Mode::Follow && self.config.journal.is_none(),
                 other => todo.stop = Some(other),
             }
         }
@@ -559,7 +577,7 @@ impl Daemon {
         }
         self.reaction.on_deadline(now, !self.input.behind());
         // A stream has no state file: `state` is `None` with one.
-        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.checkpoint()) {
             // Queued commands start as others end, outside any read.
             state.note_progress(log, &self.reaction, now);
             state.on_deadline(&self.config.path, log, &self.reaction, now);
@@ -587,7 +605,7 @@ impl Daemon {
     /// its descriptor readable when it is (no polling, and no wake-up for
     /// a save nobody waits for).
     fn start_what_waited_for_a_save(&mut self, now: Instant) {
-        let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) else {
+        let (Some(state), Some(log)) = (self.state.as_mut(), self.input.checkpoint()) else {
             return;
         };
         while let Some(spawn) = self.reaction.unsaved_spawn() {
@@ -606,7 +624,7 @@ impl Daemon {
     /// Saves the state now, if there is a state file (written off the
     /// loop: see `saver`).
     fn save_state(&mut self, now: Instant) {
-        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.checkpoint()) {
             state.save(&self.config.path, log, &self.reaction, now);
         }
     }
@@ -651,7 +669,11 @@ impl Daemon {
     }
 
     /// Hands every new line of the followed files to the matcher.
-    fn with_lines<T>(&mut self, now: Instant, read: impl FnOnce(&mut Source, LineSink) -> T) -> T {
+    fn with_lines<T>(
+        &mut self,
+        now: Instant,
+        read: impl FnOnce(&mut Source, SourceSink) -> T,
+    ) -> T {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
         let summary = &mut self.summary;
@@ -659,26 +681,43 @@ impl Daemon {
         // What "now" is for lines without a timestamp, and for those
         // stamped ahead of it.
         let arrival = Time::now();
-        let result = read(&mut self.input, &mut |block, origin| {
+        let result = read(&mut self.input, &mut |block, origin, entry| {
             // Nobody reads a dry run's output any more: skip the work until
             // the loop stops.
             if reaction.output_closed() {
                 return;
             }
             let mut matched = 0;
+            // A journal entry's fields, made once for all its matches.
+            let mut extra = None;
             let excluded = matcher.for_each_match(block, |line| {
                 matched += 1;
-                let time = clock.time_of(block, line, arrival);
-                reaction.on_match(line, origin.of(block, line), time, now)
+                match entry {
+                    None => {
+                        let time = clock.time_of(block, line, arrival);
+                        reaction.on_match(line, origin.of(block, line), time, now)
+                    }
+                    Some(entry) => {
+                        let time = clock.entry(journal::entry_time(entry), arrival);
+                        let extra = extra.get_or_insert_with(|| journal::command_env(entry));
+                        reaction.on_entry_match(line, origin, extra, time, now);
+                    }
+                }
             });
-            clock.end_block(block, arrival);
-            let lines = reaction.count_block(block, matched, excluded);
+            let lines = match entry {
+                None => {
+                    clock.end_block(block, arrival);
+                    reaction.count_block(block, matched, excluded)
+                }
+                // A message has no newline of its own.
+                Some(_) => reaction.count_entry(block, matched, excluded),
+            };
             if let Some(summary) = summary.as_mut() {
                 summary.add(lines, matched + excluded, excluded);
             }
         });
         reaction.flush();
-        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.checkpoint()) {
             state.note_progress(log, &self.reaction, now);
         }
         result
@@ -858,7 +897,7 @@ fn log_summary(config: &Config) {
     log::info!(
         "{} {}: on lines matching {}{exclude}, {action}",
         if config.once { "scanning" } else { "following" },
-        config.path_as_given,
+        config.source_name(),
         crate::settings::shown::pattern(&config.matcher.pattern),
     );
 }

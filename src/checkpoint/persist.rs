@@ -26,10 +26,11 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver, Store};
 use crate::checkpoint::state::{
-    EnvRecord, GateRecord, HeldRecord, JobRecord, KeyRecord, RunningRecord, SAVE_INTERVAL,
-    SaveSchedule, State, StateFile, WallTime,
+    EnvRecord, FieldRecord, GateRecord, HeldRecord, JobRecord, JournalRecord, KeyRecord,
+    RunningRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
 };
 use crate::input::file::rotation::LogPath;
+use crate::input::journal::{Journal, Position};
 use crate::react::followup::{Action, Job};
 use crate::react::gate;
 use crate::react::linetime::Time;
@@ -47,6 +48,45 @@ pub const AFTER_SPAWN: Duration = Duration::from_millis(2);
 
 /// How many bytes of held lines a save keeps at most.
 pub const MAX_HELD_SAVED: usize = 1 << 20;
+
+/// What a source keeps in the state: its position, and a count that
+/// moves with it (a change is something new to save).
+pub trait Checkpoint {
+    fn progress(&self) -> u64;
+    fn save_into(&self, state: &mut State);
+}
+
+impl Checkpoint for LogPath {
+    fn progress(&self) -> u64 {
+        LogPath::progress(self)
+    }
+
+    fn save_into(&self, state: &mut State) {
+        LogPath::save_into(self, state);
+    }
+}
+
+impl Checkpoint for Journal {
+    fn progress(&self) -> u64 {
+        Journal::progress(self)
+    }
+
+    fn save_into(&self, state: &mut State) {
+        let position = self.position();
+        state.journal = Some(JournalRecord {
+            cursor: position.cursor,
+            received_unix_us: position.time_us,
+        });
+    }
+}
+
+/// The journal's position a saved state holds.
+pub fn journal_position(state: &State) -> Option<Position> {
+    state.journal.as_ref().map(|record| Position {
+        cursor: record.cursor.clone(),
+        time_us: record.received_unix_us,
+    })
+}
 
 pub struct Persist {
     saver: Saver,
@@ -90,7 +130,7 @@ impl Persist {
     /// cooldown is over, would run the command; a cooldown saved as
     /// starting at the spawn would end early; a command that ended would
     /// run again), an advance of the position alone within a second.
-    pub fn note_progress(&mut self, log: &LogPath, reaction: &Reaction, now: Instant) {
+    pub fn note_progress(&mut self, log: &dyn Checkpoint, reaction: &Reaction, now: Instant) {
         let seen = (log.progress(), reaction.generation());
         if seen == self.seen {
             return;
@@ -106,14 +146,20 @@ impl Persist {
     }
 
     /// Saves if a save is due at `now`.
-    pub fn on_deadline(&mut self, path: &Path, log: &LogPath, reaction: &Reaction, now: Instant) {
+    pub fn on_deadline(
+        &mut self,
+        path: &Path,
+        log: &dyn Checkpoint,
+        reaction: &Reaction,
+        now: Instant,
+    ) {
         if self.schedule.is_due(now) {
             self.save(path, log, reaction, now);
         }
     }
 
     /// Saves now (a rotation, the end).
-    pub fn save(&mut self, path: &Path, log: &LogPath, reaction: &Reaction, now: Instant) {
+    pub fn save(&mut self, path: &Path, log: &dyn Checkpoint, reaction: &Reaction, now: Instant) {
         let wall = SystemTime::now();
         let mut state = State::new(path, WallTime::from_system(wall));
         log.save_into(&mut state);
@@ -166,10 +212,17 @@ impl Persist {
                 bytes += line.len();
                 bytes <= MAX_HELD_SAVED
             })
-            .map(|&(line, trigger, key)| HeldRecord {
+            .map(|&(line, trigger, key, fields)| HeldRecord {
                 line: line.to_vec(),
                 trigger,
                 key: key.to_vec(),
+                fields: fields
+                    .iter()
+                    .map(|(name, value)| FieldRecord {
+                        name: (*name).to_owned(),
+                        value: value.clone(),
+                    })
+                    .collect(),
             })
             .collect();
         let left_out = held.len() - records.len();

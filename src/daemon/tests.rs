@@ -560,6 +560,7 @@ fn restored_matches_run_in_their_order() {
             line: line.as_bytes().to_vec(),
             trigger: false,
             key: Vec::new(),
+            fields: Vec::new(),
         })
         .collect();
     let (mut d, fake, t0) = start(config, Some(saved));

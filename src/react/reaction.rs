@@ -24,6 +24,10 @@ use crate::settings::config::Config;
 /// How much of a line goes into a log message.
 const LOGGED_LINE: usize = 200;
 
+/// A held match as the state keeps it: its line, whether it is a trigger
+/// waiting for a slot, its key, and what its command gets besides the line.
+pub type HeldLine<'a> = (&'a [u8], bool, &'a [u8], &'a [(&'static str, Vec<u8>)]);
+
 /// A match stamped more than this after the time a running command's run
 /// has reached is from a backlog (see `Reaction::deferred`); live lines,
 /// stamped to the second or a little late, are not.
@@ -160,6 +164,12 @@ impl Reaction {
         self.counters.on_block(block, matches, excluded)
     }
 
+    /// A journal entry's message was read: as a block, whose last line
+    /// has no newline of its own. Returns how many lines it had.
+    pub fn count_entry(&mut self, message: &[u8], matches: u64, excluded: u64) -> u64 {
+        self.counters.on_entry(message, matches, excluded)
+    }
+
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
@@ -172,17 +182,45 @@ impl Reaction {
     /// A line matched (and was not excluded); `origin` is where it starts,
     /// `time` the line's time (§11), `now` when it was read.
     pub fn on_match(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant) {
-        self.arrive(line, origin, time, now, false);
+        self.arrive(line, origin, &[], time, now, false);
+    }
+
+    /// A line of a journal entry matched: `extra` is what the command
+    /// gets of the entry besides the line.
+    pub fn on_entry_match(
+        &mut self,
+        line: &[u8],
+        origin: LineOrigin,
+        extra: &[(&'static str, Vec<u8>)],
+        time: Time,
+        now: Instant,
+    ) {
+        self.arrive(line, origin, extra, time, now, false);
     }
 
     /// A match the state file kept (held when the daemon stopped), back at
     /// start: `trigger` if it had already reached the threshold and was
     /// waiting for a slot, so it triggers without counting again.
-    pub fn on_restored(&mut self, line: &[u8], trigger: bool, time: Time, now: Instant) {
-        self.arrive(line, LineOrigin::RESTORED, time, now, trigger);
+    pub fn on_restored(
+        &mut self,
+        line: &[u8],
+        trigger: bool,
+        extra: &[(&'static str, Vec<u8>)],
+        time: Time,
+        now: Instant,
+    ) {
+        self.arrive(line, LineOrigin::RESTORED, extra, time, now, trigger);
     }
 
-    fn arrive(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant, trigger: bool) {
+    fn arrive(
+        &mut self,
+        line: &[u8],
+        origin: LineOrigin,
+        extra: &[(&'static str, Vec<u8>)],
+        time: Time,
+        now: Instant,
+        trigger: bool,
+    ) {
         self.generation += 1;
         if !trigger && self.ahead_of_the_runs(time, now) {
             log::debug!("held until a command ends: {}", excerpt(line));
@@ -190,14 +228,23 @@ impl Reaction {
                 line: line[..line.len().min(MAX_ENV_VALUE)].into(),
                 origin,
                 time,
+                extra: extra.to_vec(),
             });
             return;
         }
-        self.judge(line, origin, time, now, trigger);
+        self.judge(line, origin, extra, time, now, trigger);
     }
 
     /// Puts a match through the gate and acts on the verdict.
-    fn judge(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant, trigger: bool) {
+    fn judge(
+        &mut self,
+        line: &[u8],
+        origin: LineOrigin,
+        extra: &[(&'static str, Vec<u8>)],
+        time: Time,
+        now: Instant,
+        trigger: bool,
+    ) {
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -212,6 +259,7 @@ impl Reaction {
             line: line[..line.len().min(MAX_ENV_VALUE)].into(),
             origin,
             time,
+            extra: extra.to_vec(),
         };
         let verdict = if trigger {
             self.gate.on_restored_trigger(&self.key, time, hold)
@@ -220,7 +268,7 @@ impl Reaction {
         };
         match verdict {
             Verdict::Run(start) => {
-                self.start(start, line, origin, time, now);
+                self.start(start, line, origin, extra, time, now);
                 self.start_waiting(time, now);
             }
             Verdict::Suppressed => {
@@ -277,13 +325,21 @@ impl Reaction {
             let Some(held) = self.deferred.pop_front() else {
                 break;
             };
-            self.judge(&held.line, held.origin, held.time, now, false);
+            self.judge(&held.line, held.origin, &held.extra, held.time, now, false);
         }
     }
 
     /// Runs (or prints) what the gate let through; its run counts from the
     /// line time `time`.
-    fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, time: Time, now: Instant) {
+    fn start(
+        &mut self,
+        start: Launch,
+        line: &[u8],
+        origin: LineOrigin,
+        extra: &[(&'static str, Vec<u8>)],
+        time: Time,
+        now: Instant,
+    ) {
         self.counters.on_trigger(SystemTime::now());
         self.generation += 1;
         match &mut self.sink {
@@ -313,6 +369,7 @@ impl Reaction {
                     count: u64::from(start.count),
                     key: (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key)),
                     time: Some(time),
+                    extra,
                 });
                 let started = runs.start_first(&mut self.gate, start.key, env, time, now);
                 // Logged after the spawn: the write to stderr (a pipe to
@@ -389,7 +446,14 @@ impl Reaction {
         }
         self.note_spawns();
         while let Some((start, held)) = self.gate.next_ready() {
-            self.start(start, &held.line, held.origin, held.time.max(time), now);
+            self.start(
+                start,
+                &held.line,
+                held.origin,
+                &held.extra,
+                held.time.max(time),
+                now,
+            );
         }
     }
 
@@ -442,16 +506,16 @@ impl Reaction {
     /// with whether it is a trigger waiting for a slot (else a match queued
     /// behind its key's run): handled but not run yet, so the state file
     /// keeps them for a restart.
-    pub fn held_lines(&self) -> Vec<(&[u8], bool, &[u8])> {
+    pub fn held_lines(&self) -> Vec<HeldLine<'_>> {
         self.gate
             .held()
             .into_iter()
-            .map(|(held, trigger, key)| (&held.line[..], trigger, key))
+            .map(|(held, trigger, key)| (&held.line[..], trigger, key, &held.extra[..]))
             // Deferred before their key was known: shown without one.
             .chain(
                 self.deferred
                     .iter()
-                    .map(|held| (&held.line[..], false, &b""[..])),
+                    .map(|held| (&held.line[..], false, &b""[..], &held.extra[..])),
             )
             .collect()
     }
@@ -689,11 +753,13 @@ struct HeldMatch {
     line: Box<[u8]>,
     origin: LineOrigin,
     time: Time,
+    /// The journal entry's fields, for the command (empty for a file).
+    extra: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl Held for HeldMatch {
     fn bytes(&self) -> usize {
-        self.line.len()
+        self.line.len() + self.extra.iter().map(|(_, v)| v.len()).sum::<usize>()
     }
 }
 

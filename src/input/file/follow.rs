@@ -298,14 +298,22 @@ impl Follower {
     /// the file or until about `budget` bytes were read. Returns the number
     /// of bytes read.
     pub fn read_appended(&mut self, budget: u64, on_block: LineSink) -> io::Result<u64> {
-        let total = self.read_chunks(budget, on_block)?;
-        if total > 0 {
+        let mut tail_known = true;
+        let total = self.read_chunks(budget, on_block, &mut tail_known)?;
+        if !tail_known {
             self.load_tail()?;
         }
         Ok(total)
     }
 
-    fn read_chunks(&mut self, budget: u64, on_block: LineSink) -> io::Result<u64> {
+    /// `tail_known` stays true while every byte passed over was read, so
+    /// that the tail follows from them without reading it again.
+    fn read_chunks(
+        &mut self,
+        budget: u64,
+        on_block: LineSink,
+        tail_known: &mut bool,
+    ) -> io::Result<u64> {
         let mut total = 0;
         let mut after_hole = false;
         // A read that filled the whole buffer: there may be a backlog,
@@ -318,7 +326,10 @@ impl Follower {
                         total += n;
                         continue;
                     }
-                    Mapping::Truncated(n) => return Ok(total + n),
+                    Mapping::Truncated(n) => {
+                        *tail_known = false;
+                        return Ok(total + n);
+                    }
                     Mapping::NotHere => backlog = false,
                 }
             }
@@ -337,6 +348,7 @@ impl Follower {
                     None => (n, false),
                 };
                 self.resync = !ended;
+                *tail_known = false;
                 self.offset += skip as u64;
                 total += skip as u64;
                 continue;
@@ -356,6 +368,7 @@ impl Follower {
                 if skip > 0 {
                     log::debug!("skipped {skip} bytes of a hole");
                     after_hole = true;
+                    *tail_known = false;
                     self.offset += skip;
                     total += skip;
                     continue;
@@ -364,6 +377,7 @@ impl Follower {
             after_hole = false;
             self.rewound = false;
             backlog = n == spare.len();
+            extend_tail(&mut self.tail, &spare[..n]);
             let origin = self.buffer_origin();
             self.offset += n as u64;
             total += n as u64;
@@ -371,6 +385,12 @@ impl Follower {
                 on_block(block, origin.at(block));
             });
             self.complete_fingerprint()?;
+            if !backlog {
+                // A short read of a regular file is its end, for now: what
+                // is appended next raises an event (or is found by the next
+                // look), so asking again would only read nothing.
+                break;
+            }
         }
         Ok(total)
     }
@@ -430,6 +450,7 @@ impl Follower {
             return Ok(Mapping::Truncated(self.offset - start));
         }
         self.complete_fingerprint()?;
+        extend_tail(&mut self.tail, data);
         Ok(Mapping::Read(self.offset - start))
     }
 
@@ -481,6 +502,18 @@ impl Follower {
     /// held partial line, or what is read next.
     fn buffer_origin(&self) -> BufferOrigin {
         BufferOrigin::new(self.id, self.offset, &self.lines)
+    }
+}
+
+/// `tail` (the bytes just before the offset) after `read` was read there.
+fn extend_tail(tail: &mut Vec<u8>, read: &[u8]) {
+    if read.len() >= FINGERPRINT_LEN {
+        tail.clear();
+        tail.extend_from_slice(&read[read.len() - FINGERPRINT_LEN..]);
+    } else {
+        tail.extend_from_slice(read);
+        let excess = tail.len().saturating_sub(FINGERPRINT_LEN);
+        tail.drain(..excess);
     }
 }
 

@@ -13,6 +13,9 @@ in the same run and quoted as a ratio. What is measured (see BENCHMARKS.md):
                directly (the floor); then the same with 100 MB/s of other
                lines appended meanwhile
   state        the same latency with and without --state-file
+  metrics      the same latency with and without --metrics-file, and the
+               scan with and without it (and, with --before BIN, against a
+               binary without the counters)
   catchup      ~1 GB appended while stopped: start -> last line processed,
                with a state file
   ingest       append ~1 GiB with cat while following
@@ -22,6 +25,8 @@ in the same run and quoted as a ratio. What is measured (see BENCHMARKS.md):
                after a flood of a million distinct keys
   poll         CPU of polling one idle file at 1 s and 100 ms, and trigger
                latency in poll mode (--poll-only: just this section)
+  time         scan with --time auto (each matching line's timestamp read)
+               against --time arrival, where 1 % and 100 % of lines match
 
 `--only latency,state,catchup` runs just those sections.
 
@@ -221,7 +226,8 @@ def hyperfine(tmp, commands, runs, warmup):
                    stdout=subprocess.DEVNULL)
     with open(out) as f:
         return [{"median": r["median"], "mean": r["mean"], "sd": r["stddev"] or 0.0,
-                 "min": r["min"]} for r in json.load(f)["results"]]
+                 "min": r["min"], "cpu": r["user"] + r["system"]}
+                for r in json.load(f)["results"]]
 
 
 def bench_scan(tmp, data, runs):
@@ -625,6 +631,30 @@ def bench_gate(tmp, data, runs):
     return rows
 
 
+# ~1 % of the generated lines: the regex's matches and its near misses.
+ONE_PERCENT = "timed out"
+
+
+def bench_time(tmp, data, runs):
+    """Scan time with the lines' timestamps read (--time auto, the default)
+    against their arrival (--time arrival, nothing read), for a pattern
+    that matches ~1 % of the lines and one that matches every line. A
+    cooldown keeps the output small and the gate busy (-w 1m). The CPU time
+    (user + system, mean) is quoted too: on a shared machine it is steadier
+    than the wall-clock median."""
+    rows = []
+    for name, pattern in [("1 %", ONE_PERCENT), ("100 %", f"/{EVERY_LINE}/")]:
+        base = [BIN, "--once", "--from-beginning", "-n", "-q", "-w", "1m", "-l", data,
+                "-p", pattern]
+        log(f"time ({name}): timing")
+        arrival, auto = hyperfine(tmp, [base + ["--time", "arrival"], base + ["--time", "auto"]],
+                                  runs, 1)
+        rows.append([name, fmt_s(arrival["median"]), fmt_s(auto["median"]),
+                     f"{auto['median'] / arrival['median']:.2f}", fmt_s(arrival["cpu"]),
+                     fmt_s(auto["cpu"]), f"{auto['cpu'] / arrival['cpu']:.2f}"])
+    return rows
+
+
 def bench_flood(tmp, keys=1_000_000):
     """A daemon with a key on cooldown takes a million lines of distinct
     keys: its peak RSS, and whether the cooled key is still suppressed."""
@@ -816,9 +846,43 @@ def stop_sessions():
 
 LATENCY_HEADER = ["subject", "samples", "lost", "p50", "p90", "p99", "max"]
 
+def bench_metrics_latency(tmp, samples):
+    """logs2eca with and without a metrics file, against each other."""
+    metrics = os.path.join(tmp, "latency.prom")
+    labelled = []
+    try:
+        labelled.append(("floor: spawn after write", Floor(tmp, "metrics-floor")))
+        labelled.append(("logs2eca -w 0", Logs2eca(tmp, "metrics-without")))
+        labelled.append(("logs2eca -w 0 --metrics-file",
+                         Logs2eca(tmp, "metrics-with", extra=["--metrics-file", metrics])))
+        log(f"metrics: {samples} samples each, interleaved")
+        sample_interleaved([s for _, s in labelled], samples)
+    finally:
+        for _, s in labelled:
+            s.close()
+    rows, stats = latency_rows(labelled, 1)
+    return rows, stats
+
+
+def bench_metrics_scan(tmp, data, runs, before=None):
+    """The literal scan with and without --metrics-file (the counters are
+    kept either way), and with the binary `before` the counters, if given."""
+    metrics = os.path.join(tmp, "scan.prom")
+    scan = ["--once", "--from-beginning", "--dry-run", "-q", "-l", data, "-p", LITERAL]
+    commands = [("logs2eca", [BIN, *scan]),
+                ("logs2eca --metrics-file", [BIN, *scan, "--metrics-file", metrics])]
+    if before:
+        commands.append(("before the counters", [before, *scan]))
+    log("metrics: scan timing")
+    times = hyperfine(tmp, [argv for _, argv in commands], runs, 2)
+    base = times[0]["median"]
+    return [[label, fmt_s(t["median"]), f"± {fmt_s(t['sd'])}", f"{t['median'] / base:.3f}"]
+            for (label, _), t in zip(commands, times)]
+
+
 # The sections, in the order they run; --only picks some.
-SECTIONS = ["scan", "adversarial", "latency", "state", "catchup", "ingest", "cost", "growth",
-            "gate", "poll"]
+SECTIONS = ["scan", "adversarial", "latency", "state", "metrics", "catchup", "ingest", "cost",
+            "growth", "gate", "poll", "time"]
 
 
 def main():
@@ -836,6 +900,8 @@ def main():
                         help=f"comma-separated sections to run (default: all of "
                              f"{','.join(SECTIONS)})")
     parser.add_argument("--bin", default=BIN, help="the logs2eca binary (default: the release build)")
+    parser.add_argument("--before", default=None,
+                        help="metrics: a logs2eca binary without the counters, to scan against")
     parser.add_argument("--poll-seconds", type=float, default=60,
                         help="idle time measured per poll interval (default 60)")
     parser.add_argument("--poll-only", action="store_true",
@@ -854,7 +920,8 @@ def main():
     mib = lambda kib: f"{kib / 1024:.1f} MiB"
     started = time.monotonic()
     try:
-        needs_data = want & {"scan", "latency", "catchup", "ingest", "growth", "gate"}
+        needs_data = want & {"scan", "latency", "metrics", "catchup", "ingest", "growth", "gate",
+                             "time"}
         small, data, big = make_data(tmp, args.lines, "growth" in want) if needs_data else (None,) * 3
         data_size = os.path.getsize(data) if data else 0
         expected = None
@@ -889,6 +956,14 @@ def main():
             rows, stats = bench_state_latency(tmp, args.samples)
             out.append("### 2c. Trigger latency with and without a state file (ms)\n")
             out.append(table(LATENCY_HEADER + ["p50 − without", "p99 − without"], rows))
+        if "metrics" in want:
+            rows, stats = bench_metrics_latency(tmp, args.samples)
+            out.append("### 2d. Trigger latency with and without a metrics file (ms)\n")
+            out.append(table(LATENCY_HEADER + ["p50 − without", "p99 − without"], rows))
+            rows = bench_metrics_scan(tmp, data, args.runs,
+                                      args.before and os.path.abspath(args.before))
+            out.append(f"### 1c. Scan with and without a metrics file, {args.lines} lines\n")
+            out.append(table(["binary", "median", "sd", "× logs2eca"], rows))
         if "catchup" in want:
             catchup = bench_catchup(tmp, data, expected)
             out.append("### 3b. Catch-up after downtime (`--state-file`, -n)\n")
@@ -946,6 +1021,11 @@ def main():
                        f"--max-keys): peak RSS {mib(flood['hwm_kib'])}, read in "
                        f"{fmt_s(flood['seconds'])}; the cooled key "
                        + ("stayed suppressed." if flood["held"] else "was NOT suppressed."))
+        if "time" in want:
+            rows = bench_time(tmp, data, args.runs)
+            out.append("### 8. The lines' own time (`--time auto` against `--time arrival`)\n")
+            out.append(table(["lines matching", "arrival: median", "auto: median", "×",
+                              "arrival: CPU", "auto: CPU", "× CPU"], rows))
         if "poll" in want:
             cost, latency = bench_poll(tmp, args.poll_seconds, args.samples)
             out.append("### 7. Polling one file\n")

@@ -16,6 +16,9 @@ _logs2eca() {
             ",$1")
                 cmd="logs2eca"
                 ;;
+            logs2eca,status)
+                cmd="logs2eca__subcmd__status"
+                ;;
             *)
                 ;;
         esac
@@ -23,7 +26,7 @@ _logs2eca() {
 
     case "${cmd}" in
         logs2eca)
-            opts="-l -p -c -w -x -i -t -n -v -q -h -V --logfile --pattern --command --wait --exclude --ignore-case --literal --timeout --from-beginning --state-file --poll --threshold --key --max-keys --max-running --once --dry-run --json --check --env-file --strict --verbose --quiet --log-format --help --version"
+            opts="-l -p -c -w -x -i -t -n -v -q -h -V --logfile --pattern --command --wait --exclude --ignore-case --literal --timeout --from-beginning --state-file --metrics-file --poll --threshold --key --max-keys --max-running --time --time-zone --once --dry-run --json --check --env-file --strict --verbose --quiet --log-format --help --version status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -81,6 +84,10 @@ _logs2eca() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --poll)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -101,11 +108,37 @@ _logs2eca() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-zone)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --env-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        logs2eca__subcmd__status)
+            opts="-h --json --keys --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keys)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,55 +1,50 @@
-//! The event loop. It waits in poll(2) on the signal pipe and the inotify
-//! queue (or standard input, with `-l -`), with a timeout only for the
-//! deadlines the state asks for (a command's timeout, the end of a cooldown
-//! with suppressed matches, a rotated file's grace, the next look when
-//! polling, see `poll`, a save of the state file that is behind). With none
-//! of those pending an idle daemon does not wake up at all.
+//! The event loop. It waits in poll(2) on the signal pipe and the
+//! source's descriptor (inotify for a path, standard input for a stream),
+//! with a timeout only for the deadlines the parts ask for (a command's
+//! timeout, the end of a cooldown with suppressed matches, a source's next
+//! look, a save of the state file that is behind). With none of those
+//! pending an idle daemon does not wake up at all.
 //!
 //! Nothing but these events can make the loop wait: no thread and no
 //! queue of our own stand between the kernel and the loop, so nothing can
-//! grow without bound. Everything that is ready is folded into one set of
-//! things to do, so a burst of writes costs one read, not one per event.
+//! grow without bound. The loop knows no source's insides: how a path's
+//! changes are seen (inotify, polling, remote file systems) is the file
+//! source's, and a stream's end is the stream's.
+//!
+//! One turn is [`Daemon::step`]: given what woke it and the time, with no
+//! waiting of its own, so that tests step it with a made-up clock.
 
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
 use crate::checkpoint::persist::{self, Persist};
-use crate::checkpoint::state::{State, StateFile};
+use crate::checkpoint::state::{GateRecord, KeyRecord, State, StateFile, WallTime};
 use crate::error::{Error, Result};
-use crate::input::file::follow::{LineSink, StartAt};
-use crate::input::file::fstype;
-use crate::input::file::polling::{Poll, Schedule};
-use crate::input::file::resolve::{self, Resolution};
+use crate::input::file::follow::LineSink;
 use crate::input::file::rotation::LogPath;
-use crate::input::file::watch::{self, Watch};
+use crate::input::file::source::{FileSource, Options};
 use crate::input::source::Source;
 use crate::input::stream::Stream;
-use crate::react::action::{OsSpawner, SHUTDOWN_KILL_GRACE, Spawner, seconds};
+use crate::react::action::{self, OsSpawner, SHUTDOWN_KILL_GRACE, Spawner};
+use crate::react::linetime::{LineClock, Time};
 use crate::react::reaction::Reaction;
+use crate::report::counters::Counters;
+use crate::report::live::{Live, View};
+use crate::report::metrics::Sample;
 use crate::report::readiness::Notifier;
+use crate::report::status_line::Snapshot;
 use crate::report::summary::Summary;
 use crate::settings::config::Config;
 use crate::signals::Signals;
 use crate::sys::poll;
 
-/// Looks at the path in one refresh, at most, while it keeps naming
-/// another file.
-const MAX_REFRESH_ROUNDS: usize = 3;
-
-/// What one turn of the loop has to do.
+/// What one turn of the loop has to do, from the signals.
 #[derive(Default)]
 struct Todo {
-    /// Look at the path: identity, truncation, new bytes.
-    refresh: bool,
-    /// Resolve the path again and set the watches: a directory moved, a
-    /// symlink changed.
-    rewatch: bool,
-    /// Something else changed in a watched directory: maybe a writer of a
-    /// rotated file.
-    read_retired: bool,
     reload: bool,
     child_exited: bool,
     stop: Option<i32>,
@@ -83,9 +78,7 @@ impl Mode {
 #[derive(Debug, Default)]
 struct Wake {
     signals: Vec<i32>,
-    /// The inotify descriptor has events.
-    watch: bool,
-    /// The source's descriptor (standard input) has data or its end.
+    /// The source's descriptor is ready (inotify events, standard input).
     input: bool,
 }
 
@@ -94,31 +87,36 @@ struct Daemon {
     mode: Mode,
     input: Source,
     reaction: Reaction,
-    /// `None` with `--once`, a stream, `--poll DURATION`, inotify that
-    /// could not start, and once stopping.
-    watch: Option<Watch>,
-    /// What the path resolved to when the watches were last set.
-    resolution: Resolution,
-    /// When to look without an inotify event.
-    polling: Schedule,
-    /// inotify cannot be used and `--poll never` forbids polling instead.
-    cannot_watch: Option<Error>,
     notifier: Notifier,
-    /// What `STATUS=` last said: what was awaited, and whether the file
-    /// was open (sent again when either changes, e.g. the file appears).
-    status_shown: Option<(Option<PathBuf>, bool)>,
-    /// The last read stopped at its budget: read on without waiting.
-    more_to_read: bool,
+    /// The status line and the metrics file.
+    live: Live,
     /// The state file, held locked for as long as we run.
     state: Option<Persist>,
     /// `--once --dry-run`: the counts its report ends with.
     summary: Option<Summary>,
+    /// The matching lines' times (§11).
+    clock: LineClock,
     /// Stopping: the running commands are killed at this moment.
     stopping: Option<Instant>,
     /// Why the run fails once it has stopped, if it does.
     failure: Option<Error>,
+    /// Set by a SIGTERM or SIGINT as it arrives (cleared when a stop
+    /// begins): a stop asked for again does not wait on a stalled disk.
+    hurry: Arc<AtomicBool>,
     /// A stop signal taken while `--once` was scanning, for the loop.
     pending_stop: Option<i32>,
+}
+
+/// The parts of a daemon the status line and the metrics are made from,
+/// borrowed field by field so that `live` stays free to change.
+macro_rules! view {
+    ($daemon:expr) => {
+        DaemonView {
+            input: &$daemon.input,
+            reaction: &$daemon.reaction,
+            state: $daemon.state.as_ref(),
+        }
+    };
 }
 
 /// Runs until stopped by a signal (or, with `--once`, the end of the file).
@@ -130,6 +128,10 @@ pub fn run(config: Config) -> Result<()> {
         .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
     let now = Instant::now();
     let mut daemon = Daemon::new(config, state_file, saved, Box::new(OsSpawner), now)?;
+    for signal in [SIGTERM, SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&daemon.hurry))
+            .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
+    }
     daemon.begin(now, &mut || signals.pending().collect())?;
     loop {
         if let Some(end) = daemon.end() {
@@ -142,30 +144,32 @@ pub fn run(config: Config) -> Result<()> {
     }
 }
 
-/// Opens the followed path at start (a missing one is waited for), where
-/// the saved state says we were if there is one.
-fn open_path(config: &Config, saved: Option<&State>, now: Instant) -> Result<LogPath> {
-    let start = if config.from_beginning || config.once {
-        StartAt::Beginning
-    } else {
-        StartAt::End
-    };
-    if config.once {
-        // Nothing to wait for: the file must be there.
-        std::fs::metadata(&config.path).map_err(|err| cannot_open(config, err))?;
-    }
-    match saved {
-        Some(state) => LogPath::resume(&config.path, state, now),
-        None => LogPath::open(&config.path, start),
-    }
-    .map_err(|err| cannot_open(config, err))
-}
-
 /// Puts back what a saved state keeps of the reaction: the keys' windows
 /// and cooldowns, then the matches that were held, in their order.
-fn restore(config: &Config, reaction: &mut Reaction, state: State, now: Instant) {
+fn restore(
+    config: &Config,
+    reaction: &mut Reaction,
+    clock: &mut LineClock,
+    mut state: State,
+    now: Instant,
+) {
+    // A command a crash left running must not run twice at once: its group
+    // is ended, and its key's cooldown counts from now, its end.
+    let wall = WallTime::from_system(SystemTime::now());
+    for left in &state.running {
+        if action::end_left_running(left.pgid, left.start_ticks) {
+            match state.keys.iter_mut().find(|k| k.key == left.key) {
+                Some(key) => key.last_end_unix_ms = Some(wall),
+                None => state.keys.push(KeyRecord {
+                    key: left.key.clone(),
+                    last_end_unix_ms: Some(wall),
+                    ..KeyRecord::default()
+                }),
+            }
+        }
+    }
     let keys = state.keys.into_iter().map(persist::from_record).collect();
-    reaction.import_keys(keys, now, SystemTime::now());
+    reaction.import_keys(keys);
     // What was queued or waiting for a slot had not run: it goes through
     // the gate again, in its order, before anything new.
     if !state.held.is_empty() {
@@ -177,12 +181,14 @@ fn restore(config: &Config, reaction: &mut Reaction, state: State, now: Instant)
     // Only lines the settings of this run still let through: the pattern
     // or the exclusion may have changed since.
     let mut dropped = 0;
+    let arrival = Time::now();
     for held in &state.held {
         // A line held cut to its first bytes may match only past the cut:
         // it cannot be checked again, and is kept.
         let cut = held.line.len() >= crate::react::action::MAX_ENV_VALUE;
         if cut || config.matcher.matches(&held.line) {
-            reaction.on_restored(&held.line, held.trigger, now);
+            let time = clock.alone(&held.line, arrival);
+            reaction.on_restored(&held.line, held.trigger, time, now);
         } else {
             dropped += 1;
         }
@@ -206,49 +212,38 @@ impl Daemon {
         now: Instant,
     ) -> Result<Daemon> {
         let mode = Mode::of(&config);
-        let mut polling = Schedule::new(config.poll, now);
-        let watch = if mode != Mode::Follow {
-            None
-        } else if !polling.wants_inotify() {
-            if let Poll::Every(every) = config.poll {
-                log::info!("looking for changes every {} (--poll)", seconds(every));
-            }
-            None
-        } else {
-            match Watch::new() {
-                Ok(watch) => Some(watch),
-                Err(err) => {
-                    let why = format!("cannot start inotify: {}", watch::describe(&err));
-                    polling.without_inotify(&why, now)?;
-                    None
-                }
-            }
-        };
         let input = if mode == Mode::Stream {
             Source::Stream(
                 Stream::stdin()
                     .map_err(|err| Error::failure(format!("cannot read standard input: {err}")))?,
             )
         } else {
-            Source::Path(open_path(&config, saved.as_ref(), now)?)
+            let options = Options {
+                from_beginning: config.from_beginning,
+                once: mode == Mode::Once,
+                poll: config.poll,
+            };
+            Source::File(Box::new(FileSource::open(
+                &config.path,
+                &config.path_as_given,
+                &options,
+                saved.as_ref(),
+                now,
+            )?))
         };
         let mut reaction = Reaction::new(&config, spawner);
+        let mut clock = LineClock::new(config.times.clone());
         if let Some(state) = saved {
-            restore(&config, &mut reaction, state, now);
+            restore(&config, &mut reaction, &mut clock, state, now);
         }
-        Ok(Daemon {
+        let mut daemon = Daemon {
             mode,
             input,
             reaction,
-            watch,
-            resolution: Resolution::default(),
-            polling,
-            cannot_watch: None,
             notifier: Notifier::from_env(),
-            status_shown: None,
-            more_to_read: false,
+            live: Live::without_metrics(),
             state: state_file
-                .map(Persist::new)
+                .map(|file| Persist::new(file, gate_record(&config)))
                 .transpose()
                 .map_err(|err| Error::failure(format!("cannot start the state writer: {err}")))?,
             // Counting the lines is a pass of its own over every byte:
@@ -259,9 +254,21 @@ impl Daemon {
             .then(|| Summary::new(now)),
             stopping: None,
             failure: None,
+            hurry: Arc::new(AtomicBool::new(false)),
             pending_stop: None,
+            clock,
             config,
-        })
+        };
+        if let Some(path) = &daemon.config.metrics_file {
+            daemon.live = Live::with_metrics(path, &daemon.config.path_as_given, &view!(daemon))
+                .map_err(|err| {
+                    Error::failure(format!(
+                        "cannot write the metrics file {}: {err}",
+                        path.display()
+                    ))
+                })?;
+        }
+        Ok(daemon)
     }
 
     /// The first turn: `--once` reads the file to its end (or until
@@ -270,7 +277,7 @@ impl Daemon {
     /// and we are ready.
     fn begin(&mut self, now: Instant, signals: &mut dyn FnMut() -> Vec<i32>) -> Result<()> {
         if self.mode == Mode::Once {
-            while self.with_lines(now, |log, sink| log.refresh(now, sink).more)
+            while self.with_lines(now, |input, sink| input.read_more(now, sink))
                 && !self.reaction.output_closed()
             {
                 // A long scan still stops at once when asked to (between
@@ -283,24 +290,43 @@ impl Daemon {
             // As grep does, a last line without its newline is still a line;
             // unless a state file keeps it for the next run to complete.
             if self.state.is_none() {
-                self.with_lines(now, |log, sink| log.finish(sink));
+                self.with_lines(now, |input, sink| input.finish(sink));
             }
             // No writer is waited for: a rotated file read to its end is
             // done with, and is not in the state for the next run to look
             // for (and to warn about when logrotate has deleted it).
             let every_grace_over = now + Duration::from_secs(365 * 86_400);
-            self.with_lines(now, |log, sink| log.expire(every_grace_over, sink));
+            self.with_lines(now, |input, sink| {
+                input.close_rotated(every_grace_over, sink)
+            });
         } else {
-            self.update_watches();
-            if let Some(err) = self.cannot_watch.take() {
-                return Err(err);
+            let begun = self.with_lines(now, |input, sink| input.begin(now, sink));
+            if begun? {
+                // Another file at the path already: kept at once.
+                self.save_state(now);
             }
-            // What was appended between opening and watching raised no event.
-            self.refresh(now);
-            self.notifier.ready(&self.status());
-            self.status_shown = Some((self.resolution.missing_dir.clone(), self.input.is_open()));
+            self.ready(now);
         }
         Ok(())
+    }
+
+    /// `READY=1`, with the status line.
+    fn ready(&mut self, now: Instant) {
+        let view = view!(self);
+        let status = self.live.ready_status(now, &view);
+        self.notifier.ready(&status);
+    }
+
+    /// The end of a turn: the metrics file if due, the status line if it
+    /// changed.
+    fn after_turn(&mut self, now: Instant) {
+        if let Some(log) = self.input.as_path() {
+            self.reaction.count_rotations(log.rotations());
+        }
+        let view = view!(self);
+        if let Some(status) = self.live.after_turn(now, &view) {
+            self.notifier.status(&status);
+        }
     }
 
     /// Of `signals` (taken during the `--once` scan): the stop signal, if
@@ -333,7 +359,12 @@ impl Daemon {
             match &self.summary {
                 Some(summary) => log::info!(
                     "{}; the pattern is {}",
-                    summary.report(self.reaction.printed(), suppressed.count, Instant::now()),
+                    summary.report(
+                        self.reaction.printed(),
+                        suppressed.count,
+                        (!self.clock.by_arrival()).then(|| self.clock.untimed()),
+                        Instant::now()
+                    ),
                     crate::settings::shown::pattern(&self.config.matcher.pattern)
                 ),
                 None => self.log_suppressed(suppressed),
@@ -359,13 +390,12 @@ impl Daemon {
                 .flatten()
                 .min();
         }
-        let busy = (self.more_to_read || self.pending_stop.is_some()).then_some(now);
         [
-            busy,
-            self.input.deadline(),
+            self.pending_stop.map(|_| now),
+            self.input.deadline(now),
             self.reaction.deadline(),
-            self.polling.deadline(),
             self.state.as_ref().and_then(Persist::deadline),
+            self.live.deadline(),
         ]
         .into_iter()
         .flatten()
@@ -387,21 +417,9 @@ impl Daemon {
                 other => todo.stop = Some(other),
             }
         }
-        if wake.watch
-            && let Err(err) = self.note_fs_events(&mut todo)
-        {
-            self.failure = Some(Error::failure(format!("cannot read inotify events: {err}")));
-            todo.stop = Some(SIGTERM);
-        }
-        if let Some(err) = self.cannot_watch.take() {
+        if let Some(err) = self.input.on_ready(wake.input, now) {
             self.failure = Some(err);
             todo.stop = Some(SIGTERM);
-        }
-        todo.refresh |= wake.input;
-        if self.polling.due(now) {
-            // A look does what an inotify event on the path would.
-            todo.refresh = true;
-            todo.rewatch = self.watch.is_some();
         }
         if todo.child_exited {
             self.reaction.on_child_exit(now);
@@ -425,8 +443,10 @@ impl Daemon {
                     )));
                 }
             }
+            // From now on, another SIGTERM means: do not wait.
+            self.hurry.store(false, Ordering::Relaxed);
             self.notifier.stopping();
-            self.watch = None;
+            self.input.stop_watching();
             self.reaction.terminate(now);
             self.stopping = Some(now + SHUTDOWN_KILL_GRACE);
         }
@@ -443,25 +463,26 @@ impl Daemon {
             }
             return None;
         }
-        if todo.rewatch {
-            self.update_watches();
-        }
         if todo.reload {
-            self.reload(now);
-        } else if todo.refresh || todo.rewatch || self.more_to_read {
-            self.refresh(now);
-        } else if todo.read_retired {
-            self.read_retired(now);
+            log::info!("received SIGHUP: reopening {}", self.config.path.display());
+            self.notifier.reloading();
         }
-        self.expire(now);
-        self.update_status();
-        self.reaction.on_deadline(now);
+        let reload = todo.reload;
+        if self.with_lines(now, |input, sink| input.read(reload, now, sink)) {
+            // Another file at the path, a rotated one closed: saved at once.
+            self.save_state(now);
+        }
+        if reload {
+            self.ready(now);
+        }
+        self.reaction.on_deadline(now, !self.input.behind());
         // A stream has no state file: `state` is `None` with one.
         if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
             // Queued commands start as others end, outside any read.
             state.note_progress(log, &self.reaction, now);
             state.on_deadline(&self.config.path, log, &self.reaction, now);
         }
+        self.after_turn(now);
         None
     }
 
@@ -476,8 +497,13 @@ impl Daemon {
     /// The last save of a run: written before logs2eca exits.
     fn save_state_last(&mut self, now: Instant) {
         self.save_state(now);
-        if let Some(state) = &self.state {
-            state.flush();
+        if let Some(log) = self.input.as_path() {
+            self.reaction.count_rotations(log.rotations());
+        }
+        let view = view!(self);
+        self.live.finish(&view);
+        if let Some(state) = &mut self.state {
+            state.flush(&self.hurry);
         }
     }
 
@@ -485,19 +511,14 @@ impl Daemon {
     /// until `deadline`: the one place the daemon waits.
     fn wait(&self, signals: &mut Signals, deadline: Option<Instant>) -> Result<Wake> {
         let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
-        let watch = self.watch.as_ref().map(Watch::fd);
         let input = self.input.fd();
-        let fds: Vec<_> = [Some(signals.fd()), watch, input]
-            .into_iter()
-            .flatten()
-            .collect();
+        let fds: Vec<_> = [Some(signals.fd()), input].into_iter().flatten().collect();
         let ready =
             poll(&fds, timeout).map_err(|err| Error::failure(format!("cannot wait: {err}")))?;
         let mut ready = ready.into_iter();
         let signalled = ready.next().unwrap_or(false);
         let mut wake = Wake {
             signals: Vec::new(),
-            watch: watch.is_some() && ready.next().unwrap_or(false),
             input: input.is_some() && ready.next().unwrap_or(false),
         };
         if signalled {
@@ -506,28 +527,15 @@ impl Daemon {
         Ok(wake)
     }
 
-    fn note_fs_events(&mut self, todo: &mut Todo) -> io::Result<()> {
-        let Some(watch) = self.watch.as_mut() else {
-            return Ok(());
-        };
-        let seen = watch.read()?;
-        if seen.overflow {
-            log::warn!(
-                "inotify queue overflow: looking at {} again",
-                self.config.path.display()
-            );
-        }
-        todo.rewatch |= seen.layout || seen.overflow;
-        todo.refresh |= seen.path || seen.layout || seen.overflow || seen.more;
-        todo.read_retired |= seen.other;
-        Ok(())
-    }
-
     /// Hands every new line of the followed files to the matcher.
     fn with_lines<T>(&mut self, now: Instant, read: impl FnOnce(&mut Source, LineSink) -> T) -> T {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
         let summary = &mut self.summary;
+        let clock = &mut self.clock;
+        // What "now" is for lines without a timestamp, and for those
+        // stamped ahead of it.
+        let arrival = Time::now();
         let result = read(&mut self.input, &mut |block, origin| {
             // Nobody reads a dry run's output any more: skip the work until
             // the loop stops.
@@ -537,10 +545,13 @@ impl Daemon {
             let mut matched = 0;
             let excluded = matcher.for_each_match(block, |line| {
                 matched += 1;
-                reaction.on_match(line, origin.of(block, line), now)
+                let time = clock.time_of(block, line, arrival);
+                reaction.on_match(line, origin.of(block, line), time, now)
             });
+            clock.end_block(block, arrival);
+            let lines = reaction.count_block(block, matched, excluded);
             if let Some(summary) = summary.as_mut() {
-                summary.add(block, matched + excluded, excluded);
+                summary.add(lines, matched + excluded, excluded);
             }
         });
         reaction.flush();
@@ -549,131 +560,9 @@ impl Daemon {
         }
         result
     }
+}
 
-    fn refresh(&mut self, now: Instant) {
-        // A path swapped faster than we look could keep this going: after
-        // a few rounds, signals and timeouts get their turn first.
-        for _ in 0..MAX_REFRESH_ROUNDS {
-            let refresh = self.with_lines(now, |log, sink| log.refresh(now, sink));
-            self.more_to_read = refresh.more;
-            if !refresh.replaced {
-                return;
-            }
-            self.save_state(now);
-            // The new file may live in a directory we did not watch (a
-            // swapped symlink): watch it, then look again, since what was
-            // appended before the watch was in place raised no event.
-            if !self.update_watches() {
-                return;
-            }
-        }
-        self.more_to_read = true;
-    }
-
-    fn read_retired(&mut self, now: Instant) {
-        if self.input.has_retired() {
-            self.with_lines(now, |log, sink| log.read_retired(now, sink));
-        }
-    }
-
-    fn expire(&mut self, now: Instant) {
-        if self.input.deadline().is_some_and(|at| at <= now)
-            && self.with_lines(now, |log, sink| log.expire(now, sink))
-        {
-            self.save_state(now);
-            self.update_watches();
-        }
-    }
-
-    /// SIGHUP: look at the path again. The same, untruncated file keeps its
-    /// offset (nothing is read twice); another file is a rotation.
-    fn reload(&mut self, now: Instant) {
-        log::info!("received SIGHUP: reopening {}", self.config.path.display());
-        self.notifier.reloading();
-        self.update_watches();
-        self.refresh(now);
-        self.notifier.ready(&self.status());
-        self.status_shown = Some((self.resolution.missing_dir.clone(), self.input.is_open()));
-    }
-
-    /// Resolves the path again and watches what decides it, and the
-    /// directories of the rotated files still open. Returns whether the
-    /// watches changed.
-    fn update_watches(&mut self) -> bool {
-        if !self.input.is_path() {
-            return false;
-        }
-        let resolution = resolve::resolve(&self.config.path);
-        let changed = resolution != self.resolution;
-        if changed {
-            self.log_waiting(&resolution);
-        }
-        // A walk stopped by an error (a directory we may not search for a
-        // moment) says nothing new: keep watching what we watched.
-        let Some(watch) = self.watch.as_mut().filter(|_| resolution.error.is_none()) else {
-            self.resolution = resolution;
-            return changed;
-        };
-        let retired_dirs = self.input.retired_dirs();
-        let now = Instant::now();
-        let mut blind = false;
-        for (dir, err) in watch.set(&resolution.names, &retired_dirs) {
-            blind = true;
-            let why = format!("cannot watch {}: {}", dir.display(), watch::describe(&err));
-            if let Err(err) = self.polling.without_inotify(&why, now) {
-                self.cannot_watch.get_or_insert(err);
-            }
-        }
-        blind |= self.look_for_remote(resolution.dirs().iter().chain(&retired_dirs), now);
-        if !blind {
-            // What made us poll (a watch that failed, a remote directory)
-            // is over: inotify sees everything again.
-            self.polling.inotify_sees_all();
-        }
-        self.resolution = resolution;
-        changed
-    }
-
-    /// inotify sees no write made by another host: poll where one may
-    /// write (see `poll::Schedule::remote`). Returns whether one of `dirs`
-    /// is remote.
-    fn look_for_remote<'a>(
-        &mut self,
-        dirs: impl Iterator<Item = &'a PathBuf>,
-        now: Instant,
-    ) -> bool {
-        let mut remote = false;
-        for dir in dirs {
-            match fstype::of(dir) {
-                Ok(f_type) => {
-                    if let Some(fs) = fstype::remote(f_type) {
-                        remote = true;
-                        self.polling.remote(dir, fs, now);
-                    }
-                }
-                Err(err) => log::debug!("cannot tell the file system of {}: {err}", dir.display()),
-            }
-        }
-        remote
-    }
-
-    fn log_waiting(&self, resolution: &Resolution) {
-        if let Some(err) = &resolution.error {
-            // The follower says the same when it looks at the path.
-            log::debug!("{err}");
-        } else if let Some(dir) = &resolution.missing_dir {
-            log::warn!(
-                "the directory {} does not exist: waiting for it",
-                dir.display()
-            );
-        } else if !self.input.is_open() {
-            log::warn!(
-                "{} does not exist: waiting for it",
-                self.config.path.display()
-            );
-        }
-    }
-
+impl Daemon {
     /// At the end: the matches suppressed and not reported yet, in one
     /// line. With a state file the cooldown is kept for the next start, so
     /// nothing is said to be over.
@@ -697,34 +586,61 @@ impl Daemon {
             );
         }
     }
+}
 
-    /// Sends `STATUS=` again when what it says has changed (a file that
-    /// was waited for appeared, or went away).
-    fn update_status(&mut self) {
-        if self.status_shown.is_none() || !self.input.is_path() {
-            // Not ready yet (the first status goes with READY=1), or a stream.
-            return;
-        }
-        let open = self.input.is_open();
-        let now = (&self.resolution.missing_dir, open);
-        if self
-            .status_shown
-            .as_ref()
-            .is_some_and(|(dir, was_open)| (dir, *was_open) == now)
-        {
-            return;
-        }
-        self.status_shown = Some((self.resolution.missing_dir.clone(), open));
-        self.notifier.status(&self.status());
+/// The daemon's parts as the status line and the metrics see them.
+struct DaemonView<'a> {
+    input: &'a Source,
+    reaction: &'a Reaction,
+    state: Option<&'a Persist>,
+}
+
+impl View for DaemonView<'_> {
+    fn counters(&self) -> &Counters {
+        self.reaction.counters()
     }
 
-    /// What the service manager shows as our status.
-    fn status(&self) -> String {
-        match (&self.resolution.missing_dir, self.input.is_open()) {
-            (Some(dir), _) => format!("waiting for the directory {}", dir.display()),
-            (None, false) => format!("waiting for {}", self.config.path_as_given),
-            (None, true) => format!("following {}", self.config.path_as_given),
+    fn saves(&self) -> Option<u64> {
+        self.state.map(Persist::saves)
+    }
+
+    fn snapshot(&self, now: Instant) -> Snapshot<'_> {
+        Snapshot {
+            reading: self.input.status(),
+            rotated_open: self.input.as_path().map_or(0, LogPath::rotated_open),
+            counters: self.reaction.counters(),
+            running: self.reaction.running_since(now, SystemTime::now()),
+            keys: self.reaction.keys(),
+            held: self.reaction.held_count(),
+            // Filled in once failed commands are retried and undo
+            // commands exist.
+            retries: 0,
+            undos: 0,
+            dry_run: self.reaction.is_dry_run(),
         }
+    }
+
+    fn sample(&self) -> Sample<'_> {
+        Sample {
+            counters: self.reaction.counters(),
+            keys: self.reaction.keys(),
+            held: self.reaction.held_count(),
+            running: self
+                .reaction
+                .running_since(Instant::now(), SystemTime::now())
+                .len(),
+            lag_bytes: self.input.as_path().map(LogPath::lag),
+        }
+    }
+}
+
+/// What the state keeps of the settings, for `logs2eca status`.
+fn gate_record(config: &Config) -> GateRecord {
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    GateRecord {
+        wait_ms: ms(config.wait),
+        threshold: config.gate.threshold.count,
+        window_ms: ms(config.gate.threshold.window),
     }
 }
 
@@ -765,10 +681,6 @@ fn open_state(config: &Config) -> Result<(Option<StateFile>, Option<State>)> {
         ours
     });
     Ok((Some(file), state))
-}
-
-fn cannot_open(config: &Config, err: std::io::Error) -> Error {
-    Error::failure(format!("cannot open {}: {err}", config.path_as_given))
 }
 
 fn signal_name(signal: i32) -> &'static str {

@@ -70,6 +70,18 @@ pub fn main() -> ExitCode {
 /// Validates the settings, warns about likely mistakes, and then either
 /// prints the `--check` report or runs the daemon.
 fn run(mut cli: settings::cli::Cli) -> error::Result<()> {
+    if let Some(settings::cli::Sub::Status(args)) = cli.subcommand.take() {
+        return report::status::run(&report::status::Request {
+            target: args.target,
+            json: args.json,
+            keys: match args.keys.as_deref().map(str::trim) {
+                None | Some("") => report::status::DEFAULT_KEYS,
+                Some(n) => n.parse().map_err(|_| {
+                    error::Error::usage(format!("invalid --keys '{n}': not a number of keys"))
+                })?,
+            },
+        });
+    }
     let settings = std::mem::take(&mut cli.settings);
     let check = cli.check;
     let strict = cli.strict;

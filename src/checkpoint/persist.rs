@@ -1,7 +1,9 @@
 //! The daemon's side of the state file (§6): what is saved (the files'
-//! positions, the gate's keys and the matches it holds), and when: after
-//! a command is spawned, at a rotation, at most once a second while
-//! reading advances, at the end, and never while idle.
+//! positions, the gate's keys and the matches it holds), and when: soon
+//! after anything the reaction keeps changed (a command spawned or ended,
+//! a match counted, suppressed, queued or printed), at a rotation, at most
+//! once a second while reading only advances, at the end, and never while
+//! idle.
 //!
 //! The order of a save after a spawn is what makes the guarantee: the
 //! command is started first (its latency is untouched), then, 2 ms later,
@@ -12,13 +14,16 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::checkpoint::saver::Saver;
+use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver};
 use crate::checkpoint::state::{
-    HeldRecord, KeyRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
+    GateRecord, HeldRecord, KeyRecord, RunningRecord, SAVE_INTERVAL, SaveSchedule, State,
+    StateFile, WallTime,
 };
 use crate::input::file::rotation::LogPath;
 use crate::react::gate;
+use crate::react::linetime::Time;
 use crate::react::reaction::Reaction;
+use std::sync::atomic::AtomicBool;
 
 /// How soon after a command is spawned the state is saved: the window in
 /// which a crash runs that command once more at restart. Long enough for
@@ -34,20 +39,26 @@ pub const MAX_HELD_SAVED: usize = 1 << 20;
 pub struct Persist {
     saver: Saver,
     schedule: SaveSchedule,
-    /// The position and spawn count last seen: a change is something new
-    /// to save.
+    /// The position and the reaction's generation last seen: a change is
+    /// something new to save.
     seen: (u64, u64),
     /// Held matches did not all fit in the last save (warned once).
     held_cut_warned: bool,
+    /// Saves handed to the writer so far: the metrics file follows them.
+    saves: u64,
+    /// The settings the keys are kept under, saved for `logs2eca status`.
+    gate: GateRecord,
 }
 
 impl Persist {
-    pub fn new(file: StateFile) -> std::io::Result<Self> {
+    pub fn new(file: StateFile, gate: GateRecord) -> std::io::Result<Self> {
         Ok(Persist {
             saver: Saver::start(file)?,
             schedule: SaveSchedule::new(SAVE_INTERVAL),
             seen: (0, 0),
             held_cut_warned: false,
+            saves: 0,
+            gate,
         })
     }
 
@@ -56,19 +67,23 @@ impl Persist {
         self.schedule.deadline()
     }
 
-    /// After lines were handled or commands started: a spawn is saved
-    /// within `AFTER_SPAWN`, an advance of the position within a second.
+    /// After lines were handled or commands started or ended: a change
+    /// of the reaction is saved within `AFTER_SPAWN` (a match re-read
+    /// after a crash could get another verdict: a suppressed one, once the
+    /// cooldown is over, would run the command; a cooldown saved as
+    /// starting at the spawn would end early), an advance of the position
+    /// alone within a second.
     pub fn note_progress(&mut self, log: &LogPath, reaction: &Reaction, now: Instant) {
-        let seen = (log.progress(), reaction.started());
+        let seen = (log.progress(), reaction.generation());
         if seen == self.seen {
             return;
         }
-        let spawned = seen.1 != self.seen.1;
+        let reacted = seen.1 != self.seen.1;
         self.seen = seen;
         self.schedule.dirty(now);
-        if spawned {
-            // Soon, but not at once: the command's start would share the
-            // CPU with the capture and the write.
+        if reacted {
+            // Soon, but not at once: a command's start would share the CPU
+            // with the capture and the write.
             self.schedule.due_by(now + AFTER_SPAWN);
         }
     }
@@ -86,16 +101,35 @@ impl Persist {
         let mut state = State::new(path, WallTime::from_system(wall));
         log.save_into(&mut state);
         state.held = self.held_records(reaction);
+        state.gate = Some(self.gate);
+        state.running = reaction
+            .running_commands()
+            .into_iter()
+            .map(|(pgid, start_ticks, key)| RunningRecord {
+                pgid,
+                start_ticks,
+                key,
+            })
+            .collect();
         state.keys = reaction
-            .export_keys(now, wall)
+            .export_keys(now)
             .into_iter()
             .map(to_record)
             .collect();
-        self.seen = (log.progress(), reaction.started());
+        self.seen = (log.progress(), reaction.generation());
         // A failure is the saver's to report; the next save is due when
         // reading advances again, as after any save: none while idle.
         self.saver.submit(state);
         self.schedule.saved(now);
+        // The size of the save before this one: what the next must wait
+        // for at MAX_SAVE_RATE (D9).
+        self.schedule.last_size(self.saver.last_len());
+        self.saves += 1;
+    }
+
+    /// Saves handed to the writer so far.
+    pub fn saves(&self) -> u64 {
+        self.saves
     }
 
     /// The matches the gate holds, as the state keeps them: at most
@@ -106,13 +140,14 @@ impl Persist {
         let mut bytes = 0;
         let records: Vec<HeldRecord> = held
             .iter()
-            .take_while(|(line, _)| {
+            .take_while(|(line, ..)| {
                 bytes += line.len();
                 bytes <= MAX_HELD_SAVED
             })
-            .map(|&(line, trigger)| HeldRecord {
+            .map(|&(line, trigger, key)| HeldRecord {
                 line: line.to_vec(),
                 trigger,
+                key: key.to_vec(),
             })
             .collect();
         let left_out = held.len() - records.len();
@@ -127,10 +162,10 @@ impl Persist {
         records
     }
 
-    /// Waits (a few seconds at most) until the saves handed over are
-    /// written: the end of a run.
-    pub fn flush(&self) {
-        self.saver.wait();
+    /// Waits (a few seconds at most, less once `hurry` is set) until the
+    /// saves handed over are written: the end of a run.
+    pub fn flush(&mut self, hurry: &AtomicBool) {
+        self.saver.wait(FINAL_SAVE_PATIENCE, hurry);
     }
 }
 
@@ -138,21 +173,27 @@ impl Persist {
 fn to_record(key: gate::KeySnapshot) -> KeyRecord {
     KeyRecord {
         key: key.key,
-        last_end_unix_ms: key.last_end.map(WallTime::from_system),
+        last_end_unix_ms: key.last_end.map(|t| WallTime::from_system(t.to_system())),
         suppressed: key.suppressed,
-        window_unix_ms: key.window.into_iter().map(WallTime::from_system).collect(),
+        window_unix_ms: key
+            .window
+            .into_iter()
+            .map(|t| WallTime::from_system(t.to_system()))
+            .collect(),
     }
 }
 
 pub fn from_record(key: KeyRecord) -> gate::KeySnapshot {
     gate::KeySnapshot {
         key: key.key,
-        last_end: key.last_end_unix_ms.map(WallTime::to_system),
+        last_end: key
+            .last_end_unix_ms
+            .map(|t| Time::from_system(t.to_system())),
         suppressed: key.suppressed,
         window: key
             .window_unix_ms
             .into_iter()
-            .map(WallTime::to_system)
+            .map(|t| Time::from_system(t.to_system()))
             .collect(),
     }
 }

@@ -11,8 +11,12 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::checkpoint::persist::AFTER_SPAWN;
 use crate::checkpoint::state::{HeldRecord, WallTime};
+use crate::input::file::follow::StartAt;
+use crate::input::file::rotation::LogPath;
 use crate::react::action::fake::FakeSpawner;
+use crate::report::event::{Event, RunEvent, record};
 use crate::settings::cli;
+use std::os::unix::process::ExitStatusExt as _;
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -104,10 +108,101 @@ fn a_spawn_is_saved_right_after_it() {
     assert_eq!(d.deadline(look), Some(look + AFTER_SPAWN));
     assert!(d.step(nothing(), look + AFTER_SPAWN).is_none());
     assert_eq!(d.state.as_ref().unwrap().deadline(), None, "saved");
-    d.state.as_ref().unwrap().flush();
+    d.state.as_mut().unwrap().flush(&d.hurry);
     let saved = State::from_json(&fs::read(&state).unwrap()).unwrap();
     let current = saved.current.expect("a file record");
     assert_eq!(current.offset, "ERROR disk full\n".len() as u64);
+}
+
+/// Steps `d` to its next save and takes it; returns when that was.
+fn save_due(d: &mut Daemon, now: Instant) -> Instant {
+    let at = d.state.as_ref().unwrap().deadline().expect("a save is due");
+    assert!(d.step(nothing(), at).is_none());
+    assert_eq!(d.state.as_ref().unwrap().deadline(), None, "saved");
+    assert!(at >= now);
+    at
+}
+
+/// The saved state, once the saver has written it.
+fn saved_state(d: &mut Daemon, path: &std::path::Path) -> State {
+    d.state.as_mut().unwrap().flush(&d.hurry);
+    State::from_json(&fs::read(path).unwrap()).unwrap()
+}
+
+/// A suppressed match changes what a restart must know (the position past
+/// it: read again after the cooldown, it would run the command), so a save
+/// is due as soon as after a spawn, not at the next one-second save.
+#[test]
+fn a_suppressed_match_is_saved_right_after_it() {
+    let s = Setup::new();
+    let state = s.state_path();
+    let (mut d, fake, t0) = start(
+        s.config(
+            "100ms",
+            &["--wait", "1h", "--state-file", state.to_str().unwrap()],
+        ),
+        None,
+    );
+    assert!(d.step(nothing(), t0).is_none());
+    s.append("ERROR one\n");
+    let look = t0 + 100 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    let saved_at = save_due(&mut d, look);
+    assert_eq!(saved_at, look + AFTER_SPAWN);
+    s.append("ERROR two\n");
+    let look = look + 100 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    assert_eq!(fake.processes().lines(), ["ERROR one"], "suppressed");
+    // Within a second of the last save, and due at once all the same.
+    assert_eq!(
+        d.state.as_ref().unwrap().deadline(),
+        Some(look + AFTER_SPAWN)
+    );
+    save_due(&mut d, look);
+    let saved = saved_state(&mut d, &state);
+    assert_eq!(
+        saved.current.unwrap().offset,
+        20,
+        "past the suppressed line"
+    );
+    assert_eq!(saved.keys[0].suppressed, 1);
+}
+
+/// The end of a command starts its cooldown; a save is due right after it,
+/// so that a crash during the cooldown does not restart the cooldown from
+/// the spawn (it would be over too early).
+#[test]
+fn the_end_of_a_command_is_saved_right_after_it() {
+    let s = Setup::new();
+    let state = s.state_path();
+    let (mut d, fake, t0) = start(
+        s.config(
+            "100ms",
+            &["--wait", "1h", "--state-file", state.to_str().unwrap()],
+        ),
+        None,
+    );
+    assert!(d.step(nothing(), t0).is_none());
+    s.append("ERROR one\n");
+    let look = t0 + 100 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    save_due(&mut d, look);
+    let spawned = saved_state(&mut d, &state).keys[0].last_end_unix_ms;
+    std::thread::sleep(Duration::from_millis(5)); // wall-clock time passes
+    let pid = fake.processes().spawned[0].0;
+    fake.processes().exit(pid, 0);
+    let ended = look + 10 * MS;
+    assert!(d.step(signal(SIGCHLD), ended).is_none());
+    assert_eq!(
+        d.state.as_ref().unwrap().deadline(),
+        Some(ended + AFTER_SPAWN)
+    );
+    save_due(&mut d, ended);
+    let after = saved_state(&mut d, &state).keys[0].last_end_unix_ms;
+    assert!(
+        after > spawned,
+        "the cooldown counts from the end: {after:?} > {spawned:?}"
+    );
 }
 
 /// A second SIGTERM while the first one's grace runs kills at once and
@@ -144,7 +239,9 @@ fn the_stop_sequence_is_term_grace_kill() {
     let look = t0 + 1000 * MS;
     assert!(d.step(nothing(), look).is_none());
     let pid = fake.processes().spawned[0].0;
-    assert!(d.step(signal(SIGINT), look).is_none());
+    let (stepped, events) = record(|| d.step(signal(SIGINT), look));
+    assert!(stepped.is_none());
+    assert_eq!(events, [Event::Run(RunEvent::Stopping { pid })]);
     let kill_at = look + SHUTDOWN_KILL_GRACE;
     // Not the next poll: a stop serves only its grace and the timeouts.
     assert_eq!(d.deadline(look), Some(kill_at));
@@ -153,13 +250,20 @@ fn the_stop_sequence_is_term_grace_kill() {
     s.append("ERROR two\n");
     assert!(d.step(nothing(), kill_at - MS).is_none());
     assert_eq!(fake.processes().signalled(), [(pid, libc::SIGTERM)]);
-    let result = d.step(nothing(), kill_at);
+    let (result, events) = record(|| d.step(nothing(), kill_at));
     assert!(matches!(result, Some(Ok(()))), "{result:?}");
     assert_eq!(
         fake.processes().signalled(),
         [(pid, libc::SIGTERM), (pid, libc::SIGKILL)]
     );
     assert_eq!(fake.processes().lines(), ["ERROR one"]);
+    let Some(Event::Run(RunEvent::Exited {
+        pid: ended, status, ..
+    })) = events.first()
+    else {
+        panic!("the command's end is reported: {events:?}");
+    };
+    assert_eq!((*ended, status.signal()), (pid, Some(libc::SIGKILL)));
 }
 
 /// A command that ends on SIGTERM ends the stop as soon as it is reaped,
@@ -195,6 +299,7 @@ fn restored_matches_run_in_their_order() {
         .map(|line| HeldRecord {
             line: line.as_bytes().to_vec(),
             trigger: false,
+            key: Vec::new(),
         })
         .collect();
     let (mut d, fake, t0) = start(config, Some(saved));
@@ -234,12 +339,15 @@ fn a_deadline_fires_while_a_read_is_pending() {
     assert_eq!(d.deadline(look), Some(look + 1000 * MS), "the timeout");
     // The last read stopped at its budget, with more to read.
     s.append("more\nERROR two\n");
-    d.more_to_read = true;
+    let Source::File(file) = &mut d.input else {
+        unreachable!()
+    };
+    file.pretend_more_to_read();
     assert_eq!(d.deadline(look), Some(look), "no waiting");
     let timeout = look + 1000 * MS;
     assert!(d.step(nothing(), timeout).is_none());
     assert_eq!(fake.processes().signalled(), [(pid, libc::SIGTERM)]);
-    assert!(!d.more_to_read, "read on to the end");
+    assert_ne!(d.deadline(timeout), Some(timeout), "read on to the end");
     // The second match was read (and suppressed: the first still runs).
     assert_eq!(fake.processes().lines(), ["ERROR one"]);
     assert_eq!(d.input.as_path().unwrap().progress(), {

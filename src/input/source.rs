@@ -1,56 +1,132 @@
 //! What the loop reads lines from: a path followed across rotation
-//! ([`LogPath`]), or standard input as a stream ([`Stream`], `-l -`).
+//! ([`FileSource`]), or standard input as a stream ([`Stream`], `-l -`).
 //!
-//! The loop talks to this one type, so that it has one shape for both: it
-//! waits, refreshes, reads, and stops when the source has ended. What only
-//! a path has (rotated files, their grace, the directories to watch, the
-//! position a state file keeps) is empty for a stream.
+//! The loop talks to this one type, so that it has one shape for every
+//! input: a descriptor to wait on, a deadline to come back at, what to do
+//! when either arrives (`on_ready`, then `read`), a reload, the position a
+//! state file keeps, a status, and whether the input has ended. How a
+//! source sees its changes (inotify, polling, poll(2) on a pipe) is its
+//! own business; a new kind of input is a new variant here.
 
 use std::os::fd::BorrowedFd;
-use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::error::{Error, Result};
 use crate::input::file::follow::LineSink;
-use crate::input::file::rotation::{LogPath, Refresh};
+use crate::input::file::rotation::LogPath;
+use crate::input::file::source::FileSource;
 use crate::input::stream::Stream;
+use crate::report::status_line::Reading;
 
-/// How much of a stream one refresh reads: the loop must get back to its
+/// How much of a stream one read takes: the loop must get back to its
 /// signals and timeouts under a flood.
 const STREAM_BUDGET: u64 = 64 << 20;
 
-#[derive(Debug)]
 pub enum Source {
-    Path(LogPath),
+    /// Boxed: the larger of the two by far, and there is one per process.
+    File(Box<FileSource>),
     Stream(Stream),
 }
 
 impl Source {
-    /// Is there a path whose directories decide what is read?
-    pub fn is_path(&self) -> bool {
-        matches!(self, Source::Path(_))
-    }
-
-    /// The followed path, whose position a state file keeps; `None` for a
-    /// stream.
-    pub fn as_path(&self) -> Option<&LogPath> {
+    /// The descriptor to wait on for this source, if any.
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
         match self {
-            Source::Path(log) => Some(log),
-            Source::Stream(_) => None,
+            Source::File(file) => file.fd(),
+            Source::Stream(stream) => stream.fd(),
         }
     }
 
-    /// A descriptor to wait on besides inotify: a stream's input.
-    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+    /// When the source wants to be looked at without an event.
+    pub fn deadline(&self, now: Instant) -> Option<Instant> {
         match self {
-            Source::Path(_) => None,
-            Source::Stream(stream) => stream.fd(),
+            Source::File(file) => file.deadline(now),
+            Source::Stream(stream) => stream.more().then_some(now),
+        }
+    }
+
+    /// The source's descriptor was `ready` (or not), and it is `now`: take
+    /// in what happened, before anything is read. An error means the
+    /// source cannot go on: the run stops with it.
+    pub fn on_ready(&mut self, ready: bool, now: Instant) -> Option<Error> {
+        match self {
+            Source::File(file) => file.on_ready(ready, now),
+            Source::Stream(stream) => {
+                stream.note_ready(ready);
+                None
+            }
+        }
+    }
+
+    /// Reads what is new (everything there is, to `reload`); returns
+    /// whether what the checkpoint keeps changed beyond an offset (a
+    /// rotation): worth a save at once.
+    pub fn read(&mut self, reload: bool, now: Instant, sink: LineSink) -> bool {
+        match self {
+            Source::File(file) => file.read(reload, now, sink),
+            Source::Stream(stream) => {
+                stream.read(STREAM_BUDGET, sink);
+                false
+            }
+        }
+    }
+
+    /// The first look, before the first wait: for a path, the watches are
+    /// set and what is new since opening is read. Returns whether that
+    /// changed what the checkpoint keeps beyond an offset.
+    pub fn begin(&mut self, now: Instant, sink: LineSink) -> Result<bool> {
+        match self {
+            Source::File(file) => file.begin(now, sink),
+            Source::Stream(_) => Ok(false),
+        }
+    }
+
+    /// `--once`: reads one budget's worth; whether there is more.
+    pub fn read_more(&mut self, now: Instant, sink: LineSink) -> bool {
+        match self {
+            Source::File(file) => file.read_more(now, sink),
+            Source::Stream(stream) => {
+                stream.read(STREAM_BUDGET, sink);
+                stream.more()
+            }
+        }
+    }
+
+    /// The end for good (`--once`): a partial last line is a line. A
+    /// stream finishes its last line itself, at its end.
+    pub fn finish(&mut self, sink: LineSink) {
+        if let Source::File(file) = self {
+            file.finish(sink);
+        }
+    }
+
+    /// Closes the rotated files whose grace is over by `at` (`--once`: all).
+    pub fn close_rotated(&mut self, at: Instant, sink: LineSink) {
+        if let Source::File(file) = self {
+            file.close_rotated(at, sink);
+        }
+    }
+
+    /// Stopping: no more events to wait for.
+    pub fn stop_watching(&mut self) {
+        if let Source::File(file) = self {
+            file.stop_watching();
+        }
+    }
+
+    /// Has the last read stopped at its budget, with more already there
+    /// to read? Cooldowns on the lines' time end only once caught up.
+    pub fn behind(&self) -> bool {
+        match self {
+            Source::File(file) => file.behind(),
+            Source::Stream(stream) => stream.more(),
         }
     }
 
     /// Is there nothing more to read, ever? A path never ends.
     pub fn ended(&self) -> bool {
         match self {
-            Source::Path(_) => false,
+            Source::File(_) => false,
             Source::Stream(stream) => stream.ended(),
         }
     }
@@ -58,72 +134,27 @@ impl Source {
     /// Why reading stopped early, if it did.
     pub fn error(&self) -> Option<&str> {
         match self {
-            Source::Path(_) => None,
+            Source::File(_) => None,
             Source::Stream(stream) => stream.error(),
         }
     }
 
-    /// Is something open to read from?
-    pub fn is_open(&self) -> bool {
+    /// What the service manager shows as our status.
+    pub fn status(&self) -> Reading<'_> {
         match self {
-            Source::Path(log) => log.is_open(),
-            Source::Stream(stream) => !stream.ended(),
-        }
-    }
-
-    /// Looks for what is new and reads it (see [`LogPath::refresh`]).
-    pub fn refresh(&mut self, now: Instant, sink: LineSink) -> Refresh {
-        match self {
-            Source::Path(log) => log.refresh(now, sink),
-            Source::Stream(stream) => Refresh {
-                replaced: false,
-                more: stream.read_available(STREAM_BUDGET, sink),
+            Source::File(file) => file.status(),
+            Source::Stream(stream) => Reading::Stream {
+                bytes: stream.offset(),
             },
         }
     }
 
-    /// The end for good (`--once`): held partial lines are lines.
-    pub fn finish(&mut self, sink: LineSink) {
+    /// The followed path, whose position a state file keeps; `None` for a
+    /// stream.
+    pub fn as_path(&self) -> Option<&LogPath> {
         match self {
-            Source::Path(log) => log.finish(sink),
-            // A stream finishes its last line itself, at its end.
-            Source::Stream(_) => {}
-        }
-    }
-
-    pub fn has_retired(&self) -> bool {
-        match self {
-            Source::Path(log) => log.has_retired(),
-            Source::Stream(_) => false,
-        }
-    }
-
-    pub fn retired_dirs(&self) -> Vec<PathBuf> {
-        match self {
-            Source::Path(log) => log.retired_dirs(),
-            Source::Stream(_) => Vec::new(),
-        }
-    }
-
-    pub fn read_retired(&mut self, now: Instant, sink: LineSink) {
-        if let Source::Path(log) = self {
-            log.read_retired(now, sink);
-        }
-    }
-
-    /// When the next rotated file is due to be closed.
-    pub fn deadline(&self) -> Option<Instant> {
-        match self {
-            Source::Path(log) => log.deadline(),
+            Source::File(file) => Some(file.log()),
             Source::Stream(_) => None,
-        }
-    }
-
-    /// Closes the rotated files whose grace is over; whether any was.
-    pub fn expire(&mut self, now: Instant, sink: LineSink) -> bool {
-        match self {
-            Source::Path(log) => log.expire(now, sink),
-            Source::Stream(_) => false,
         }
     }
 }

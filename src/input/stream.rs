@@ -43,6 +43,10 @@ pub struct Stream {
     ended: bool,
     /// Why reading stopped before the end of input, if it did.
     error: Option<String>,
+    /// poll(2) said there is input (or its end) since the last read.
+    ready: bool,
+    /// The last read stopped at its budget: read on without waiting.
+    more: bool,
 }
 
 impl Stream {
@@ -54,7 +58,14 @@ impl Stream {
             offset: 0,
             ended: false,
             error: None,
+            ready: false,
+            more: false,
         })
+    }
+
+    /// Bytes read so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
     }
 
     /// What to wait on for more input; `None` once it has ended (a pipe
@@ -73,9 +84,27 @@ impl Stream {
         self.error.as_deref()
     }
 
+    /// poll(2) said the input is ready (or not).
+    pub fn note_ready(&mut self, ready: bool) {
+        self.ready |= ready;
+    }
+
+    /// Did the last read stop at its budget?
+    pub fn more(&self) -> bool {
+        self.more
+    }
+
+    /// Reads, if the input was ready or a read is pending, until about
+    /// `budget` bytes.
+    pub fn read(&mut self, budget: u64, sink: LineSink) {
+        if std::mem::take(&mut self.ready) || self.more {
+            self.more = self.read_available(budget, sink);
+        }
+    }
+
     /// Reads what is there, without blocking, until about `budget` bytes;
     /// returns whether it stopped at the budget with more to read.
-    pub fn read_available(&mut self, budget: u64, sink: LineSink) -> bool {
+    fn read_available(&mut self, budget: u64, sink: LineSink) -> bool {
         let mut total = 0;
         while !self.ended {
             if total >= budget {

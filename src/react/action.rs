@@ -21,6 +21,8 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::react::linetime::Time;
+use crate::report::event::{RunEvent, emit};
 use crate::sys;
 
 #[cfg(test)]
@@ -140,6 +142,18 @@ struct Running {
     term_at: Option<Instant>,
     /// When to send SIGKILL, once SIGTERM was sent.
     kill_at: Option<Instant>,
+    /// Why we signalled its group, once we did.
+    stopped: Option<Stopped>,
+}
+
+/// Why logs2eca stopped a command (the metrics count these apart from
+/// commands that failed on their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// It ran longer than `--timeout`.
+    Timeout,
+    /// logs2eca was stopping.
+    Shutdown,
 }
 
 /// How a run ended, for the log and the cooldown.
@@ -150,6 +164,8 @@ pub struct Finished {
     pub tag: usize,
     pub status: ExitStatus,
     pub duration: Duration,
+    /// Why we stopped it, if we did.
+    pub stopped: Option<Stopped>,
 }
 
 /// The commands running now, each in its own process group with its own
@@ -179,6 +195,16 @@ impl Runner {
         !self.running.is_empty()
     }
 
+    /// When each running command started.
+    pub fn started_at(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.running.iter().map(|run| run.started)
+    }
+
+    /// The commands running now: process group and tag.
+    pub fn running(&self) -> impl Iterator<Item = (libc::pid_t, usize)> + '_ {
+        self.running.iter().map(|run| (run.pid, run.tag))
+    }
+
     /// Starts the command with `env` added to our environment; `tag` comes
     /// back in its `Finished`.
     pub fn spawn(
@@ -194,6 +220,7 @@ impl Runner {
             started: now,
             term_at: self.timeout.map(|t| now + t),
             kill_at: None,
+            stopped: None,
         });
         Ok(pid)
     }
@@ -210,21 +237,18 @@ impl Runner {
     pub fn on_deadline(&mut self, now: Instant) {
         for run in &mut self.running {
             if run.kill_at.is_some_and(|at| now >= at) {
-                log::warn!(
-                    "command (pid {}) still running: sending SIGKILL to its process group",
-                    run.pid
-                );
+                emit!(RunEvent::StillRunning { pid: run.pid });
                 self.spawner.signal_group(run.pid, libc::SIGKILL);
                 run.kill_at = None;
             } else if run.term_at.is_some_and(|at| now >= at) {
-                log::warn!(
-                    "command (pid {}) timed out after {}: sending SIGTERM to its process group",
-                    run.pid,
-                    seconds(now - run.started)
-                );
+                emit!(RunEvent::TimedOut {
+                    pid: run.pid,
+                    after: now - run.started,
+                });
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
                 run.term_at = None;
                 run.kill_at = Some(now + TIMEOUT_KILL_GRACE);
+                run.stopped = Some(Stopped::Timeout);
             }
         }
     }
@@ -234,13 +258,11 @@ impl Runner {
     pub fn terminate(&mut self, now: Instant) {
         for run in &mut self.running {
             if run.kill_at.is_none() {
-                log::info!(
-                    "stopping command (pid {}): sending SIGTERM to its process group",
-                    run.pid
-                );
+                emit!(RunEvent::Stopping { pid: run.pid });
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
             }
             run.term_at = None;
+            run.stopped.get_or_insert(Stopped::Shutdown);
             let kill_at = now + SHUTDOWN_KILL_GRACE;
             run.kill_at = Some(run.kill_at.map_or(kill_at, |at| at.min(kill_at)));
         }
@@ -249,8 +271,9 @@ impl Runner {
     /// Kills the groups and waits for the commands: the last step of a stop.
     pub fn kill_and_wait(&mut self, now: Instant) -> Vec<Finished> {
         let mut left = std::mem::take(&mut self.running);
-        for run in &left {
+        for run in &mut left {
             self.spawner.signal_group(run.pid, libc::SIGKILL);
+            run.stopped.get_or_insert(Stopped::Shutdown);
         }
         // SIGKILL cannot be ignored, but a process stuck in the kernel (a
         // stalled network file system) dies only when the kernel lets it:
@@ -272,11 +295,10 @@ impl Runner {
             self.spawner.pause(Duration::from_millis(5));
         }
         for run in &left {
-            log::warn!(
-                "command (pid {}) did not die within {} of SIGKILL: leaving it",
-                run.pid,
-                seconds(KILL_WAIT)
-            );
+            emit!(RunEvent::DidNotDie {
+                pid: run.pid,
+                wait: KILL_WAIT,
+            });
         }
         ended
     }
@@ -305,6 +327,42 @@ impl Runner {
     }
 }
 
+/// When `pid` started, in clock ticks since boot (field 22 of
+/// `/proc/PID/stat`); `None` if there is no such process or it has exited
+/// (a zombie). With the pid, it names one process across pid reuse.
+pub fn start_ticks(pid: libc::pid_t) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields count from
+    // the last ')'.
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    let state = fields.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    // Field 3 was the state; the start time is field 22.
+    fields.nth(18)?.parse().ok()
+}
+
+/// Ends the process group of a command left running by an earlier
+/// logs2eca that died (SIGKILL, a crash): SIGTERM, then SIGKILL after
+/// [`SHUTDOWN_KILL_GRACE`]. Only if its leader is the same process (same
+/// start time): a pid reused since is left alone. Returns whether it was
+/// still running.
+pub fn end_left_running(pgid: libc::pid_t, ticks: u64) -> bool {
+    if pgid <= 1 || start_ticks(pgid) != Some(ticks) {
+        return false;
+    }
+    emit!(RunEvent::LeftRunning { pid: pgid });
+    sys::signal_group(pgid, libc::SIGTERM);
+    let deadline = Instant::now() + SHUTDOWN_KILL_GRACE;
+    while start_ticks(pgid) == Some(ticks) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The rest of the group, and a leader that ignored SIGTERM.
+    sys::signal_group(pgid, libc::SIGKILL);
+    true
+}
+
 /// Reaps every child that has exited, without blocking: our command, and
 /// the orphans a PID 1 adopts.
 pub fn reap_children(mut on_exit: impl FnMut(libc::pid_t, libc::c_int)) {
@@ -319,32 +377,20 @@ fn finished(run: &Running, status: i32, now: Instant) -> Finished {
         tag: run.tag,
         status: ExitStatus::from_raw(status),
         duration: now.saturating_duration_since(run.started),
+        stopped: run.stopped,
     }
 }
 
-/// Logs how a run ended: success at info, anything else as a warning.
+/// Reports how a run ended: success at info, anything else as a warning.
 pub fn log_finished(f: &Finished) {
-    let took = seconds(f.duration);
-    match (f.status.code(), f.status.signal()) {
-        (Some(0), _) => log::info!("command (pid {}) exited with status 0 after {took}", f.pid),
-        (Some(code), _) => log::warn!(
-            "command (pid {}) exited with status {code} after {took}",
-            f.pid
-        ),
-        (None, Some(sig)) => log::warn!(
-            "command (pid {}) killed by signal {sig} ({}) after {took}",
-            f.pid,
-            signal_name(sig)
-        ),
-        (None, None) => log::warn!(
-            "command (pid {}) ended ({:?}) after {took}",
-            f.pid,
-            f.status
-        ),
-    }
+    emit!(RunEvent::Exited {
+        pid: f.pid,
+        status: f.status,
+        took: f.duration,
+    });
 }
 
-fn signal_name(sig: i32) -> &'static str {
+pub fn signal_name(sig: i32) -> &'static str {
     match sig {
         libc::SIGHUP => "SIGHUP",
         libc::SIGINT => "SIGINT",
@@ -390,6 +436,8 @@ pub struct Trigger<'a> {
     pub count: u64,
     /// The key, with `--key`.
     pub key: Option<&'a [u8]>,
+    /// The line's time (§11), as `LOGS2ECA_MATCH_TIME`.
+    pub time: Option<Time>,
 }
 
 fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
@@ -405,6 +453,12 @@ fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
         t.suppressed.to_string().as_bytes(),
     );
     env.add("LOGS2ECA_COUNT".to_owned(), t.count.to_string().as_bytes());
+    if let Some(time) = t.time {
+        env.add(
+            "LOGS2ECA_MATCH_TIME".to_owned(),
+            time.to_string().as_bytes(),
+        );
+    }
     if let Some(key) = t.key {
         env.add("LOGS2ECA_KEY".to_owned(), key);
     }
@@ -587,6 +641,9 @@ mod tests {
             suppressed: 4,
             count: 1,
             key: Some(b"bob"),
+            time: Some(Time::from_system(
+                std::time::UNIX_EPOCH + Duration::from_secs(1_764_644_645),
+            )),
         });
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
@@ -595,6 +652,7 @@ mod tests {
                 "LOGS2ECA_MATCH_FILE",
                 "LOGS2ECA_SUPPRESSED",
                 "LOGS2ECA_COUNT",
+                "LOGS2ECA_MATCH_TIME",
                 "LOGS2ECA_KEY",
                 "LOGS2ECA_MATCH_LINE",
                 "LOGS2ECA_GROUP_0",
@@ -602,6 +660,7 @@ mod tests {
             ]
         );
         assert_eq!(env[1].1, "4");
+        assert_eq!(env[3].1, "2025-12-02T03:04:05Z");
     }
 
     #[test]

@@ -24,7 +24,9 @@
 //! to report: an idle daemon sets none.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
+
+use crate::react::linetime::Time;
 
 /// How many matches `--wait 0` holds while their keys are busy, across all
 /// keys. Beyond it a match is suppressed (counted and reported).
@@ -128,16 +130,16 @@ pub enum Notice {
     TableFull { count: u64 },
 }
 
-/// One key's state as plain data, for the state file: wall-clock times, so
-/// that it means the same after a restart.
+/// One key's state as plain data, for the state file: the lines' times as
+/// they are, so that it means the same after a restart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeySnapshot {
     pub key: Vec<u8>,
     /// When the key's last run ended (its cooldown counts from there).
-    pub last_end: Option<SystemTime>,
+    pub last_end: Option<Time>,
     pub suppressed: u64,
     /// Arrival times of the matches counting toward the threshold.
-    pub window: Vec<SystemTime>,
+    pub window: Vec<Time>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,12 +147,12 @@ enum Phase {
     Counting,
     Waiting { seq: u64 },
     Running,
-    Cooling { until: Instant },
+    Cooling { until: Time },
 }
 
 #[derive(Debug)]
 struct Queued<T> {
-    at: Instant,
+    at: Time,
     seq: u64,
     payload: T,
 }
@@ -161,14 +163,14 @@ struct Key<T> {
     phase: Phase,
     /// Arrival times of the matches counting now, oldest first; fewer than
     /// the threshold's count.
-    window: VecDeque<Instant>,
+    window: VecDeque<Time>,
     suppressed: u64,
     /// Suppressed matches not reported yet.
     unreported: u64,
     /// Sequence number of the key's latest match (least recently seen
     /// first, for eviction).
     seen: u64,
-    last_end: Option<Instant>,
+    last_end: Option<Time>,
     /// The trigger waiting for a slot: its count and its line.
     pending: Option<(u32, T)>,
     /// `--wait 0`: matches that arrived while the key was busy.
@@ -188,9 +190,9 @@ pub struct Gate<T> {
     /// Keys that may be forgotten: the counting ones.
     evictable: BTreeSet<EvictionEntry>,
     /// Keys cooling down, by the end of their cooldown.
-    cooling: BTreeSet<(Instant, KeyId)>,
+    cooling: BTreeSet<(Time, KeyId)>,
     /// The cooling keys with something to report when they end.
-    reporting: BTreeSet<(Instant, KeyId)>,
+    reporting: BTreeSet<(Time, KeyId)>,
     /// Triggers waiting for a slot, in order of arrival.
     slot_queue: BTreeMap<u64, KeyId>,
     running: usize,
@@ -200,9 +202,9 @@ pub struct Gate<T> {
     seq: u64,
     dropped: u64,
     dropped_unreported: u64,
-    last_table_warning: Option<Instant>,
+    last_table_warning: Option<Time>,
     overflowed_unreported: u64,
-    last_queue_warning: Option<Instant>,
+    last_queue_warning: Option<Time>,
     notices: Vec<Notice>,
 }
 
@@ -240,7 +242,7 @@ impl<T: Held> Gate<T> {
 
     /// A line with key `name` matched at `now`. `hold` makes what is kept
     /// of the line if the match has to wait; it is only called then.
-    pub fn on_match(&mut self, name: &[u8], now: Instant, hold: impl FnOnce() -> T) -> Verdict {
+    pub fn on_match(&mut self, name: &[u8], now: Time, hold: impl FnOnce() -> T) -> Verdict {
         self.arrive(name, now, hold, false)
     }
 
@@ -250,7 +252,7 @@ impl<T: Held> Gate<T> {
     pub fn on_restored_trigger(
         &mut self,
         name: &[u8],
-        now: Instant,
+        now: Time,
         hold: impl FnOnce() -> T,
     ) -> Verdict {
         self.arrive(name, now, hold, true)
@@ -259,7 +261,7 @@ impl<T: Held> Gate<T> {
     fn arrive(
         &mut self,
         name: &[u8],
-        now: Instant,
+        now: Time,
         hold: impl FnOnce() -> T,
         reached: bool,
     ) -> Verdict {
@@ -294,7 +296,7 @@ impl<T: Held> Gate<T> {
 
     /// The run of `key` ended at `now` (or could not start): its cooldown
     /// begins and its slot is free. Call `next_ready` next.
-    pub fn finished(&mut self, id: KeyId, now: Instant) {
+    pub fn finished(&mut self, id: KeyId, now: Time) {
         debug_assert_eq!(self.key(id).phase, Phase::Running);
         self.running = self.running.saturating_sub(1);
         let wait = self.settings.wait;
@@ -347,12 +349,12 @@ impl<T: Held> Gate<T> {
 
     /// When `on_deadline` has a suppressed count to report; `None` while
     /// there is none, so an idle daemon sets no timer.
-    pub fn deadline(&self) -> Option<Instant> {
+    pub fn deadline(&self) -> Option<Time> {
         self.reporting.first().map(|&(until, _)| until)
     }
 
     /// Ends the cooldowns that are over (their counts become notices).
-    pub fn on_deadline(&mut self, now: Instant) {
+    pub fn on_deadline(&mut self, now: Time) {
         while let Some(&(until, id)) = self.cooling.first()
             && until <= now
         {
@@ -402,9 +404,18 @@ impl<T: Held> Gate<T> {
     }
 
     /// Keys tracked now.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// Matches held now: queued behind their key's run (`--wait 0`), or
+    /// triggers waiting for a free slot.
+    pub fn held_count(&self) -> usize {
+        self.queued + self.slot_queue.len()
     }
 
     /// Matches of new keys dropped because the table was full of busy keys.
@@ -415,31 +426,28 @@ impl<T: Held> Gate<T> {
 
     /// The state worth keeping across a restart: keys that are cooling
     /// down, counting, or hold a suppressed count. A key running is
-    /// recorded as if its run had just ended: its cooldown holds.
-    pub fn export(&self, now: Instant, wall: SystemTime) -> Vec<KeySnapshot> {
-        let to_wall = |at: Instant| {
-            wall.checked_sub(now.saturating_duration_since(at))
-                .unwrap_or(wall)
-        };
+    /// recorded as if its run ended at `ran_until(key)` (the line time of
+    /// its trigger and how long it has run): its cooldown holds.
+    pub fn export(&self, ran_until: impl Fn(KeyId) -> Time) -> Vec<KeySnapshot> {
         self.keys
             .iter()
-            .flatten()
-            .filter(|key| {
+            .enumerate()
+            .filter_map(|(id, key)| Some((id, key.as_ref()?)))
+            .filter(|(_, key)| {
                 key.phase != Phase::Counting || !key.window.is_empty() || key.suppressed > 0
             })
-            .map(|key| KeySnapshot {
+            .map(|(id, key)| KeySnapshot {
                 key: key.name.to_vec(),
-                // A running key's command ends, for the state, now: its
-                // cooldown holds across a restart. A key waiting for a slot
-                // has not run: its trigger's line is read again at the next
-                // start (the saved position stays before it) and must find
-                // the key free to trigger, not cooling.
+                // A key waiting for a slot has not run: its trigger's line
+                // is read again at the next start (the saved position stays
+                // before it) and must find the key free to trigger, not
+                // cooling.
                 last_end: match key.phase {
-                    Phase::Running => Some(wall),
-                    _ => key.last_end.map(to_wall),
+                    Phase::Running => Some(ran_until(id)),
+                    _ => key.last_end,
                 },
                 suppressed: key.suppressed,
-                window: key.window.iter().map(|&at| to_wall(at)).collect(),
+                window: key.window.iter().copied().collect(),
             })
             .collect()
     }
@@ -447,40 +455,34 @@ impl<T: Held> Gate<T> {
     /// What the gate holds, in the order the matches arrived: the triggers
     /// waiting for a slot and the `--wait 0` queue, handled but not run
     /// yet. A restart gets them back from the state file.
-    pub fn held(&self) -> Vec<(&T, bool)> {
+    /// Each with whether it is a trigger waiting for a slot, and its key.
+    pub fn held(&self) -> Vec<(&T, bool, &[u8])> {
         if self.queued == 0 && self.slot_queue.is_empty() {
             return Vec::new();
         }
-        // (arrival, payload, is a trigger waiting for a slot)
-        let mut held: Vec<(u64, &T, bool)> = Vec::new();
+        // (arrival, payload, is a trigger waiting for a slot, key)
+        let mut held: Vec<(u64, &T, bool, &[u8])> = Vec::new();
         for key in self.keys.iter().flatten() {
             if let (Phase::Waiting { seq }, Some((_, payload))) = (key.phase, &key.pending) {
-                held.push((seq, payload, true));
+                held.push((seq, payload, true, &key.name));
             }
             held.extend(
                 key.queue
                     .iter()
-                    .map(|queued| (queued.seq, &queued.payload, false)),
+                    .map(|queued| (queued.seq, &queued.payload, false, &key.name[..])),
             );
         }
         held.sort_by_key(|&(seq, ..)| seq);
         held.into_iter()
-            .map(|(_, payload, trigger)| (payload, trigger))
+            .map(|(_, payload, trigger, key)| (payload, trigger, key))
             .collect()
     }
 
-    /// Restores keys saved by `export` (into an empty gate, at start).
-    /// Times in the future count as now; keys beyond `max_keys` are left out.
-    pub fn import(
-        &mut self,
-        records: impl IntoIterator<Item = KeySnapshot>,
-        now: Instant,
-        wall: SystemTime,
-    ) {
-        let to_instant = |t: SystemTime| {
-            let ago = wall.duration_since(t).unwrap_or(Duration::ZERO);
-            now.checked_sub(ago).unwrap_or(now)
-        };
+    /// Restores keys saved by `export` (into an empty gate, at start);
+    /// keys beyond `max_keys` are left out. A cooldown is restored as it
+    /// was: the lines that follow decide whether it is over, by their
+    /// times (a backlog written while the daemon was down may fall in it).
+    pub fn import(&mut self, records: impl IntoIterator<Item = KeySnapshot>) {
         for record in records {
             let name = &record.key[..record.key.len().min(MAX_KEY_LEN)];
             if self.by_name.contains_key(name) || self.by_name.len() >= self.settings.max_keys {
@@ -488,20 +490,19 @@ impl<T: Held> Gate<T> {
             }
             self.seq += 1;
             let id = self.insert(name);
-            let last_end = record.last_end.map(to_instant);
-            let key = self.key_mut(id);
-            key.seen = 0;
-            key.suppressed = record.suppressed;
-            key.last_end = last_end;
             let max_window = self.settings.threshold.count as usize - 1;
             let wait = self.settings.wait;
-            let mut window: Vec<Instant> = record.window.into_iter().map(to_instant).collect();
+            let mut window = record.window;
             window.sort();
             let skip = window.len().saturating_sub(max_window);
             let key = self.key_mut(id);
+            key.seen = 0;
+            key.suppressed = record.suppressed;
+            key.last_end = record.last_end;
             key.window = window.into_iter().skip(skip).collect();
-            if let Some(until) = last_end.map(|end| end + wait)
-                && until > now
+            // A window that counts after the cooldown says it was over.
+            if let Some(until) = record.last_end.map(|end| end + wait)
+                && key.window.back().is_none_or(|&last| last < until)
             {
                 key.window.clear();
                 key.phase = Phase::Cooling { until };
@@ -548,7 +549,7 @@ impl<T: Held> Gate<T> {
     }
 
     /// Makes a place for a new key, forgetting another if the table is full.
-    fn admit(&mut self, name: &[u8], now: Instant) -> Option<KeyId> {
+    fn admit(&mut self, name: &[u8], now: Time) -> Option<KeyId> {
         if self.by_name.len() >= self.settings.max_keys {
             // Cooldowns that are over make their keys forgettable.
             self.on_deadline(now);
@@ -624,7 +625,7 @@ impl<T: Held> Gate<T> {
     fn count(
         &mut self,
         id: KeyId,
-        at: Instant,
+        at: Time,
         seq: u64,
         direct: bool,
         reached: bool,
@@ -665,7 +666,7 @@ impl<T: Held> Gate<T> {
         Verdict::Waiting
     }
 
-    fn enqueue(&mut self, id: KeyId, at: Instant, seq: u64, hold: impl FnOnce() -> T) -> Verdict {
+    fn enqueue(&mut self, id: KeyId, at: Time, seq: u64, hold: impl FnOnce() -> T) -> Verdict {
         if self.queued >= self.settings.queue_bound {
             self.overflow(at);
             return self.suppress(id);
@@ -683,7 +684,7 @@ impl<T: Held> Gate<T> {
         Verdict::Queued
     }
 
-    fn overflow(&mut self, now: Instant) {
+    fn overflow(&mut self, now: Time) {
         self.overflowed_unreported += 1;
         if self
             .last_queue_warning
@@ -742,7 +743,7 @@ mod tests {
         }
     }
 
-    fn at(start: Instant, millis: u64) -> Instant {
+    fn at(start: Time, millis: u64) -> Time {
         start + Duration::from_millis(millis)
     }
 
@@ -774,7 +775,7 @@ mod tests {
 
     #[test]
     fn the_first_match_runs_and_matches_during_the_run_are_counted() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(settings(WAIT));
         let start = run(g.on_match(b"", t0, line("1")));
         assert_eq!((start.count, start.suppressed), (1, 0));
@@ -788,7 +789,7 @@ mod tests {
 
     #[test]
     fn matches_during_the_wait_are_suppressed_and_reported_once_at_its_end() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(settings(WAIT));
         let id = run(g.on_match(b"", t0, line("1"))).key;
         g.finished(id, at(t0, 1000));
@@ -816,7 +817,7 @@ mod tests {
 
     #[test]
     fn a_match_after_the_wait_runs_even_without_a_deadline() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(settings(WAIT));
         let id = run(g.on_match(b"", t0, line("1"))).key;
         g.finished(id, at(t0, 100));
@@ -825,7 +826,7 @@ mod tests {
 
     #[test]
     fn without_a_queue_wait_zero_triggers_whenever_no_command_runs() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(Settings {
             queue_bound: 0,
             ..settings(Duration::ZERO)
@@ -843,7 +844,7 @@ mod tests {
 
     #[test]
     fn wait_zero_queues_every_match_and_replays_them_in_order() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(settings(Duration::ZERO));
         let mut id = run(g.on_match(b"", t0, line("1"))).key;
         for n in 2..=5 {
@@ -869,7 +870,7 @@ mod tests {
 
     #[test]
     fn the_wait_zero_queue_is_bounded_and_its_overflow_reported_once() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(Settings {
             queue_bound: 3,
             ..settings(Duration::ZERO)
@@ -897,14 +898,14 @@ mod tests {
 
     #[test]
     fn what_is_held_comes_out_in_arrival_order() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(settings(Duration::ZERO));
         assert!(g.held().is_empty());
         run(g.on_match(b"a", t0, line("a1")));
         assert_eq!(g.on_match(b"a", t0, line("a2")), Verdict::Queued);
         assert_eq!(g.on_match(b"b", t0, line("b1")), Verdict::Waiting);
         assert_eq!(g.on_match(b"a", t0, line("a3")), Verdict::Queued);
-        let held: Vec<(&[u8], bool)> = g.held().into_iter().map(|(l, t)| (&l[..], t)).collect();
+        let held: Vec<(&[u8], bool)> = g.held().into_iter().map(|(l, t, _)| (&l[..], t)).collect();
         assert_eq!(held, [(&b"a2"[..], false), (b"b1", true), (b"a3", false)]);
     }
 
@@ -920,7 +921,7 @@ mod tests {
 
     #[test]
     fn exactly_n_within_the_window_trigger_on_the_nth() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(threshold(3, 10));
         assert_eq!(g.on_match(b"", t0, line("1")), Verdict::Counted);
         assert_eq!(g.on_match(b"", at(t0, 5000), line("2")), Verdict::Counted);
@@ -930,7 +931,7 @@ mod tests {
 
     #[test]
     fn n_spread_just_over_the_window_do_not_trigger() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(threshold(3, 10));
         assert_eq!(g.on_match(b"", t0, line("1")), Verdict::Counted);
         assert_eq!(g.on_match(b"", at(t0, 5000), line("2")), Verdict::Counted);
@@ -942,7 +943,7 @@ mod tests {
 
     #[test]
     fn after_a_trigger_the_window_starts_empty_and_busy_matches_do_not_count() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(threshold(2, 60));
         g.on_match(b"", t0, line("1"));
         let id = run(g.on_match(b"", at(t0, 1), line("2"))).key;
@@ -957,7 +958,7 @@ mod tests {
 
     #[test]
     fn keys_are_independent() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(Settings {
             max_running: 10,
             ..threshold(2, 60)
@@ -977,7 +978,7 @@ mod tests {
 
     #[test]
     fn triggers_without_a_free_slot_wait_one_per_key_in_arrival_order() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(Settings {
             max_running: 2,
             ..settings(WAIT)
@@ -1001,7 +1002,7 @@ mod tests {
 
     #[test]
     fn a_full_table_forgets_idle_keys_then_the_least_recently_seen_counting_key() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(Settings {
             max_keys: 3,
             ..threshold(2, 60)
@@ -1030,7 +1031,7 @@ mod tests {
 
     #[test]
     fn busy_keys_are_never_forgotten_and_a_full_busy_table_drops_new_keys() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(Settings {
             max_keys: 2,
             max_running: 1,
@@ -1071,7 +1072,7 @@ mod tests {
 
     #[test]
     fn a_cooldown_that_is_over_frees_its_key_for_a_newcomer() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(Settings {
             max_keys: 1,
             ..settings(WAIT)
@@ -1084,7 +1085,7 @@ mod tests {
 
     #[test]
     fn keys_are_cut_to_their_cap() {
-        let t0 = Instant::now();
+        let t0 = Time::now();
         let mut g = gate(settings(WAIT));
         let long = vec![b'k'; MAX_KEY_LEN + 10];
         let id = run(g.on_match(&long, t0, line("1"))).key;
@@ -1096,9 +1097,8 @@ mod tests {
     }
 
     #[test]
-    fn state_exports_and_imports_as_wall_clock_times() {
-        let t0 = Instant::now();
-        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    fn state_exports_and_imports_the_lines_times() {
+        let t0 = Time::now();
         let mut g = gate(threshold(3, 60));
         g.on_match(b"counting", t0, line("1"));
         g.on_match(b"cooling", t0, line("1"));
@@ -1106,15 +1106,20 @@ mod tests {
         let id = run(g.on_match(b"cooling", t0, line("3"))).key;
         g.finished(id, at(t0, 1000));
         g.on_match(b"cooling", at(t0, 1500), line("4"));
-        let now = at(t0, 2000);
-        let mut records = g.export(now, wall);
+        g.on_match(b"running", at(t0, 1600), line("1"));
+        g.on_match(b"running", at(t0, 1600), line("2"));
+        let running = run(g.on_match(b"running", at(t0, 1700), line("3"))).key;
+        let mut records = g.export(|id| {
+            assert_eq!(id, running);
+            at(t0, 1900)
+        });
         records.sort_by(|a, b| a.key.cmp(&b.key));
         assert_eq!(
             records,
             [
                 KeySnapshot {
                     key: b"cooling".to_vec(),
-                    last_end: Some(wall - Duration::from_secs(1)),
+                    last_end: Some(at(t0, 1000)),
                     suppressed: 1,
                     window: vec![],
                 },
@@ -1122,23 +1127,53 @@ mod tests {
                     key: b"counting".to_vec(),
                     last_end: None,
                     suppressed: 0,
-                    window: vec![wall - Duration::from_secs(2)],
+                    window: vec![t0],
+                },
+                KeySnapshot {
+                    key: b"running".to_vec(),
+                    last_end: Some(at(t0, 1900)),
+                    suppressed: 0,
+                    window: vec![],
                 },
             ]
         );
-        // A restart 1 s later (other monotonic clock) keeps both.
-        let t1 = Instant::now() + Duration::from_secs(100);
+        // A restart: the lines that follow are compared with the saved
+        // times, whenever the restart happens.
         let mut g = gate(threshold(3, 60));
-        g.import(records, t1, wall + Duration::from_secs(1));
-        assert_eq!(g.on_match(b"cooling", t1, line("5")), Verdict::Suppressed);
-        assert_eq!(g.on_match(b"counting", t1, line("2")), Verdict::Counted);
-        run(g.on_match(b"counting", t1, line("3")));
-        // The cooldown of 3 s ended 1 s ago + 2 s from now.
-        g.on_match(b"cooling", at(t1, 2000), line("6"));
-        g.on_match(b"cooling", at(t1, 2000), line("7"));
+        g.import(records);
         assert_eq!(
-            g.on_match(b"cooling", at(t1, 2000), line("8")),
-            Verdict::Waiting
+            g.on_match(b"cooling", at(t0, 3999), line("5")),
+            Verdict::Suppressed,
+            "the cooldown of 3 s after 1000 ms holds"
         );
+        assert_eq!(
+            g.on_match(b"counting", at(t0, 10), line("2")),
+            Verdict::Counted
+        );
+        run(g.on_match(b"counting", at(t0, 20), line("3")));
+        g.on_match(b"cooling", at(t0, 4000), line("6"));
+        g.on_match(b"cooling", at(t0, 4000), line("7"));
+        assert_eq!(
+            g.on_match(b"cooling", at(t0, 4000), line("8")),
+            Verdict::Waiting,
+            "over at 4000 ms: three new matches trigger"
+        );
+        assert_eq!(
+            g.on_match(b"running", at(t0, 4899), line("4")),
+            Verdict::Suppressed
+        );
+    }
+
+    #[test]
+    fn a_window_after_a_saved_cooldown_is_restored_as_counting() {
+        let t0 = Time::now();
+        let mut g = gate(threshold(2, 60));
+        g.import([KeySnapshot {
+            key: b"k".to_vec(),
+            last_end: Some(t0),
+            suppressed: 0,
+            window: vec![at(t0, 5000)],
+        }]);
+        run(g.on_match(b"k", at(t0, 6000), line("2")));
     }
 }

@@ -3,21 +3,30 @@
 //! printed. Reading never waits for a command: a match while it runs is
 //! counted or held, never waited for.
 
-use std::time::{Instant, SystemTime};
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime};
 
 use regex::bytes::CaptureLocations;
 
 use crate::input::file::follow::LineOrigin;
-use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Spawner, Trigger};
+use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Spawner, Stopped, Trigger};
 use crate::react::gate::{
-    Gate, HELD_BYTES, Held, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
+    Gate, HELD_BYTES, Held, KeyId, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
 };
+use crate::react::linetime::Time;
 use crate::react::pattern::Pattern;
+use crate::report::counters::{CommandResult, Counters};
+use crate::report::event::{RunEvent, emit};
 use crate::report::printer::{Details, Printer};
 use crate::settings::config::Config;
 
 /// How much of a line goes into a log message.
 const LOGGED_LINE: usize = 200;
+
+/// A match stamped more than this after the time a running command's run
+/// has reached is from a backlog (see `Reaction::deferred`); live lines,
+/// stamped to the second or a little late, are not.
+const RUN_SLACK: Duration = Duration::from_secs(2);
 
 /// What a run does: print (dry run) or run the command.
 // One value for the life of the process: the size difference is moot.
@@ -43,12 +52,28 @@ pub struct Reaction {
     /// Scratch space for the key of each match.
     key: Vec<u8>,
     locations: CaptureLocations,
-    /// Commands started so far: the state is saved after each.
-    started: u64,
+    /// Counts every change of what the state file keeps of the reaction:
+    /// a match counted, suppressed, queued or printed, a command started
+    /// or ended. A save is due soon after each (see `persist`).
+    generation: u64,
+    /// `--wait`.
+    cooldown: std::time::Duration,
+    /// The commands running: the line time their run counts from, and
+    /// when they started (a run of D ends at that line time + D).
+    running: HashMap<KeyId, (Time, Instant)>,
+    /// Matches stamped after the time a running command's run has reached:
+    /// a backlog (a restart, `--once`) read within moments of lines written
+    /// over hours. A live run would have ended long before them, so they
+    /// wait, in their order, for the runs to end (at T + D) and are then
+    /// judged at their times. At most `QUEUE_BOUND` of them.
+    deferred: VecDeque<HeldMatch>,
     /// logs2eca is stopping: what the gate holds stays held (the state
     /// keeps its lines for the next start) instead of starting now, only
     /// to be killed.
     stopping: bool,
+    /// What was read, matched, run and suppressed, for the status line and
+    /// the metrics.
+    counters: Counters,
     /// A dry run's suppressed matches, told once in its summary rather
     /// than a line per key.
     dry_suppressed: Suppressed,
@@ -74,25 +99,61 @@ impl Reaction {
             key_groups: config.gate.key_groups.clone(),
             key: Vec::new(),
             locations: config.matcher.pattern.capture_locations(),
-            started: 0,
+            generation: 0,
+            cooldown: config.wait,
+            running: HashMap::new(),
+            deferred: VecDeque::new(),
             dry_suppressed: Suppressed::default(),
             stopping: false,
+            counters: Counters::new(SystemTime::now()),
         }
     }
 
-    /// A line matched (and was not excluded); `origin` is where it starts.
-    pub fn on_match(&mut self, line: &[u8], origin: LineOrigin, now: Instant) {
-        self.arrive(line, origin, now, false);
+    /// A block of lines was read: `matches` matched (and were handed to
+    /// `on_match`), `excluded` matched the exclusion too. Returns how many
+    /// lines it had (counted once, here).
+    pub fn count_block(&mut self, block: &[u8], matches: u64, excluded: u64) -> u64 {
+        self.counters.on_block(block, matches, excluded)
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// A path was rotated or truncated.
+    pub fn count_rotations(&mut self, rotations: u64) {
+        self.counters.rotations = rotations;
+    }
+
+    /// A line matched (and was not excluded); `origin` is where it starts,
+    /// `time` the line's time (§11), `now` when it was read.
+    pub fn on_match(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant) {
+        self.arrive(line, origin, time, now, false);
     }
 
     /// A match the state file kept (held when the daemon stopped), back at
     /// start: `trigger` if it had already reached the threshold and was
     /// waiting for a slot, so it triggers without counting again.
-    pub fn on_restored(&mut self, line: &[u8], trigger: bool, now: Instant) {
-        self.arrive(line, LineOrigin::RESTORED, now, trigger);
+    pub fn on_restored(&mut self, line: &[u8], trigger: bool, time: Time, now: Instant) {
+        self.arrive(line, LineOrigin::RESTORED, time, now, trigger);
     }
 
-    fn arrive(&mut self, line: &[u8], origin: LineOrigin, now: Instant, trigger: bool) {
+    fn arrive(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant, trigger: bool) {
+        self.generation += 1;
+        if !trigger && self.ahead_of_the_runs(time, now) {
+            log::debug!("held until a command ends: {}", excerpt(line));
+            self.deferred.push_back(HeldMatch {
+                line: line[..line.len().min(MAX_ENV_VALUE)].into(),
+                origin,
+                time,
+            });
+            return;
+        }
+        self.judge(line, origin, time, now, trigger);
+    }
+
+    /// Puts a match through the gate and acts on the verdict.
+    fn judge(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant, trigger: bool) {
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -106,27 +167,76 @@ impl Reaction {
         let hold = || HeldMatch {
             line: line[..line.len().min(MAX_ENV_VALUE)].into(),
             origin,
+            time,
         };
         let verdict = if trigger {
-            self.gate.on_restored_trigger(&self.key, now, hold)
+            self.gate.on_restored_trigger(&self.key, time, hold)
         } else {
-            self.gate.on_match(&self.key, now, hold)
+            self.gate.on_match(&self.key, time, hold)
         };
         match verdict {
             Verdict::Run(start) => {
-                self.start(start, line, origin, now);
-                self.start_waiting(now);
+                self.start(start, line, origin, time, now);
+                self.start_waiting(time, now);
             }
-            Verdict::Suppressed => log::debug!("suppressed: {}", excerpt(line)),
+            Verdict::Suppressed => {
+                self.counters.suppressed += 1;
+                log::debug!("suppressed: {}", excerpt(line))
+            }
             Verdict::Waiting => log::debug!("waiting for a free slot: {}", excerpt(line)),
             Verdict::Queued => log::debug!("queued: {}", excerpt(line)),
-            Verdict::Counted | Verdict::Dropped => {}
+            Verdict::Dropped => self.counters.suppressed += 1,
+            Verdict::Counted => {}
         }
         self.log_notices();
     }
 
-    /// Runs (or prints) what the gate let through.
-    fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, now: Instant) {
+    /// Is a match at `time` from a backlog that a running command would
+    /// have finished before (or do others wait already, ahead of it)? A
+    /// live line (stamped about when it is read) never is: with commands
+    /// queued one after another, the line time their runs have reached
+    /// falls behind the clock by what starting them costs.
+    fn ahead_of_the_runs(&self, time: Time, now: Instant) -> bool {
+        if self.running.is_empty() || self.deferred.len() >= QUEUE_BOUND {
+            return false;
+        }
+        if !self.deferred.is_empty() {
+            return true;
+        }
+        let from_backlog = time + RUN_SLACK < Time::now();
+        from_backlog && self.reached(now).is_some_and(|reached| time > reached)
+    }
+
+    /// The line time the runs in progress have reached (the earliest), with
+    /// the slack live lines get.
+    fn reached(&self, now: Instant) -> Option<Time> {
+        self.running
+            .values()
+            .map(|&(start, since)| start + now.saturating_duration_since(since) + RUN_SLACK)
+            .min()
+    }
+
+    /// The deferred matches that no run in progress is ahead of any more,
+    /// in their order; stopping, they stay held (the state keeps them).
+    fn release_deferred(&mut self, now: Instant) {
+        while !self.stopping
+            && let Some(front) = self.deferred.front()
+            && self
+                .reached(now)
+                .is_none_or(|reached| front.time <= reached)
+        {
+            let Some(held) = self.deferred.pop_front() else {
+                break;
+            };
+            self.judge(&held.line, held.origin, held.time, now, false);
+        }
+    }
+
+    /// Runs (or prints) what the gate let through; its run counts from the
+    /// line time `time`.
+    fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, time: Time, now: Instant) {
+        self.counters.on_trigger(SystemTime::now());
+        self.generation += 1;
         match &mut self.sink {
             Effect::Print(out) => {
                 if out.wants_details() {
@@ -136,12 +246,14 @@ impl Reaction {
                         origin,
                         groups: &groups,
                         key,
+                        time,
                     };
                     out.print(line, Some(details));
                 } else {
                     out.print(line, None);
                 }
-                self.gate.finished(start.key, now);
+                // A would-be run takes no time.
+                self.gate.finished(start.key, time);
             }
             Effect::Run { runner, file } => {
                 let env = action::match_env(&Trigger {
@@ -151,6 +263,7 @@ impl Reaction {
                     suppressed: start.suppressed,
                     count: u64::from(start.count),
                     key: (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key)),
+                    time: Some(time),
                 });
                 // What made the trigger: the key (with --key) and how
                 // many matches, as the command is told them.
@@ -166,33 +279,36 @@ impl Reaction {
                 // the journal) is not on the path from match to action.
                 match runner.spawn(&env, start.key, now) {
                     Ok(pid) => {
-                        self.started += 1;
-                        log::info!(
-                            "match: {} -> started command (pid {pid}); {}",
-                            excerpt(line),
-                            why()
-                        )
+                        self.running.insert(start.key, (time, now));
+                        emit!(RunEvent::Started {
+                            excerpt: excerpt(line),
+                            pid,
+                            why: why(),
+                        });
                     }
                     Err(err) => {
-                        log::warn!(
-                            "match: {} -> cannot start the command: {err}; {}",
-                            excerpt(line),
-                            why()
-                        );
-                        self.gate.finished(start.key, now);
+                        emit!(RunEvent::CannotStart {
+                            excerpt: excerpt(line),
+                            error: err.to_string(),
+                            why: why(),
+                        });
+                        self.gate.finished(start.key, time);
+                        self.counters.on_command_end(CommandResult::Failed, None);
                     }
                 }
             }
         }
     }
 
-    /// Starts the triggers that waited for a slot, as slots are free.
-    fn start_waiting(&mut self, now: Instant) {
+    /// Starts the triggers that waited for a slot, as slots are free; a
+    /// slot freed at line time `time` (a trigger's run counts from its own
+    /// line's time, or from when it got the slot if that is later).
+    fn start_waiting(&mut self, time: Time, now: Instant) {
         if self.stopping {
             return;
         }
         while let Some((start, held)) = self.gate.next_ready() {
-            self.start(start, &held.line, held.origin, now);
+            self.start(start, &held.line, held.origin, held.time.max(time), now);
         }
     }
 
@@ -245,11 +361,32 @@ impl Reaction {
     /// with whether it is a trigger waiting for a slot (else a match queued
     /// behind its key's run): handled but not run yet, so the state file
     /// keeps them for a restart.
-    pub fn held_lines(&self) -> Vec<(&[u8], bool)> {
+    pub fn held_lines(&self) -> Vec<(&[u8], bool, &[u8])> {
         self.gate
             .held()
             .into_iter()
-            .map(|(held, trigger)| (&held.line[..], trigger))
+            .map(|(held, trigger, key)| (&held.line[..], trigger, key))
+            // Deferred before their key was known: shown without one.
+            .chain(
+                self.deferred
+                    .iter()
+                    .map(|held| (&held.line[..], false, &b""[..])),
+            )
+            .collect()
+    }
+
+    /// The commands running now, as the state keeps them: process group,
+    /// its leader's start time, key. One that ended meanwhile is left out.
+    pub fn running_commands(&self) -> Vec<(libc::pid_t, u64, Vec<u8>)> {
+        let Effect::Run { runner, .. } = &self.sink else {
+            return Vec::new();
+        };
+        runner
+            .running()
+            .filter_map(|(pid, tag)| {
+                let ticks = action::start_ticks(pid)?;
+                Some((pid, ticks, self.gate.key_name(tag).to_vec()))
+            })
             .collect()
     }
 
@@ -261,20 +398,25 @@ impl Reaction {
         }
     }
 
-    /// Commands started so far.
-    pub fn started(&self) -> u64 {
-        self.started
+    /// Changes of what the state file keeps of the reaction so far.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
-    /// The keys' windows and cooldowns, for the state file.
-    pub fn export_keys(&self, now: Instant, wall: SystemTime) -> Vec<KeySnapshot> {
-        self.gate.export(now, wall)
+    /// The keys' windows and cooldowns, for the state file: a command
+    /// running counts as ended now, its trigger's line time plus how long
+    /// it has run.
+    pub fn export_keys(&self, now: Instant) -> Vec<KeySnapshot> {
+        self.gate.export(|id| match self.running.get(&id) {
+            Some(&(time, since)) => time + now.saturating_duration_since(since),
+            None => Time::now(),
+        })
     }
 
-    /// Restores the keys of a saved state, at start: a cooldown that had
-    /// not ended still holds.
-    pub fn import_keys(&mut self, keys: Vec<KeySnapshot>, now: Instant, wall: SystemTime) {
-        self.gate.import(keys, now, wall);
+    /// Restores the keys of a saved state, at start: the lines that follow
+    /// are compared with their windows and cooldowns.
+    pub fn import_keys(&mut self, keys: Vec<KeySnapshot>) {
+        self.gate.import(keys);
     }
 
     /// The reader of the dry-run output has gone (`| head -1`): there is
@@ -292,15 +434,27 @@ impl Reaction {
             Effect::Run { runner, .. } => runner.deadline(),
             Effect::Print(_) => None,
         };
-        [runner, self.gate.deadline()].into_iter().flatten().min()
+        // The end of a cooldown is a line time: it comes when the clock
+        // shows it (at once if it already does). Stopping, it is not
+        // served, and one that passed would make the loop spin.
+        let cooldown = self
+            .gate
+            .deadline()
+            .filter(|_| !self.stopping)
+            .map(|until| Instant::now() + until.saturating_duration_since(Time::now()));
+        [runner, cooldown].into_iter().flatten().min()
     }
 
-    /// Timeouts and the ends of cooldowns.
-    pub fn on_deadline(&mut self, now: Instant) {
+    /// Timeouts, and with `caught_up` (every line written so far was read)
+    /// the ends of cooldowns: a backlog still to read may hold lines whose
+    /// times fall in a cooldown the clock has passed.
+    pub fn on_deadline(&mut self, now: Instant, caught_up: bool) {
         if let Effect::Run { runner, .. } = &mut self.sink {
             runner.on_deadline(now);
         }
-        self.gate.on_deadline(now);
+        if caught_up {
+            self.gate.on_deadline(Time::now());
+        }
         self.log_notices();
     }
 
@@ -311,16 +465,73 @@ impl Reaction {
             action::reap_children(|_, _| {});
             return;
         };
+        let mut freed = None;
         for finished in runner.reap(now) {
-            self.end_run(&finished, now);
+            let end = self.end_run(&finished);
+            freed = freed.max(Some(end));
         }
-        self.start_waiting(now);
+        if let Some(time) = freed {
+            self.start_waiting(time, now);
+        }
+        self.release_deferred(now);
         self.log_notices();
     }
 
-    fn end_run(&mut self, finished: &Finished, now: Instant) {
+    /// A run that started at line time T and took D ends at T + D: its
+    /// cooldown counts from there.
+    fn end_run(&mut self, finished: &Finished) -> Time {
+        // The cooldown counts from here: a crash from now on must not
+        // restart it from the spawn (it would end too early). Without a
+        // cooldown the end changes nothing a restart needs.
+        if !self.cooldown.is_zero() {
+            self.generation += 1;
+        }
         action::log_finished(finished);
-        self.gate.finished(finished.tag, now);
+        self.count_end(finished);
+        let end = match self.running.remove(&finished.tag) {
+            Some((time, _)) => time + finished.duration,
+            None => Time::now(),
+        };
+        self.gate.finished(finished.tag, end);
+        end
+    }
+
+    fn count_end(&mut self, finished: &Finished) {
+        let stopped = finished.stopped.map(|why| match why {
+            Stopped::Timeout => CommandResult::Timeout,
+            Stopped::Shutdown => CommandResult::Killed,
+        });
+        let result = CommandResult::of(finished.status, stopped);
+        self.counters
+            .on_command_end(result, Some(finished.duration));
+    }
+
+    /// When each running command started, as wall-clock time.
+    pub fn running_since(&self, now: Instant, wall: SystemTime) -> Vec<SystemTime> {
+        let Effect::Run { runner, .. } = &self.sink else {
+            return Vec::new();
+        };
+        runner
+            .started_at()
+            .map(|at| {
+                wall.checked_sub(now.saturating_duration_since(at))
+                    .unwrap_or(wall)
+            })
+            .collect()
+    }
+
+    /// Keys tracked now.
+    pub fn keys(&self) -> usize {
+        self.gate.len()
+    }
+
+    /// Matches held now (queued, or waiting for a slot).
+    pub fn held_count(&self) -> usize {
+        self.gate.held_count()
+    }
+
+    pub fn is_dry_run(&self) -> bool {
+        matches!(self.sink, Effect::Print(_))
     }
 
     /// Stopping: terminate the running commands.
@@ -336,6 +547,7 @@ impl Reaction {
         if let Effect::Run { runner, .. } = &mut self.sink {
             for finished in runner.kill_and_wait(now) {
                 action::log_finished(&finished);
+                self.count_end(&finished);
             }
         }
     }
@@ -372,6 +584,7 @@ fn excerpt(line: &[u8]) -> String {
 struct HeldMatch {
     line: Box<[u8]>,
     origin: LineOrigin,
+    time: Time,
 }
 
 impl Held for HeldMatch {

@@ -11,6 +11,7 @@ use std::io::{BufWriter, Stdout, Write};
 use serde_json::{Map, Value, json};
 
 use crate::input::file::follow::LineOrigin;
+use crate::react::linetime::Time;
 
 pub struct Printer {
     out: BufWriter<Stdout>,
@@ -25,6 +26,8 @@ pub struct Details<'a> {
     pub origin: LineOrigin,
     pub groups: &'a [(String, &'a [u8])],
     pub key: Option<&'a [u8]>,
+    /// The line's time (§11).
+    pub time: Time,
 }
 
 impl Printer {
@@ -109,6 +112,7 @@ fn to_json(file: &str, line: &[u8], details: &Details) -> Value {
         "offset": details.origin.offset,
         "groups": groups,
         "key": details.key.map(text),
+        "time": details.time.to_string(),
     })
 }
 
@@ -134,6 +138,10 @@ mod tests {
             },
             groups: &groups,
             key: Some(b"b\xffb"),
+            time: Time::from_system(
+                std::time::SystemTime::UNIX_EPOCH
+                    + std::time::Duration::from_millis(1_764_644_645_120),
+            ),
         };
         let object = to_json("/var/log/a.log", b"login user=b\xffb\n<3>", &details);
         assert_eq!(object["line"], "login user=b\u{fffd}b\n<3>");
@@ -141,6 +149,7 @@ mod tests {
         assert_eq!(object["offset"], 42);
         assert_eq!(object["groups"]["user"], "b\u{fffd}b");
         assert_eq!(object["key"], "b\u{fffd}b");
+        assert_eq!(object["time"], "2025-12-02T03:04:05.12Z");
         let one_line = serde_json::to_string(&object).unwrap();
         assert!(!one_line.contains('\n'), "{one_line}");
     }

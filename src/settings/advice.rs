@@ -13,9 +13,10 @@ use crate::settings::cli::{SetBy, Setting};
 
 /// Variables logs2eca sets for its command, not settings: a logs2eca run
 /// by the command of another one inherits them and must not warn.
-pub const COMMAND_VARIABLES: [&str; 6] = [
+pub const COMMAND_VARIABLES: [&str; 7] = [
     "LOGS2ECA_MATCH_LINE",
     "LOGS2ECA_MATCH_FILE",
+    "LOGS2ECA_MATCH_TIME",
     "LOGS2ECA_SUPPRESSED",
     "LOGS2ECA_TRUNCATED",
     "LOGS2ECA_KEY",
@@ -400,6 +401,7 @@ mod tests {
         let cases: &[(&str, Option<&str>)] = &[
             ("LOGS2ECA_WAIT", None),
             ("LOGS2ECA_MATCH_LINE", None),
+            ("LOGS2ECA_MATCH_TIME", None),
             ("LOGS2ECA_GROUP_user", None),
             ("LOGS2ECA_TRUNCATED", None),
             ("PATH", None),

@@ -47,6 +47,11 @@ pub fn report(settings: &[Setting], config: &Config) -> String {
         let status = crate::checkpoint::state::inspect(path).unwrap_or_else(|err| err);
         let _ = writeln!(out, "state file: {}: {status}", path.display());
     }
+    if let Some(path) = &config.metrics_file {
+        let status = crate::report::metrics::inspect(path)
+            .map_or_else(|err| err, |()| "its directory is writable".to_owned());
+        let _ = writeln!(out, "metrics file: {}: {status}", path.display());
+    }
     out
 }
 
@@ -80,6 +85,10 @@ pub fn start_failure(config: &Config) -> Option<String> {
         .state_file
         .as_ref()
         .and_then(|path| crate::checkpoint::state::inspect(path).err())
+        .or_else(|| {
+            let path = config.metrics_file.as_ref()?;
+            crate::report::metrics::inspect(path).err()
+        })
 }
 
 /// The value the daemon uses for `setting`: the effective default when it

@@ -10,7 +10,9 @@
 use std::ffi::{OsStr, OsString};
 
 use clap::parser::ValueSource;
-use clap::{ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches, Parser};
+use clap::{
+    ArgAction, ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser, Subcommand,
+};
 
 use crate::error::{Error, Result};
 
@@ -29,7 +31,10 @@ use crate::error::{Error, Result};
                   Environment variables that are set but empty count as unset.\n\
                   Check a monitor with: logs2eca --check --env-file /etc/logs2eca/NAME.env\n\
                   See logs2eca(1) for rotation, cooldown and the command's environment.",
-    hide_possible_values = true
+    hide_possible_values = true,
+    disable_help_subcommand = true,
+    subcommand_value_name = "status",
+    subcommand_help_heading = "Subcommand"
 )]
 pub struct Cli {
     /// The log file to follow; it may not exist yet. - reads standard input as a stream.
@@ -77,6 +82,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", env = "LOGS2ECA_STATE_FILE", value_parser = trimmed)]
     pub state_file: Option<String>,
 
+    /// Write the counters in Prometheus text format to this file (e.g. for node_exporter's textfile collector), replaced whenever the state is saved and never while idle [default: none].
+    #[arg(long, value_name = "FILE", env = "LOGS2ECA_METRICS_FILE", value_parser = trimmed)]
+    pub metrics_file: Option<String>,
+
     /// How changes are noticed: auto (inotify, and a look every second where inotify cannot be used or the file system is remote), never (inotify only), or a DURATION (at least 10ms) to look at that interval without inotify [default: auto].
     #[arg(long, value_name = "WHEN", env = "LOGS2ECA_POLL",
           allow_hyphen_values = true, value_parser = trimmed)]
@@ -102,6 +111,16 @@ pub struct Cli {
           allow_hyphen_values = true, value_parser = trimmed)]
     pub max_running: Option<String>,
 
+    /// What a line's time is, for windows, cooldowns and the state: auto (the timestamp it carries: RFC 3339/ISO 8601, syslog, Common Log Format, epoch seconds at its start), arrival (when it is read), or a strftime-style FORMAT [default: auto].
+    #[arg(long, value_name = "TIME", env = "LOGS2ECA_TIME",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub time: Option<String>,
+
+    /// The zone of timestamps that carry none: a tz database name (Europe/Berlin, UTC) or an offset (+01:00) [default: the local zone].
+    #[arg(long, value_name = "ZONE", env = "LOGS2ECA_TIME_ZONE",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub time_zone: Option<String>,
+
     /// Stop at the end of the file instead of following it.
     #[arg(long)]
     pub once: bool,
@@ -110,7 +129,7 @@ pub struct Cli {
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
-    /// With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key).
+    /// With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key, time).
     #[arg(long)]
     pub json: bool,
 
@@ -151,6 +170,31 @@ pub struct Cli {
     /// The variables `--env-file` set, each with where: `FILE:LINE`.
     #[arg(skip)]
     pub env_file_origins: Vec<(String, String)>,
+
+    #[command(subcommand)]
+    pub subcommand: Option<Sub>,
+}
+
+/// The one subcommand: without it, logs2eca follows a log.
+#[derive(Subcommand, Debug)]
+pub enum Sub {
+    /// Show what a monitor is doing, from its state file (read without its lock: also while it runs).
+    Status(StatusArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The state file, or the NAME of a logs2eca@NAME monitor (/var/lib/logs2eca/NAME/state.json) [default: $STATE_DIRECTORY/state.json].
+    #[arg(value_name = "STATE_FILE|NAME")]
+    pub target: Option<String>,
+
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Show at most this many keys, most recent first; 0 shows all [default: 20].
+    #[arg(long, value_name = "N")]
+    pub keys: Option<String>,
 }
 
 /// Parses the process arguments. On `--help`/`--version` the text is

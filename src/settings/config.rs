@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::input::file::polling::Poll;
 use crate::react::action::CommandLine;
 use crate::react::gate::Threshold;
+use crate::react::linetime::LineTimes;
 use crate::react::pattern::{Matcher, Pattern, Syntax};
 use crate::settings::advice;
 use crate::settings::cli::Cli;
@@ -41,12 +42,17 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// Where the state survives restarts (absolute), if anywhere.
     pub state_file: Option<PathBuf>,
+    /// `--metrics-file`: where the counters are written (absolute), if
+    /// anywhere.
+    pub metrics_file: Option<PathBuf>,
     /// Threshold, keys and slots (§7).
     pub gate: GateConfig,
     /// `-l -`: read standard input as a stream; `path` means nothing then.
     pub stdin: bool,
     /// How changes of the path are noticed.
     pub poll: Poll,
+    /// What a matching line's time is (§11).
+    pub times: LineTimes,
 }
 
 impl Config {
@@ -125,6 +131,11 @@ impl Config {
             None => Poll::Auto,
         };
         let stdin = path_as_given == "-";
+        let times = LineTimes::parse(
+            non_empty(cli.time).as_deref(),
+            non_empty(cli.time_zone).as_deref(),
+        )
+        .map_err(Error::usage)?;
         // A dry run tests a pattern: it does not take the service's state
         // (its position, its lock) unless a state file is named for it.
         let state_directory = std::env::var_os("STATE_DIRECTORY").filter(|_| !cli.dry_run);
@@ -139,6 +150,25 @@ impl Config {
         } else {
             state_file(cli.state_file, state_directory)?
         };
+        let metrics_file =
+            match non_empty(cli.metrics_file) {
+                None => None,
+                Some(given) if Path::new(&given).file_name().is_none() => {
+                    return Err(Error::usage(format!(
+                        "invalid --metrics-file '{given}': not a file name"
+                    )));
+                }
+                Some(given) => Some(std::path::absolute(&given).map_err(|err| {
+                    Error::usage(format!("invalid --metrics-file '{given}': {err}"))
+                })?),
+            };
+        if metrics_file.is_some()
+            && (metrics_file == state_file || metrics_file.as_ref() == Some(&path))
+        {
+            return Err(Error::usage(
+                "--metrics-file is the followed file or the state file: it would be overwritten",
+            ));
+        }
         if state_file.as_ref() == Some(&path) {
             return Err(Error::usage(format!(
                 "--state-file is the followed file {path_as_given}"
@@ -157,9 +187,11 @@ impl Config {
             json: cli.json,
             warnings,
             state_file,
+            metrics_file,
             gate,
             stdin,
             poll,
+            times,
         })
     }
 }

@@ -42,7 +42,7 @@ fn match_details_reach_the_command_environment() {
             command,
         ],
     );
-    let line = "sshd: login failed user=alice code=42 from 10.0.0.1";
+    let line = "2025-06-01T10:00:00.25+02:00 sshd: login failed user=alice code=42 from 10.0.0.1";
     sandbox.append(LOG, format!("{line}\n"));
 
     let env: BTreeMap<String, String> = sandbox
@@ -63,6 +63,8 @@ fn match_details_reach_the_command_environment() {
         ("LOGS2ECA_GROUP_user", "alice"),
         ("LOGS2ECA_SUPPRESSED", "0"),
         ("LOGS2ECA_COUNT", "1"),
+        // The line's own time, in UTC (§11).
+        ("LOGS2ECA_MATCH_TIME", "2025-06-01T08:00:00.25Z"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -521,6 +521,32 @@ impl Daemon {
         }
     }
 
+    /// Waits for a notify datagram whose `STATUS=` line satisfies `want`
+    /// and returns that line's value; the datagrams before it are consumed.
+    #[track_caller]
+    pub fn expect_status(&mut self, what: &str, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        let mut skipped = Vec::new();
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                panic!("no STATUS= {what} within {TIMEOUT:?}; got {skipped:?}");
+            }
+            self.notify.set_read_timeout(Some(remaining)).unwrap();
+            let mut buf = [0u8; 4096];
+            let message = match self.notify.recv(&mut buf) {
+                Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+                Err(e) if is_timeout(&e) => continue,
+                Err(e) => panic!("recv on the notify socket: {e}"),
+            };
+            let status = message.lines().find_map(|l| l.strip_prefix("STATUS="));
+            if let Some(status) = status.filter(|s| want(s)) {
+                return status.to_owned();
+            }
+            skipped.push(message);
+        }
+    }
+
     /// The next line the daemon prints on stdout (dry-run output).
     #[track_caller]
     pub fn next_line(&self) -> String {
@@ -907,3 +933,41 @@ fn mount(
         );
     }
 }
+
+/// How the daemon sees a file change: inotify, or a look every 100 ms.
+#[derive(Debug, Clone, Copy)]
+pub enum Detector {
+    Inotify,
+    Poll,
+}
+
+impl Detector {
+    /// `args`, with what selects this detector.
+    pub fn args<'a>(self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut args = args.to_vec();
+        if let Detector::Poll = self {
+            args.extend(["--poll", "100ms"]);
+        }
+        args
+    }
+}
+
+/// Runs each named follow scenario (a `fn name(detector: Detector)`) once
+/// per change detector, as `name::inotify` and `name::poll`, the way
+/// ripgrep's `rgtest!` runs a test under both regex engines: polling can
+/// never fall behind inotify unseen.
+macro_rules! each_detector {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn inotify() {
+                super::$name($crate::common::Detector::Inotify)
+            }
+            #[test]
+            fn poll() {
+                super::$name($crate::common::Detector::Poll)
+            }
+        }
+    )*};
+}
+pub(crate) use each_detector;

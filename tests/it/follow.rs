@@ -11,7 +11,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::symlink;
 
-use crate::common::{Daemon, LOG, Sandbox, peak_rss_kib};
+use crate::common::{Daemon, Detector, LOG, Sandbox, each_detector, peak_rss_kib};
 
 /// Arguments for a dry-run daemon following [`LOG`] for `ERROR`.
 const DRY_RUN: [&str; 5] = ["-n", "-l", LOG, "-p", "ERROR"];
@@ -40,19 +40,17 @@ fn from_beginning_processes_lines_present_at_start() {
     daemon.expect_line(SENTINEL);
 }
 
-#[test]
-fn file_created_after_start_is_read_from_its_beginning() {
+fn file_created_after_start_is_read_from_its_beginning(detector: Detector) {
     let sandbox = Sandbox::new();
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     sandbox.write(LOG, "ERROR first line of a new file\nERROR second\n");
     daemon.expect_lines(&["ERROR first line of a new file", "ERROR second"]);
 }
 
-#[test]
-fn rotation_by_rename_loses_nothing_and_duplicates_nothing() {
+fn rotation_by_rename_loses_nothing_and_duplicates_nothing(detector: Detector) {
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "");
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
 
     // An application that keeps its descriptor across the rename.
     let mut writer = OpenOptions::new().append(true).open(sandbox.log()).unwrap();
@@ -74,11 +72,10 @@ fn rotation_by_rename_loses_nothing_and_duplicates_nothing() {
 
 /// The daemon has already moved on to the new file when a writer that has
 /// not reopened yet appends to the old one: that line is still read.
-#[test]
-fn writer_still_on_the_rotated_file_is_read_during_the_grace_period() {
+fn writer_still_on_the_rotated_file_is_read_during_the_grace_period(detector: Detector) {
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "");
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     let mut writer = OpenOptions::new().append(true).open(sandbox.log()).unwrap();
 
     fs::rename(sandbox.log(), sandbox.path("logs/app.log.1")).unwrap();
@@ -94,11 +91,10 @@ fn writer_still_on_the_rotated_file_is_read_during_the_grace_period() {
     daemon.expect_line(SENTINEL);
 }
 
-#[test]
-fn rotation_by_delete_and_recreate() {
+fn rotation_by_delete_and_recreate(detector: Detector) {
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "");
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     sandbox.append(LOG, "ERROR before delete\n");
     daemon.expect_line("ERROR before delete");
 
@@ -110,11 +106,10 @@ fn rotation_by_delete_and_recreate() {
     daemon.expect_line(SENTINEL);
 }
 
-#[test]
-fn copytruncate_restarts_at_offset_zero() {
+fn copytruncate_restarts_at_offset_zero(detector: Detector) {
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "");
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     sandbox.append(LOG, "INFO some history\nERROR before copytruncate\n");
     daemon.expect_line("ERROR before copytruncate");
 
@@ -130,11 +125,10 @@ fn copytruncate_restarts_at_offset_zero() {
 
 /// Truncated and refilled beyond the old offset before the daemon reads
 /// again: the size alone does not show the truncation.
-#[test]
-fn truncate_and_refill_past_old_offset_is_detected() {
+fn truncate_and_refill_past_old_offset_is_detected(detector: Detector) {
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "");
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     sandbox.append(LOG, "ERROR first\n");
     daemon.expect_line("ERROR first");
 
@@ -174,11 +168,10 @@ fn sighup_on_unchanged_file_rereads_nothing() {
     daemon.expect_line(SENTINEL);
 }
 
-#[test]
-fn sighup_after_rotation_follows_the_new_file() {
+fn sighup_after_rotation_follows_the_new_file(detector: Detector) {
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "");
-    let mut daemon = Daemon::start(&sandbox, DRY_RUN);
+    let mut daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     sandbox.append(LOG, "ERROR old file\n");
     daemon.expect_line("ERROR old file");
 
@@ -195,8 +188,7 @@ fn sighup_after_rotation_follows_the_new_file() {
     daemon.expect_line(SENTINEL);
 }
 
-#[test]
-fn symlink_into_another_directory_is_followed_and_swapping_it_rotates() {
+fn symlink_into_another_directory_is_followed_and_swapping_it_rotates(detector: Detector) {
     let sandbox = Sandbox::new();
     for dir in ["target1", "target2"] {
         fs::create_dir(sandbox.path(dir)).unwrap();
@@ -205,7 +197,7 @@ fn symlink_into_another_directory_is_followed_and_swapping_it_rotates() {
     let second_target = sandbox.path("target2/app.log");
     sandbox.write(&first_target, "");
     symlink(&first_target, sandbox.log()).unwrap();
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
 
     sandbox.append(&first_target, "ERROR in first target\n");
     daemon.expect_line("ERROR in first target");
@@ -256,3 +248,14 @@ fn line_written_in_two_parts_matches_once_as_one_line() {
     writer.write_all(sentinel_line().as_bytes()).unwrap();
     daemon.expect_line(SENTINEL);
 }
+
+each_detector!(
+    file_created_after_start_is_read_from_its_beginning,
+    rotation_by_rename_loses_nothing_and_duplicates_nothing,
+    writer_still_on_the_rotated_file_is_read_during_the_grace_period,
+    rotation_by_delete_and_recreate,
+    copytruncate_restarts_at_offset_zero,
+    truncate_and_refill_past_old_offset_is_detected,
+    sighup_after_rotation_follows_the_new_file,
+    symlink_into_another_directory_is_followed_and_swapping_it_rotates,
+);

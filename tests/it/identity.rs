@@ -11,7 +11,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::{PermissionsExt, symlink};
 
-use crate::common::{Daemon, LOG, Sandbox};
+use crate::common::{Daemon, Detector, LOG, Sandbox, each_detector};
 
 const DRY_RUN: [&str; 5] = ["-n", "-l", LOG, "-p", "ERROR"];
 
@@ -20,11 +20,10 @@ fn sentinel(sandbox: &Sandbox, daemon: &Daemon, file: &str) {
     daemon.expect_line("ERROR sentinel");
 }
 
-#[test]
-fn a_file_moved_away_and_back_continues_where_it_was() {
+fn a_file_moved_away_and_back_continues_where_it_was(detector: Detector) {
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "ERROR old\n");
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     sandbox.append(LOG, "ERROR one\n");
     daemon.expect_line("ERROR one");
 
@@ -37,13 +36,12 @@ fn a_file_moved_away_and_back_continues_where_it_was() {
     sentinel(&sandbox, &daemon, LOG);
 }
 
-#[test]
-fn a_file_back_after_it_was_closed_continues_where_it_was() {
+fn a_file_back_after_it_was_closed_continues_where_it_was(detector: Detector) {
     // Rotated away for longer than the grace period: closed, but its
     // identity and offset are remembered.
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "ERROR old\n");
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     fs::rename(sandbox.log(), sandbox.path("elsewhere.log")).unwrap();
     daemon.wait_for_log(&["closed the rotated file"]);
     fs::rename(sandbox.path("elsewhere.log"), sandbox.log()).unwrap();
@@ -51,15 +49,14 @@ fn a_file_back_after_it_was_closed_continues_where_it_was() {
     sentinel(&sandbox, &daemon, LOG);
 }
 
-#[test]
-fn a_symlink_swapped_to_another_target_and_back_reads_nothing_twice() {
+fn a_symlink_swapped_to_another_target_and_back_reads_nothing_twice(detector: Detector) {
     let sandbox = Sandbox::new();
     fs::create_dir(sandbox.path("blue")).unwrap();
     fs::create_dir(sandbox.path("green")).unwrap();
     sandbox.write("blue/app.log", "ERROR blue old\n");
     sandbox.write("green/app.log", "");
     symlink(sandbox.path("blue/app.log"), sandbox.log()).unwrap();
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     let swap = |to: &str| {
         symlink(sandbox.path(to), sandbox.path("logs/next")).unwrap();
         fs::rename(sandbox.path("logs/next"), sandbox.log()).unwrap();
@@ -74,13 +71,12 @@ fn a_symlink_swapped_to_another_target_and_back_reads_nothing_twice() {
     sentinel(&sandbox, &daemon, "blue/app.log");
 }
 
-#[test]
-fn a_passing_stat_error_is_not_a_rotation() {
+fn a_passing_stat_error_is_not_a_rotation(detector: Detector) {
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "ERROR old\n");
     fs::set_permissions(sandbox.log(), fs::Permissions::from_mode(0o644)).unwrap();
     let daemon = Daemon::builder(&sandbox)
-        .args(DRY_RUN)
+        .args(detector.args(&DRY_RUN))
         .unprivileged()
         .start();
     let logs = sandbox.path("logs");
@@ -94,12 +90,11 @@ fn a_passing_stat_error_is_not_a_rotation() {
     sentinel(&sandbox, &daemon, LOG);
 }
 
-#[test]
-fn a_dangling_symlink_is_followed_once_its_target_appears() {
+fn a_dangling_symlink_is_followed_once_its_target_appears(detector: Detector) {
     let sandbox = Sandbox::new();
     fs::create_dir(sandbox.path("srv")).unwrap();
     symlink("../srv/target", sandbox.log()).unwrap();
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     sandbox.append("srv/target", "ERROR X\n");
     daemon.expect_line("ERROR X");
 
@@ -112,11 +107,10 @@ fn a_dangling_symlink_is_followed_once_its_target_appears() {
     sentinel(&sandbox, &daemon, "srv/target2");
 }
 
-#[test]
-fn the_directory_renamed_and_recreated_is_followed_again() {
+fn the_directory_renamed_and_recreated_is_followed_again(detector: Detector) {
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "");
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     sandbox.append(LOG, "ERROR one\n");
     daemon.expect_line("ERROR one");
 
@@ -156,11 +150,10 @@ fn a_missing_directory_is_waited_for_and_waited_for_again_when_removed() {
     assert!(daemon.is_running(), "no exit on a removed directory");
 }
 
-#[test]
-fn truncated_then_rotated_between_two_looks_loses_nothing() {
+fn truncated_then_rotated_between_two_looks_loses_nothing(detector: Detector) {
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "");
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     sandbox.append(LOG, "ERROR a long first line, longer than what follows\n");
     daemon.expect_line("ERROR a long first line, longer than what follows");
 
@@ -174,15 +167,14 @@ fn truncated_then_rotated_between_two_looks_loses_nothing() {
     sentinel(&sandbox, &daemon, LOG);
 }
 
-#[test]
-fn a_file_rotated_into_another_directory_is_read_promptly() {
+fn a_file_rotated_into_another_directory_is_read_promptly(detector: Detector) {
     // logrotate's `olddir`: the rotated file's new directory is watched from
     // the moment it is found there, so a late write is read at once, not
     // when the 5 s grace ends.
     let sandbox = Sandbox::new();
     fs::create_dir(sandbox.path("old")).unwrap();
     sandbox.write(LOG, "");
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     let mut writer = OpenOptions::new().append(true).open(sandbox.log()).unwrap();
     fs::rename(sandbox.log(), sandbox.path("old/app.log.1")).unwrap();
     daemon.wait_for_log(&["moved away (to", "old/app.log.1"]);
@@ -191,14 +183,13 @@ fn a_file_rotated_into_another_directory_is_read_promptly() {
     assert_eq!(line.as_deref(), Some("ERROR late"), "read by an event");
 }
 
-#[test]
-fn a_hole_longer_than_a_line_is_skipped() {
+fn a_hole_longer_than_a_line_is_skipped(detector: Detector) {
     // copytruncate under a writer without O_APPEND: the writer's next
     // write lands at its old offset, after a hole of NULs.
     let sandbox = Sandbox::new();
     let filler = "INFO filler line\n".repeat(150_000); // 2.5 MB
     sandbox.write(LOG, &filler);
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     let mut writer = OpenOptions::new().write(true).open(sandbox.log()).unwrap();
     writer.seek(SeekFrom::End(0)).unwrap();
     daemon.freeze();
@@ -212,12 +203,11 @@ fn a_hole_longer_than_a_line_is_skipped() {
 
 /// Truncated and refilled past the offset, under a constant header longer
 /// than the head fingerprint: the bytes before the offset tell it.
-#[test]
-fn a_refill_under_a_long_constant_header_is_a_truncation() {
+fn a_refill_under_a_long_constant_header_is_a_truncation(detector: Detector) {
     let sandbox = Sandbox::new();
     let header = format!("{}\n", "#".repeat(1100));
     sandbox.write(LOG, &header);
-    let daemon = Daemon::start(&sandbox, DRY_RUN);
+    let daemon = Daemon::start(&sandbox, detector.args(&DRY_RUN));
     sandbox.append(LOG, "ERROR first\n");
     daemon.expect_line("ERROR first");
     daemon.freeze();
@@ -227,3 +217,16 @@ fn a_refill_under_a_long_constant_header_is_a_truncation() {
     daemon.expect_lines(&["ERROR new-1", "ERROR new-2", "ERROR new-3"]);
     sentinel(&sandbox, &daemon, LOG);
 }
+
+each_detector!(
+    a_file_moved_away_and_back_continues_where_it_was,
+    a_file_back_after_it_was_closed_continues_where_it_was,
+    a_symlink_swapped_to_another_target_and_back_reads_nothing_twice,
+    a_passing_stat_error_is_not_a_rotation,
+    a_dangling_symlink_is_followed_once_its_target_appears,
+    the_directory_renamed_and_recreated_is_followed_again,
+    truncated_then_rotated_between_two_looks_loses_nothing,
+    a_file_rotated_into_another_directory_is_read_promptly,
+    a_hole_longer_than_a_line_is_skipped,
+    a_refill_under_a_long_constant_header_is_a_truncation,
+);

@@ -25,5 +25,7 @@ mod scan;
 mod settings;
 mod shipping;
 mod state;
+mod status;
 mod stream;
+mod time;
 mod torture;

@@ -15,6 +15,7 @@ const NOT_SETTINGS: &[&str] = &[
     "LOGS2ECA_GROUP_",
     "LOGS2ECA_SUPPRESSED",
     "LOGS2ECA_COUNT",
+    "LOGS2ECA_MATCH_TIME",
     "LOGS2ECA_*",
     // Misspellings, named as examples of the hint they get.
     "LOGS2ECA_CMD",
@@ -23,14 +24,20 @@ const NOT_SETTINGS: &[&str] = &[
     "LOGS2ECA_PATTERN",
 ];
 
+/// `--help`, and the `status` subcommand's: the options of both.
 fn help() -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_logs2eca"))
-        .arg("--help")
-        .env_remove("LOGS2ECA_LOG_FILE")
-        .output()
-        .expect("run logs2eca --help");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
+    let mut text = String::new();
+    for args in [&["--help"][..], &["status", "--help"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_logs2eca"))
+            .args(args)
+            .env_remove("LOGS2ECA_LOG_FILE")
+            .output()
+            .expect("run logs2eca --help");
+        assert!(out.status.success());
+        text.push_str(&String::from_utf8(out.stdout).unwrap());
+    }
+    assert!(text.contains("--keys"), "{text}");
+    text
 }
 
 /// Options of other programs that the examples use.

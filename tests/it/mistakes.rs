@@ -567,7 +567,9 @@ fn log_lines_say_what_is_true() {
         .collect();
     assert_eq!(summary.len(), 1, "{}", dry.stderr);
     assert!(
-        summary[0].contains("3 would trigger, 3 suppressed by the cooldown, in"),
+        summary[0].contains(
+            "3 would trigger, 3 suppressed by the cooldown, 6 matched without a timestamp, in"
+        ),
         "{}",
         summary[0]
     );
@@ -633,7 +635,9 @@ fn log_lines_say_what_is_true() {
         "{ready}"
     );
     waiting.append(LOG, "INFO hello\n");
-    daemon.expect_notify(&format!("STATUS=following {LOG}"));
+    daemon.expect_status("following the file", |s| {
+        s.starts_with(&format!("following {LOG} at offset "))
+    });
 }
 
 /// Mistake 10: A compressed or binary file given to `-l` is said to be one.

@@ -5,12 +5,19 @@
 //!   come out, each over-long line cut to `MAX_LINE` bytes, and every block
 //!   handed out is a run of whole lines ending in `\n`;
 //! - `Matcher::for_each_match` on a block finds exactly the lines that
-//!   `Matcher::matches` accepts one by one.
+//!   `Matcher::matches` accepts one by one;
+//! - a replay (`--once --dry-run`) of a log triggers exactly what the gate
+//!   fed the same lines at their own timestamps does (SPEC §11): the
+//!   binary against the gate under a clock the test controls.
 //!
 //! The same checks, driven by a coverage-guided fuzzer instead, are in
 //! `fuzz/` (see `fuzz/README.md`).
 
+use std::time::{Duration, SystemTime};
+
 use logs2eca::input::file::lines::{LineBuffer, MAX_LINE};
+use logs2eca::react::gate::{Gate, QUEUE_BOUND, Settings, Threshold, Verdict};
+use logs2eca::react::linetime::Time;
 use logs2eca::react::pattern::{Matcher, Pattern, Syntax, strip_cr};
 use proptest::prelude::*;
 
@@ -277,5 +284,170 @@ proptest! {
             ignore_case,
             String::from_utf8_lossy(&block)
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A replay equals the gate fed the lines at their timestamps.
+
+/// One line of a generated log.
+#[derive(Debug, Clone)]
+struct Entry {
+    /// Seconds after the previous line's second.
+    gap: u64,
+    /// Milliseconds into its second: lines within a second come in any
+    /// order.
+    millis: u64,
+    key: u8,
+    /// How its time is written; `STAMPLESS` writes none (a stack trace's
+    /// line, which takes the time of the last line that had one).
+    format: u8,
+    /// A line that does not match (its timestamp still counts for the
+    /// stampless lines after it).
+    noise: bool,
+}
+
+const STAMPLESS: u8 = 6;
+
+fn entry_strategy() -> impl Strategy<Value = Entry> {
+    (
+        prop_oneof![Just(0u64), 0..3u64, 0..120u64, 0..7200u64],
+        0..1000u64,
+        0..4u8,
+        0..=STAMPLESS,
+        prop::bool::weighted(0.2),
+    )
+        .prop_map(|(gap, millis, key, format, noise)| Entry {
+            gap,
+            millis,
+            key,
+            format,
+            noise,
+        })
+}
+
+/// The log's start: 200 days ago, so that syslog's year (the most recent
+/// such date) is known.
+fn log_start() -> u64 {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    now - 200 * 86_400
+}
+
+/// The line of `entry` at `ms` since 1970 (UTC), and the time it carries
+/// as the reader must see it (to the second where the format has no
+/// fraction); `None` for a line without a timestamp.
+fn write_line(entry: &Entry, id: usize, ms: u64) -> (String, Option<u64>) {
+    let ts = jiff::Timestamp::from_millisecond(ms as i64).unwrap();
+    let utc = ts.to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    let plus2 = ts.to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(2)));
+    let what = if entry.noise {
+        format!("INFO key=k{} all good", entry.key)
+    } else {
+        format!("FAIL key=k{} id={id}", entry.key)
+    };
+    let whole = ms / 1000 * 1000;
+    let (stamp, carried) = match entry.format {
+        0 => (utc.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(), ms),
+        1 => (utc.strftime("%Y-%m-%d %H:%M:%S,%3f").to_string(), ms),
+        2 => (plus2.strftime("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string(), ms),
+        3 => (utc.strftime("%b %e %H:%M:%S host app:").to_string(), whole),
+        4 => (
+            utc.strftime("10.0.0.1 - - [%d/%b/%Y:%H:%M:%S +0000]")
+                .to_string(),
+            whole,
+        ),
+        5 => (format!("{}.{:03}", ms / 1000, ms % 1000), ms),
+        _ => return (format!("\tat {what}"), None),
+    };
+    (format!("{stamp} {what}"), Some(carried))
+}
+
+/// What the rule triggers: the gate fed each matching line at its time,
+/// each would-be run taking no time. Returns the ids of the triggers.
+fn oracle(entries: &[(Entry, u64)], settings: Settings) -> Vec<usize> {
+    let mut gate: Gate<()> = Gate::new(settings);
+    let mut triggers = Vec::new();
+    for (id, (entry, ms)) in entries.iter().enumerate() {
+        if entry.noise {
+            continue;
+        }
+        let at = Time::from_system(SystemTime::UNIX_EPOCH + Duration::from_millis(*ms));
+        let key = format!("k{}", entry.key);
+        if let Verdict::Run(start) = gate.on_match(key.as_bytes(), at, || ()) {
+            triggers.push(id);
+            gate.finished(start.key, at);
+        }
+    }
+    triggers
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        .. ProptestConfig::default()
+    })]
+
+    /// The binary's replay of a generated log (timestamps in six formats,
+    /// lines without one, keys, gaps from none to hours, lines out of order
+    /// within a second) triggers on the same lines as the gate fed those
+    /// lines at their timestamps.
+    #[test]
+    fn a_replay_triggers_what_the_gate_does_at_the_lines_times(
+        entries in proptest::collection::vec(entry_strategy(), 1..60),
+        count in 1..4u32,
+        window in 1..3600u64,
+        wait in prop_oneof![Just(0u64), 1..3600u64],
+    ) {
+        let mut second = log_start() * 1000;
+        let mut last_stamp = None;
+        let mut log = String::new();
+        let mut timed = Vec::new();
+        for (id, entry) in entries.iter().enumerate() {
+            let mut entry = entry.clone();
+            if id == 0 {
+                // The first line has a time: the others never fall back
+                // to their arrival.
+                entry.format %= STAMPLESS;
+            }
+            second += entry.gap * 1000;
+            let (line, carried) = write_line(&entry, id, second + entry.millis);
+            log.push_str(&line);
+            log.push('\n');
+            last_stamp = carried.or(last_stamp);
+            timed.push((entry, last_stamp.unwrap()));
+        }
+        let settings = Settings {
+            wait: Duration::from_secs(wait),
+            threshold: Threshold { count, window: Duration::from_secs(window) },
+            max_keys: 10_000,
+            max_running: 1,
+            queue_bound: QUEUE_BOUND,
+        };
+        let expected = oracle(&timed, settings);
+
+        let sandbox = crate::common::Sandbox::new();
+        sandbox.write(crate::common::LOG, &log);
+        let threshold = format!("{count}/{window}s");
+        let wait = wait.to_string();
+        let outcome = crate::common::run(
+            &sandbox,
+            &[
+                "--once", "-n", "-l", crate::common::LOG,
+                "-p", r"/FAIL key=(?P<k>\w+) id=(?P<id>\d+)/",
+                "--key", "k", "--threshold", &threshold, "-w", &wait,
+                "--time-zone", "UTC",
+            ],
+            &[],
+        );
+        prop_assert_eq!(outcome.status.code(), Some(0), "{}", outcome.stderr);
+        let found: Vec<usize> = outcome
+            .stdout_text()
+            .lines()
+            .map(|line| line.rsplit_once("id=").unwrap().1.parse().unwrap())
+            .collect();
+        prop_assert_eq!(found, expected, "log:\n{}", log);
     }
 }

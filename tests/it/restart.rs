@@ -570,3 +570,109 @@ fn held_matches_the_new_settings_refuse_are_dropped_at_start() {
         ["ERROR one", "ERROR three"]
     );
 }
+
+/// The `last_end_unix_ms` of key `key` in the saved state, if there.
+fn saved_end(sandbox: &Sandbox, key: &str) -> Option<u64> {
+    let state: serde_json::Value = serde_json::from_str(&sandbox.read(STATE)?).ok()?;
+    state["keys"].as_array()?.iter().find(|k| k["key"] == key)?["last_end_unix_ms"].as_u64()
+}
+
+/// The end of a command is saved (D1): a command that ran for 3 s under a
+/// 2 s cooldown, then a SIGKILL of the daemon. Restarted, the key is still
+/// cooling down, since the cooldown counts from the command's end; saved
+/// as of the spawn only, it would have been over at the restart and the
+/// next match would run the command again.
+#[test]
+fn a_cooldown_counts_from_the_end_of_a_command_across_a_crash() {
+    let sandbox = sandbox();
+    let slow = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; sleep 3'"#;
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        r"/ERROR (\w+)/",
+        "--key",
+        "1",
+        "-w",
+        "2",
+        "-c",
+        slow,
+        "--state-file",
+        STATE,
+    ];
+    let mut daemon = Daemon::start(&sandbox, args);
+    sandbox.append(LOG, "ERROR a first\n");
+    // Saved right after the spawn: a running key counts as ending now.
+    let spawned = crate::common::wait_until("the spawn to be saved", || saved_end(&sandbox, "a"));
+    daemon.wait_for_log(&[COMMAND_EXITED]);
+    // And again once the command has ended, 3 s later.
+    crate::common::wait_until("the command's end to be saved", || {
+        saved_end(&sandbox, "a").filter(|&end| end >= spawned + 2900)
+    });
+    daemon.signal(libc::SIGKILL);
+    daemon.wait_exit(TIMEOUT);
+    wait_for_unlocked(&sandbox);
+    let _daemon = Daemon::start(&sandbox, args);
+    // More than 2 s after the spawn, less than 2 s after the end.
+    sandbox.append(LOG, "ERROR a during the cooldown\n");
+    let runs = runs_up_to(&sandbox, "ERROR z sentinel");
+    assert_eq!(runs, ["ERROR a first", "ERROR z sentinel"]);
+}
+
+/// Is the process `pid` there and not a zombie?
+fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat[stat.rfind(')')? + 1..]
+                .split_whitespace()
+                .next()?
+                .to_owned();
+            Some(state != "Z" && state != "X")
+        })
+        .unwrap_or(false)
+}
+
+/// A command still running when the daemon was killed (its group survives
+/// a SIGKILL of the daemon) is ended at the next start before its key can
+/// run again (D1): never two instances of the command at once. Its process
+/// group and start time are in the state, saved right after the spawn.
+#[test]
+fn a_command_left_running_by_a_crash_is_ended_before_its_key_runs_again() {
+    let sandbox = sandbox();
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        "ERROR",
+        "-w",
+        "0",
+        "-c",
+        RECORD_AND_STAY,
+        "--state-file",
+        STATE,
+    ];
+    let mut daemon = Daemon::start(&sandbox, args);
+    sandbox.append(LOG, "ERROR one\n");
+    let pgid: i32 = sandbox.wait_for_lines("pgids", 1)[0].parse().unwrap();
+    // The save after the spawn (2 ms later): the position past the line.
+    crate::common::wait_until("the spawn to be saved", || {
+        let end = fs::metadata(sandbox.log()).ok()?.len();
+        sandbox
+            .read(STATE)?
+            .contains(&format!("\"offset\":{end}"))
+            .then_some(())
+    });
+    daemon.signal(libc::SIGKILL);
+    daemon.wait_exit(TIMEOUT);
+    wait_for_unlocked(&sandbox);
+    assert!(alive(pgid), "the command outlives a SIGKILLed daemon");
+    let _daemon = Daemon::start(&sandbox, args);
+    // Ended during the start, before READY=1.
+    crate::common::wait_until("the old command to be gone", || {
+        (!alive(pgid)).then_some(())
+    });
+    let runs = expect_run(&sandbox, 2, "ERROR two");
+    assert_eq!(runs, ["ERROR one", "ERROR two"]);
+    kill_commands(&sandbox, 2);
+}

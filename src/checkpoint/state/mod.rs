@@ -56,6 +56,35 @@ pub struct State {
     /// any (`--key`; without it, the one key is the empty one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyRecord>,
+    /// The commands running when the state was saved: what identifies
+    /// each (its process group and its leader's start time), so that a
+    /// start after a crash can end one still running before its key runs
+    /// again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running: Vec<RunningRecord>,
+    /// The settings that give the keys' times their meaning, for
+    /// `logs2eca status` (a start goes by its own settings, not these).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateRecord>,
+}
+
+/// A command that was running: its process group (the leader's pid), the
+/// leader's start time in clock ticks since boot (`/proc/PID/stat`), and
+/// its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunningRecord {
+    pub pgid: i32,
+    pub start_ticks: u64,
+    #[serde(with = "encoding::bytes")]
+    pub key: Vec<u8>,
+}
+
+/// The cooldown and threshold the keys were kept under.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateRecord {
+    pub wait_ms: u64,
+    pub threshold: u32,
+    pub window_ms: u64,
 }
 
 impl State {
@@ -69,6 +98,8 @@ impl State {
             rotated_dirs: Vec::new(),
             held: Vec::new(),
             keys: Vec::new(),
+            running: Vec::new(),
+            gate: None,
         }
     }
 
@@ -161,6 +192,13 @@ pub struct HeldRecord {
     /// opposed to a match queued behind its key's run (`--wait 0`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trigger: bool,
+    /// Its key (for `logs2eca status`; a start computes it again).
+    #[serde(
+        default,
+        with = "encoding::bytes",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub key: Vec<u8>,
 }
 
 /// The window and cooldown of one key (§7).
@@ -173,7 +211,7 @@ pub struct KeyRecord {
     pub last_end_unix_ms: Option<WallTime>,
     #[serde(default)]
     pub suppressed: u64,
-    /// Arrival times of the matches in the current threshold window,
+    /// The times (§11) of the matches in the current threshold window,
     /// oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub window_unix_ms: Vec<WallTime>,

@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 /// The shortest time between two saves caused by reading.
 pub const SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The write rate the saves may cost on average, whatever the log holds:
+/// after a save of N bytes the next waits N / MAX_SAVE_RATE (a 7 MB state
+/// of 10,000 keys is saved every 7 s, a 2 KB one every 2 ms at most).
+/// Only the saves that cannot wait (a rotation, the last) go beyond it.
+pub const MAX_SAVE_RATE: u64 = 1 << 20;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SaveNeed {
     /// What is on disk is current.
@@ -23,6 +29,9 @@ pub struct SaveSchedule {
     interval: Duration,
     last: Option<Instant>,
     pending: SaveNeed,
+    /// How long after the last save the next may come: the last one's
+    /// size at [`MAX_SAVE_RATE`].
+    gap: Duration,
 }
 
 impl SaveSchedule {
@@ -31,6 +40,7 @@ impl SaveSchedule {
             interval,
             last: None,
             pending: SaveNeed::Clean,
+            gap: Duration::ZERO,
         }
     }
 
@@ -56,9 +66,18 @@ impl SaveSchedule {
     /// When to save next; `None` while there is nothing to save.
     pub fn deadline(&self) -> Option<Instant> {
         match self.pending {
-            SaveNeed::Due { at } => Some(at),
+            SaveNeed::Due { at } => Some(match self.last {
+                Some(last) => at.max(last + self.gap),
+                None => at,
+            }),
             SaveNeed::Clean => None,
         }
+    }
+
+    /// The last save wrote `bytes`: the next waits for them to be paid
+    /// for at [`MAX_SAVE_RATE`].
+    pub fn last_size(&mut self, bytes: u64) {
+        self.gap = Duration::from_secs_f64(bytes as f64 / MAX_SAVE_RATE as f64);
     }
 
     /// Is a save due at `now`?
@@ -158,5 +177,34 @@ mod tests {
         assert_eq!(s.deadline(), None);
         s.dirty(at(t0, 600));
         assert_eq!(s.deadline(), Some(at(t0, 1_500)));
+    }
+
+    /// D9: the size of the state bounds how often it is written, so that a
+    /// log that fills the key table cannot make the saves cost more than
+    /// MAX_SAVE_RATE; a small state is not held back.
+    #[test]
+    fn a_large_state_is_saved_less_often() {
+        let t0 = Instant::now();
+        let mut s = SaveSchedule::new(SAVE_INTERVAL);
+        s.saved(t0);
+        s.last_size(7 * MAX_SAVE_RATE); // 7 MiB: 7 s of the budget
+        s.due_by(at(t0, 2)); // a spawn
+        assert_eq!(s.deadline(), Some(at(t0, 7_000)));
+        let mut saves = vec![];
+        for ms in (10..30_000).step_by(10) {
+            let now = at(t0, ms);
+            s.dirty(now);
+            s.due_by(now + Duration::from_millis(2));
+            if s.is_due(now) {
+                saves.push(ms);
+                s.saved(now);
+            }
+        }
+        assert_eq!(saves, [7_000, 14_000, 21_000, 28_000]);
+        // 2 KiB: 2 ms, no later than a spawn's save anyway.
+        s.last_size(2 << 10);
+        s.saved(t0);
+        s.due_by(at(t0, 2));
+        assert_eq!(s.deadline(), Some(at(t0, 2)));
     }
 }

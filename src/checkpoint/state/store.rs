@@ -37,6 +37,8 @@ pub struct StateFile {
     _lock: File,
     /// The last save failed (and was warned about).
     failing: bool,
+    /// The size of the last document written.
+    last_len: u64,
 }
 
 /// How a [`StateFile::save`] went; the logging is done.
@@ -145,6 +147,7 @@ impl StateFile {
             dir,
             _lock: lock,
             failing: false,
+            last_len: 0,
         };
         // The lock file may be older than a change that made the directory
         // read-only: only creating a file proves that saving will work.
@@ -220,10 +223,17 @@ impl StateFile {
 
     /// Temp file, fsync, rename over, fsync the directory: after a crash
     /// or a power loss the file is the old state or the new one, whole.
-    fn write(&self, state: &State) -> io::Result<()> {
+    /// The size of the last document written (or tried).
+    pub fn last_len(&self) -> u64 {
+        self.last_len
+    }
+
+    fn write(&mut self, state: &State) -> io::Result<()> {
+        let json = state.to_json()?;
+        self.last_len = json.len() as u64;
         let result = (|| {
             let mut temp = create_temp(&self.temp)?;
-            temp.write_all(&state.to_json()?)?;
+            temp.write_all(&json)?;
             temp.sync_all()?;
             fs::rename(&self.temp, &self.path)?;
             self.dir.sync_all()

@@ -9,4 +9,5 @@ pub mod lines;
 pub(crate) mod polling;
 pub(crate) mod resolve;
 pub(crate) mod rotation;
+pub(crate) mod source;
 pub(crate) mod watch;

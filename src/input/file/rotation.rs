@@ -13,7 +13,6 @@
 //! is gone: any other failure to look at the path changes nothing.
 
 use std::collections::VecDeque;
-use std::fmt::Display;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,6 +21,7 @@ use std::fs::{File, Metadata};
 
 use crate::checkpoint::state::{self, FileRecord, Recovery, State};
 use crate::input::file::follow::{FileId, Follower, LineSink, Position, StartAt};
+use crate::report::event::{self, FileEvent, Lost, emit};
 
 /// How long a rotated file is kept open after its last growth.
 pub const ROTATE_GRACE: Duration = Duration::from_secs(5);
@@ -39,9 +39,11 @@ pub const REMEMBER_FOR: Duration = Duration::from_secs(600);
 /// How many directories that rotated files went to are remembered.
 const MAX_ROTATED_DIRS: usize = 8;
 
-/// How much of the current file one refresh reads: a writer faster than us
-/// must not keep the loop from signals and timeouts.
-const READ_BUDGET: u64 = 64 << 20;
+/// How much one turn of the loop reads, all files together (the current
+/// one and the rotated ones): a writer faster than us, even one still
+/// appending to a rotated file, must not keep the loop from signals and
+/// timeouts.
+pub const READ_BUDGET: u64 = 64 << 20;
 
 #[derive(Debug)]
 struct Retired {
@@ -77,6 +79,12 @@ pub struct LogPath {
     stat_failing: bool,
     /// Directories rotated files were seen in, most recent last.
     rotated_dirs: Vec<PathBuf>,
+    /// What one turn may read ([`READ_BUDGET`]; less in tests).
+    budget_per_turn: u64,
+    /// What this turn may still read (see [`LogPath::start_turn`]).
+    budget: u64,
+    /// Times the path named another file, or its file was truncated.
+    rotations: u64,
 }
 
 impl LogPath {
@@ -85,7 +93,10 @@ impl LogPath {
     pub fn open(path: &Path, start: StartAt) -> io::Result<Self> {
         let log = Self::open_quietly(path, start)?;
         if let Some(file) = &log.current {
-            log::info!("following {} from offset {}", path.display(), file.offset());
+            emit!(FileEvent::Following {
+                path: path.to_path_buf(),
+                offset: file.offset(),
+            });
         }
         Ok(log)
     }
@@ -105,6 +116,9 @@ impl LogPath {
             unreadable: None,
             stat_failing: false,
             rotated_dirs: Vec::new(),
+            budget_per_turn: READ_BUDGET,
+            budget: READ_BUDGET,
+            rotations: 0,
         })
     }
 
@@ -129,16 +143,17 @@ impl LogPath {
         if let Some(id) = log.current.as_ref().map(Follower::id)
             && let Some(i) = log.retired.iter().position(|old| old.file.id() == id)
         {
-            log::info!(
-                "{} is again a file read before: continuing it",
-                path.display()
-            );
+            emit!(FileEvent::ContinuingSaved {
+                path: path.to_path_buf(),
+            });
             log.current = Some(log.retired.remove(i).file);
         }
         let Some(record) = &saved.current else {
             // Any other file that appeared while we were down is all new.
             if log.current.is_some() {
-                log::info!("following {} from the start: it is new", path.display());
+                emit!(FileEvent::FollowingNew {
+                    path: path.to_path_buf(),
+                });
             }
             return Ok(log);
         };
@@ -154,19 +169,24 @@ impl LogPath {
             Ok(Recovery::Resume { offset }) => {
                 if let Some(file) = log.current.as_mut() {
                     file.skip_to(offset)?;
-                    log::info!("resuming {} at offset {offset}", path.display());
+                    emit!(FileEvent::Resuming {
+                        path: path.to_path_buf(),
+                        offset,
+                    });
                 }
             }
             Ok(Recovery::FromStart(why)) => {
-                log::info!("{}: {why}: reading it from the start", path.display());
+                emit!(FileEvent::RereadingChanged {
+                    path: path.to_path_buf(),
+                    why: why.to_string(),
+                });
             }
             Ok(Recovery::Rotated(found)) => {
-                log::info!(
-                    "{} was rotated while stopped: finishing {} from offset {}, then the new file from the start",
-                    path.display(),
-                    found.path.display(),
-                    found.offset
-                );
+                emit!(FileEvent::RotatedWhileStopped {
+                    path: path.to_path_buf(),
+                    found: found.path.clone(),
+                    offset: found.offset,
+                });
                 let file = Follower::resume_file(found.file, found.offset)?;
                 if !log.retired.iter().any(|r| r.file.id() == file.id()) {
                     log.retired.push(Retired {
@@ -176,10 +196,10 @@ impl LogPath {
                 }
             }
             Ok(Recovery::Gone { unread_bytes }) => warn_gone(record, unread_bytes),
-            Err(err) => log::warn!(
-                "cannot compare {} with the saved state: {err}; reading it from the start",
-                path.display()
-            ),
+            Err(err) => emit!(FileEvent::CannotCompareSaved {
+                path: path.to_path_buf(),
+                error: err.to_string(),
+            }),
         }
         Ok(log)
     }
@@ -193,11 +213,10 @@ impl LogPath {
     ) -> Option<Follower> {
         match state::resolve(record, at_path, dirs) {
             Ok(Recovery::Rotated(found)) => {
-                log::info!(
-                    "finishing the rotated file {} from offset {}",
-                    found.path.display(),
-                    found.offset
-                );
+                emit!(FileEvent::FinishingSaved {
+                    found: found.path.clone(),
+                    offset: found.offset,
+                });
                 Follower::resume_file(found.file, found.offset).ok()
             }
             Ok(Recovery::Gone { unread_bytes }) => {
@@ -206,7 +225,10 @@ impl LogPath {
             }
             Ok(_) => None,
             Err(err) => {
-                log::warn!("cannot look for {}: {err}", record.path.display());
+                emit!(FileEvent::CannotLookForSaved {
+                    path: record.path.clone(),
+                    error: err.to_string(),
+                });
                 None
             }
         }
@@ -246,6 +268,35 @@ impl LogPath {
         self.current.is_some()
     }
 
+    /// How far the file open at the path was processed: the first byte
+    /// not processed yet. `None` while no file is open.
+    pub fn offset(&self) -> Option<u64> {
+        self.current.as_ref().map(Follower::processed_offset)
+    }
+
+    /// Rotated files still open, being finished.
+    pub fn rotated_open(&self) -> usize {
+        self.retired.len()
+    }
+
+    /// Times the path named another file, or its file was truncated.
+    pub fn rotations(&self) -> u64 {
+        self.rotations
+    }
+
+    /// Bytes in the open files not processed yet: their sizes now minus
+    /// the offsets (one `fstat` per open file).
+    pub fn lag(&self) -> u64 {
+        self.current
+            .iter()
+            .chain(self.retired.iter().map(|old| &old.file))
+            .filter_map(|f| {
+                let len = f.file().metadata().ok()?.len();
+                Some(len.saturating_sub(f.processed_offset()))
+            })
+            .sum()
+    }
+
     /// The end for good (`--once`): held partial lines are lines.
     pub fn finish(&mut self, sink: LineSink) {
         if let Some(file) = self.current.as_mut() {
@@ -273,17 +324,44 @@ impl LogPath {
         !self.retired.is_empty()
     }
 
+    /// A new turn of the loop: the read budget is full again. Every read
+    /// of the turn, of any file, takes from it.
+    pub fn start_turn(&mut self) {
+        self.budget = self.budget_per_turn;
+    }
+
+    #[cfg(test)]
+    pub fn set_budget_per_turn(&mut self, budget: u64) {
+        self.budget_per_turn = budget;
+        self.budget = budget;
+    }
+
+    /// Is the turn's budget spent? Then there may be more to read.
+    pub fn spent(&self) -> bool {
+        self.budget == 0
+    }
+
     /// Looks at the path again: reads the rotated files, notices a new,
     /// returning or truncated file, and reads what was appended.
     pub fn refresh(&mut self, now: Instant, sink: LineSink) -> Refresh {
         self.read_retired(now, sink);
+        if self.spent() {
+            // The rotated files' lines come first: the path waits for the
+            // next turn.
+            return Refresh {
+                replaced: false,
+                more: true,
+            };
+        }
         let current_id = self.current.as_ref().map(Follower::id);
         let mut refresh = Refresh::default();
         match std::fs::metadata(&self.path) {
             Ok(meta) if Some(FileId::of(&meta)) == current_id => {
                 self.can_look();
-                if let Some(file) = self.current.as_mut() {
-                    check_truncation(file, &self.path.display(), sink);
+                if let Some(file) = self.current.as_mut()
+                    && check_truncation(file, &self.path.display().to_string(), sink)
+                {
+                    self.rotations += 1;
                 }
             }
             Ok(_) => {
@@ -296,10 +374,10 @@ impl LogPath {
             }
             Err(err) => {
                 if !std::mem::replace(&mut self.stat_failing, true) {
-                    log::warn!(
-                        "cannot look at {}: {err}; reading on from the file already open",
-                        self.path.display()
-                    );
+                    emit!(FileEvent::CannotLook {
+                        path: self.path.clone(),
+                        error: err.to_string(),
+                    });
                 }
             }
         }
@@ -310,7 +388,9 @@ impl LogPath {
     /// Looking at the path works (again).
     fn can_look(&mut self) {
         if std::mem::take(&mut self.stat_failing) {
-            log::info!("{} can be looked at again", self.path.display());
+            emit!(FileEvent::CanLookAgain {
+                path: self.path.clone(),
+            });
         }
     }
 
@@ -319,14 +399,10 @@ impl LogPath {
         let Some(file) = &self.current else {
             return false;
         };
-        let what = match file.current_path() {
-            Some(path) => format!("was moved away (to {})", path.display()),
-            None => "was deleted".to_owned(),
-        };
-        log::info!(
-            "{} {what}: finishing it, then waiting for a new file",
-            self.path.display()
-        );
+        emit!(FileEvent::Gone {
+            path: self.path.clone(),
+            moved_to: file.current_path(),
+        });
         self.retire_current(now, sink);
         true
     }
@@ -340,7 +416,10 @@ impl LogPath {
             Err(err) => {
                 let id = std::fs::metadata(&self.path).ok().map(|m| FileId::of(&m));
                 if id != self.unreadable {
-                    log::error!("cannot open {}: {err}", self.path.display());
+                    emit!(FileEvent::CannotOpen {
+                        path: self.path.clone(),
+                        error: err.to_string(),
+                    });
                     self.unreadable = id;
                 }
                 // Another file is at the path, if one we cannot read: the
@@ -353,13 +432,10 @@ impl LogPath {
         }
         self.unreadable = None;
         if let Some(old) = &self.current {
-            let moved_to = old
-                .current_path()
-                .map_or("deleted".to_owned(), |p| format!("now {}", p.display()));
-            log::info!(
-                "{} was rotated (the old file is {moved_to}): finishing it",
-                self.path.display()
-            );
+            emit!(FileEvent::Rotated {
+                path: self.path.clone(),
+                moved_to: old.current_path(),
+            });
         }
         self.retire_current(now, sink);
         let file = self.recognise(file, now, sink);
@@ -371,18 +447,17 @@ impl LogPath {
     /// rotation, or closed not long ago) continues where we were in it: no
     /// line is read twice. Any other is read from its first byte.
     fn recognise(&mut self, mut file: Follower, now: Instant, sink: LineSink) -> Follower {
-        let path = self.path.display();
         if let Some(i) = self
             .retired
             .iter()
             .position(|old| old.file.id() == file.id())
         {
             let mut old = self.retired.remove(i).file;
-            check_truncation(&mut old, &path, sink);
-            log::info!(
-                "{path} is again the file it was before: continuing at offset {}",
-                old.offset()
-            );
+            check_truncation(&mut old, &self.path.display().to_string(), sink);
+            emit!(FileEvent::Returned {
+                path: self.path.clone(),
+                offset: old.offset(),
+            });
             return old;
         }
         self.closed
@@ -391,13 +466,15 @@ impl LogPath {
             && let Some(closed) = self.closed.remove(i)
             && file.resume(&closed.at)
         {
-            log::info!(
-                "{path} is again a file read before: continuing at offset {}",
-                file.offset()
-            );
+            emit!(FileEvent::ReadBefore {
+                path: self.path.clone(),
+                offset: file.offset(),
+            });
             return file;
         }
-        log::info!("{path} appeared: reading it from the start");
+        emit!(FileEvent::Appeared {
+            path: self.path.clone(),
+        });
         file
     }
 
@@ -405,12 +482,21 @@ impl LogPath {
     /// directories may be one of their writers).
     pub fn read_retired(&mut self, now: Instant, sink: LineSink) {
         for old in &mut self.retired {
+            if self.budget == 0 {
+                return;
+            }
             let name = retired_name(&old.file);
             check_truncation(&mut old.file, &name, sink);
-            match old.file.read_appended(u64::MAX, sink) {
+            match old.file.read_appended(self.budget, sink) {
                 Ok(0) => {}
-                Ok(_) => old.close_at = now + ROTATE_GRACE,
-                Err(err) => log::warn!("cannot read {name}: {err}"),
+                Ok(n) => {
+                    self.budget = self.budget.saturating_sub(n);
+                    old.close_at = now + ROTATE_GRACE;
+                }
+                Err(err) => emit!(FileEvent::CannotRead {
+                    name,
+                    error: err.to_string(),
+                }),
             }
             old.file.release_buffer();
         }
@@ -426,6 +512,10 @@ impl LogPath {
     pub fn expire(&mut self, now: Instant, sink: LineSink) -> bool {
         // A file that grew since the last look earns a new grace period.
         self.read_retired(now, sink);
+        if self.spent() {
+            // Not read to its end: closed on a later turn.
+            return false;
+        }
         let before = self.retired.len();
         let mut closed = Vec::new();
         self.retired.retain_mut(|old| {
@@ -452,12 +542,19 @@ impl LogPath {
         let Some(mut file) = self.current.take() else {
             return;
         };
+        self.rotations += 1;
         let name = retired_name(&file);
         // Truncated and then rotated between two looks: the lines written
         // after the truncation are at the start of the old file.
         check_truncation(&mut file, &name, sink);
-        if let Err(err) = file.read_appended(u64::MAX, sink) {
-            log::warn!("cannot read {name}: {err}");
+        // What the budget leaves unread is read as a rotated file's, on
+        // later turns, before anything of the new file.
+        match file.read_appended(self.budget, sink) {
+            Ok(n) => self.budget = self.budget.saturating_sub(n),
+            Err(err) => emit!(FileEvent::CannotRead {
+                name,
+                error: err.to_string(),
+            }),
         }
         file.release_buffer();
         if let Some(dir) = file.current_path().as_deref().and_then(Path::parent) {
@@ -468,7 +565,7 @@ impl LogPath {
             self.rotated_dirs.push(dir.to_path_buf());
         }
         if self.retired.len() >= MAX_RETIRED {
-            log::warn!("more than {MAX_RETIRED} rotated files open: closing the oldest early");
+            emit!(FileEvent::TooManyRotated { max: MAX_RETIRED });
             let mut oldest = self.retired.remove(0);
             let at = close(&mut oldest.file, sink);
             self.remember(at, now);
@@ -484,10 +581,17 @@ impl LogPath {
         let Some(file) = self.current.as_mut() else {
             return false;
         };
-        match file.read_appended(READ_BUDGET, sink) {
-            Ok(n) => n >= READ_BUDGET,
+        let budget = self.budget;
+        match file.read_appended(budget, sink) {
+            Ok(n) => {
+                self.budget = budget.saturating_sub(n);
+                n >= budget
+            }
             Err(err) => {
-                log::warn!("cannot read {}: {err}", self.path.display());
+                emit!(FileEvent::CannotRead {
+                    name: self.path.display().to_string(),
+                    error: err.to_string(),
+                });
                 false
             }
         }
@@ -503,31 +607,41 @@ pub fn is_gone(err: &io::Error) -> bool {
 
 fn warn_gone(record: &FileRecord, unread_bytes: Option<u64>) {
     let lost = match unread_bytes {
-        Some(n) => format!("{n} byte(s) after offset {}", record.offset),
-        None => format!("whatever was written to it after offset {}", record.offset),
+        Some(count) => Lost::Bytes {
+            count,
+            after: record.offset,
+        },
+        None => Lost::After(record.offset),
     };
-    log::warn!(
-        "{} is gone (deleted or moved out of reach while stopped): {lost} could not be read",
-        record.path.display()
-    );
+    emit!(FileEvent::GoneWhileStopped {
+        path: record.path.clone(),
+        lost,
+    });
 }
 
 /// A rotated file as the logs name it: where it is now.
 fn retired_name(file: &Follower) -> String {
-    match file.current_path() {
-        Some(path) => format!("the rotated file {}", path.display()),
-        None => "the rotated (deleted) file".to_owned(),
-    }
+    event::name(file.current_path().as_deref())
 }
 
-fn check_truncation(file: &mut Follower, name: &dyn Display, sink: LineSink) {
+/// Rewinds `file` if it was truncated; whether it was.
+fn check_truncation(file: &mut Follower, name: &str, sink: LineSink) -> bool {
     match file.is_truncated() {
-        Ok(false) => {}
+        Ok(false) => false,
         Ok(true) => {
-            log::info!("{name} was truncated: reading it from the start");
+            emit!(FileEvent::Truncated {
+                name: name.to_owned(),
+            });
             file.rewind(sink);
+            true
         }
-        Err(err) => log::warn!("cannot check {name} for truncation: {err}"),
+        Err(err) => {
+            emit!(FileEvent::CannotCheckTruncation {
+                name: name.to_owned(),
+                error: err.to_string(),
+            });
+            false
+        }
     }
 }
 
@@ -536,10 +650,16 @@ fn check_truncation(file: &mut Follower, name: &dyn Display, sink: LineSink) {
 fn close(file: &mut Follower, sink: LineSink) -> Position {
     let name = retired_name(file);
     if let Err(err) = file.read_appended(u64::MAX, sink) {
-        log::warn!("cannot read {name}: {err}");
+        emit!(FileEvent::CannotRead {
+            name: name.clone(),
+            error: err.to_string(),
+        });
     }
     file.finish(sink);
-    log::info!("closed {name} (read {} bytes in all)", file.offset());
+    emit!(FileEvent::Closed {
+        name,
+        bytes: file.offset(),
+    });
     file.position()
 }
 
@@ -596,6 +716,90 @@ mod tests {
         fn expire(&mut self, now: Instant) {
             self.log.expire(now, &mut Self::collect(&mut self.lines));
         }
+    }
+
+    /// One read budget per turn for every file (D6): a rotated file that
+    /// keeps growing is read a budget at a time, and the new file only
+    /// once the rotated one is read to its end, so lines keep their order.
+    #[test]
+    fn one_budget_per_turn_covers_the_rotated_files_too() {
+        use crate::input::file::lines::CHUNK;
+        let t0 = Instant::now();
+        let mut f = Fixture::new("");
+        // Reads go by chunks: a budget of one byte is one chunk a turn.
+        f.log.set_budget_per_turn(1);
+        fs::rename(f.path("app.log"), f.path("app.log.1")).unwrap();
+        let line = |n: usize| format!("old {n} {}\n", "x".repeat(CHUNK / 2));
+        for n in 0..4 {
+            f.append("app.log.1", &line(n));
+        }
+        f.append("app.log", "new\n");
+        let mut per_turn = Vec::new();
+        loop {
+            f.log.start_turn();
+            let before = f.lines.len();
+            let refresh = f.refresh(t0);
+            per_turn.push(f.lines.len() - before);
+            if !refresh.more {
+                break;
+            }
+            assert!(per_turn.len() < 10, "no progress: {per_turn:?}");
+        }
+        let short: Vec<&str> = f.lines.iter().map(|l| &l[..l.len().min(5)]).collect();
+        assert_eq!(short, ["old 0", "old 1", "old 2", "old 3", "new"]);
+        // Four lines of half a chunk each and one short one: at least three
+        // turns where one turn would have read them all.
+        assert!(per_turn.len() >= 3, "{per_turn:?}");
+        assert!(per_turn.iter().all(|&n| n <= 2), "{per_turn:?}");
+    }
+
+    /// What the follower reports of a rotation, a truncation and a
+    /// deletion are values: the order and the names, not the wording.
+    #[test]
+    fn rotation_truncation_and_deletion_are_reported_as_events() {
+        use crate::report::event::{Event, record};
+        let t0 = Instant::now();
+        let mut f = Fixture::new("old line\n");
+        let log = f.path("app.log");
+        let rotated = f.path("app.log.1");
+        fs::rename(&log, &rotated).unwrap();
+        f.append("app.log", "new\n");
+        let (_, events) = record(|| f.refresh(t0));
+        assert_eq!(
+            events,
+            [
+                Event::File(FileEvent::Rotated {
+                    path: log.clone(),
+                    moved_to: Some(rotated.clone()),
+                }),
+                Event::File(FileEvent::Appeared { path: log.clone() }),
+            ]
+        );
+        fs::write(&log, "").unwrap();
+        f.append("app.log", "x\n");
+        let (_, events) = record(|| f.refresh(t0));
+        assert_eq!(
+            events,
+            [Event::File(FileEvent::Truncated {
+                name: log.display().to_string(),
+            })]
+        );
+        fs::remove_file(&log).unwrap();
+        let (_, events) = record(|| f.refresh(t0));
+        assert_eq!(
+            events,
+            [Event::File(FileEvent::Gone {
+                path: log.clone(),
+                moved_to: None,
+            })]
+        );
+        let (_, events) = record(|| f.expire(t0 + ROTATE_GRACE));
+        let closed: Vec<_> = events
+            .iter()
+            .filter(|e| matches!(e, Event::File(FileEvent::Closed { .. })))
+            .collect();
+        assert_eq!(closed.len(), 2, "both rotated files closed: {events:?}");
+        assert_eq!(f.lines, ["new", "x"]);
     }
 
     #[test]

@@ -319,8 +319,15 @@ impl Follower {
         // A read that filled the whole buffer: there may be a backlog,
         // worth mapping instead of copying.
         let mut backlog = false;
+        // Until a window turns out to be for the read path (a hole, a line
+        // longer than the window): then not again in this call.
+        let mut mappable = true;
         while total < budget {
-            if backlog && !self.resync && !self.rewound {
+            // Inside a long line (the held part is longer than a line
+            // usually is) the read path is the one: a window would find no
+            // line end and only cost its pages.
+            let in_long_line = self.lines.held() > CHUNK / 4;
+            if backlog && mappable && !in_long_line && !self.resync && !self.rewound {
                 match self.read_mapped(budget - total, on_block)? {
                     Mapping::Read(n) => {
                         total += n;
@@ -330,7 +337,7 @@ impl Follower {
                         *tail_known = false;
                         return Ok(total + n);
                     }
-                    Mapping::NotHere => backlog = false,
+                    Mapping::NotHere => mappable = false,
                 }
             }
             let at_line_start = self.lines.held() == 0;

@@ -25,6 +25,9 @@ in the same run and quoted as a ratio. What is measured (see BENCHMARKS.md):
                after a flood of a million distinct keys
   poll         CPU of polling one idle file at 1 s and 100 ms, and trigger
                latency in poll mode (--poll-only: just this section)
+  journal      the journal (--journal-directory on a journal of generated
+               entries): entries per second against journalctl --output=json
+               alone, idle wake-ups of logs2eca and its journalctl, RSS
   time         scan with --time auto (each matching line's timestamp read)
                against --time arrival, where 1 % and 100 % of lines match
 
@@ -882,7 +885,101 @@ def bench_metrics_scan(tmp, data, runs, before=None):
 
 # The sections, in the order they run; --only picks some.
 SECTIONS = ["scan", "adversarial", "latency", "state", "metrics", "catchup", "ingest", "cost",
-            "growth", "gate", "poll", "time"]
+            "growth", "gate", "poll", "time", "journal"]
+
+
+JOURNAL_REMOTE = next((p for p in ("/lib/systemd/systemd-journal-remote",
+                                   "/usr/lib/systemd/systemd-journal-remote")
+                       if os.path.exists(p)), None)
+
+
+def make_journal(tmp, entries):
+    """A journal of `entries` sshd-like entries with the fields journald
+    gives them, written by systemd-journal-remote from export-format text."""
+    directory = os.path.join(tmp, "journal")
+    os.makedirs(directory, exist_ok=True)
+    log(f"journal: writing {entries} entries with systemd-journal-remote")
+    writer = subprocess.Popen([JOURNAL_REMOTE, f"--output={directory}/bench.journal", "-"],
+                              stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    t0 = 1_700_000_000_000_000
+    chunk = []
+    for i in range(entries):
+        t = t0 + i * 100
+        chunk.append(
+            f"__REALTIME_TIMESTAMP={t}\n__MONOTONIC_TIMESTAMP={i * 100}\n"
+            f"_BOOT_ID=11111111111111111111111111111111\n"
+            f"_MACHINE_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=bench\n"
+            f"_SYSTEMD_UNIT=ssh.service\nSYSLOG_IDENTIFIER=sshd\n_PID={1000 + i % 5000}\n"
+            f"PRIORITY=6\n_SOURCE_REALTIME_TIMESTAMP={t - 7}\n"
+            # The other fields journald gives an entry of a service's
+            # syslog message: an entry has two dozen.
+            f"_TRANSPORT=syslog\nSYSLOG_FACILITY=10\nSYSLOG_PID={1000 + i % 5000}\n"
+            f"SYSLOG_TIMESTAMP=Nov 14 22:13:20 \n_UID=0\n_GID=0\n_COMM=sshd\n"
+            f"_EXE=/usr/sbin/sshd\n_CMDLINE=sshd: unknown [priv]\n_CAP_EFFECTIVE=1ffffffffff\n"
+            f"_SELINUX_CONTEXT=unconfined\n_SYSTEMD_CGROUP=/system.slice/ssh.service\n"
+            f"_SYSTEMD_SLICE=system.slice\n"
+            f"_SYSTEMD_INVOCATION_ID=4b1c6f3e1a2b4c5d8e9f0a1b2c3d4e5f\n"
+            f"MESSAGE=Failed password for invalid user u{i % 977} from "
+            f"10.{i % 256}.{i // 256 % 256}.7 port {i % 65536} ssh2\n\n")
+        if len(chunk) == 10_000:
+            writer.stdin.write("".join(chunk).encode())
+            chunk = []
+    writer.stdin.write("".join(chunk).encode())
+    writer.stdin.close()
+    if writer.wait() != 0:
+        raise SystemExit("systemd-journal-remote failed")
+    return directory
+
+
+def timed_run(argv):
+    """Wall time and CPU seconds (the process and its children) of one run."""
+    before = os.times()
+    start = time.monotonic()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    wall = time.monotonic() - start
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system
+                                                          - before.children_system)
+    return wall, cpu
+
+
+def bench_journal(tmp, entries, runs):
+    directory = make_journal(tmp, entries)
+    subjects = [
+        ("journalctl --merge --directory D --output=json >/dev/null",
+         ["journalctl", "--merge", "--directory", directory, "--output=json"]),
+        ("logs2eca --once -n --journal-directory D -p NOMATCH",
+         [BIN, "--once", "-n", "-q", "--journal-directory", directory, "-p", "NOMATCH"]),
+        ("logs2eca --once -n --journal-directory D -p '/invalid user (\\w+) from/'",
+         [BIN, "--once", "-n", "-q", "--journal-directory", directory,
+          "-p", "/invalid user (\\w+) from/"]),
+    ]
+    rows = []
+    reference = None
+    for label, argv in subjects:
+        log(f"journal: {runs} runs of {label}")
+        results = sorted(timed_run(argv) for _ in range(runs))
+        wall, cpu = results[len(results) // 2]
+        rate = entries / wall
+        reference = reference or rate
+        rows.append([label, fmt_s(wall), f"{cpu:.2f} s", f"{rate:,.0f}",
+                     f"{rate / reference:.2f}"])
+    # Idle: following, nothing new.
+    d = Daemon(tmp, ["--journal-directory", directory, "-n", "-p", "NOMATCH"],
+               name="journal-idle")
+    children = open(f"/proc/{d.pid}/task/{d.pid}/children").read().split()
+    pids = [d.pid] + [int(c) for c in children]
+    time.sleep(1)
+    before = {pid: proc_status(pid) for pid in pids}
+    seconds = 5.0
+    log(f"journal: {seconds:.0f} s idle")
+    time.sleep(seconds)
+    after = {pid: proc_status(pid) for pid in pids}
+    d.stop()
+    idle = [[("logs2eca" if pid == d.pid else "its journalctl"),
+             f"{(after[pid]['switches'] - before[pid]['switches']) / seconds:.1f}",
+             f"{after[pid]['VmRSS'] / 1024:.1f} MiB"] for pid in pids]
+    return rows, idle
 
 
 def main():
@@ -904,6 +1001,8 @@ def main():
                         help="metrics: a logs2eca binary without the counters, to scan against")
     parser.add_argument("--poll-seconds", type=float, default=60,
                         help="idle time measured per poll interval (default 60)")
+    parser.add_argument("--journal-entries", type=int, default=1_000_000,
+                        help="entries in the generated journal (default 1000000)")
     parser.add_argument("--poll-only", action="store_true",
                         help="run only the polling part (7.); the same as --only poll")
     args = parser.parse_args()
@@ -913,6 +1012,9 @@ def main():
     if unknown:
         parser.error(f"unknown section {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
     want = set(only)
+    if "journal" in want and (JOURNAL_REMOTE is None or shutil.which("journalctl") is None):
+        log("journal: skipped (needs journalctl and systemd-journal-remote)")
+        want.discard("journal")
     # SIGTERM ends the run like Ctrl-C: through the cleanup below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = tempfile.mkdtemp(prefix="logs2eca-bench.")
@@ -1035,6 +1137,14 @@ def main():
                        "at a random phase of the poll cycle:\n")
             out.append(table(["interval", "samples", "lost", "mean", "p50", "p90", "p99", "max",
                               "mean / interval"], latency))
+        if "journal" in want:
+            rows, idle = bench_journal(tmp, args.journal_entries, min(args.runs, 3))
+            out.append(f"### 9. The journal, {args.journal_entries} entries "
+                       "(`--journal-directory`)\n")
+            out.append(table(["command", "median wall", "CPU (with children)", "entries/s",
+                              "× journalctl"], rows))
+            out.append("\nIdle, following the same journal (nothing new):\n")
+            out.append(table(["process", "wake-ups/s", "RSS"], idle))
     finally:
         stop_sessions()
         shutil.rmtree(tmp, ignore_errors=True)

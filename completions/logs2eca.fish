@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_logs2eca_global_optspecs
-    string join \n l/logfile= p/pattern= c/command= w/wait= x/exclude= i/ignore-case literal t/timeout= from-beginning state-file= metrics-file= poll= threshold= key= max-keys= max-running= time= time-zone= once n/dry-run json check env-file= strict v/verbose q/quiet log-format= h/help V/version
+    string join \n l/logfile= p/pattern= c/command= w/wait= x/exclude= i/ignore-case literal t/timeout= from-beginning state-file= metrics-file= poll= threshold= key= max-keys= max-running= time= time-zone= journal u/unit= journal-match= journal-directory= once n/dry-run json check env-file= strict v/verbose q/quiet log-format= h/help V/version
 end
 
 function __fish_logs2eca_needs_command
@@ -39,12 +39,16 @@ complete -c logs2eca -n "__fish_logs2eca_needs_command" -l max-keys -d 'Track at
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l max-running -d 'Run at most this many commands at once, across keys [default: 1]' -r
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l time -d 'What a line\'s time is, for windows, cooldowns and the state: auto (the timestamp it carries: RFC 3339/ISO 8601, syslog, Common Log Format, epoch seconds at its start), arrival (when it is read), or a strftime-style FORMAT [default: auto]' -r
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l time-zone -d 'The zone of timestamps that carry none: a tz database name (Europe/Berlin, UTC) or an offset (+01:00) [default: the local zone]' -r
+complete -c logs2eca -n "__fish_logs2eca_needs_command" -s u -l unit -d 'Journal entries of this unit, as journalctl -u (repeat for more); implies --journal' -r
+complete -c logs2eca -n "__fish_logs2eca_needs_command" -l journal-match -d 'Journal matches as journalctl takes them: FIELD=VALUE (one field repeated: any of them; different fields: all), + between groups (either group); split like a shell would; implies --journal' -r
+complete -c logs2eca -n "__fish_logs2eca_needs_command" -l journal-directory -d 'Read the journal files in this directory (a container\'s, a copy from another machine) instead of the system journal; implies --journal' -r
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l env-file -d 'Read LOGS2ECA_* settings (and the command\'s environment) from FILE as systemd\'s EnvironmentFile= does; it overrides the environment, flags override it; may be repeated, later files win' -r -F
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l log-format -d 'Log lines on stderr: journal (<N> priority prefix, no timestamp), plain, or auto (journal when stderr is the journal) [default: auto]' -r
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -s i -l ignore-case -d 'Match both patterns without regard to case'
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l literal -d 'Take the patterns as literal text even when they look like /re/'
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l from-beginning -d 'Also process the lines already in the file at start'
-complete -c logs2eca -n "__fish_logs2eca_needs_command" -l once -d 'Stop at the end of the file instead of following it'
+complete -c logs2eca -n "__fish_logs2eca_needs_command" -l journal -d 'Follow the systemd journal instead of a file: each entry\'s MESSAGE is a line'
+complete -c logs2eca -n "__fish_logs2eca_needs_command" -l once -d 'Stop at the end of the file (or journal) instead of following it'
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -s n -l dry-run -d 'Print each line that would trigger to stdout instead of running the command; --wait defaults to 0 here'
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l json -d 'With --dry-run: print one JSON object per line that would trigger (line, file, offset, groups, key, time)'
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l check -d 'Validate the settings as a start would, print each as the daemon will use it with where it came from, and exit: 0, 1 where a start would fail (file unreadable), 2 for a configuration error'

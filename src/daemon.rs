@@ -1,9 +1,12 @@
 //! The event loop. It waits in poll(2) on the signal pipe and the
-//! source's descriptor (inotify for a path, standard input for a stream),
+//! source's descriptor (inotify for a path, standard input for a stream,
+//! journalctl's output for the journal),
 //! with a timeout only for the deadlines the parts ask for (a command's
 //! timeout, the end of a cooldown with suppressed matches, a source's next
 //! look, a save of the state file that is behind). With none of those
-//! pending an idle daemon does not wake up at all.
+//! pending an idle daemon does not wake up at all. With a state file it
+//! also waits on the saver's pipe, which speaks only when a start waits
+//! for the save of the spawn before it.
 //!
 //! Nothing but these events can make the loop wait: no thread and no
 //! queue of our own stand between the kernel and the loop, so nothing can
@@ -24,10 +27,10 @@ use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 use crate::checkpoint::persist::{self, Persist};
 use crate::checkpoint::state::{GateRecord, KeyRecord, State, StateFile, WallTime};
 use crate::error::{Error, Result};
-use crate::input::file::follow::LineSink;
 use crate::input::file::rotation::LogPath;
 use crate::input::file::source::{FileSource, Options};
-use crate::input::source::Source;
+use crate::input::journal::{self, Journal};
+use crate::input::source::{Source, SourceSink};
 use crate::input::stream::Stream;
 use crate::react::action::{self, OsSpawner, SHUTDOWN_KILL_GRACE, Spawner};
 use crate::react::linetime::{LineClock, Time};
@@ -53,7 +56,7 @@ struct Todo {
 /// How the run goes, from the settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// Follow the path until stopped, across rotation.
+    /// Follow the path (or the journal) until stopped, across rotation.
     Follow,
     /// Read standard input until it ends or we are stopped (`-l -`).
     Stream,
@@ -80,6 +83,8 @@ struct Wake {
     signals: Vec<i32>,
     /// The source's descriptor is ready (inotify events, standard input).
     input: bool,
+    /// The saver wrote the state a start waited for.
+    saved: bool,
 }
 
 struct Daemon {
@@ -187,8 +192,14 @@ fn restore(
         // it cannot be checked again, and is kept.
         let cut = held.line.len() >= crate::react::action::MAX_ENV_VALUE;
         if cut || config.matcher.matches(&held.line) {
+            // A journal entry's fields, as its command would have had them.
+            let extra: Vec<(&'static str, Vec<u8>)> = held
+                .fields
+                .iter()
+                .filter_map(|f| Some((journal::known_variable(&f.name)?, f.value.clone())))
+                .collect();
             let time = clock.alone(&held.line, arrival);
-            reaction.on_restored(&held.line, held.trigger, time, now);
+            reaction.on_restored(&held.line, held.trigger, &extra, time, now);
         } else {
             dropped += 1;
         }
@@ -212,7 +223,18 @@ impl Daemon {
         now: Instant,
     ) -> Result<Daemon> {
         let mode = Mode::of(&config);
-        let input = if mode == Mode::Stream {
+        let input = if let Some(settings) = &config.journal {
+            let position = saved.as_ref().and_then(persist::journal_position);
+            Source::Journal(Box::new(
+                Journal::open(
+                    settings.clone(),
+                    position,
+                    config.from_beginning,
+                    mode == Mode::Once,
+                )
+                .map_err(|err| Error::failure(err.0))?,
+            ))
+        } else if mode == Mode::Stream {
             Source::Stream(
                 Stream::stdin()
                     .map_err(|err| Error::failure(format!("cannot read standard input: {err}")))?,
@@ -232,6 +254,11 @@ impl Daemon {
             )?))
         };
         let mut reaction = Reaction::new(&config, spawner);
+        if state_file.is_some() && mode != Mode::Stream {
+            // At most one spawn not on disk yet (SPEC §6): a crash repeats
+            // at most one command.
+            reaction.hold_starts_until_saved();
+        }
         let mut clock = LineClock::new(config.times.clone());
         if let Some(state) = saved {
             restore(&config, &mut reaction, &mut clock, state, now);
@@ -352,6 +379,7 @@ impl Daemon {
         }
         if (self.mode == Mode::Once || self.input.ended())
             && !self.reaction.is_running()
+            && !self.reaction.waits_for_save()
             && self.stopping.is_none()
             && self.pending_stop.is_none()
         {
@@ -412,11 +440,19 @@ impl Daemon {
         for signal in wake.signals {
             match signal {
                 SIGCHLD => todo.child_exited = true,
-                // A stream has nothing to reopen.
-                SIGHUP => todo.reload = self.mode == Mode::Follow,
+                // A stream has nothing to reopen, nor has the journal.
+                SIGHUP => todo.reload = self.mode == Mode::Follow && self.config.journal.is_none(),
                 other => todo.stop = Some(other),
             }
         }
+        if wake.saved
+            && let Some(state) = self.state.as_mut()
+        {
+            state.on_ready();
+        }
+        // Before the exits and the lines: a spawn saved meanwhile holds
+        // nothing back any more.
+        self.start_what_waited_for_a_save(now);
         if let Some(err) = self.input.on_ready(wake.input, now) {
             self.failure = Some(err);
             todo.stop = Some(SIGTERM);
@@ -477,19 +513,41 @@ impl Daemon {
         }
         self.reaction.on_deadline(now, !self.input.behind());
         // A stream has no state file: `state` is `None` with one.
-        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.checkpoint()) {
             // Queued commands start as others end, outside any read.
             state.note_progress(log, &self.reaction, now);
             state.on_deadline(&self.config.path, log, &self.reaction, now);
         }
+        self.start_what_waited_for_a_save(now);
         self.after_turn(now);
         None
+    }
+
+    /// Starts what waited for the save of the last spawn, once that save
+    /// is written; else, while something waits, asks the saver to make
+    /// its descriptor readable when it is (no polling, and no wake-up for
+    /// a save nobody waits for).
+    fn start_what_waited_for_a_save(&mut self, now: Instant) {
+        let (Some(state), Some(log)) = (self.state.as_mut(), self.input.checkpoint()) else {
+            return;
+        };
+        while let Some(spawn) = self.reaction.unsaved_spawn() {
+            // A `false` request: written just now, before it: go on.
+            if state.written() < spawn
+                && (!self.reaction.waits_for_save() || state.wake_when_written(spawn))
+            {
+                return;
+            }
+            self.reaction.spawn_saved(now);
+            // A start here is a spawn to save in its turn.
+            state.note_progress(log, &self.reaction, now);
+        }
     }
 
     /// Saves the state now, if there is a state file (written off the
     /// loop: see `saver`).
     fn save_state(&mut self, now: Instant) {
-        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.checkpoint()) {
             state.save(&self.config.path, log, &self.reaction, now);
         }
     }
@@ -512,7 +570,11 @@ impl Daemon {
     fn wait(&self, signals: &mut Signals, deadline: Option<Instant>) -> Result<Wake> {
         let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
         let input = self.input.fd();
-        let fds: Vec<_> = [Some(signals.fd()), input].into_iter().flatten().collect();
+        let saver = self.state.as_ref().and_then(Persist::fd);
+        let fds: Vec<_> = [Some(signals.fd()), input, saver]
+            .into_iter()
+            .flatten()
+            .collect();
         let ready =
             poll(&fds, timeout).map_err(|err| Error::failure(format!("cannot wait: {err}")))?;
         let mut ready = ready.into_iter();
@@ -520,7 +582,9 @@ impl Daemon {
         let mut wake = Wake {
             signals: Vec::new(),
             input: input.is_some() && ready.next().unwrap_or(false),
+            saved: false,
         };
+        wake.saved = saver.is_some() && ready.next().unwrap_or(false);
         if signalled {
             wake.signals.extend(signals.pending());
         }
@@ -528,7 +592,11 @@ impl Daemon {
     }
 
     /// Hands every new line of the followed files to the matcher.
-    fn with_lines<T>(&mut self, now: Instant, read: impl FnOnce(&mut Source, LineSink) -> T) -> T {
+    fn with_lines<T>(
+        &mut self,
+        now: Instant,
+        read: impl FnOnce(&mut Source, SourceSink) -> T,
+    ) -> T {
         let matcher = &self.config.matcher;
         let reaction = &mut self.reaction;
         let summary = &mut self.summary;
@@ -536,26 +604,43 @@ impl Daemon {
         // What "now" is for lines without a timestamp, and for those
         // stamped ahead of it.
         let arrival = Time::now();
-        let result = read(&mut self.input, &mut |block, origin| {
+        let result = read(&mut self.input, &mut |block, origin, entry| {
             // Nobody reads a dry run's output any more: skip the work until
             // the loop stops.
             if reaction.output_closed() {
                 return;
             }
             let mut matched = 0;
+            // A journal entry's fields, made once for all its matches.
+            let mut extra = None;
             let excluded = matcher.for_each_match(block, |line| {
                 matched += 1;
-                let time = clock.time_of(block, line, arrival);
-                reaction.on_match(line, origin.of(block, line), time, now)
+                match entry {
+                    None => {
+                        let time = clock.time_of(block, line, arrival);
+                        reaction.on_match(line, origin.of(block, line), time, now)
+                    }
+                    Some(entry) => {
+                        let time = clock.entry(journal::entry_time(entry), arrival);
+                        let extra = extra.get_or_insert_with(|| journal::command_env(entry));
+                        reaction.on_entry_match(line, origin, extra, time, now);
+                    }
+                }
             });
-            clock.end_block(block, arrival);
-            let lines = reaction.count_block(block, matched, excluded);
+            let lines = match entry {
+                None => {
+                    clock.end_block(block, arrival);
+                    reaction.count_block(block, matched, excluded)
+                }
+                // A message has no newline of its own.
+                Some(_) => reaction.count_entry(block, matched, excluded),
+            };
             if let Some(summary) = summary.as_mut() {
                 summary.add(lines, matched + excluded, excluded);
             }
         });
         reaction.flush();
-        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.as_path()) {
+        if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.checkpoint()) {
             state.note_progress(log, &self.reaction, now);
         }
         result
@@ -715,7 +800,7 @@ fn log_summary(config: &Config) {
     log::info!(
         "{} {}: on lines matching {}{exclude}, {action}",
         if config.once { "scanning" } else { "following" },
-        config.path_as_given,
+        config.source_name(),
         crate::settings::shown::pattern(&config.matcher.pattern),
     );
 }

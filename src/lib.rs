@@ -108,7 +108,7 @@ fn run(mut cli: settings::cli::Cli) -> error::Result<()> {
     }
     let config = settings::config::Config::from_cli(cli)?;
     let mut later = config.warnings.clone();
-    if !config.stdin {
+    if !config.stdin && config.journal.is_none() {
         later.extend(settings::file_look::warning(
             &config.path,
             &config.path_as_given,

@@ -45,6 +45,23 @@ pub(crate) fn poll(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Res
     Ok(pollfds.iter().map(|p| p.revents != 0).collect())
 }
 
+/// Makes reads of `fd` return `WouldBlock` instead of waiting: for the
+/// ends of pipes that only this process holds (journalctl's output), never
+/// for a descriptor shared with others (standard input).
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: F_GETFL on a descriptor the borrow keeps open takes no
+    // pointer and changes nothing.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above; F_SETFL only changes the open file's status flags.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Can `fd` be read now without blocking? The check that keeps a read of
 /// standard input from blocking.
 pub(crate) fn readable(fd: BorrowedFd<'_>) -> io::Result<bool> {

@@ -10,16 +10,24 @@
 //! the position past its line is written (by the saver's thread, off the
 //! loop). A crash between the two runs that command once more at restart;
 //! no crash can lose a line.
+//!
+//! At most one command is in that window: a start that could follow
+//! (a queued match, a trigger waiting for a slot, another key's trigger)
+//! waits until the save of the spawn before it is written, so that a slow
+//! write cannot let a second spawn in before the first is on disk. The
+//! loop hears of that write through the saver's pipe ([`Persist::fd`]),
+//! asked for only while a start waits, so an idle daemon never wakes.
 
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver};
+use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver, Store};
 use crate::checkpoint::state::{
-    GateRecord, HeldRecord, KeyRecord, RunningRecord, SAVE_INTERVAL, SaveSchedule, State,
-    StateFile, WallTime,
+    FieldRecord, GateRecord, HeldRecord, JournalRecord, KeyRecord, RunningRecord, SAVE_INTERVAL,
+    SaveSchedule, State, StateFile, WallTime,
 };
 use crate::input::file::rotation::LogPath;
+use crate::input::journal::{Journal, Position};
 use crate::react::gate;
 use crate::react::linetime::Time;
 use crate::react::reaction::Reaction;
@@ -35,6 +43,45 @@ pub const AFTER_SPAWN: Duration = Duration::from_millis(2);
 
 /// How many bytes of held lines a save keeps at most.
 pub const MAX_HELD_SAVED: usize = 1 << 20;
+
+/// What a source keeps in the state: its position, and a count that
+/// moves with it (a change is something new to save).
+pub trait Checkpoint {
+    fn progress(&self) -> u64;
+    fn save_into(&self, state: &mut State);
+}
+
+impl Checkpoint for LogPath {
+    fn progress(&self) -> u64 {
+        LogPath::progress(self)
+    }
+
+    fn save_into(&self, state: &mut State) {
+        LogPath::save_into(self, state);
+    }
+}
+
+impl Checkpoint for Journal {
+    fn progress(&self) -> u64 {
+        Journal::progress(self)
+    }
+
+    fn save_into(&self, state: &mut State) {
+        let position = self.position();
+        state.journal = Some(JournalRecord {
+            cursor: position.cursor,
+            received_unix_us: position.time_us,
+        });
+    }
+}
+
+/// The journal's position a saved state holds.
+pub fn journal_position(state: &State) -> Option<Position> {
+    state.journal.as_ref().map(|record| Position {
+        cursor: record.cursor.clone(),
+        time_us: record.received_unix_us,
+    })
+}
 
 pub struct Persist {
     saver: Saver,
@@ -52,8 +99,13 @@ pub struct Persist {
 
 impl Persist {
     pub fn new(file: StateFile, gate: GateRecord) -> std::io::Result<Self> {
+        Self::with_store(file, gate)
+    }
+
+    /// Saves into `store` (the state file, or a fake disk in tests).
+    pub fn with_store(store: impl Store, gate: GateRecord) -> std::io::Result<Self> {
         Ok(Persist {
-            saver: Saver::start(file)?,
+            saver: Saver::start(store)?,
             schedule: SaveSchedule::new(SAVE_INTERVAL),
             seen: (0, 0),
             held_cut_warned: false,
@@ -73,7 +125,7 @@ impl Persist {
     /// cooldown is over, would run the command; a cooldown saved as
     /// starting at the spawn would end early), an advance of the position
     /// alone within a second.
-    pub fn note_progress(&mut self, log: &LogPath, reaction: &Reaction, now: Instant) {
+    pub fn note_progress(&mut self, log: &dyn Checkpoint, reaction: &Reaction, now: Instant) {
         let seen = (log.progress(), reaction.generation());
         if seen == self.seen {
             return;
@@ -89,14 +141,20 @@ impl Persist {
     }
 
     /// Saves if a save is due at `now`.
-    pub fn on_deadline(&mut self, path: &Path, log: &LogPath, reaction: &Reaction, now: Instant) {
+    pub fn on_deadline(
+        &mut self,
+        path: &Path,
+        log: &dyn Checkpoint,
+        reaction: &Reaction,
+        now: Instant,
+    ) {
         if self.schedule.is_due(now) {
             self.save(path, log, reaction, now);
         }
     }
 
     /// Saves now (a rotation, the end).
-    pub fn save(&mut self, path: &Path, log: &LogPath, reaction: &Reaction, now: Instant) {
+    pub fn save(&mut self, path: &Path, log: &dyn Checkpoint, reaction: &Reaction, now: Instant) {
         let wall = SystemTime::now();
         let mut state = State::new(path, WallTime::from_system(wall));
         log.save_into(&mut state);
@@ -119,7 +177,7 @@ impl Persist {
         self.seen = (log.progress(), reaction.generation());
         // A failure is the saver's to report; the next save is due when
         // reading advances again, as after any save: none while idle.
-        self.saver.submit(state);
+        self.saver.submit(state, reaction.generation());
         self.schedule.saved(now);
         // The size of the save before this one: what the next must wait
         // for at MAX_SAVE_RATE (D9).
@@ -144,10 +202,17 @@ impl Persist {
                 bytes += line.len();
                 bytes <= MAX_HELD_SAVED
             })
-            .map(|&(line, trigger, key)| HeldRecord {
+            .map(|&(line, trigger, key, fields)| HeldRecord {
                 line: line.to_vec(),
                 trigger,
                 key: key.to_vec(),
+                fields: fields
+                    .iter()
+                    .map(|(name, value)| FieldRecord {
+                        name: (*name).to_owned(),
+                        value: value.clone(),
+                    })
+                    .collect(),
             })
             .collect();
         let left_out = held.len() - records.len();
@@ -160,6 +225,29 @@ impl Persist {
         }
         self.held_cut_warned = left_out > 0;
         records
+    }
+
+    /// The reaction's generation that the last written state was taken
+    /// at: every spawn up to it is on disk (or its write failed, which was
+    /// warned about: a failing disk does not hold commands back).
+    pub fn written(&self) -> u64 {
+        self.saver.written()
+    }
+
+    /// Asks for [`Persist::fd`] to become readable once the state of
+    /// `generation` is written; `false`: it already is.
+    pub fn wake_when_written(&self, generation: u64) -> bool {
+        self.saver.wake_when_written(generation)
+    }
+
+    /// What the loop waits on, besides the signals and the input.
+    pub fn fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.saver.fd()
+    }
+
+    /// The descriptor was readable: read what it held.
+    pub fn on_ready(&mut self) {
+        self.saver.on_ready();
     }
 
     /// Waits (a few seconds at most, less once `hurry` is set) until the

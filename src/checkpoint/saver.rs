@@ -6,11 +6,18 @@
 //! disk. Only the latest state matters: one handed over while a write is
 //! under way replaces the one that waited.
 //!
+//! The loop learns that a write is done through a pipe, and only when it
+//! asked to (a start waits for the save of the spawn before it, see
+//! `persist`): the thread writes a byte once the state it wrote is as new
+//! as asked, so a save nobody waits for wakes nobody.
+//!
 //! The end of a run waits for the last write, once, for at most
 //! [`FINAL_SAVE_PATIENCE`], and less if asked to hurry (a second SIGTERM):
 //! a stalled disk (a hung NFS server, `fsfreeze`) can delay a stop by that
 //! much and no more.
 
+use std::io::{PipeReader, PipeWriter, Read as _, Write as _};
+use std::os::fd::{AsFd as _, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -57,15 +64,28 @@ pub enum Flushed {
 
 #[derive(Default)]
 struct Slot {
-    next: Option<State>,
+    /// The state to write next, with the generation (a number that grows
+    /// with each state handed over) it was taken at.
+    next: Option<(State, u64)>,
     busy: bool,
     closing: bool,
     /// The size of the last document written.
     last_len: u64,
+    /// The generation of the last state the thread is done with (written,
+    /// or failed to write: a failure is warned about, not waited on).
+    written: u64,
+    /// The loop waits for this generation to be written: a byte on the
+    /// pipe when it is.
+    wanted: Option<u64>,
 }
 
 pub struct Saver {
     shared: Arc<(Mutex<Slot>, Condvar)>,
+    /// Readable once a write the loop waits for is done.
+    done: PipeReader,
+    /// The thread is gone (it could only have panicked): nothing is waited
+    /// for any more, and the pipe, at its end, is not polled.
+    gone: bool,
     thread: Option<JoinHandle<()>>,
     /// A wait for the last save already ended without it: the end of the
     /// run does not wait a second time.
@@ -77,25 +97,63 @@ impl Saver {
     pub fn start(file: impl Store) -> std::io::Result<Self> {
         let shared = Arc::new((Mutex::new(Slot::default()), Condvar::new()));
         let theirs = Arc::clone(&shared);
+        let (done, tell) = std::io::pipe()?;
         let thread = std::thread::Builder::new()
             .name("state".into())
             // Serialising and writing the state is shallow: a small stack,
             // not the default 2 MiB.
             .stack_size(256 << 10)
-            .spawn(move || write_loop(file, &theirs))?;
+            .spawn(move || write_loop(file, &theirs, tell))?;
         Ok(Saver {
             shared,
+            done,
+            gone: false,
             thread: Some(thread),
             stalled: false,
         })
     }
 
-    /// Hands `state` over to be written (the logging of a failure is the
-    /// writer's).
-    pub fn submit(&self, state: State) {
+    /// Hands `state`, taken at `generation`, over to be written (the
+    /// logging of a failure is the writer's).
+    pub fn submit(&self, state: State, generation: u64) {
         let (slot, wake) = &*self.shared;
-        lock(slot).next = Some(state);
+        lock(slot).next = Some((state, generation));
         wake.notify_all();
+    }
+
+    /// The generation of the last state written (or that failed to be).
+    pub fn written(&self) -> u64 {
+        if self.gone {
+            return u64::MAX;
+        }
+        lock(&self.shared.0).written
+    }
+
+    /// Asks for a byte on [`Saver::fd`] once the state of `generation` (or
+    /// a later one) is written. `false`: it already is, and no byte comes.
+    pub fn wake_when_written(&self, generation: u64) -> bool {
+        let mut slot = lock(&self.shared.0);
+        if self.gone || slot.written >= generation {
+            return false;
+        }
+        slot.wanted = Some(generation);
+        true
+    }
+
+    /// Readable when a write asked for by `wake_when_written` is done;
+    /// `None` once the thread is gone.
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+        (!self.gone).then(|| self.done.as_fd())
+    }
+
+    /// Empties the pipe, once poll(2) said it is readable (one byte per
+    /// request, so one read takes them all). Its end means the thread is
+    /// gone.
+    pub fn on_ready(&mut self) {
+        let mut bytes = [0; 64];
+        if let Ok(0) = self.done.read(&mut bytes) {
+            self.gone = true;
+        }
     }
 
     /// The size of the last document written, 0 before the first.
@@ -112,7 +170,7 @@ impl Saver {
         let deadline = started + patience;
         let mut guard = lock(slot);
         while guard.next.is_some() || guard.busy {
-            if self.stalled {
+            if self.stalled || self.gone {
                 return Flushed::GaveUp;
             }
             if hurry.load(Ordering::Relaxed) && started.elapsed() >= HURRY_FLOOR {
@@ -149,10 +207,10 @@ impl Drop for Saver {
     }
 }
 
-fn write_loop(mut file: impl Store, shared: &(Mutex<Slot>, Condvar)) {
+fn write_loop(mut file: impl Store, shared: &(Mutex<Slot>, Condvar), mut tell: PipeWriter) {
     let (slot, wake) = shared;
     loop {
-        let state = {
+        let (state, generation) = {
             let mut guard = lock(slot);
             loop {
                 if let Some(state) = guard.next.take() {
@@ -172,8 +230,17 @@ fn write_loop(mut file: impl Store, shared: &(Mutex<Slot>, Condvar)) {
         let mut guard = lock(slot);
         guard.busy = false;
         guard.last_len = len;
+        guard.written = generation;
+        let asked = guard.wanted.is_some_and(|wanted| generation >= wanted);
+        if asked {
+            guard.wanted = None;
+        }
         drop(guard);
         wake.notify_all();
+        if asked {
+            // One byte per request: the pipe cannot fill.
+            let _ = tell.write_all(&[1]);
+        }
     }
 }
 
@@ -211,7 +278,7 @@ mod tests {
     fn a_stalled_disk_is_waited_for_once() {
         let (release, stalled) = mpsc::channel();
         let mut saver = Saver::start(Stalled(stalled)).unwrap();
-        saver.submit(state());
+        saver.submit(state(), 1);
         let calm = AtomicBool::new(false);
         assert_eq!(
             saver.wait(Duration::from_millis(30), &calm),
@@ -232,7 +299,7 @@ mod tests {
     fn a_wait_for_a_stalled_disk_ends_when_asked_to_hurry() {
         let (release, stalled) = mpsc::channel();
         let mut saver = Saver::start(Stalled(stalled)).unwrap();
-        saver.submit(state());
+        saver.submit(state(), 1);
         let hurry = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&hurry);
         let second_sigterm = std::thread::spawn(move || {
@@ -248,12 +315,68 @@ mod tests {
         let _ = release.send(());
     }
 
+    /// The descriptor speaks once the generation asked for is written, and
+    /// not for a write nobody asked about.
+    #[test]
+    fn the_descriptor_is_readable_once_the_generation_asked_for_is_written() {
+        let (release, stalled) = mpsc::channel();
+        let mut saver = Saver::start(Stalled(stalled)).unwrap();
+        let readable = |saver: &Saver, wait: Duration| {
+            crate::sys::poll(&[saver.fd().unwrap()], Some(wait)).unwrap()[0]
+        };
+        saver.submit(state(), 3);
+        release.send(()).unwrap();
+        saver.wait(Duration::from_secs(3600), &AtomicBool::new(false));
+        assert_eq!(saver.written(), 3);
+        assert!(!readable(&saver, Duration::ZERO), "nobody asked");
+        assert!(!saver.wake_when_written(3), "already written");
+        assert!(saver.wake_when_written(5));
+        saver.submit(state(), 4);
+        release.send(()).unwrap();
+        saver.wait(Duration::from_secs(3600), &AtomicBool::new(false));
+        assert!(!readable(&saver, Duration::ZERO), "4 is not 5");
+        saver.submit(state(), 6);
+        release.send(()).unwrap();
+        assert!(readable(&saver, Duration::from_secs(10)));
+        saver.on_ready();
+        assert!(!readable(&saver, Duration::ZERO), "read");
+    }
+
+    /// A store that panics.
+    struct Broken;
+
+    impl Store for Broken {
+        fn save(&mut self, _state: &State) -> u64 {
+            panic!("a bug in the store");
+        }
+    }
+
+    /// Should the thread die, the pipe's end says so: it is polled no
+    /// more (it would be readable forever) and nothing waits for a write.
+    #[test]
+    fn a_thread_that_died_holds_nothing_back() {
+        let mut saver = Saver::start(Broken).unwrap();
+        saver.submit(state(), 1);
+        assert!(saver.wake_when_written(1));
+        let fd = saver.fd().unwrap();
+        assert!(crate::sys::poll(&[fd], Some(Duration::from_secs(10))).unwrap()[0]);
+        saver.on_ready();
+        assert!(saver.fd().is_none());
+        assert_eq!(saver.written(), u64::MAX);
+        assert!(!saver.wake_when_written(2));
+        let calm = AtomicBool::new(false);
+        assert_eq!(
+            saver.wait(Duration::from_secs(3600), &calm),
+            Flushed::GaveUp
+        );
+    }
+
     /// A disk that works: the wait returns once the state is written.
     #[test]
     fn a_working_disk_is_waited_for_until_written() {
         let (release, stalled) = mpsc::channel();
         let mut saver = Saver::start(Stalled(stalled)).unwrap();
-        saver.submit(state());
+        saver.submit(state(), 1);
         release.send(()).unwrap();
         let calm = AtomicBool::new(false);
         assert_eq!(

@@ -300,6 +300,7 @@ fn restored_matches_run_in_their_order() {
             line: line.as_bytes().to_vec(),
             trigger: false,
             key: Vec::new(),
+            fields: Vec::new(),
         })
         .collect();
     let (mut d, fake, t0) = start(config, Some(saved));
@@ -356,3 +357,5 @@ fn a_deadline_fires_while_a_read_is_pending() {
         other.progress()
     });
 }
+
+mod spawn_save;

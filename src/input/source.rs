@@ -1,5 +1,7 @@
 //! What the loop reads lines from: a path followed across rotation
-//! ([`FileSource`]), or standard input as a stream ([`Stream`], `-l -`).
+//! ([`FileSource`]), standard input as a stream ([`Stream`], `-l -`), or
+//! the systemd journal ([`Journal`], whose entries come with fields for
+//! the command).
 //!
 //! The loop talks to this one type, so that it has one shape for every
 //! input: a descriptor to wait on, a deadline to come back at, what to do
@@ -11,10 +13,12 @@
 use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
+use crate::checkpoint::persist::Checkpoint;
 use crate::error::{Error, Result};
-use crate::input::file::follow::LineSink;
+use crate::input::file::follow::LineOrigin;
 use crate::input::file::rotation::LogPath;
 use crate::input::file::source::FileSource;
+use crate::input::journal::{Entry, Journal};
 use crate::input::stream::Stream;
 use crate::report::status_line::Reading;
 
@@ -22,10 +26,20 @@ use crate::report::status_line::Reading;
 /// signals and timeouts under a flood.
 const STREAM_BUDGET: u64 = 64 << 20;
 
+/// How much of journalctl's output one read takes, for the same reason.
+const JOURNAL_BUDGET: usize = 16 << 20;
+
+/// Where a source's lines go: a block of whole lines, where it was read,
+/// and, from the journal, the entry it is the message of (its fields go
+/// to the command).
+pub type SourceSink<'a> = &'a mut dyn FnMut(&[u8], LineOrigin, Option<&Entry<'_>>);
+
 pub enum Source {
-    /// Boxed: the larger of the two by far, and there is one per process.
+    /// Boxed, as the journal: the larger ones by far, and there is one
+    /// per process.
     File(Box<FileSource>),
     Stream(Stream),
+    Journal(Box<Journal>),
 }
 
 impl Source {
@@ -34,6 +48,7 @@ impl Source {
         match self {
             Source::File(file) => file.fd(),
             Source::Stream(stream) => stream.fd(),
+            Source::Journal(journal) => journal.fd(),
         }
     }
 
@@ -42,6 +57,7 @@ impl Source {
         match self {
             Source::File(file) => file.deadline(now),
             Source::Stream(stream) => stream.more().then_some(now),
+            Source::Journal(journal) => journal.deadline(now),
         }
     }
 
@@ -55,17 +71,25 @@ impl Source {
                 stream.note_ready(ready);
                 None
             }
+            // Read whether or not journalctl's output is ready: it is
+            // non-blocking, and a restart of journalctl may be due.
+            Source::Journal(_) => None,
         }
     }
 
     /// Reads what is new (everything there is, to `reload`); returns
     /// whether what the checkpoint keeps changed beyond an offset (a
     /// rotation): worth a save at once.
-    pub fn read(&mut self, reload: bool, now: Instant, sink: LineSink) -> bool {
+    pub fn read(&mut self, reload: bool, now: Instant, sink: SourceSink) -> bool {
         match self {
-            Source::File(file) => file.read(reload, now, sink),
+            Source::File(file) => file.read(reload, now, &mut |b, o| sink(b, o, None)),
             Source::Stream(stream) => {
-                stream.read(STREAM_BUDGET, sink);
+                stream.read(STREAM_BUDGET, &mut |b, o| sink(b, o, None));
+                false
+            }
+            // A cursor saves nothing but itself: never worth a save at once.
+            Source::Journal(journal) => {
+                read_journal(journal, now, sink);
                 false
             }
         }
@@ -74,36 +98,42 @@ impl Source {
     /// The first look, before the first wait: for a path, the watches are
     /// set and what is new since opening is read. Returns whether that
     /// changed what the checkpoint keeps beyond an offset.
-    pub fn begin(&mut self, now: Instant, sink: LineSink) -> Result<bool> {
+    pub fn begin(&mut self, now: Instant, sink: SourceSink) -> Result<bool> {
         match self {
-            Source::File(file) => file.begin(now, sink),
+            Source::File(file) => file.begin(now, &mut |b, o| sink(b, o, None)),
             Source::Stream(_) => Ok(false),
-        }
-    }
-
-    /// `--once`: reads one budget's worth; whether there is more.
-    pub fn read_more(&mut self, now: Instant, sink: LineSink) -> bool {
-        match self {
-            Source::File(file) => file.read_more(now, sink),
-            Source::Stream(stream) => {
-                stream.read(STREAM_BUDGET, sink);
-                stream.more()
+            Source::Journal(journal) => {
+                read_journal(journal, now, sink);
+                Ok(false)
             }
         }
     }
 
+    /// `--once`: reads one budget's worth; whether there is more.
+    pub fn read_more(&mut self, now: Instant, sink: SourceSink) -> bool {
+        match self {
+            Source::File(file) => file.read_more(now, &mut |b, o| sink(b, o, None)),
+            Source::Stream(stream) => {
+                stream.read(STREAM_BUDGET, &mut |b, o| sink(b, o, None));
+                stream.more()
+            }
+            Source::Journal(journal) => read_journal(journal, now, sink),
+        }
+    }
+
     /// The end for good (`--once`): a partial last line is a line. A
-    /// stream finishes its last line itself, at its end.
-    pub fn finish(&mut self, sink: LineSink) {
+    /// stream finishes its last line itself, at its end; the journal has
+    /// no partial lines.
+    pub fn finish(&mut self, sink: SourceSink) {
         if let Source::File(file) = self {
-            file.finish(sink);
+            file.finish(&mut |b, o| sink(b, o, None));
         }
     }
 
     /// Closes the rotated files whose grace is over by `at` (`--once`: all).
-    pub fn close_rotated(&mut self, at: Instant, sink: LineSink) {
+    pub fn close_rotated(&mut self, at: Instant, sink: SourceSink) {
         if let Source::File(file) = self {
-            file.close_rotated(at, sink);
+            file.close_rotated(at, &mut |b, o| sink(b, o, None));
         }
     }
 
@@ -120,14 +150,17 @@ impl Source {
         match self {
             Source::File(file) => file.behind(),
             Source::Stream(stream) => stream.more(),
+            Source::Journal(journal) => journal.behind(),
         }
     }
 
-    /// Is there nothing more to read, ever? A path never ends.
+    /// Is there nothing more to read, ever? A path never ends; the
+    /// journal ends with `--once`, or when journalctl keeps failing.
     pub fn ended(&self) -> bool {
         match self {
             Source::File(_) => false,
             Source::Stream(stream) => stream.ended(),
+            Source::Journal(journal) => journal.ended(),
         }
     }
 
@@ -136,6 +169,7 @@ impl Source {
         match self {
             Source::File(_) => None,
             Source::Stream(stream) => stream.error(),
+            Source::Journal(journal) => journal.error(),
         }
     }
 
@@ -146,15 +180,42 @@ impl Source {
             Source::Stream(stream) => Reading::Stream {
                 bytes: stream.offset(),
             },
+            Source::Journal(journal) => Reading::Journal {
+                what: journal.name(),
+                restarting: journal.restarting(),
+            },
         }
     }
 
-    /// The followed path, whose position a state file keeps; `None` for a
-    /// stream.
+    /// The followed path; `None` for a stream or the journal.
     pub fn as_path(&self) -> Option<&LogPath> {
         match self {
             Source::File(file) => Some(file.log()),
-            Source::Stream(_) => None,
+            Source::Stream(_) | Source::Journal(_) => None,
         }
     }
+
+    /// What a state file keeps of the source (a path's files and offsets,
+    /// the journal's cursor); `None` for a stream.
+    pub fn checkpoint(&self) -> Option<&dyn Checkpoint> {
+        match self {
+            Source::File(file) => Some(file.log()),
+            Source::Stream(_) => None,
+            Source::Journal(journal) => Some(&**journal),
+        }
+    }
+}
+
+/// Reads one budget of journal entries: each message is a block, whose
+/// origin counts the entries read; whether there is more to read at once.
+fn read_journal(journal: &mut Journal, now: Instant, sink: SourceSink) -> bool {
+    let mut offset = journal.progress();
+    journal.read(now, JOURNAL_BUDGET, &mut |message, entry| {
+        offset += 1;
+        let origin = LineOrigin {
+            file: crate::input::journal::JOURNAL,
+            offset,
+        };
+        sink(message, origin, Some(entry));
+    })
 }

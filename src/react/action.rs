@@ -438,6 +438,9 @@ pub struct Trigger<'a> {
     pub key: Option<&'a [u8]>,
     /// The line's time (§11), as `LOGS2ECA_MATCH_TIME`.
     pub time: Option<Time>,
+    /// What the source tells of the line besides its text (a journal
+    /// entry's fields and time).
+    pub extra: &'a [(&'static str, Vec<u8>)],
 }
 
 fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
@@ -461,6 +464,9 @@ fn match_env_within(budget: usize, t: &Trigger) -> Vec<(String, OsString)> {
     }
     if let Some(key) = t.key {
         env.add("LOGS2ECA_KEY".to_owned(), key);
+    }
+    for (name, value) in t.extra {
+        env.add((*name).to_owned(), value);
     }
     env.add("LOGS2ECA_MATCH_LINE".to_owned(), t.line);
     for (name, value) in t.groups {
@@ -644,6 +650,7 @@ mod tests {
             time: Some(Time::from_system(
                 std::time::UNIX_EPOCH + Duration::from_secs(1_764_644_645),
             )),
+            extra: &[("LOGS2ECA_JOURNAL_UNIT", b"ssh.service".to_vec())],
         });
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
@@ -654,6 +661,7 @@ mod tests {
                 "LOGS2ECA_COUNT",
                 "LOGS2ECA_MATCH_TIME",
                 "LOGS2ECA_KEY",
+                "LOGS2ECA_JOURNAL_UNIT",
                 "LOGS2ECA_MATCH_LINE",
                 "LOGS2ECA_GROUP_0",
                 "LOGS2ECA_GROUP_user"

@@ -196,6 +196,9 @@ pub struct Gate<T> {
     /// Triggers waiting for a slot, in order of arrival.
     slot_queue: BTreeMap<u64, KeyId>,
     running: usize,
+    /// No start now, whatever the slots say (the last spawn is not saved
+    /// yet): triggers wait for a slot until `hold_starts(false)`.
+    held_back: bool,
     queued: usize,
     held_bytes: usize,
     /// Numbers the matches, for arrival order and recency.
@@ -228,6 +231,7 @@ impl<T: Held> Gate<T> {
             reporting: BTreeSet::new(),
             slot_queue: BTreeMap::new(),
             running: 0,
+            held_back: false,
             queued: 0,
             held_bytes: 0,
             seq: 0,
@@ -324,10 +328,22 @@ impl<T: Held> Gate<T> {
         self.list(id);
     }
 
+    /// Holds every start back (`true`), as if no slot were free, or lets
+    /// them go again: triggers wait for a slot meanwhile, in their order,
+    /// and `next_ready` hands them out once released.
+    pub fn hold_starts(&mut self, hold: bool) {
+        self.held_back = hold;
+    }
+
+    /// Does a trigger wait for a slot (or for the starts to be released)?
+    pub fn has_waiting(&self) -> bool {
+        !self.slot_queue.is_empty()
+    }
+
     /// A trigger that waited for a slot and may start now, with its line;
-    /// `None` when no slot is free or nothing waits.
+    /// `None` when no slot is free, starts are held back or nothing waits.
     pub fn next_ready(&mut self) -> Option<(Launch, T)> {
-        if self.running >= self.settings.max_running {
+        if self.held_back || self.running >= self.settings.max_running {
             return None;
         }
         let (_, id) = self.slot_queue.pop_first()?;
@@ -643,7 +659,11 @@ impl<T: Held> Gate<T> {
             return Verdict::Counted;
         }
         key.window.clear();
-        if direct && self.running < self.settings.max_running && self.slot_queue.is_empty() {
+        if direct
+            && !self.held_back
+            && self.running < self.settings.max_running
+            && self.slot_queue.is_empty()
+        {
             self.running += 1;
             let key = self.key_mut(id);
             key.phase = Phase::Running;
@@ -997,6 +1017,27 @@ mod tests {
         g.finished(start.key, at(t0, 11));
         let (start, payload) = g.next_ready().unwrap();
         assert_eq!((g.key_name(start.key), &*payload), (&b"d"[..], &b"d1"[..]));
+        assert_eq!(g.running(), 2);
+    }
+
+    /// Starts held back (a spawn not saved yet): a trigger waits as if no
+    /// slot were free, free slots or not, and starts once released.
+    #[test]
+    fn held_back_starts_wait_for_their_release_whatever_the_slots() {
+        let t0 = Time::now();
+        let mut g = gate(Settings {
+            max_running: 3,
+            ..settings(WAIT)
+        });
+        run(g.on_match(b"a", t0, line("a1")));
+        g.hold_starts(true);
+        assert_eq!(g.on_match(b"b", at(t0, 1), line("b1")), Verdict::Waiting);
+        assert!(g.has_waiting());
+        assert_eq!(g.next_ready(), None, "two slots free, yet held back");
+        g.hold_starts(false);
+        let (start, payload) = g.next_ready().unwrap();
+        assert_eq!((g.key_name(start.key), &*payload), (&b"b"[..], &b"b1"[..]));
+        assert!(!g.has_waiting());
         assert_eq!(g.running(), 2);
     }
 

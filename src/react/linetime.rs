@@ -680,6 +680,26 @@ impl LineClock {
         }
     }
 
+    /// The time of a journal entry's line: the entry's own (`own`, when
+    /// it was logged), never later than its arrival; by arrival with
+    /// `--time arrival`. It is the last time seen for the lines after.
+    pub fn entry(&mut self, own: Option<Time>, arrival: Time) -> Time {
+        if self.by_arrival() {
+            return arrival;
+        }
+        match own {
+            Some(time) => {
+                let time = time.min(arrival);
+                self.last = Some(time);
+                time
+            }
+            None => {
+                self.untimed += 1;
+                self.last.unwrap_or(arrival)
+            }
+        }
+    }
+
     /// A block was handed out whole: the last timestamp in what was not
     /// looked at (usually its last line's) is what the next block's first
     /// lines without one take.

@@ -23,6 +23,10 @@ use crate::settings::config::Config;
 /// How much of a line goes into a log message.
 const LOGGED_LINE: usize = 200;
 
+/// A held match as the state keeps it: its line, whether it is a trigger
+/// waiting for a slot, its key, and what its command gets besides the line.
+pub type HeldLine<'a> = (&'a [u8], bool, &'a [u8], &'a [(&'static str, Vec<u8>)]);
+
 /// A match stamped more than this after the time a running command's run
 /// has reached is from a backlog (see `Reaction::deferred`); live lines,
 /// stamped to the second or a little late, are not.
@@ -77,6 +81,11 @@ pub struct Reaction {
     /// A dry run's suppressed matches, told once in its summary rather
     /// than a line per key.
     dry_suppressed: Suppressed,
+    /// With a state file: each spawn holds the next start back until the
+    /// save that records it is written (see `persist`).
+    hold_until_saved: bool,
+    /// The generation of the last spawn while it is not saved yet.
+    unsaved_spawn: Option<u64>,
 }
 
 impl Reaction {
@@ -106,7 +115,35 @@ impl Reaction {
             dry_suppressed: Suppressed::default(),
             stopping: false,
             counters: Counters::new(SystemTime::now()),
+            hold_until_saved: false,
+            unsaved_spawn: None,
         }
+    }
+
+    /// With a state file: after a spawn, no other command starts until the
+    /// save that records that spawn is written ([`Reaction::spawn_saved`]),
+    /// so that a crash repeats at most one command.
+    pub fn hold_starts_until_saved(&mut self) {
+        self.hold_until_saved = true;
+    }
+
+    /// The generation of the last spawn, while no written save holds it.
+    pub fn unsaved_spawn(&self) -> Option<u64> {
+        self.unsaved_spawn
+    }
+
+    /// Does a start wait for the last spawn to be saved?
+    pub fn waits_for_save(&self) -> bool {
+        self.unsaved_spawn.is_some() && self.gate.has_waiting()
+    }
+
+    /// The save that records the last spawn is written: what waited starts
+    /// (the first of it, until its own spawn is saved).
+    pub fn spawn_saved(&mut self, now: Instant) {
+        self.unsaved_spawn = None;
+        self.gate.hold_starts(false);
+        // Each waiting match keeps its own time.
+        self.start_waiting(Time::from_system(SystemTime::UNIX_EPOCH), now);
     }
 
     /// A block of lines was read: `matches` matched (and were handed to
@@ -114,6 +151,12 @@ impl Reaction {
     /// lines it had (counted once, here).
     pub fn count_block(&mut self, block: &[u8], matches: u64, excluded: u64) -> u64 {
         self.counters.on_block(block, matches, excluded)
+    }
+
+    /// A journal entry's message was read: as a block, whose last line
+    /// has no newline of its own. Returns how many lines it had.
+    pub fn count_entry(&mut self, message: &[u8], matches: u64, excluded: u64) -> u64 {
+        self.counters.on_entry(message, matches, excluded)
     }
 
     pub fn counters(&self) -> &Counters {
@@ -128,17 +171,45 @@ impl Reaction {
     /// A line matched (and was not excluded); `origin` is where it starts,
     /// `time` the line's time (§11), `now` when it was read.
     pub fn on_match(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant) {
-        self.arrive(line, origin, time, now, false);
+        self.arrive(line, origin, &[], time, now, false);
+    }
+
+    /// A line of a journal entry matched: `extra` is what the command
+    /// gets of the entry besides the line.
+    pub fn on_entry_match(
+        &mut self,
+        line: &[u8],
+        origin: LineOrigin,
+        extra: &[(&'static str, Vec<u8>)],
+        time: Time,
+        now: Instant,
+    ) {
+        self.arrive(line, origin, extra, time, now, false);
     }
 
     /// A match the state file kept (held when the daemon stopped), back at
     /// start: `trigger` if it had already reached the threshold and was
     /// waiting for a slot, so it triggers without counting again.
-    pub fn on_restored(&mut self, line: &[u8], trigger: bool, time: Time, now: Instant) {
-        self.arrive(line, LineOrigin::RESTORED, time, now, trigger);
+    pub fn on_restored(
+        &mut self,
+        line: &[u8],
+        trigger: bool,
+        extra: &[(&'static str, Vec<u8>)],
+        time: Time,
+        now: Instant,
+    ) {
+        self.arrive(line, LineOrigin::RESTORED, extra, time, now, trigger);
     }
 
-    fn arrive(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant, trigger: bool) {
+    fn arrive(
+        &mut self,
+        line: &[u8],
+        origin: LineOrigin,
+        extra: &[(&'static str, Vec<u8>)],
+        time: Time,
+        now: Instant,
+        trigger: bool,
+    ) {
         self.generation += 1;
         if !trigger && self.ahead_of_the_runs(time, now) {
             log::debug!("held until a command ends: {}", excerpt(line));
@@ -146,14 +217,23 @@ impl Reaction {
                 line: line[..line.len().min(MAX_ENV_VALUE)].into(),
                 origin,
                 time,
+                extra: extra.to_vec(),
             });
             return;
         }
-        self.judge(line, origin, time, now, trigger);
+        self.judge(line, origin, extra, time, now, trigger);
     }
 
     /// Puts a match through the gate and acts on the verdict.
-    fn judge(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant, trigger: bool) {
+    fn judge(
+        &mut self,
+        line: &[u8],
+        origin: LineOrigin,
+        extra: &[(&'static str, Vec<u8>)],
+        time: Time,
+        now: Instant,
+        trigger: bool,
+    ) {
         self.key.clear();
         if !self.key_groups.is_empty() {
             self.pattern.group_values(
@@ -168,6 +248,7 @@ impl Reaction {
             line: line[..line.len().min(MAX_ENV_VALUE)].into(),
             origin,
             time,
+            extra: extra.to_vec(),
         };
         let verdict = if trigger {
             self.gate.on_restored_trigger(&self.key, time, hold)
@@ -176,7 +257,7 @@ impl Reaction {
         };
         match verdict {
             Verdict::Run(start) => {
-                self.start(start, line, origin, time, now);
+                self.start(start, line, origin, extra, time, now);
                 self.start_waiting(time, now);
             }
             Verdict::Suppressed => {
@@ -228,13 +309,21 @@ impl Reaction {
             let Some(held) = self.deferred.pop_front() else {
                 break;
             };
-            self.judge(&held.line, held.origin, held.time, now, false);
+            self.judge(&held.line, held.origin, &held.extra, held.time, now, false);
         }
     }
 
     /// Runs (or prints) what the gate let through; its run counts from the
     /// line time `time`.
-    fn start(&mut self, start: Launch, line: &[u8], origin: LineOrigin, time: Time, now: Instant) {
+    fn start(
+        &mut self,
+        start: Launch,
+        line: &[u8],
+        origin: LineOrigin,
+        extra: &[(&'static str, Vec<u8>)],
+        time: Time,
+        now: Instant,
+    ) {
         self.counters.on_trigger(SystemTime::now());
         self.generation += 1;
         match &mut self.sink {
@@ -264,6 +353,7 @@ impl Reaction {
                     count: u64::from(start.count),
                     key: (!self.key_groups.is_empty()).then(|| self.gate.key_name(start.key)),
                     time: Some(time),
+                    extra,
                 });
                 // What made the trigger: the key (with --key) and how
                 // many matches, as the command is told them.
@@ -285,6 +375,10 @@ impl Reaction {
                             pid,
                             why: why(),
                         });
+                        if self.hold_until_saved {
+                            self.unsaved_spawn = Some(self.generation);
+                            self.gate.hold_starts(true);
+                        }
                     }
                     Err(err) => {
                         emit!(RunEvent::CannotStart {
@@ -308,7 +402,14 @@ impl Reaction {
             return;
         }
         while let Some((start, held)) = self.gate.next_ready() {
-            self.start(start, &held.line, held.origin, held.time.max(time), now);
+            self.start(
+                start,
+                &held.line,
+                held.origin,
+                &held.extra,
+                held.time.max(time),
+                now,
+            );
         }
     }
 
@@ -361,16 +462,16 @@ impl Reaction {
     /// with whether it is a trigger waiting for a slot (else a match queued
     /// behind its key's run): handled but not run yet, so the state file
     /// keeps them for a restart.
-    pub fn held_lines(&self) -> Vec<(&[u8], bool, &[u8])> {
+    pub fn held_lines(&self) -> Vec<HeldLine<'_>> {
         self.gate
             .held()
             .into_iter()
-            .map(|(held, trigger, key)| (&held.line[..], trigger, key))
+            .map(|(held, trigger, key)| (&held.line[..], trigger, key, &held.extra[..]))
             // Deferred before their key was known: shown without one.
             .chain(
                 self.deferred
                     .iter()
-                    .map(|held| (&held.line[..], false, &b""[..])),
+                    .map(|held| (&held.line[..], false, &b""[..], &held.extra[..])),
             )
             .collect()
     }
@@ -585,11 +686,13 @@ struct HeldMatch {
     line: Box<[u8]>,
     origin: LineOrigin,
     time: Time,
+    /// The journal entry's fields, for the command (empty for a file).
+    extra: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl Held for HeldMatch {
     fn bytes(&self) -> usize {
-        self.line.len()
+        self.line.len() + self.extra.iter().map(|(_, v)| v.len()).sum::<usize>()
     }
 }
 

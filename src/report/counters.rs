@@ -153,6 +153,12 @@ impl Counters {
         lines
     }
 
+    /// A journal entry's message: its lines, the last without a newline.
+    pub fn on_entry(&mut self, message: &[u8], matches: u64, excluded: u64) -> u64 {
+        self.lines += 1;
+        self.on_block(message, matches, excluded) + 1
+    }
+
     pub fn on_trigger(&mut self, at: SystemTime) {
         self.triggers += 1;
         self.last_trigger = Some(at);

@@ -1,5 +1,6 @@
-//! What the follower and the runner report, as values: a rotation, a
-//! truncation, a file that appeared, a command that exited. The parts emit
+//! What the follower, the journal and the runner report, as values: a
+//! rotation, a truncation, a file that appeared, entries vacuumed while
+//! stopped, a journalctl started again, a command that exited. The parts emit
 //! these; this module alone words them and chooses their level, as
 //! `gate::Notice` is worded in one place. Tests assert on the values (see
 //! [`record`]), so that the wording can change without touching them.
@@ -406,10 +407,106 @@ impl fmt::Display for RunEvent {
     }
 }
 
+/// What happened while following the journal (SPEC §10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalEvent {
+    /// journalctl started, at a cursor or at the oldest entry.
+    Started {
+        pid: u32,
+        at: Option<String>,
+    },
+    /// At start: the saved entry was vacuumed while stopped; what was
+    /// logged from `from` to `to` is lost.
+    VacuumedWhileStopped {
+        journal: String,
+        from: String,
+        to: String,
+    },
+    /// At start: the saved entry is gone and no entry is left.
+    EmptiedWhileStopped {
+        journal: String,
+        from: String,
+    },
+    CannotLookForSaved {
+        error: String,
+    },
+    CannotRead {
+        error: String,
+    },
+    /// An entry longer than `mib` MiB of JSON: skipped.
+    TooLong {
+        mib: usize,
+    },
+    /// A line of journalctl's output that is not an entry (said once).
+    NotAnEntry {
+        error: String,
+    },
+    /// What journalctl said on stderr as it ended.
+    Said {
+        text: String,
+    },
+    /// journalctl ended (`why`): started again after the last entry read,
+    /// at once (`None`) or after a wait.
+    Restarting {
+        why: String,
+        after: Option<Duration>,
+    },
+}
+
+impl JournalEvent {
+    pub fn level(&self) -> Level {
+        match self {
+            JournalEvent::Started { .. } => Level::Debug,
+            _ => Level::Warn,
+        }
+    }
+}
+
+impl fmt::Display for JournalEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use JournalEvent::*;
+        match self {
+            Started { pid, at } => match at {
+                Some(cursor) => write!(f, "started journalctl (pid {pid}) at {cursor}"),
+                None => write!(f, "started journalctl (pid {pid}) at the oldest entry"),
+            },
+            VacuumedWhileStopped { journal, from, to } => write!(
+                f,
+                "the last entry read before the stop is no longer in {journal}: entries logged \
+                 from {from} to {to} were removed (vacuumed or rotated away) while logs2eca was \
+                 stopped; going on from the oldest entry"
+            ),
+            EmptiedWhileStopped { journal, from } => write!(
+                f,
+                "the last entry read before the stop is no longer in {journal}: entries logged \
+                 since {from} were removed while logs2eca was stopped; going on with new entries"
+            ),
+            CannotLookForSaved { error } => {
+                write!(f, "cannot look for the saved position: {error}")
+            }
+            CannotRead { error } => write!(f, "cannot read journalctl's output: {error}"),
+            TooLong { mib } => write!(f, "a journal entry longer than {mib} MiB of JSON: skipped"),
+            NotAnEntry { error } => write!(
+                f,
+                "journalctl printed a line that is not a journal entry ({error}): skipped"
+            ),
+            Said { text } => write!(f, "journalctl: {text}"),
+            Restarting { why, after: None } => {
+                write!(f, "{why}; starting it again after the last entry read")
+            }
+            Restarting {
+                why,
+                after: Some(wait),
+            } => write!(f, "{why}; starting it again in {}", seconds(*wait)),
+        }
+    }
+}
+
 /// Any event, as [`record`] collects them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     File(FileEvent),
+    Journal(JournalEvent),
     Run(RunEvent),
 }
 
@@ -418,6 +515,7 @@ pub enum Event {
 pub fn log_event(target: &str, event: Event) {
     let (level, text) = match &event {
         Event::File(e) => (e.level(), e.to_string()),
+        Event::Journal(e) => (e.level(), e.to_string()),
         Event::Run(e) => (e.level(), e.to_string()),
     };
     log::log!(target: target, level, "{text}");
@@ -429,7 +527,8 @@ pub fn log_event(target: &str, event: Event) {
     });
 }
 
-/// Emits a [`FileEvent`] or a [`RunEvent`] under the calling module.
+/// Emits a [`FileEvent`], a [`JournalEvent`] or a [`RunEvent`] under the
+/// calling module.
 macro_rules! emit {
     ($event:expr) => {
         $crate::report::event::log_event(module_path!(), ($event).into())
@@ -440,6 +539,12 @@ pub(crate) use emit;
 impl From<FileEvent> for Event {
     fn from(event: FileEvent) -> Event {
         Event::File(event)
+    }
+}
+
+impl From<JournalEvent> for Event {
+    fn from(event: JournalEvent) -> Event {
+        Event::Journal(event)
     }
 }
 

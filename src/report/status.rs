@@ -493,11 +493,13 @@ mod tests {
                 line: b"ERROR busy again".to_vec(),
                 trigger: false,
                 key: b"busy".to_vec(),
+                fields: Vec::new(),
             },
             HeldRecord {
                 line: b"ERROR busy once more".to_vec(),
                 trigger: false,
                 key: b"busy".to_vec(),
+                fields: Vec::new(),
             },
         ];
         state

@@ -38,8 +38,9 @@ pub enum Reading<'a> {
     File { path: &'a str, offset: u64 },
     /// Standard input: `bytes` read so far.
     Stream { bytes: u64 },
-    // A journal source shows its position in time here (the time of the
-    // last entry read).
+    /// The journal (`what` names it and its matches); `restarting` while
+    /// its journalctl is to be started again.
+    Journal { what: String, restarting: bool },
 }
 
 /// What the line says, gathered by the loop.
@@ -87,6 +88,14 @@ impl Snapshot<'_> {
             Reading::Waiting { what } => format!("waiting for {what}"),
             Reading::File { path, offset } => format!("following {path} at offset {offset}"),
             Reading::Stream { bytes } => format!("reading standard input, {bytes} bytes so far"),
+            Reading::Journal {
+                what,
+                restarting: false,
+            } => format!("following {what}"),
+            Reading::Journal {
+                what,
+                restarting: true,
+            } => format!("starting journalctl again for {what}"),
         }];
         if self.rotated_open > 0 {
             parts[0].push_str(&format!(

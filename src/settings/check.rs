@@ -30,6 +30,11 @@ pub fn report(settings: &[Setting], config: &Config) -> String {
     }
     if config.stdin {
         out.push_str("followed: standard input, as a stream (-l -)\n");
+    } else if let Some(journal) = &config.journal {
+        let _ = writeln!(out, "followed: {}", journal.name());
+        let status = crate::input::journal::check_access(journal)
+            .map_or_else(|err| err, |()| "readable".into());
+        let _ = writeln!(out, "journal: {status}");
     } else {
         let _ = writeln!(out, "followed path: {}", config.path.display());
         let _ = writeln!(out, "file: {}", file_status(config));
@@ -59,7 +64,12 @@ pub fn report(settings: &[Setting], config: &Config) -> String {
 /// path unreadable or a directory (or, with `--once`, missing), the state
 /// directory not writable.
 pub fn start_failure(config: &Config) -> Option<String> {
-    if !config.stdin {
+    if let Some(journal) = &config.journal {
+        // Unreadable: the start would exit with this.
+        if let Err(why) = crate::input::journal::check_access(journal) {
+            return Some(why);
+        }
+    } else if !config.stdin {
         let shown = &config.path_as_given;
         match std::fs::metadata(&config.path) {
             Ok(meta) if meta.is_dir() => {

@@ -16,11 +16,12 @@ use clap::{
 
 use crate::error::{Error, Result};
 
-/// Follow a log file and run a command when a new line matches a pattern.
+/// Follow a log file (or the systemd journal) and run a command when a new line matches a pattern.
 ///
 /// Lines already in the file are skipped unless --from-beginning is given;
 /// rotation (rename, delete, copytruncate, symlink swap, SIGHUP) loses no
-/// line and repeats none. After each run, further matches are suppressed
+/// line and repeats none. With --journal, -u or --journal-match each journal
+/// entry's MESSAGE is a line. After each run, further matches are suppressed
 /// for the --wait cooldown.
 #[derive(Parser, Debug, Default)]
 #[command(
@@ -121,7 +122,25 @@ pub struct Cli {
           allow_hyphen_values = true, value_parser = trimmed)]
     pub time_zone: Option<String>,
 
-    /// Stop at the end of the file instead of following it.
+    /// Follow the systemd journal instead of a file: each entry's MESSAGE is a line.
+    #[arg(long, env = "LOGS2ECA_JOURNAL", action = ArgAction::SetTrue, value_parser = boolean)]
+    pub journal: bool,
+
+    /// Journal entries of this unit, as journalctl -u (repeat for more); implies --journal.
+    #[arg(short = 'u', long, value_name = "UNIT", env = "LOGS2ECA_UNIT",
+          action = ArgAction::Append, value_parser = trimmed)]
+    pub unit: Vec<String>,
+
+    /// Journal matches as journalctl takes them: FIELD=VALUE (one field repeated: any of them; different fields: all), + between groups (either group); split like a shell would; implies --journal.
+    #[arg(long, value_name = "FIELD=VALUE...", env = "LOGS2ECA_JOURNAL_MATCH",
+          action = ArgAction::Append, value_parser = trimmed)]
+    pub journal_match: Vec<String>,
+
+    /// Read the journal files in this directory (a container's, a copy from another machine) instead of the system journal; implies --journal.
+    #[arg(long, value_name = "DIR", env = "LOGS2ECA_JOURNAL_DIRECTORY", value_parser = trimmed)]
+    pub journal_directory: Option<String>,
+
+    /// Stop at the end of the file (or journal) instead of following it.
     #[arg(long)]
     pub once: bool,
 

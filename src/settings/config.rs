@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::input::file::polling::Poll;
+use crate::input::journal;
 use crate::react::action::CommandLine;
 use crate::react::gate::Threshold;
 use crate::react::linetime::LineTimes;
@@ -51,14 +52,36 @@ pub struct Config {
     pub stdin: bool,
     /// How changes of the path are noticed.
     pub poll: Poll,
+    /// Follow the systemd journal instead of a path (§10).
+    pub journal: Option<journal::Settings>,
     /// What a matching line's time is (§11).
     pub times: LineTimes,
 }
 
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Self> {
-        let path_as_given = non_empty(cli.logfile)
-            .ok_or_else(|| Error::usage("missing --logfile (or LOGS2ECA_LOG_FILE)"))?;
+        let journal = journal_settings(
+            cli.journal,
+            &cli.unit,
+            &cli.journal_match,
+            non_empty(cli.journal_directory),
+        )?;
+        let logfile = non_empty(cli.logfile);
+        let path_as_given = match (&journal, logfile) {
+            (Some(_), Some(file)) => {
+                return Err(Error::usage(format!(
+                    "-l {file} and a journal source (--journal, -u, --journal-match, \
+                     --journal-directory) exclude each other: one monitor follows one source"
+                )));
+            }
+            (Some(journal), None) => journal_path(journal),
+            (None, Some(file)) => file,
+            (None, None) => {
+                return Err(Error::usage(
+                    "missing --logfile (or LOGS2ECA_LOG_FILE), or --journal",
+                ));
+            }
+        };
         let pattern = match cli.pattern {
             None => {
                 return Err(Error::usage(
@@ -124,18 +147,30 @@ impl Config {
         if let Some(command) = &command {
             warnings.extend(advice::command(&command.argv));
         }
-        let path = std::path::absolute(&path_as_given)
-            .map_err(|err| Error::usage(format!("invalid --logfile '{path_as_given}': {err}")))?;
+        // The journal has no path: its name stands for one, so that a
+        // state file written for a file is not taken for the journal's.
+        let path = match &journal {
+            Some(_) => PathBuf::from(&path_as_given),
+            None => std::path::absolute(&path_as_given).map_err(|err| {
+                Error::usage(format!("invalid --logfile '{path_as_given}': {err}"))
+            })?,
+        };
         let poll = match non_empty(cli.poll) {
             Some(value) => Poll::parse(&value)?,
             None => Poll::Auto,
         };
-        let stdin = path_as_given == "-";
+        let stdin = journal.is_none() && path_as_given == "-";
         let times = LineTimes::parse(
             non_empty(cli.time).as_deref(),
             non_empty(cli.time_zone).as_deref(),
         )
         .map_err(Error::usage)?;
+        if journal.is_some() && poll != Poll::Auto {
+            warnings.push(
+                "--poll is ignored with the journal: journalctl notices new entries itself"
+                    .to_owned(),
+            );
+        }
         // A dry run tests a pattern: it does not take the service's state
         // (its position, its lock) unless a state file is named for it.
         let state_directory = std::env::var_os("STATE_DIRECTORY").filter(|_| !cli.dry_run);
@@ -191,8 +226,70 @@ impl Config {
             gate,
             stdin,
             poll,
+            journal,
             times,
         })
+    }
+
+    /// What is followed, for people: the path as given, or the journal.
+    pub fn source_name(&self) -> String {
+        match &self.journal {
+            Some(journal) => journal.describe(),
+            None => self.path_as_given.clone(),
+        }
+    }
+}
+
+/// The journal settings (§10), if any asks for the journal: `-u`,
+/// `--journal-match` and `--journal-directory` imply `--journal`.
+fn journal_settings(
+    wanted: bool,
+    units: &[String],
+    matches: &[String],
+    directory: Option<String>,
+) -> Result<Option<journal::Settings>> {
+    let units: Vec<String> = units
+        .iter()
+        .flat_map(|value| value.split_whitespace())
+        .map(str::to_owned)
+        .collect();
+    let mut words = Vec::new();
+    for value in matches.iter().filter(|v| !v.is_empty()) {
+        let split = shell_words::split(value)
+            .map_err(|err| Error::usage(format!("invalid --journal-match '{value}': {err}")))?;
+        for word in split {
+            journal::check_match(&word)
+                .map_err(|why| Error::usage(format!("invalid --journal-match: {why}")))?;
+            words.push(word);
+        }
+    }
+    if words.first().is_some_and(|w| w == "+") || words.last().is_some_and(|w| w == "+") {
+        return Err(Error::usage(
+            "invalid --journal-match: '+' goes between two groups of matches",
+        ));
+    }
+    if !wanted && units.is_empty() && words.is_empty() && directory.is_none() {
+        return Ok(None);
+    }
+    let directory = directory
+        .map(|dir| {
+            std::path::absolute(&dir)
+                .map_err(|err| Error::usage(format!("invalid --journal-directory '{dir}': {err}")))
+        })
+        .transpose()?;
+    Ok(Some(journal::Settings {
+        units,
+        matches: words,
+        directory,
+    }))
+}
+
+/// The name that stands for the journal's path: in `LOGS2ECA_MATCH_FILE`,
+/// and in the state file, whose position is for this journal only.
+fn journal_path(journal: &journal::Settings) -> String {
+    match &journal.directory {
+        Some(dir) => format!("journal:{}", dir.display()),
+        None => "journal".to_owned(),
     }
 }
 

@@ -775,6 +775,25 @@ pub fn context_switches(pid: i32) -> u64 {
         .sum()
 }
 
+/// Waits (bounded) until `pid` has finished what it was doing: every
+/// thread asleep (a thread in a write or an fsync is not) and no context
+/// switch over 100 ms. What a file shows can come before the work behind it
+/// is done (a state file is renamed into place before its directory is
+/// synced).
+pub fn wait_settled(pid: i32) {
+    let mut last = context_switches(pid);
+    wait_until("the daemon to settle", || {
+        thread::sleep(Duration::from_millis(100));
+        let now = context_switches(pid);
+        let asleep = threads(pid)
+            .into_iter()
+            .all(|tid| task_state(pid, tid) == Some('S'));
+        let settled = asleep && now == last;
+        last = now;
+        settled.then_some(())
+    });
+}
+
 /// Resident set size (`VmRSS`) of `pid`, in KiB.
 #[track_caller]
 pub fn rss_kib(pid: i32) -> u64 {

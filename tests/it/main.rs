@@ -12,6 +12,7 @@ mod faults;
 mod follow;
 mod gate;
 mod identity;
+mod journal;
 mod logging;
 mod manpage;
 mod mistakes;

@@ -16,6 +16,12 @@ const NOT_SETTINGS: &[&str] = &[
     "LOGS2ECA_SUPPRESSED",
     "LOGS2ECA_COUNT",
     "LOGS2ECA_MATCH_TIME",
+    "LOGS2ECA_JOURNAL_UNIT",
+    "LOGS2ECA_JOURNAL_IDENTIFIER",
+    "LOGS2ECA_JOURNAL_PID",
+    "LOGS2ECA_JOURNAL_PRIORITY",
+    "LOGS2ECA_JOURNAL_HOSTNAME",
+    "LOGS2ECA_JOURNAL_CURSOR",
     "LOGS2ECA_*",
     // Misspellings, named as examples of the hint they get.
     "LOGS2ECA_CMD",
@@ -41,7 +47,7 @@ fn help() -> String {
 }
 
 /// Options of other programs that the examples use.
-const OTHER_PROGRAMS_OPTIONS: [&str; 2] = ["--now", "--env-file"];
+const OTHER_PROGRAMS_OPTIONS: [&str; 4] = ["--now", "--env-file", "--output", "--cursor"];
 
 /// The man page as text: roff's `\-` is a plain hyphen to a reader.
 fn man_page() -> String {

@@ -5,7 +5,8 @@
 //! the attacker wrote into the name, and a ban hits a bystander. Every
 //! pattern of the README compiles, and each one with a group named after
 //! a client (`ip`, `user`) keys every hostile line by the value sshd
-//! wrote, not the attacker.
+//! wrote, not the attacker. A pattern of a journal example (`-u ssh`)
+//! meets sshd's messages alone, without the syslog prefix.
 
 use crate::common::{LOG, Sandbox, run};
 
@@ -51,12 +52,17 @@ const LINES: [(&str, Option<(&str, &str)>); 7] = [
 ];
 
 /// Every pattern in the README's code blocks: `-p '…'` and
-/// `LOGS2ECA_EVENT_PATTERN=…`.
-fn readme_patterns() -> Vec<String> {
+/// `LOGS2ECA_EVENT_PATTERN=…`, each with whether its command follows the
+/// journal (`-u`, `--journal…`, `LOGS2ECA_UNIT`), whose lines are sshd's
+/// messages alone.
+fn readme_patterns() -> Vec<(String, bool)> {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let mut patterns = Vec::new();
     let mut in_code = false;
+    let mut in_heredoc = false;
+    // One command: its lines joined across `\` and a here-document.
+    let mut command = String::new();
     for line in readme.lines() {
         if line.trim_start().starts_with("```") {
             in_code = !in_code;
@@ -65,31 +71,65 @@ fn readme_patterns() -> Vec<String> {
         if !in_code {
             continue;
         }
+        command.push_str(line);
+        command.push('\n');
+        if line.contains("<<'EOF'") {
+            in_heredoc = true;
+        } else if line == "EOF" {
+            in_heredoc = false;
+        }
+        if in_heredoc || line.ends_with('\\') {
+            continue;
+        }
+        let journal = ["-u ", "--journal", "LOGS2ECA_UNIT=", "LOGS2ECA_JOURNAL"]
+            .iter()
+            .any(|word| command.contains(word));
         for marker in [
             "-p '",
             "LOGS2ECA_EVENT_PATTERN='",
             "'LOGS2ECA_EVENT_PATTERN=",
         ] {
-            for (at, _) in line.match_indices(marker) {
-                let rest = &line[at + marker.len()..];
+            for (at, _) in command.match_indices(marker) {
+                let rest = &command[at + marker.len()..];
                 if let Some(end) = rest.find('\'') {
-                    patterns.push(rest[..end].to_owned());
+                    patterns.push((rest[..end].to_owned(), journal));
                 }
             }
         }
+        command.clear();
     }
     patterns
 }
 
+/// The lines a pattern meets: auth.log's; or, from the journal with
+/// `-u ssh`, sshd's messages alone (the unit keeps sudo's out).
+fn lines_for(journal: bool) -> Vec<(String, Option<(&'static str, &'static str)>)> {
+    LINES
+        .iter()
+        .filter_map(|&(line, meant)| {
+            if !journal {
+                return Some((line.to_owned(), meant));
+            }
+            let (head, message) = line.split_once("]: ")?;
+            head.contains(" sshd[").then(|| (message.to_owned(), meant))
+        })
+        .collect()
+}
+
 #[test]
 fn every_readme_pattern_holds_against_attacker_steered_lines() {
-    let sandbox = Sandbox::new();
-    let text: String = LINES.iter().map(|(line, _)| format!("{line}\n")).collect();
-    sandbox.write(LOG, text);
     let patterns = readme_patterns();
     assert!(patterns.len() >= 10, "{patterns:?}");
+    assert!(
+        patterns.iter().any(|(_, journal)| *journal) && patterns.iter().any(|(_, j)| !*j),
+        "{patterns:?}"
+    );
     let mut keyed = 0;
-    for pattern in &patterns {
+    for (pattern, journal) in &patterns {
+        let sandbox = Sandbox::new();
+        let lines = lines_for(*journal);
+        let text: String = lines.iter().map(|(line, _)| format!("{line}\n")).collect();
+        sandbox.write(LOG, text);
         let check = run(&sandbox, &["--check", "-n", "-l", LOG, "-p", pattern], &[]);
         assert_eq!(check.status.code(), Some(0), "{pattern}: {}", check.stderr);
         for (group, field) in [("ip", 0), ("user", 1)] {
@@ -118,15 +158,18 @@ fn every_readme_pattern_holds_against_attacker_steered_lines() {
                     (line, value["key"].as_str().unwrap().to_owned())
                 })
                 .collect();
-            let expected: Vec<(String, String)> = LINES
+            let expected: Vec<(String, String)> = lines
                 .iter()
                 .filter_map(|(line, meant)| {
                     let meant = meant.as_ref()?;
                     let value = if field == 0 { meant.0 } else { meant.1 };
-                    Some((line.to_string(), value.to_owned()))
+                    Some((line.clone(), value.to_owned()))
                 })
                 .collect();
-            assert_eq!(got, expected, "{pattern} keyed by {group}");
+            assert_eq!(
+                got, expected,
+                "{pattern} keyed by {group} (journal: {journal})"
+            );
         }
     }
     assert!(keyed >= 4, "only {keyed} keyed patterns in the README");

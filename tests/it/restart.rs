@@ -189,6 +189,19 @@ fn wait_for_unlocked(sandbox: &Sandbox) {
     });
 }
 
+/// Waits until no process works in the sandbox any more: the commands a
+/// killed daemon left behind (they run in its working directory) are done.
+fn wait_for_commands_done(sandbox: &Sandbox) {
+    let root = fs::canonicalize(sandbox.root()).unwrap();
+    crate::common::wait_until("the commands left by the crash to end", || {
+        let busy = crate::common::all_processes().into_iter().any(|p| {
+            p.is_live()
+                && fs::read_link(format!("/proc/{}/cwd", p.pid)).is_ok_and(|cwd| cwd == root)
+        });
+        (!busy).then_some(())
+    });
+}
+
 #[test]
 fn sigkill_under_a_steady_writer_loses_nothing() {
     let sandbox = sandbox();
@@ -219,6 +232,10 @@ fn sigkill_under_a_steady_writer_loses_nothing() {
         daemon.signal(libc::SIGKILL);
         daemon.wait_exit(TIMEOUT);
         wait_for_unlocked(&sandbox);
+        // A command spawned just before the crash has run: the restart
+        // must not end it before it wrote its line (it would count as
+        // never run), however slow the machine.
+        wait_for_commands_done(&sandbox);
         // Written while nobody follows.
         for _ in 0..10 {
             sandbox.append(LOG, format!("ERROR n={written}\n"));
@@ -309,6 +326,9 @@ fn idle_with_a_state_file_wakes_up_and_writes_nothing() {
         let end = fs::metadata(sandbox.log()).ok()?.len();
         state.contains(&format!("\"offset\":{end}")).then_some(())
     });
+    // The state is renamed into place before the saver syncs its
+    // directory and goes back to sleep: let it finish that write.
+    crate::common::wait_settled(daemon.pid());
     let saved = fs::metadata(sandbox.path(STATE))
         .unwrap()
         .modified()
@@ -481,11 +501,15 @@ fn held_matches_of_one_key_do_not_rerun_the_other_keys_after_a_crash() {
     sandbox.append(LOG, "ERR A 1\nERR A 2 queued\nERR B 1\n");
     sandbox.wait_for_lines("runs.txt", 2);
     daemon.wait_for_log(&["queued: ERR A 2 queued"]);
+    // B starts once the save of A's spawn is written: wait for the save
+    // of B's spawn too (B no longer held), or the crash would repeat B.
     crate::common::wait_until("the state to hold the queued match", || {
         let state = sandbox.read(STATE)?;
         let end = fs::metadata(sandbox.log()).ok()?.len();
-        (state.contains("ERR A 2 queued") && state.contains(&format!("\"offset\":{end},")))
-            .then_some(())
+        (state.contains("ERR A 2 queued")
+            && !state.contains("ERR B 1")
+            && state.contains(&format!("\"offset\":{end},")))
+        .then_some(())
     });
     daemon.signal(libc::SIGKILL);
     daemon.wait_exit(TIMEOUT);

@@ -66,6 +66,10 @@ pub struct State {
     /// `logs2eca status` (a start goes by its own settings, not these).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<GateRecord>,
+    /// Following the journal (§10): where reading is. Absent in states
+    /// written for files, and in those of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<JournalRecord>,
 }
 
 /// A command that was running: its process group (the leader's pid), the
@@ -87,6 +91,17 @@ pub struct GateRecord {
     pub window_ms: u64,
 }
 
+/// The position in the journal: the cursor of the last entry read, and
+/// when the journal received it (for the warning when it is vacuumed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalRecord {
+    /// `None`: no entry read yet; the next start begins at the oldest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_unix_us: Option<u64>,
+}
+
 impl State {
     /// An empty state for `path`, written at `now`.
     pub fn new(path: &Path, now: WallTime) -> Self {
@@ -100,6 +115,7 @@ impl State {
             keys: Vec::new(),
             running: Vec::new(),
             gate: None,
+            journal: None,
         }
     }
 
@@ -199,6 +215,18 @@ pub struct HeldRecord {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub key: Vec<u8>,
+    /// What the source told the command besides the line (a journal
+    /// entry's fields and time).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldRecord>,
+}
+
+/// One variable a held match's command gets besides the line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldRecord {
+    pub name: String,
+    #[serde(with = "encoding::bytes")]
+    pub value: Vec<u8>,
 }
 
 /// The window and cooldown of one key (§7).

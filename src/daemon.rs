@@ -305,7 +305,12 @@ impl Daemon {
                 .map(|file| Persist::new(file, gate_record(&config)))
                 .transpose()
                 .map_err(|err| Error::failure(format!("cannot start the state writer: {err}")))?,
-            summary: (mode == Mode::Once && config.command.is_none()).then(|| Summary::new(now)),
+            // Counting the lines is a pass of its own over every byte:
+            // only when the summary will be logged (not with -q).
+            summary: (mode == Mode::Once
+                && config.command.is_none()
+                && log::log_enabled!(log::Level::Info))
+            .then(|| Summary::new(now)),
             stopping: None,
             ending: false,
             failure: None,

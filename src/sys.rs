@@ -258,6 +258,9 @@ fn c_path(path: &Path) -> io::Result<CString> {
         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
 }
 
+mod mapped;
+pub(crate) use mapped::Mapped;
+
 /// Mounting, for the tests that need a small or a private file system.
 #[cfg(test)]
 pub(crate) mod mount {

@@ -100,6 +100,9 @@ impl Saver {
         let (done, tell) = std::io::pipe()?;
         let thread = std::thread::Builder::new()
             .name("state".into())
+            // Serialising and writing the state is shallow: a small stack,
+            // not the default 2 MiB.
+            .stack_size(256 << 10)
             .spawn(move || write_loop(file, &theirs, tell))?;
         Ok(Saver {
             shared,

@@ -83,7 +83,7 @@ pub struct Reaction {
     hold_until_saved: bool,
     /// The generation of the last spawn while it is not saved yet.
     unsaved_spawn: Option<u64>,
-    /// The runs' spawns seen so far (a new one is not saved yet).
+    /// The runs' spawns and ends seen so far (a new one is not saved yet).
     spawns_seen: u64,
 }
 
@@ -418,13 +418,13 @@ impl Reaction {
     }
 
     /// With a state file, a spawn (a trigger's, a retry's or an undo's)
-    /// is one not saved yet: the runs held the next starts back, until
-    /// the save of this generation is written.
+    /// or the end of a run is one not saved yet: the runs held the next
+    /// starts back, until the save of this generation is written.
     fn note_spawns(&mut self) {
         let Effect::Run { runs, .. } = &self.sink else {
             return;
         };
-        let started = runs.started();
+        let started = runs.changes();
         if started != self.spawns_seen {
             self.spawns_seen = started;
             if self.hold_until_saved {

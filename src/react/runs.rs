@@ -111,9 +111,9 @@ pub struct Runs {
     undo_at_stop: bool,
     /// The stop grace is over: runs that end now were stopped by us.
     terminating: bool,
-    /// With a state file, each spawn holds the gate's starts back until
-    /// the save that records it is written (SPEC §6: a crash repeats at
-    /// most one command); the reaction lets them go.
+    /// With a state file, each spawn and each end holds the gate's starts
+    /// back until the save that records it is written (SPEC §6: a crash
+    /// repeats at most one command); the reaction lets them go.
     hold_after_spawn: bool,
     /// Runs started and ended so far: each is worth a save.
     started: u64,
@@ -153,15 +153,10 @@ impl Runs {
         }
     }
 
-    /// Each spawn from now on holds the gate's starts (and the retries due)
-    /// back until the reaction hears that it is saved.
+    /// Each spawn and each end from now on holds the gate's starts (and
+    /// the retries due) back until the reaction hears that it is saved.
     pub fn hold_starts_after_spawns(&mut self) {
         self.hold_after_spawn = true;
-    }
-
-    /// Runs started so far.
-    pub fn started(&self) -> u64 {
-        self.started
     }
 
     /// Does a retry that fell due wait (for a slot, or for a save)?
@@ -352,6 +347,12 @@ impl Runs {
             return;
         };
         self.ended += 1;
+        if self.hold_after_spawn {
+            // The saved state still has this run as running: a crash now
+            // runs it again, so nothing else starts before its end is
+            // saved (one repeat per crash at most).
+            gate.hold_starts(true);
+        }
         let what = match run.job.action {
             Action::Do => "command",
             Action::Undo => "undo",

@@ -17,7 +17,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use crate::sys;
 use std::path::{Path, PathBuf};
 
-use crate::input::file::lines::{LineBuffer, MAX_LINE};
+use crate::input::file::lines::{CHUNK, LineBuffer, MAX_LINE};
 
 /// How many leading bytes identify the content of a file.
 pub const FINGERPRINT_LEN: usize = 1024;
@@ -298,17 +298,48 @@ impl Follower {
     /// the file or until about `budget` bytes were read. Returns the number
     /// of bytes read.
     pub fn read_appended(&mut self, budget: u64, on_block: LineSink) -> io::Result<u64> {
-        let total = self.read_chunks(budget, on_block)?;
-        if total > 0 {
+        let mut tail_known = true;
+        let total = self.read_chunks(budget, on_block, &mut tail_known)?;
+        if !tail_known {
             self.load_tail()?;
         }
         Ok(total)
     }
 
-    fn read_chunks(&mut self, budget: u64, on_block: LineSink) -> io::Result<u64> {
+    /// `tail_known` stays true while every byte passed over was read, so
+    /// that the tail follows from them without reading it again.
+    fn read_chunks(
+        &mut self,
+        budget: u64,
+        on_block: LineSink,
+        tail_known: &mut bool,
+    ) -> io::Result<u64> {
         let mut total = 0;
         let mut after_hole = false;
+        // A read that filled the whole buffer: there may be a backlog,
+        // worth mapping instead of copying.
+        let mut backlog = false;
+        // Until a window turns out to be for the read path (a hole, a line
+        // longer than the window): then not again in this call.
+        let mut mappable = true;
         while total < budget {
+            // Inside a long line (the held part is longer than a line
+            // usually is) the read path is the one: a window would find no
+            // line end and only cost its pages.
+            let in_long_line = self.lines.held() > CHUNK / 4;
+            if backlog && mappable && !in_long_line && !self.resync && !self.rewound {
+                match self.read_mapped(budget - total, on_block)? {
+                    Mapping::Read(n) => {
+                        total += n;
+                        continue;
+                    }
+                    Mapping::Truncated(n) => {
+                        *tail_known = false;
+                        return Ok(total + n);
+                    }
+                    Mapping::NotHere => mappable = false,
+                }
+            }
             let at_line_start = self.lines.held() == 0;
             let spare = self.lines.spare();
             let n = match self.file.read_at(spare, self.offset) {
@@ -324,6 +355,7 @@ impl Follower {
                     None => (n, false),
                 };
                 self.resync = !ended;
+                *tail_known = false;
                 self.offset += skip as u64;
                 total += skip as u64;
                 continue;
@@ -343,6 +375,7 @@ impl Follower {
                 if skip > 0 {
                     log::debug!("skipped {skip} bytes of a hole");
                     after_hole = true;
+                    *tail_known = false;
                     self.offset += skip;
                     total += skip;
                     continue;
@@ -350,6 +383,8 @@ impl Follower {
             }
             after_hole = false;
             self.rewound = false;
+            backlog = n == spare.len();
+            extend_tail(&mut self.tail, &spare[..n]);
             let origin = self.buffer_origin();
             self.offset += n as u64;
             total += n as u64;
@@ -357,8 +392,93 @@ impl Follower {
                 on_block(block, origin.at(block));
             });
             self.complete_fingerprint()?;
+            if !backlog {
+                // A short read of a regular file is its end, for now: what
+                // is appended next raises an event (or is found by the next
+                // look), so asking again would only read nothing.
+                break;
+            }
         }
         Ok(total)
+    }
+
+    /// Reads a backlog of at least [`MAP_MIN`] bytes from a mapping of
+    /// at most [`MAP_WINDOW`] bytes, without copying its lines: the first
+    /// line (which completes a held one) and the last, partial one go
+    /// through the line buffer, the lines between straight to `on_block`,
+    /// in blocks of at most `CHUNK` bytes, as reads would give them.
+    /// Anything the read path treats specially (a hole, a line longer than
+    /// `CHUNK`) is left to it.
+    fn read_mapped(&mut self, budget: u64, on_block: LineSink) -> io::Result<Mapping> {
+        let left = self.file.metadata()?.len().saturating_sub(self.offset);
+        if left < MAP_MIN {
+            return Ok(Mapping::NotHere);
+        }
+        let len = left.min(MAP_WINDOW).min(budget.max(CHUNK as u64)) as usize;
+        let Ok(map) = sys::Mapped::new(self.file.as_fd(), self.offset, len) else {
+            // A file system that cannot map: reads can.
+            return Ok(Mapping::NotHere);
+        };
+        let data = map.bytes();
+        let first = match memchr::memchr(b'\n', data) {
+            // A hole is for the read path to skip.
+            _ if data[0] == 0 && self.lines.held() == 0 => return Ok(Mapping::NotHere),
+            Some(first) if !map.faulted() => first,
+            _ => return Ok(Mapping::NotHere),
+        };
+        let start = self.offset;
+        if !self.take(&data[..=first], &map, on_block) {
+            return Ok(Mapping::Truncated(self.offset - start));
+        }
+        let mut at = first + 1;
+        loop {
+            let end = (at + CHUNK).min(data.len());
+            let Some(i) = memchr::memrchr(b'\n', &data[at..end]) else {
+                break;
+            };
+            let block = &data[at..=at + i];
+            if map.faulted() {
+                // Truncated under us: zeros from some page on.
+                return Ok(Mapping::Truncated(self.offset - start));
+            }
+            on_block(
+                block,
+                LineOrigin {
+                    file: self.id,
+                    offset: self.offset,
+                },
+            );
+            self.offset += block.len() as u64;
+            at += i + 1;
+        }
+        // The partial last line, or a line longer than CHUNK and what
+        // follows it.
+        if !self.take(&data[at..], &map, on_block) {
+            return Ok(Mapping::Truncated(self.offset - start));
+        }
+        self.complete_fingerprint()?;
+        extend_tail(&mut self.tail, data);
+        Ok(Mapping::Read(self.offset - start))
+    }
+
+    /// Copies mapped bytes into the line buffer and commits them, as
+    /// reads would have; false, and nothing committed of the piece that
+    /// met it, when the mapping met the file's new end (truncated).
+    fn take(&mut self, mut data: &[u8], map: &sys::Mapped, on_block: LineSink) -> bool {
+        while !data.is_empty() {
+            let spare = self.lines.spare();
+            let n = spare.len().min(data.len());
+            spare[..n].copy_from_slice(&data[..n]);
+            if map.faulted() {
+                return false;
+            }
+            let origin = self.buffer_origin();
+            self.offset += n as u64;
+            self.lines
+                .commit(n, &mut |block| on_block(block, origin.at(block)));
+            data = &data[n..];
+        }
+        true
     }
 
     /// Takes the file's first bytes, up to `FINGERPRINT_LEN` and never past
@@ -390,6 +510,34 @@ impl Follower {
     fn buffer_origin(&self) -> BufferOrigin {
         BufferOrigin::new(self.id, self.offset, &self.lines)
     }
+}
+
+/// `tail` (the bytes just before the offset) after `read` was read there.
+fn extend_tail(tail: &mut Vec<u8>, read: &[u8]) {
+    if read.len() >= FINGERPRINT_LEN {
+        tail.clear();
+        tail.extend_from_slice(&read[read.len() - FINGERPRINT_LEN..]);
+    } else {
+        tail.extend_from_slice(read);
+        let excess = tail.len().saturating_sub(FINGERPRINT_LEN);
+        tail.drain(..excess);
+    }
+}
+
+/// A backlog at least this large is mapped rather than read.
+const MAP_MIN: u64 = 1 << 20;
+/// How much of a backlog is mapped at a time: the mapped pages count in
+/// the process's resident memory while the window is in use.
+const MAP_WINDOW: u64 = 4 << 20;
+
+/// What [`Follower::read_mapped`] did.
+enum Mapping {
+    /// Read this many bytes.
+    Read(u64),
+    /// Read this many bytes, then met the end of a file truncated meanwhile.
+    Truncated(u64),
+    /// Nothing: the read path is the one for what comes next.
+    NotHere,
 }
 
 /// The line buffer's start, in the file and in memory: a block handed out
@@ -475,6 +623,66 @@ pub(crate) fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A backlog large enough to be mapped gives the same lines, at the
+    /// same offsets, as reads would: across the windows' edges, with a
+    /// line longer than a read chunk, one longer than `MAX_LINE`, and a
+    /// partial last line held for its newline.
+    #[test]
+    fn a_mapped_backlog_gives_every_line_at_its_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let mut data = Vec::new();
+        let mut n = 0u64;
+        while data.len() < 3 * MAP_WINDOW as usize {
+            n += 1;
+            data.extend_from_slice(
+                format!("line {n} {}\n", "x".repeat((n % 300) as usize)).as_bytes(),
+            );
+            if n == 20_000 {
+                data.extend_from_slice(&vec![b'c'; CHUNK + 10]);
+                data.push(b'\n');
+            }
+            if n == 40_000 {
+                data.extend_from_slice(&vec![b'm'; MAX_LINE + 10]);
+                data.push(b'\n');
+            }
+        }
+        data.extend_from_slice(b"partial");
+        std::fs::write(&path, &data).unwrap();
+        let mut follower = Follower::open(&path, StartAt::Beginning).unwrap();
+        let mut lines = Vec::new();
+        let mut read = 0;
+        while read < data.len() as u64 {
+            let got = follower
+                .read_appended(MAP_WINDOW + 12345, &mut |block, origin| {
+                    for line in block.split_inclusive(|&b| b == b'\n') {
+                        lines.push((origin.of(block, line).offset, line.to_vec()));
+                    }
+                })
+                .unwrap();
+            assert!(got > 0);
+            read += got;
+        }
+        let mut expected = Vec::new();
+        let mut at = 0;
+        for line in data.split_inclusive(|&b| b == b'\n') {
+            if line.ends_with(b"\n") {
+                let mut kept = line.to_vec();
+                if kept.len() > MAX_LINE + 1 {
+                    kept.truncate(MAX_LINE);
+                    kept.push(b'\n');
+                }
+                expected.push((at, kept));
+            }
+            at += line.len() as u64;
+        }
+        assert_eq!(lines.len(), expected.len());
+        for (got, want) in lines.iter().zip(&expected) {
+            assert_eq!(got, want);
+        }
+        assert_eq!(follower.processed_offset(), data.len() as u64 - 7);
+    }
 
     /// A closed file is continued only if it is the same file: an inode
     /// number reused by a file born later (with the same first bytes) is

@@ -9,7 +9,7 @@
 //! takes the buffer, so the count belongs exactly there).
 
 use std::io::Write;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 /// Renders the line that reports `n` dropped lines.
@@ -18,9 +18,18 @@ pub type DropReport = Box<dyn Fn(u64, &mut Vec<u8>) + Send + Sync>;
 pub struct Queue {
     shared: Arc<Shared>,
     capacity: usize,
+    /// The writer thread is started by the first line queued: a run that
+    /// logs nothing (`-q`) starts none.
+    started: OnceLock<bool>,
 }
 
+/// The writer thread's stack: it copies bytes to stderr and renders the
+/// dropped-lines report, nothing deep.
+const WRITER_STACK: usize = 64 << 10;
+
 struct Shared {
+    /// Where the lines go, until the writer thread takes it.
+    out: Mutex<Option<Box<dyn Write + Send>>>,
     state: Mutex<QueueState>,
     /// Signalled when lines arrive and when the writer finishes a batch.
     changed: Condvar,
@@ -37,22 +46,59 @@ struct QueueState {
 }
 
 impl Queue {
-    /// Starts the writer thread. `capacity` bounds the bytes waiting.
+    /// A queue whose writer thread starts with the first line. `capacity`
+    /// bounds the bytes waiting.
     pub fn start(
         out: impl Write + Send + 'static,
         capacity: usize,
         report: DropReport,
     ) -> std::io::Result<Queue> {
         let shared = Arc::new(Shared {
+            out: Mutex::new(Some(Box::new(out))),
             state: Mutex::new(QueueState::default()),
             changed: Condvar::new(),
             report,
         });
-        let writer = Arc::clone(&shared);
-        std::thread::Builder::new()
-            .name("log writer".into())
-            .spawn(move || drain(&writer, out))?;
-        Ok(Queue { shared, capacity })
+        Ok(Queue {
+            shared,
+            capacity,
+            started: OnceLock::new(),
+        })
+    }
+
+    /// Starts the writer thread once; where it cannot start, the lines
+    /// queued are written here and now instead.
+    fn wake_writer(&self) {
+        let started = *self.started.get_or_init(|| {
+            let writer = Arc::clone(&self.shared);
+            std::thread::Builder::new()
+                .name("log writer".into())
+                .stack_size(WRITER_STACK)
+                .spawn(move || {
+                    let out = writer
+                        .out
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .take();
+                    if let Some(out) = out {
+                        drain(&writer, out);
+                    }
+                })
+                .is_ok()
+        });
+        if started {
+            self.shared.changed.notify_all();
+            return;
+        }
+        let mut out = self
+            .shared
+            .out
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let batch = std::mem::take(&mut self.shared.lock().pending);
+        if let Some(out) = out.as_mut() {
+            let _ = out.write_all(&batch).and_then(|()| out.flush());
+        }
     }
 
     /// Queues the line `render` appends, or drops and counts it if the
@@ -82,7 +128,7 @@ impl Queue {
             return;
         }
         drop(state);
-        self.shared.changed.notify_all();
+        self.wake_writer();
     }
 
     /// Waits until everything queued is written, at most `limit`. Returns
@@ -113,7 +159,7 @@ impl QueueState {
 /// The writer thread: takes everything queued at once and writes it.
 /// Write errors (a closed stderr) lose the batch, which is all that can be
 /// done with it.
-fn drain(shared: &Shared, mut out: impl Write) {
+fn drain(shared: &Shared, mut out: Box<dyn Write + Send>) {
     let mut batch = Vec::new();
     loop {
         let dropped = {
@@ -190,6 +236,21 @@ mod tests {
 
     fn line(text: &'static str) -> impl FnOnce(&mut Vec<u8>) {
         move |out: &mut Vec<u8>| out.extend_from_slice(text.as_bytes())
+    }
+
+    /// A run that logs nothing (`-q`) starts no writer thread; the first
+    /// line starts it, and it writes that line.
+    #[test]
+    fn the_writer_starts_with_the_first_line() {
+        let h = gated(100);
+        assert!(h.queue.flush(Duration::from_secs(10)), "nothing to write");
+        assert_eq!(h.queue.started.get(), None);
+        h.queue.push(line("a\n"));
+        assert_eq!(h.queue.started.get(), Some(&true));
+        h.entered.recv().unwrap();
+        h.gate.send(()).unwrap();
+        assert!(h.queue.flush(Duration::from_secs(10)));
+        assert_eq!(*h.written.lock().unwrap(), b"a\n");
     }
 
     #[test]

@@ -771,8 +771,10 @@ fn torture(
     let mut outputs = Vec::new();
     let mut written = 0;
     for _ in 0..KILLS {
-        for _ in 0..PER_ROUND {
-            sandbox.append(LOG, format!("ERROR n={written}\n"));
+        for i in 0..PER_ROUND {
+            // The first of a round: a slow run for the kill to come in.
+            let slow = if i == 0 { " slow" } else { "" };
+            sandbox.append(LOG, format!("ERROR n={written}{slow}\n"));
             written += 1;
             std::thread::sleep(PACE);
         }
@@ -943,4 +945,49 @@ fn sigkill_under_a_steady_writer_counts_and_suppresses_each_line_once() {
         "more repeated runs than kills: {repeated:?} in {runs:?}"
     );
     assert_within_the_moment_before_each_kill(&handled);
+}
+
+/// Runs for a moment (a `slow` line for longer than a round and a restart),
+/// recording its line; one at a time, or the overlap is recorded:
+/// `running` is its lock, which SIGTERM (the daemon ending its group)
+/// releases too.
+const ONE_AT_A_TIME: &str = r#"sh -c 'trap "rmdir running 2>/dev/null; exit 1" TERM; mkdir running 2>/dev/null || printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> overlaps; printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; case "$LOGS2ECA_MATCH_LINE" in *slow) sleep 1;; *) sleep 0.01;; esac; rmdir running'"#;
+
+/// SIGKILLs during runs (`-w 0`: the slow command of a round's first line
+/// runs through the round, the round's matches queued behind it): the
+/// command a crash left running is ended at the restart before anything
+/// runs again, never two at once; every line runs, again only in §6's
+/// window (one per kill).
+#[test]
+fn sigkill_during_runs_runs_every_line_and_never_two_at_once() {
+    let sandbox = sandbox();
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        "ERROR n=",
+        "-w",
+        "0",
+        "-c",
+        ONE_AT_A_TIME,
+        "--state-file",
+        STATE,
+    ];
+    let ran =
+        |sandbox: &Sandbox| numbers(sandbox.read("runs.txt").unwrap_or_default().lines(), "n=");
+    let (written, _) = torture(&sandbox, &args, true, |_, n| ran(&sandbox).contains(&n));
+    let runs = ran(&sandbox);
+    let mut times = vec![0; written];
+    for &n in &runs {
+        times[n] += 1;
+    }
+    let lost: Vec<usize> = (0..written).filter(|&n| times[n] == 0).collect();
+    let twice: Vec<usize> = (0..written).filter(|&n| times[n] > 1).collect();
+    eprintln!("{KILLS} SIGKILLs during runs, {written} lines, run twice: {twice:?}");
+    assert_eq!(sandbox.read("overlaps"), None, "two commands ran at once");
+    assert!(lost.is_empty(), "never run: {lost:?}");
+    assert!(
+        twice.len() <= KILLS && times.iter().all(|&t| t <= 2),
+        "run again beyond one per kill: {twice:?}"
+    );
 }

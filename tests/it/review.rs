@@ -481,3 +481,47 @@ fn bidi_controls_in_a_logged_line_are_escaped() {
     assert!(line.contains("\\u{202e}nimda\\u{202c}"), "{line}");
     assert!(!line.contains('\u{202e}'), "{line}");
 }
+
+/// D4: a match suppressed just before a SIGKILL is in the state once the
+/// daemon has settled (saved 2 ms after it, not up to a second later): the
+/// restart does not read it again, where it would count twice (or, its
+/// cooldown over by then, run the command).
+#[test]
+fn d4_a_suppressed_match_is_not_read_again_after_a_crash() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    fs::create_dir(sandbox.path("state")).unwrap();
+    fs::set_permissions(sandbox.path("state"), fs::Permissions::from_mode(0o700)).unwrap();
+    let record = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt'"#;
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        "ERROR",
+        "-w",
+        "1h",
+        "-c",
+        record,
+        "--state-file",
+        "state/s.json",
+        "-v",
+    ];
+    let mut daemon = Daemon::start(&sandbox, args);
+    sandbox.append(LOG, "ERROR a runs\n");
+    daemon.wait_for_log(&[COMMAND_EXITED]);
+    sandbox.append(LOG, "ERROR b suppressed\n");
+    daemon.wait_for_log(&["suppressed: ERROR b suppressed"]);
+    // Done with it, the saver's write included: all threads asleep.
+    wait_settled(daemon.pid());
+    daemon.signal(libc::SIGKILL);
+    daemon.wait_exit(TIMEOUT);
+    let daemon = Daemon::start(&sandbox, args);
+    sandbox.append(LOG, "ERROR c sentinel\n");
+    daemon.wait_for_log(&["suppressed: ERROR c sentinel"]);
+    assert!(
+        !daemon.stderr().contains("ERROR b"),
+        "read again after the crash: {}",
+        daemon.stderr()
+    );
+    assert_eq!(sandbox.wait_for_lines("runs.txt", 1), ["ERROR a runs"]);
+}

@@ -525,3 +525,73 @@ fn d4_a_suppressed_match_is_not_read_again_after_a_crash() {
     );
     assert_eq!(sandbox.wait_for_lines("runs.txt", 1), ["ERROR a runs"]);
 }
+
+/// `write_bytes` of `/proc/PID/io`: what the process sent to storage.
+fn write_bytes(pid: i32) -> u64 {
+    let io = fs::read_to_string(format!("/proc/{pid}/io")).expect("read /proc/PID/io");
+    io.lines()
+        .find_map(|line| line.strip_prefix("write_bytes: "))
+        .and_then(|n| n.parse().ok())
+        .expect("write_bytes in /proc/PID/io")
+}
+
+/// D9: 10,000 keys counting toward a threshold make a state of megabytes;
+/// a log that then grows by one unrelated line a second costs at most
+/// what the documented bound allows: after a save of N bytes the next
+/// waits N / 1 MiB/s, so over T seconds the saves write at most
+/// T × 1 MiB + N (one save more than the rate pays for, at the start of
+/// the span), plus a little for the daemon's own log lines. Saved once a
+/// second whatever its size, as before, the state costs N a second.
+#[test]
+fn d9_a_large_state_is_written_at_a_bounded_rate() {
+    use std::fmt::Write as _;
+    let sandbox = Sandbox::new();
+    fs::create_dir(sandbox.path("state")).unwrap();
+    fs::set_permissions(sandbox.path("state"), fs::Permissions::from_mode(0o700)).unwrap();
+    let mut log = String::new();
+    for round in 0..20 {
+        for key in 0..10_000 {
+            writeln!(log, "WARN k={key} r={round}").unwrap();
+        }
+    }
+    sandbox.write(LOG, &log);
+    let daemon = Daemon::start(
+        &sandbox,
+        [
+            "--from-beginning",
+            "-l",
+            LOG,
+            "-p",
+            r"/WARN k=(\d+)/",
+            "--key",
+            "1",
+            "--threshold",
+            "50/1h",
+            "-c",
+            "true",
+            "--state-file",
+            "state/s.json",
+        ],
+    );
+    let end = log.len();
+    let size = wait_until("the state of every key", || {
+        let state = sandbox.read("state/s.json")?;
+        (state.contains(&format!("\"offset\":{end},")) && state.contains(r#""key":"9999""#))
+            .then_some(state.len() as u64)
+    });
+    wait_settled(daemon.pid());
+    let before = write_bytes(daemon.pid());
+    let started = std::time::Instant::now();
+    for tick in 0..3 {
+        sandbox.append(LOG, format!("INFO unrelated {tick}\n"));
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    let written = write_bytes(daemon.pid()) - before;
+    let span = started.elapsed().as_secs_f64();
+    let bound = (span * f64::from(1 << 20)) as u64 + size + (64 << 10);
+    eprintln!("state of {size} bytes; {written} bytes written in {span:.1} s (bound {bound})");
+    assert!(
+        written <= bound,
+        "{written} bytes written in {span:.1} s, more than {bound} (1 MiB/s and one state of {size} bytes)"
+    );
+}

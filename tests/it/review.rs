@@ -595,3 +595,83 @@ fn d9_a_large_state_is_written_at_a_bounded_rate() {
         "{written} bytes written in {span:.1} s, more than {bound} (1 MiB/s and one state of {size} bytes)"
     );
 }
+
+/// Appends filler lines to `path` at about 200 MB/s (more than a debug
+/// build reads) until dropped, or for 8 s at most.
+struct Storm {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Storm {
+    fn start(path: std::path::PathBuf) -> Storm {
+        use std::sync::atomic::Ordering;
+        use std::time::{Duration, Instant};
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let chunk = "INFO filler of a log storm, written to a renamed file\n".repeat(40_000);
+            let mut file = fs::OpenOptions::new().append(true).open(&path).unwrap();
+            let started = Instant::now();
+            let mut written = 0u64;
+            while !flag.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(8) {
+                file.write_all(chunk.as_bytes()).unwrap();
+                written += chunk.len() as u64;
+                // Paced: 200 MB/s.
+                let due = Duration::from_secs_f64(written as f64 / 200e6);
+                std::thread::sleep(due.saturating_sub(started.elapsed()));
+            }
+        });
+        Storm {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Storm {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// D6: a writer that keeps appending to a renamed file faster than the
+/// daemon reads (an app that reopens only in postrotate, in a log storm)
+/// does not keep the loop from its deadlines: `-t 1` still ends a running
+/// command, and SIGTERM stops the daemon, both while the storm goes on.
+/// Read to its end in one turn, as before, the rotated file held the loop
+/// until the writer stopped.
+#[test]
+fn d6_a_storm_on_a_rotated_file_does_not_hold_the_loop() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    let mut daemon = Daemon::start(
+        &sandbox,
+        [
+            "-l",
+            LOG,
+            "-p",
+            "ERROR",
+            "-t",
+            "1",
+            "-c",
+            "sh -c 'echo $$ > cmd.pid; exec sleep 30'",
+        ],
+    );
+    sandbox.append(LOG, "ERROR go\n");
+    let pgid = wait_for_pid_file(&sandbox, "cmd.pid");
+    fs::rename(sandbox.log(), sandbox.path("logs/app.log.1")).unwrap();
+    sandbox.write(LOG, "");
+    let storm = Storm::start(sandbox.path("logs/app.log.1"));
+    let bound = std::time::Duration::from_secs(5);
+    wait_for_group_gone(pgid, bound);
+    daemon.wait_for_log(&["timed out"]);
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(bound).code(), Some(0));
+    let storming = storm.thread.as_ref().is_some_and(|t| !t.is_finished());
+    assert!(storming, "the storm ended first: it proves nothing");
+    drop(storm);
+}

@@ -675,3 +675,114 @@ fn d6_a_storm_on_a_rotated_file_does_not_hold_the_loop() {
     assert!(storming, "the storm ended first: it proves nothing");
     drop(storm);
 }
+
+/// Runs `program args`, true if it succeeded.
+fn succeeds(program: &str, args: &[&std::ffi::OsStr]) -> bool {
+    clean_command(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// A frozen file system (`fsfreeze -f`), thawed when dropped.
+struct Frozen(std::path::PathBuf);
+
+impl Frozen {
+    #[track_caller]
+    fn freeze(dir: &std::path::Path) -> Frozen {
+        assert!(succeeds("fsfreeze", &["-f".as_ref(), dir.as_os_str()]));
+        Frozen(dir.to_owned())
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        succeeds("fsfreeze", &["-u".as_ref(), self.0.as_os_str()]);
+    }
+}
+
+/// D15: on a stalled state disk (a frozen file system), a stop waits for
+/// the last save once, 5 s at most, not twice; and a second SIGTERM cuts
+/// that wait short. The stop is over when the daemon's main thread has
+/// ended (its saver thread stays blocked in the kernel until the thaw, so
+/// the process is reaped only then). Before the fix: two 5 s waits, and a
+/// second SIGTERM changed nothing.
+#[test]
+fn d15_a_stalled_state_disk_delays_a_stop_once_and_a_second_sigterm_shortens_it() {
+    let tools = ["mkfs.ext4", "fsfreeze", "mount"].iter().all(|tool| {
+        succeeds(
+            "sh",
+            &["-c".as_ref(), format!("command -v {tool}").as_ref()],
+        )
+    });
+    if !is_root() || !tools {
+        eprintln!("skipped: needs root, mkfs.ext4, mount and fsfreeze");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    fs::create_dir(sandbox.path("state")).unwrap();
+    let image = sandbox.path("state.img");
+    fs::File::create(&image).unwrap().set_len(16 << 20).unwrap();
+    assert!(succeeds(
+        "mkfs.ext4",
+        &["-q".as_ref(), "-F".as_ref(), image.as_os_str()]
+    ));
+    PrivateMounts::run(|_| {
+        let state = sandbox.path("state");
+        let loop_mount = [
+            "-o".as_ref(),
+            "loop".as_ref(),
+            image.as_os_str(),
+            state.as_os_str(),
+        ];
+        assert!(succeeds("mount", &loop_mount), "mount the image");
+        fs::set_permissions(&state, fs::Permissions::from_mode(0o700)).unwrap();
+        let start = |file: &str| {
+            Daemon::builder(&sandbox)
+                .args(DRY_RUN)
+                .args(["--state-file", file])
+                .start()
+        };
+        let mut once = start("state/once.json");
+        let mut twice = start("state/twice.json");
+        sandbox.append(LOG, "ERROR before the freeze\n");
+        once.expect_line("ERROR before the freeze");
+        twice.expect_line("ERROR before the freeze");
+        wait_until("both saves", || {
+            let end = fs::metadata(sandbox.log()).ok()?.len();
+            let saved = |file: &str| {
+                sandbox
+                    .read(file)
+                    .is_some_and(|s| s.contains(&format!("\"offset\":{end},")))
+            };
+            (saved("state/once.json") && saved("state/twice.json")).then_some(())
+        });
+        let frozen = Frozen::freeze(&state);
+        // Their next saves block in the kernel.
+        sandbox.append(LOG, "ERROR during the freeze\n");
+        once.expect_line("ERROR during the freeze");
+        twice.expect_line("ERROR during the freeze");
+        once.signal(libc::SIGTERM);
+        twice.signal(libc::SIGTERM);
+        twice.expect_notify("STOPPING=1");
+        twice.signal(libc::SIGTERM);
+        let ended = |daemon: &Daemon| proc_stat(daemon.pid()).is_some_and(|s| s.state == 'Z');
+        wait_until_within(
+            std::time::Duration::from_secs(2),
+            "a stop cut short",
+            || ended(&twice).then_some(()),
+        );
+        // One wait of 5 s, not two.
+        wait_until_within(
+            std::time::Duration::from_secs(8),
+            "a stop after one wait",
+            || ended(&once).then_some(()),
+        );
+        drop(frozen);
+        assert_eq!(once.wait_exit(TIMEOUT).code(), Some(0));
+        assert_eq!(twice.wait_exit(TIMEOUT).code(), Some(0));
+    });
+}

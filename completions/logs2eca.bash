@@ -26,7 +26,7 @@ _logs2eca() {
 
     case "${cmd}" in
         logs2eca)
-            opts="-l -p -c -w -x -i -t -u -n -v -q -h -V --logfile --pattern --command --wait --exclude --ignore-case --literal --timeout --from-beginning --state-file --metrics-file --poll --threshold --key --max-keys --max-running --time --time-zone --journal --unit --journal-match --journal-directory --once --dry-run --json --check --env-file --strict --verbose --quiet --log-format --help --version status"
+            opts="-l -p -c -w -x -i -t -u -n -v -q -h -V --logfile --pattern --command --wait --exclude --ignore-case --literal --timeout --from-beginning --state-file --metrics-file --poll --threshold --key --max-keys --max-running --retry --undo --undo-after --time --time-zone --journal --unit --journal-match --journal-directory --once --dry-run --json --check --env-file --strict --verbose --quiet --log-format --help --version status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -105,6 +105,18 @@ _logs2eca() {
                     return 0
                     ;;
                 --max-running)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --undo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --undo-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

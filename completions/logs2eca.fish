@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_logs2eca_global_optspecs
-    string join \n l/logfile= p/pattern= c/command= w/wait= x/exclude= i/ignore-case literal t/timeout= from-beginning state-file= metrics-file= poll= threshold= key= max-keys= max-running= time= time-zone= journal u/unit= journal-match= journal-directory= once n/dry-run json check env-file= strict v/verbose q/quiet log-format= h/help V/version
+    string join \n l/logfile= p/pattern= c/command= w/wait= x/exclude= i/ignore-case literal t/timeout= from-beginning state-file= metrics-file= poll= threshold= key= max-keys= max-running= retry= undo= undo-after= time= time-zone= journal u/unit= journal-match= journal-directory= once n/dry-run json check env-file= strict v/verbose q/quiet log-format= h/help V/version
 end
 
 function __fish_logs2eca_needs_command
@@ -37,6 +37,9 @@ complete -c logs2eca -n "__fish_logs2eca_needs_command" -l threshold -d 'Trigger
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l key -d 'Count, cool down and run separately for each value of these capture groups (names or numbers, comma-separated)' -r
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l max-keys -d 'Track at most this many keys; busy keys are never forgotten [default: 10000]' -r
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l max-running -d 'Run at most this many commands at once, across keys [default: 1]' -r
+complete -c logs2eca -n "__fish_logs2eca_needs_command" -l retry -d 'Run a command that failed (a non-zero exit, its --timeout, a failed start) again, up to N more times, after DURATION, then 2x, 4x... longer; e.g. 3/10s [default: none]' -r
+complete -c logs2eca -n "__fish_logs2eca_needs_command" -l undo -d 'After the command succeeds, run this command --undo-after later, with the same environment and LOGS2ECA_ACTION=undo; one pending undo per key, postponed by a new trigger [default: none]' -r
+complete -c logs2eca -n "__fish_logs2eca_needs_command" -l undo-after -d 'How long after the command\'s success its --undo runs (DURATION; required with --undo)' -r
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l time -d 'What a line\'s time is, for windows, cooldowns and the state: auto (the timestamp it carries: RFC 3339/ISO 8601, syslog, Common Log Format, epoch seconds at its start), arrival (when it is read), or a strftime-style FORMAT [default: auto]' -r
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -l time-zone -d 'The zone of timestamps that carry none: a tz database name (Europe/Berlin, UTC) or an offset (+01:00) [default: the local zone]' -r
 complete -c logs2eca -n "__fish_logs2eca_needs_command" -s u -l unit -d 'Journal entries of this unit, as journalctl -u (repeat for more); implies --journal' -r

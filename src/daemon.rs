@@ -32,14 +32,14 @@ use crate::input::file::source::{FileSource, Options};
 use crate::input::journal::{self, Journal};
 use crate::input::source::{Source, SourceSink};
 use crate::input::stream::Stream;
-use crate::react::action::{self, OsSpawner, SHUTDOWN_KILL_GRACE, Spawner};
+use crate::react::action::{self, OsSpawner, SHUTDOWN_KILL_GRACE, STOP_GRACE, Spawner, seconds};
 use crate::react::linetime::{LineClock, Time};
 use crate::react::reaction::Reaction;
 use crate::report::counters::Counters;
 use crate::report::live::{Live, View};
 use crate::report::metrics::Sample;
 use crate::report::readiness::Notifier;
-use crate::report::status_line::Snapshot;
+use crate::report::status_line::{LongRun, Snapshot};
 use crate::report::summary::Summary;
 use crate::settings::config::Config;
 use crate::signals::Signals;
@@ -76,6 +76,21 @@ impl Mode {
     }
 }
 
+/// A stop under way (SIGTERM, SIGINT): running commands may finish until
+/// `terminate_at` ([`STOP_GRACE`]), then their groups get SIGTERM, and
+/// SIGKILL at `kill_at`.
+#[derive(Debug, Clone, Copy)]
+struct Stop {
+    terminate_at: Instant,
+    kill_at: Option<Instant>,
+}
+
+impl Stop {
+    fn next(&self) -> Instant {
+        self.kill_at.unwrap_or(self.terminate_at)
+    }
+}
+
 /// What woke the loop: the signals that arrived and which descriptors are
 /// ready. The outer `run` gathers it from poll(2); a test makes it up.
 #[derive(Debug, Default)]
@@ -101,8 +116,10 @@ struct Daemon {
     summary: Option<Summary>,
     /// The matching lines' times (§11).
     clock: LineClock,
-    /// Stopping: the running commands are killed at this moment.
-    stopping: Option<Instant>,
+    /// Stopping: when the running commands are stopped.
+    stopping: Option<Stop>,
+    /// The input ended (`--once`, a stream): the last runs are under way.
+    ending: bool,
     /// Why the run fails once it has stopped, if it does.
     failure: Option<Error>,
     /// Set by a SIGTERM or SIGINT as it arrives (cleared when a stop
@@ -175,6 +192,21 @@ fn restore(
     }
     let keys = state.keys.into_iter().map(persist::from_record).collect();
     reaction.import_keys(keys);
+    // Runs that were going on, interrupted, backing off or not due yet:
+    // before the held matches, which came after them.
+    let jobs: Vec<_> = state
+        .jobs
+        .into_iter()
+        .map(persist::job_from_record)
+        .collect();
+    let known = jobs.iter().flatten().count();
+    if known < jobs.len() {
+        log::warn!(
+            "{} saved run(s) of an unknown kind in the state: dropped",
+            jobs.len() - known
+        );
+    }
+    reaction.import_jobs(jobs.into_iter().flatten().collect(), now, SystemTime::now());
     // What was queued or waiting for a slot had not run: it goes through
     // the gate again, in its order, before anything new.
     if !state.held.is_empty() {
@@ -280,6 +312,7 @@ impl Daemon {
                 && log::log_enabled!(log::Level::Info))
             .then(|| Summary::new(now)),
             stopping: None,
+            ending: false,
             failure: None,
             hurry: Arc::new(AtomicBool::new(false)),
             pending_stop: None,
@@ -378,12 +411,27 @@ impl Daemon {
             return Some(Ok(()));
         }
         if (self.mode == Mode::Once || self.input.ended())
-            && !self.reaction.is_running()
             && !self.reaction.waits_for_save()
             && self.stopping.is_none()
             && self.pending_stop.is_none()
         {
+            // Retries still to come are waited for; undos not due yet are
+            // kept by the state file, or run now without one.
+            if self.reaction.activity(Instant::now()).retries > 0 {
+                return None;
+            }
+            if !self.ending && !self.reaction.is_running() {
+                self.ending = true;
+                self.reaction
+                    .begin_stop(self.state.is_some(), Instant::now());
+            }
+            if self.reaction.is_running() {
+                return None;
+            }
             let suppressed = self.reaction.report_suppressed();
+            if self.state.is_none() {
+                self.reaction.report_unkept();
+            }
             match &self.summary {
                 Some(summary) => log::info!(
                     "{}; the pattern is {}",
@@ -409,11 +457,11 @@ impl Daemon {
     /// The earliest moment something has to be done without an event;
     /// `None`: nothing, wait for an event however long it takes.
     fn deadline(&self, now: Instant) -> Option<Instant> {
-        if let Some(kill_at) = self.stopping {
+        if let Some(stop) = self.stopping {
             // Stopping: only the grace and the commands' timeouts matter;
             // the rest is not served any more, and a deadline of its that
             // passed would make the loop spin.
-            return [Some(kill_at), self.reaction.deadline()]
+            return [Some(stop.next()), self.reaction.deadline()]
                 .into_iter()
                 .flatten()
                 .min();
@@ -457,45 +505,66 @@ impl Daemon {
             self.failure = Some(err);
             todo.stop = Some(SIGTERM);
         }
-        if todo.child_exited {
-            self.reaction.on_child_exit(now);
-        }
         if let Some(signal) = todo.stop {
             if self.stopping.is_some() {
                 // Asked twice: no more grace.
                 log::warn!("received {} again: stopping now", signal_name(signal));
                 self.reaction.kill(now);
-                self.save_state_last(now);
-                return Some(self.failure.take().map_or(Ok(()), Err));
-            }
-            if self.failure.is_none() {
-                log::info!("received {}: stopping", signal_name(signal));
-                if self.mode == Mode::Once {
-                    // Not as if it had completed: a script or a timer must
-                    // not take a partial scan for a whole one.
-                    self.failure = Some(Error::failure(format!(
-                        "stopped by {} before --once completed",
-                        signal_name(signal)
-                    )));
-                }
+                return Some(self.stopped(now));
             }
             // From now on, another SIGTERM means: do not wait.
             self.hurry.store(false, Ordering::Relaxed);
             self.notifier.stopping();
             self.input.stop_watching();
-            self.reaction.terminate(now);
-            self.stopping = Some(now + SHUTDOWN_KILL_GRACE);
-        }
-        if let Some(kill_at) = self.stopping {
-            if now >= kill_at {
+            if self.failure.is_some() {
+                // A fatal error: no grace, the groups go with us (what
+                // was running is kept to run again).
                 self.reaction.kill(now);
+                return Some(self.stopped(now));
+            }
+            log::info!("received {}: stopping", signal_name(signal));
+            if self.mode == Mode::Once {
+                // Not as if it had completed: a script or a timer must
+                // not take a partial scan for a whole one.
+                self.failure = Some(Error::failure(format!(
+                    "stopped by {} before --once completed",
+                    signal_name(signal)
+                )));
+            }
+            self.reaction.begin_stop(self.state.is_some(), now);
+            if self.reaction.is_running() {
+                log::info!(
+                    "letting the running command(s) finish, for {} at most",
+                    seconds(STOP_GRACE)
+                );
+            }
+            self.stopping = Some(Stop {
+                terminate_at: now + STOP_GRACE,
+                kill_at: None,
+            });
+        }
+        // After a stop that arrived with it: a command the same stop
+        // killed (all of a unit's processes get its SIGTERM) is kept.
+        if todo.child_exited {
+            self.reaction.on_child_exit(now);
+        }
+        if let Some(stop) = self.stopping.as_mut() {
+            if stop.kill_at.is_none() && now >= stop.terminate_at {
+                log::warn!(
+                    "the stop grace of {} is over: stopping the running command(s)",
+                    seconds(STOP_GRACE)
+                );
+                self.reaction.terminate(now);
+                stop.kill_at = Some(now + SHUTDOWN_KILL_GRACE);
+            }
+            if stop.kill_at.is_some_and(|at| now >= at) {
+                self.reaction.kill(now);
+            } else {
+                // Timeouts hold during the grace too.
+                self.reaction.on_deadline(now, false);
             }
             if !self.reaction.is_running() {
-                let suppressed = self.reaction.report_suppressed();
-                self.log_suppressed(suppressed);
-                self.save_state_last(now);
-                log::info!("stopped");
-                return Some(self.failure.take().map_or(Ok(()), Err));
+                return Some(self.stopped(now));
             }
             return None;
         }
@@ -521,6 +590,19 @@ impl Daemon {
         self.start_what_waited_for_a_save(now);
         self.after_turn(now);
         None
+    }
+
+    /// The end of a stop: what is left reported, the state saved (with
+    /// the runs to do again). The run's result.
+    fn stopped(&mut self, now: Instant) -> Result<()> {
+        let suppressed = self.reaction.report_suppressed();
+        self.log_suppressed(suppressed);
+        if self.state.is_none() {
+            self.reaction.report_unkept();
+        }
+        self.save_state_last(now);
+        log::info!("stopped");
+        self.failure.take().map_or(Ok(()), Err)
     }
 
     /// Starts what waited for the save of the last spawn, once that save
@@ -690,17 +772,27 @@ impl View for DaemonView<'_> {
     }
 
     fn snapshot(&self, now: Instant) -> Snapshot<'_> {
+        let wall = SystemTime::now();
+        let activity = self.reaction.activity(now);
         Snapshot {
             reading: self.input.status(),
             rotated_open: self.input.as_path().map_or(0, LogPath::rotated_open),
             counters: self.reaction.counters(),
-            running: self.reaction.running_since(now, SystemTime::now()),
+            running: self.reaction.running_since(now, wall),
+            long: activity
+                .running
+                .iter()
+                .filter(|run| run.long)
+                .map(|run| LongRun {
+                    action: run.action.name(),
+                    pid: run.pid,
+                    since: wall.checked_sub(run.running_for).unwrap_or(wall),
+                })
+                .collect(),
             keys: self.reaction.keys(),
             held: self.reaction.held_count(),
-            // Filled in once failed commands are retried and undo
-            // commands exist.
-            retries: 0,
-            undos: 0,
+            retries: activity.retries,
+            undos: activity.undos,
             dry_run: self.reaction.is_dry_run(),
         }
     }
@@ -789,12 +881,22 @@ fn log_summary(config: &Config) {
         // hold secrets (a token in a webhook URL), and this line goes to
         // the journal, which more people read than the unit's settings.
         Some(command) => format!(
-            "run {} (cooldown {}, timeout {})",
+            "run {} (cooldown {}, timeout {}{}){}",
             crate::settings::shown::argv_redacted(&command.argv),
             crate::react::action::seconds(config.wait),
             config
                 .timeout
                 .map_or("none".into(), crate::react::action::seconds),
+            config.retry.map_or(String::new(), |retry| format!(
+                ", retry {} time(s) from {}",
+                retry.times,
+                crate::react::action::seconds(retry.first)
+            )),
+            config.undo.as_ref().map_or(String::new(), |undo| format!(
+                ", undone by {} {} later",
+                crate::settings::shown::argv_redacted(&undo.command.argv),
+                crate::react::action::seconds(undo.after)
+            )),
         ),
     };
     log::info!(

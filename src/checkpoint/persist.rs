@@ -21,16 +21,21 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
 use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver, Store};
 use crate::checkpoint::state::{
-    FieldRecord, GateRecord, HeldRecord, JournalRecord, KeyRecord, RunningRecord, SAVE_INTERVAL,
-    SaveSchedule, State, StateFile, WallTime,
+    EnvRecord, FieldRecord, GateRecord, HeldRecord, JobRecord, JournalRecord, KeyRecord,
+    RunningRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
 };
 use crate::input::file::rotation::LogPath;
 use crate::input::journal::{Journal, Position};
+use crate::react::followup::{Action, Job};
 use crate::react::gate;
 use crate::react::linetime::Time;
 use crate::react::reaction::Reaction;
+use crate::react::runs::JobSnapshot;
 use std::sync::atomic::AtomicBool;
 
 /// How soon after a command is spawned the state is saved: the window in
@@ -123,8 +128,8 @@ impl Persist {
     /// of the reaction is saved within `AFTER_SPAWN` (a match re-read
     /// after a crash could get another verdict: a suppressed one, once the
     /// cooldown is over, would run the command; a cooldown saved as
-    /// starting at the spawn would end early), an advance of the position
-    /// alone within a second.
+    /// starting at the spawn would end early; a command that ended would
+    /// run again), an advance of the position alone within a second.
     pub fn note_progress(&mut self, log: &dyn Checkpoint, reaction: &Reaction, now: Instant) {
         let seen = (log.progress(), reaction.generation());
         if seen == self.seen {
@@ -173,6 +178,11 @@ impl Persist {
             .export_keys(now)
             .into_iter()
             .map(to_record)
+            .collect();
+        state.jobs = reaction
+            .export_jobs(now, wall)
+            .into_iter()
+            .map(job_to_record)
             .collect();
         self.seen = (log.progress(), reaction.generation());
         // A failure is the saver's to report; the next save is due when
@@ -284,4 +294,43 @@ pub fn from_record(key: KeyRecord) -> gate::KeySnapshot {
             .map(|t| Time::from_system(t.to_system()))
             .collect(),
     }
+}
+
+/// A run still to do as the state file keeps it, and back.
+fn job_to_record(snapshot: JobSnapshot) -> JobRecord {
+    let job = snapshot.job;
+    JobRecord {
+        action: job.action.name().to_owned(),
+        key: job.key.into_vec(),
+        env: job
+            .vars
+            .into_iter()
+            .map(|(name, value)| EnvRecord {
+                name,
+                value: value.as_bytes().to_vec(),
+            })
+            .collect(),
+        attempt: job.attempt,
+        due_unix_ms: snapshot.due.map(WallTime::from_system),
+        held: snapshot.held,
+    }
+}
+
+/// `None` for a record this logs2eca cannot run (an unknown action).
+pub fn job_from_record(record: JobRecord) -> Option<JobSnapshot> {
+    let action = Action::from_name(&record.action)?;
+    Some(JobSnapshot {
+        job: Job {
+            action,
+            key: record.key.into(),
+            vars: record
+                .env
+                .into_iter()
+                .map(|var| (var.name, OsString::from_vec(var.value)))
+                .collect(),
+            attempt: record.attempt.max(1),
+        },
+        due: record.due_unix_ms.map(WallTime::to_system),
+        held: record.held,
+    })
 }

@@ -114,6 +114,33 @@ fn a_spawn_is_saved_right_after_it() {
     assert_eq!(current.offset, "ERROR disk full\n".len() as u64);
 }
 
+/// The `LOGS2ECA_MATCH_LINE` of each saved job, with its action and
+/// attempt.
+fn saved_jobs(state: &State) -> Vec<(String, String, u32)> {
+    state
+        .jobs
+        .iter()
+        .map(|job| {
+            let line = job
+                .env
+                .iter()
+                .find(|var| var.name == "LOGS2ECA_MATCH_LINE")
+                .map(|var| String::from_utf8_lossy(&var.value).into_owned())
+                .unwrap_or_default();
+            (job.action.clone(), line, job.attempt)
+        })
+        .collect()
+}
+
+/// The value of `name` in the environment of the `n`-th start.
+fn env_of(fake: &FakeSpawner, n: usize, name: &str) -> Option<String> {
+    let p = fake.processes();
+    let (_, env) = p.spawned.get(n)?;
+    env.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.to_string_lossy().into_owned())
+}
+
 /// Steps `d` to its next save and takes it; returns when that was.
 fn save_due(d: &mut Daemon, now: Instant) -> Instant {
     let at = d.state.as_ref().unwrap().deadline().expect("a save is due");
@@ -206,32 +233,46 @@ fn the_end_of_a_command_is_saved_right_after_it() {
 }
 
 /// A second SIGTERM while the first one's grace runs kills at once and
-/// ends the run in the same turn.
+/// ends the run in the same turn; the killed command is kept in the state
+/// and runs again, same attempt, at the next start.
 #[test]
-fn a_second_sigterm_stops_at_once() {
+fn a_second_sigterm_stops_at_once_and_the_killed_command_runs_again() {
     let s = Setup::new();
-    let (mut d, fake, t0) = start(s.config("1s", &[]), None);
-    fake.processes().ignore_term = true;
+    let state = s.state_path();
+    let config = || s.config("1s", &["--state-file", state.to_str().unwrap()]);
+    let (mut d, fake, t0) = start(config(), None);
     s.append("ERROR one\n");
     let look = t0 + 1000 * MS;
     assert!(d.step(nothing(), look).is_none());
     let pid = fake.processes().spawned[0].0;
     assert!(d.step(signal(SIGTERM), look).is_none(), "a grace first");
-    assert_eq!(fake.processes().signalled(), [(pid, libc::SIGTERM)]);
+    assert_eq!(fake.processes().signalled(), [], "left to finish");
     let result = d.step(signal(SIGTERM), look + MS);
     assert!(matches!(result, Some(Ok(()))), "{result:?}");
-    assert_eq!(
-        fake.processes().signalled(),
-        [(pid, libc::SIGTERM), (pid, libc::SIGKILL)]
-    );
+    assert_eq!(fake.processes().signalled(), [(pid, libc::SIGKILL)]);
     assert!(!d.reaction.is_running());
+    let state_then = saved_state(&mut d, &state);
+    assert_eq!(
+        saved_jobs(&state_then),
+        [("do".to_owned(), "ERROR one".to_owned(), 1)]
+    );
+    drop(d);
+    let (_d, fake, _) = start(config(), Some(state_then));
+    assert_eq!(
+        fake.processes().lines(),
+        ["ERROR one"],
+        "run again at start"
+    );
+    assert_eq!(env_of(&fake, 0, "LOGS2ECA_ATTEMPT").as_deref(), Some("1"));
+    assert_eq!(env_of(&fake, 0, "LOGS2ECA_ACTION").as_deref(), Some("do"));
 }
 
-/// The stop sequence: SIGTERM to the command's group, a grace in which the
-/// loop waits for nothing but the grace, SIGKILL at its end, then the run
-/// ends with the group reaped.
+/// The stop sequence: the running command may finish for the stop grace,
+/// in which the loop waits for nothing but the grace (and the command's
+/// timeout); then SIGTERM to its group, SIGKILL a moment later, and the
+/// run ends with the group reaped.
 #[test]
-fn the_stop_sequence_is_term_grace_kill() {
+fn the_stop_sequence_is_grace_term_kill() {
     let s = Setup::new();
     let (mut d, fake, t0) = start(s.config("1s", &[]), None);
     fake.processes().ignore_term = true;
@@ -241,15 +282,22 @@ fn the_stop_sequence_is_term_grace_kill() {
     let pid = fake.processes().spawned[0].0;
     let (stepped, events) = record(|| d.step(signal(SIGINT), look));
     assert!(stepped.is_none());
-    assert_eq!(events, [Event::Run(RunEvent::Stopping { pid })]);
-    let kill_at = look + SHUTDOWN_KILL_GRACE;
+    assert_eq!(events, [], "nothing is stopped yet: the grace runs");
+    let term_at = look + STOP_GRACE;
     // Not the next poll: a stop serves only its grace and the timeouts.
-    assert_eq!(d.deadline(look), Some(kill_at));
+    assert_eq!(d.deadline(look), Some(term_at));
     assert!(d.end().is_none(), "still running");
     // A line arriving now is not read any more.
     s.append("ERROR two\n");
-    assert!(d.step(nothing(), kill_at - MS).is_none());
+    assert!(d.step(nothing(), term_at - MS).is_none());
+    assert_eq!(fake.processes().signalled(), [], "the grace runs");
+    let (stepped, events) = record(|| d.step(nothing(), term_at));
+    assert!(stepped.is_none());
+    assert_eq!(events, [Event::Run(RunEvent::Stopping { pid })]);
     assert_eq!(fake.processes().signalled(), [(pid, libc::SIGTERM)]);
+    let kill_at = term_at + SHUTDOWN_KILL_GRACE;
+    assert_eq!(d.deadline(term_at), Some(kill_at));
+    assert!(d.step(nothing(), kill_at - MS).is_none());
     let (result, events) = record(|| d.step(nothing(), kill_at));
     assert!(matches!(result, Some(Ok(()))), "{result:?}");
     assert_eq!(
@@ -266,24 +314,236 @@ fn the_stop_sequence_is_term_grace_kill() {
     assert_eq!((*ended, status.signal()), (pid, Some(libc::SIGKILL)));
 }
 
-/// A command that ends on SIGTERM ends the stop as soon as it is reaped,
-/// without waiting for the grace; what is left of its group is killed
-/// while its leader, unreaped, still pins the group id.
+/// A command that finishes within the stop grace ends the stop as soon
+/// as it is reaped: nothing is signalled, nothing is left to run again.
 #[test]
-fn a_stop_ends_when_the_command_does() {
+fn a_stop_ends_when_the_command_finishes() {
     let s = Setup::new();
-    let (mut d, fake, t0) = start(s.config("1s", &[]), None);
+    let state = s.state_path();
+    let (mut d, fake, t0) = start(
+        s.config("1s", &["--state-file", state.to_str().unwrap()]),
+        None,
+    );
     s.append("ERROR one\n");
     let look = t0 + 1000 * MS;
     assert!(d.step(nothing(), look).is_none());
-    assert!(d.step(signal(SIGTERM), look).is_none(), "not reaped yet");
-    let result = d.step(signal(SIGCHLD), look + MS);
-    assert!(matches!(result, Some(Ok(()))), "{result:?}");
+    assert!(d.step(signal(SIGTERM), look).is_none(), "not finished yet");
     let pid = fake.processes().spawned[0].0;
+    fake.processes().exit(pid, 0);
+    let result = d.step(signal(SIGCHLD), look + 5000 * MS);
+    assert!(matches!(result, Some(Ok(()))), "{result:?}");
+    // Only the end of its group, as after any command.
+    assert_eq!(fake.processes().signalled(), [(pid, libc::SIGKILL)]);
+    assert_eq!(saved_jobs(&saved_state(&mut d, &state)), []);
+}
+
+/// A service manager that signals every process of the unit at a stop
+/// (systemd's default `KillMode=control-group`) kills the command with the
+/// same SIGTERM: that is the stop's doing, not a failure, and the command
+/// is kept to run again.
+#[test]
+fn a_command_killed_along_with_the_stop_is_kept() {
+    let s = Setup::new();
+    let state = s.state_path();
+    let (mut d, fake, t0) = start(
+        s.config("1s", &["--state-file", state.to_str().unwrap()]),
+        None,
+    );
+    s.append("ERROR one\n");
+    let look = t0 + 1000 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    let pid = fake.processes().spawned[0].0;
+    fake.processes().kill(pid, libc::SIGTERM);
+    let both = Wake {
+        signals: vec![SIGCHLD, SIGTERM],
+        ..Wake::default()
+    };
+    let result = d.step(both, look + MS);
+    assert!(matches!(result, Some(Ok(()))), "{result:?}");
     assert_eq!(
         fake.processes().signalled(),
-        [(pid, libc::SIGTERM), (pid, libc::SIGKILL)]
+        [(pid, libc::SIGKILL)],
+        "nothing but the end of its group, once it had exited"
     );
+    assert_eq!(
+        saved_jobs(&saved_state(&mut d, &state)),
+        [("do".to_owned(), "ERROR one".to_owned(), 1)]
+    );
+}
+
+/// A timeout still stops a command during the stop grace, and a command
+/// that fails during the grace is retried at the next start, not now.
+#[test]
+fn timeouts_hold_during_the_stop_grace_and_retries_wait_for_the_next_start() {
+    let s = Setup::new();
+    let state = s.state_path();
+    let (mut d, fake, t0) = start(
+        s.config(
+            "1s",
+            &[
+                "--timeout",
+                "2s",
+                "--retry",
+                "1/1s",
+                "--state-file",
+                state.to_str().unwrap(),
+            ],
+        ),
+        None,
+    );
+    s.append("ERROR one\n");
+    let look = t0 + 1000 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    let pid = fake.processes().spawned[0].0;
+    assert!(d.step(signal(SIGTERM), look + MS).is_none());
+    assert_eq!(d.deadline(look + MS), Some(look + 2000 * MS), "the timeout");
+    assert!(d.step(nothing(), look + 2000 * MS).is_none());
+    assert_eq!(fake.processes().signalled(), [(pid, libc::SIGTERM)]);
+    let result = d.step(signal(SIGCHLD), look + 2001 * MS);
+    assert!(matches!(result, Some(Ok(()))), "{result:?}");
+    assert_eq!(fake.processes().lines(), ["ERROR one"], "no retry now");
+    assert_eq!(
+        saved_jobs(&saved_state(&mut d, &state)),
+        [("do".to_owned(), "ERROR one".to_owned(), 2)],
+        "the second attempt is kept"
+    );
+}
+
+/// With `--wait 0`, matches queued at a stop are not started during the
+/// stop: the state keeps them, and the running command finishes.
+#[test]
+fn queued_matches_are_kept_not_started_at_a_stop() {
+    let s = Setup::new();
+    let state = s.state_path();
+    let (mut d, fake, t0) = start(
+        s.config(
+            "1s",
+            &["--wait", "0", "--state-file", state.to_str().unwrap()],
+        ),
+        None,
+    );
+    s.append("ERROR a\nERROR b\nERROR c\n");
+    let look = t0 + 1000 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    assert!(d.step(signal(SIGTERM), look).is_none());
+    let pid = fake.processes().spawned[0].0;
+    fake.processes().exit(pid, 0);
+    let result = d.step(signal(SIGCHLD), look + MS);
+    assert!(matches!(result, Some(Ok(()))), "{result:?}");
+    assert_eq!(fake.processes().lines(), ["ERROR a"]);
+    let state = saved_state(&mut d, &state);
+    let held: Vec<&[u8]> = state.held.iter().map(|h| &h.line[..]).collect();
+    assert_eq!(held, [&b"ERROR b"[..], b"ERROR c"]);
+    assert_eq!(saved_jobs(&state), []);
+}
+
+/// A running command is in the state saved after its spawn (a crash then
+/// runs it again at the next start), and leaves it with the save that
+/// follows its end.
+#[test]
+fn a_running_command_is_saved_until_it_ends() {
+    let s = Setup::new();
+    let state = s.state_path();
+    let (mut d, fake, t0) = start(
+        s.config("1s", &["--state-file", state.to_str().unwrap()]),
+        None,
+    );
+    s.append("ERROR one\n");
+    let look = t0 + 1000 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    assert!(d.step(nothing(), look + AFTER_SPAWN).is_none());
+    assert_eq!(
+        saved_jobs(&saved_state(&mut d, &state)),
+        [("do".to_owned(), "ERROR one".to_owned(), 1)]
+    );
+    let pid = fake.processes().spawned[0].0;
+    fake.processes().exit(pid, 0);
+    let end = look + 10 * MS;
+    assert!(d.step(signal(SIGCHLD), end).is_none());
+    assert_eq!(
+        d.deadline(end),
+        Some(end + AFTER_SPAWN),
+        "the end is saved soon"
+    );
+    assert!(d.step(nothing(), end + AFTER_SPAWN).is_none());
+    assert_eq!(saved_jobs(&saved_state(&mut d, &state)), []);
+}
+
+/// A command running past the long-run time is said once, and shows in
+/// the status (`STATUS=`) while it runs.
+#[test]
+fn a_long_run_is_a_warning_and_shows_in_the_status() {
+    let s = Setup::new();
+    let mut config = s.config("1s", &[]);
+    config.long_run = 5000 * MS;
+    let (mut d, fake, t0) = start(config, None);
+    s.append("ERROR one\n");
+    let look = t0 + 1000 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    assert!(
+        !status_text(&d, look).contains("running long"),
+        "{}",
+        status_text(&d, look)
+    );
+    assert_eq!(
+        d.deadline(look),
+        Some(look + 1000 * MS),
+        "the next poll first"
+    );
+    assert!(d.step(nothing(), look + 1000 * MS).is_none());
+    assert_eq!(d.deadline(look + 1000 * MS), Some(look + 2000 * MS));
+    let warn_at = look + 5000 * MS;
+    assert!(d.reaction.deadline() == Some(warn_at));
+    assert!(d.step(nothing(), warn_at).is_none());
+    let pid = fake.processes().spawned[0].0;
+    let activity = d.reaction.activity(warn_at);
+    assert_eq!(activity.running.len(), 1);
+    assert!(activity.running[0].long);
+    assert_eq!(activity.running[0].pid, pid);
+    let status = status_text(&d, warn_at);
+    assert!(
+        status.contains(&format!("; do (pid {pid}) running long, since ")),
+        "{status}"
+    );
+    assert_eq!(d.reaction.deadline(), None, "said once");
+    fake.processes().exit(pid, 0);
+    assert!(d.step(signal(SIGCHLD), warn_at + MS).is_none());
+    let status = status_text(&d, warn_at + MS);
+    assert!(!status.contains("running long"), "{status}");
+}
+
+/// The `STATUS=` text the daemon would send at `now`.
+fn status_text(d: &Daemon, now: Instant) -> String {
+    let view = view!(d);
+    view.snapshot(now).text()
+}
+
+/// Without a state file, the undos still pending run at a stop, and the
+/// stop waits for them.
+#[test]
+fn without_a_state_file_pending_undos_run_at_stop() {
+    let s = Setup::new();
+    let (mut d, fake, t0) = start(
+        s.config("1s", &["--undo", "/bin/true", "--undo-after", "1h"]),
+        None,
+    );
+    s.append("ERROR one\n");
+    let look = t0 + 1000 * MS;
+    assert!(d.step(nothing(), look).is_none());
+    let pid = fake.processes().spawned[0].0;
+    fake.processes().exit(pid, 0);
+    assert!(d.step(signal(SIGCHLD), look + MS).is_none());
+    assert_eq!(d.reaction.activity(look + MS).undos, 1);
+    assert!(
+        d.step(signal(SIGTERM), look + 2 * MS).is_none(),
+        "the undo runs"
+    );
+    assert_eq!(fake.processes().lines(), ["ERROR one", "ERROR one"]);
+    assert_eq!(env_of(&fake, 1, "LOGS2ECA_ACTION").as_deref(), Some("undo"));
+    let undo = fake.processes().spawned[1].0;
+    fake.processes().exit(undo, 0);
+    let result = d.step(signal(SIGCHLD), look + 3 * MS);
+    assert!(matches!(result, Some(Ok(()))), "{result:?}");
 }
 
 /// Matches held in a saved state go through the gate again at start, in

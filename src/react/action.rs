@@ -36,9 +36,20 @@ pub const TIMEOUT_KILL_GRACE: Duration = Duration::from_secs(2);
 /// logs2eca from exiting.
 const KILL_WAIT: Duration = Duration::from_secs(1);
 
-/// How long a running command gets when logs2eca itself is stopped; short,
-/// so that the daemon stops within a second.
+/// How long a running command gets between the SIGTERM and the SIGKILL of a
+/// stop, once the stop grace is over; short, so that the daemon then stops
+/// within a second.
 pub const SHUTDOWN_KILL_GRACE: Duration = Duration::from_millis(500);
+
+/// How long a stop (SIGTERM, SIGINT) lets running commands finish before
+/// their groups are stopped: well within systemd's default
+/// `TimeoutStopSec=` of 90 s, with room for the SIGKILL and the last save.
+pub const STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// A command that runs longer than this is logged as a warning (and shown
+/// in `STATUS=`): a `curl` without `-m` must not silence the monitor
+/// without a word.
+pub const LONG_RUN: Duration = Duration::from_secs(60);
 
 /// Largest value handed to the command in one environment variable, in
 /// bytes after conversion (Linux refuses a single `NAME=value` string over
@@ -138,6 +149,8 @@ struct Running {
     /// Whose run this is (the caller's key), handed back when it ends.
     tag: usize,
     started: Instant,
+    /// When to say that it runs long, until said.
+    warn_at: Option<Instant>,
     /// When to send SIGTERM (the timeout), until it is sent.
     term_at: Option<Instant>,
     /// When to send SIGKILL, once SIGTERM was sent.
@@ -174,6 +187,8 @@ pub struct Finished {
 pub struct Runner {
     command: CommandLine,
     timeout: Option<Duration>,
+    /// When a run counts as long ([`LONG_RUN`]).
+    long_run: Duration,
     /// Few entries (at most `--max-running`): a linear scan is the fastest
     /// lookup, and it only happens when a child exits or a timer fires.
     running: Vec<Running>,
@@ -186,9 +201,15 @@ impl Runner {
         Runner {
             command,
             timeout,
+            long_run: LONG_RUN,
             running: Vec::new(),
             spawner,
         }
+    }
+
+    /// Runs count as long after `long_run` instead of [`LONG_RUN`].
+    pub fn set_long_run(&mut self, long_run: Duration) {
+        self.long_run = long_run;
     }
 
     pub fn is_running(&self) -> bool {
@@ -205,19 +226,21 @@ impl Runner {
         self.running.iter().map(|run| (run.pid, run.tag))
     }
 
-    /// Starts the command with `env` added to our environment; `tag` comes
-    /// back in its `Finished`.
-    pub fn spawn(
+    /// Starts `program` (`None`: the command; or another under the same
+    /// limits: the undo) with `env` added to our environment.
+    pub fn spawn_program(
         &mut self,
+        program: Option<&CommandLine>,
         env: &[(String, OsString)],
         tag: usize,
         now: Instant,
     ) -> std::io::Result<libc::pid_t> {
-        let pid = self.spawner.spawn(&self.command, env)?;
+        let pid = self.spawner.spawn(program.unwrap_or(&self.command), env)?;
         self.running.push(Running {
             pid,
             tag,
             started: now,
+            warn_at: Some(now + self.long_run),
             term_at: self.timeout.map(|t| now + t),
             kill_at: None,
             stopped: None,
@@ -225,17 +248,36 @@ impl Runner {
         Ok(pid)
     }
 
+    /// The runs going on now: tag, pid, how long so far, and whether that
+    /// counts as long.
+    pub fn running_for(&self, now: Instant) -> Vec<(usize, libc::pid_t, Duration, bool)> {
+        self.running
+            .iter()
+            .map(|run| {
+                let took = now.saturating_duration_since(run.started);
+                (run.tag, run.pid, took, took >= self.long_run)
+            })
+            .collect()
+    }
+
     /// The next moment `on_deadline` has something to do.
     pub fn deadline(&self) -> Option<Instant> {
         self.running
             .iter()
-            .filter_map(|run| run.kill_at.or(run.term_at))
+            .flat_map(|run| [run.kill_at.or(run.term_at), run.warn_at])
+            .flatten()
             .min()
     }
 
-    /// Enforces the timeouts: SIGTERM to the group, then SIGKILL.
-    pub fn on_deadline(&mut self, now: Instant) {
+    /// Enforces the timeouts: SIGTERM to the group, then SIGKILL. Returns
+    /// the runs that have just become long: tag, pid, how long so far.
+    pub fn on_deadline(&mut self, now: Instant) -> Vec<(usize, libc::pid_t, Duration)> {
+        let mut long = Vec::new();
         for run in &mut self.running {
+            if run.warn_at.is_some_and(|at| now >= at) {
+                run.warn_at = None;
+                long.push((run.tag, run.pid, now.saturating_duration_since(run.started)));
+            }
             if run.kill_at.is_some_and(|at| now >= at) {
                 emit!(RunEvent::StillRunning { pid: run.pid });
                 self.spawner.signal_group(run.pid, libc::SIGKILL);
@@ -251,6 +293,7 @@ impl Runner {
                 run.stopped = Some(Stopped::Timeout);
             }
         }
+        long
     }
 
     /// logs2eca is stopping: SIGTERM every running command's group now and
@@ -262,6 +305,7 @@ impl Runner {
                 self.spawner.signal_group(run.pid, libc::SIGTERM);
             }
             run.term_at = None;
+            run.warn_at = None;
             run.stopped.get_or_insert(Stopped::Shutdown);
             let kill_at = now + SHUTDOWN_KILL_GRACE;
             run.kill_at = Some(run.kill_at.map_or(kill_at, |at| at.min(kill_at)));

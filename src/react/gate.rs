@@ -145,9 +145,16 @@ pub struct KeySnapshot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Counting,
-    Waiting { seq: u64 },
+    Waiting {
+        seq: u64,
+    },
     Running,
-    Cooling { until: Time },
+    /// The run failed and waits to be retried (`--retry`): busy as while
+    /// running, but its slot is free for others meanwhile.
+    Backoff,
+    Cooling {
+        until: Time,
+    },
 }
 
 #[derive(Debug)]
@@ -288,21 +295,26 @@ impl<T: Held> Gate<T> {
             self.end_cooldown(id);
         }
         let verdict = match self.key(id).phase {
-            Phase::Running | Phase::Waiting { .. } if self.queues() => {
+            Phase::Running | Phase::Backoff | Phase::Waiting { .. } if self.queues() => {
                 self.enqueue(id, now, seq, hold)
             }
-            Phase::Running | Phase::Waiting { .. } | Phase::Cooling { .. } => self.suppress(id),
+            Phase::Running | Phase::Backoff | Phase::Waiting { .. } | Phase::Cooling { .. } => {
+                self.suppress(id)
+            }
             Phase::Counting => self.count(id, now, seq, true, reached, hold),
         };
         self.list(id);
         verdict
     }
 
-    /// The run of `key` ended at `now` (or could not start): its cooldown
-    /// begins and its slot is free. Call `next_ready` next.
+    /// The run of `key` ended at `now` (or could not start), for the last
+    /// time (no retry left): its cooldown begins and its slot is free.
+    /// Call `next_ready` next.
     pub fn finished(&mut self, id: KeyId, now: Time) {
-        debug_assert_eq!(self.key(id).phase, Phase::Running);
-        self.running = self.running.saturating_sub(1);
+        // A key given up on while backing off holds no slot.
+        if self.key(id).phase == Phase::Running {
+            self.running = self.running.saturating_sub(1);
+        }
         let wait = self.settings.wait;
         let until = now + wait;
         let key = self.key_mut(id);
@@ -361,6 +373,104 @@ impl<T: Held> Gate<T> {
             },
             payload,
         ))
+    }
+
+    /// The run of `id` failed and will be retried (`--retry`): the key
+    /// stays busy (its matches suppressed, or queued with `--wait 0`) but
+    /// its slot is free until [`Gate::resume`].
+    pub fn back_off(&mut self, id: KeyId) {
+        debug_assert_eq!(self.key(id).phase, Phase::Running);
+        self.running = self.running.saturating_sub(1);
+        self.key_mut(id).phase = Phase::Backoff;
+    }
+
+    /// A retry of `id` is due: takes a slot and makes the key run again.
+    /// `false` (nothing changed) while no slot is free or starts are held
+    /// back.
+    pub fn resume(&mut self, id: KeyId) -> bool {
+        if self.held_back || self.running >= self.settings.max_running {
+            return false;
+        }
+        debug_assert_eq!(self.key(id).phase, Phase::Backoff);
+        self.running += 1;
+        self.key_mut(id).phase = Phase::Running;
+        true
+    }
+
+    /// At start, a run of key `name` that the saved state says is to be
+    /// done again (interrupted, or waiting to be retried): the key is
+    /// tracked and busy as during a back-off, whatever the saved cooldown
+    /// said. `None` if the table is full of busy keys.
+    pub fn hold(&mut self, name: &[u8], now: Time) -> Option<KeyId> {
+        let name = &name[..name.len().min(MAX_KEY_LEN)];
+        let id = match self.by_name.get(name) {
+            Some(&id) => id,
+            None => self.admit(name, now)?,
+        };
+        self.unlist(id);
+        let key = self.key_mut(id);
+        match key.phase {
+            Phase::Cooling { until } => {
+                key.phase = Phase::Backoff;
+                self.cooling.remove(&(until, id));
+                self.reporting.remove(&(until, id));
+            }
+            Phase::Counting => {
+                key.phase = Phase::Backoff;
+                key.window.clear();
+            }
+            // Already busy: a second saved run of one key is not ours to
+            // hold (the state never has two).
+            Phase::Running | Phase::Backoff | Phase::Waiting { .. } => return None,
+        }
+        Some(id)
+    }
+
+    /// The key held by [`Gate::hold`] is free again (its undo ended): it
+    /// cools down if its last run's cooldown is not over, else it counts,
+    /// and what it queued meanwhile (`--wait 0`) goes on.
+    pub fn release(&mut self, id: KeyId, now: Time) {
+        if self.key(id).phase != Phase::Backoff {
+            return;
+        }
+        let wait = self.settings.wait;
+        let key = self.key_mut(id);
+        match key
+            .last_end
+            .map(|end| end + wait)
+            .filter(|&until| until > now)
+        {
+            Some(until) => {
+                key.phase = Phase::Cooling { until };
+                let report = key.unreported > 0;
+                self.cooling.insert((until, id));
+                if report {
+                    self.reporting.insert((until, id));
+                }
+            }
+            None => {
+                key.phase = Phase::Counting;
+                let count = std::mem::take(&mut key.unreported);
+                if count > 0 {
+                    let key = key.name.clone();
+                    self.notices.push(Notice::Suppressed { key, count });
+                }
+                self.replay(id);
+            }
+        }
+        self.list(id);
+    }
+
+    /// The id of the key `name`, if it is tracked.
+    pub fn id_of(&self, name: &[u8]) -> Option<KeyId> {
+        self.by_name
+            .get(&name[..name.len().min(MAX_KEY_LEN)])
+            .copied()
+    }
+
+    /// Matches of `id` suppressed since its last run started.
+    pub fn suppressed(&self, id: KeyId) -> u64 {
+        self.key(id).suppressed
     }
 
     /// When `on_deadline` has a suppressed count to report; `None` while
@@ -459,7 +569,7 @@ impl<T: Held> Gate<T> {
                 // before it) and must find the key free to trigger, not
                 // cooling.
                 last_end: match key.phase {
-                    Phase::Running => Some(ran_until(id)),
+                    Phase::Running | Phase::Backoff => Some(ran_until(id)),
                     _ => key.last_end,
                 },
                 suppressed: key.suppressed,
@@ -1135,6 +1245,75 @@ mod tests {
             g.on_match(&long[..MAX_KEY_LEN], t0, line("2")),
             Verdict::Suppressed
         );
+    }
+
+    #[test]
+    fn a_key_backing_off_stays_busy_with_its_slot_free() {
+        let t0 = Time::now();
+        let mut g = gate(Settings {
+            max_running: 1,
+            ..settings(WAIT)
+        });
+        let a = run(g.on_match(b"a", t0, line("a1"))).key;
+        g.back_off(a);
+        assert_eq!(g.running(), 0, "the slot is free");
+        assert_eq!(g.on_match(b"a", at(t0, 1), line("a2")), Verdict::Suppressed);
+        let b = run(g.on_match(b"b", at(t0, 2), line("b1"))).key;
+        assert!(!g.resume(a), "no slot while b runs");
+        g.finished(b, at(t0, 3));
+        assert!(g.resume(a));
+        assert_eq!(g.running(), 1);
+        g.finished(a, at(t0, 10));
+        assert_eq!(g.suppressed(a), 1);
+        // The cooldown counts from the last attempt's end.
+        assert_eq!(
+            g.on_match(b"a", at(t0, 3009), line("a3")),
+            Verdict::Suppressed
+        );
+        let next = run(g.on_match(b"a", at(t0, 3010), line("a4")));
+        assert_eq!(next.suppressed, 2);
+    }
+
+    /// A retry due while starts are held back (the last spawn is not saved
+    /// yet) waits as a trigger does, free slots or not.
+    #[test]
+    fn a_retry_waits_while_starts_are_held_back() {
+        let t0 = Time::now();
+        let mut g = gate(Settings {
+            max_running: 3,
+            ..settings(WAIT)
+        });
+        let a = run(g.on_match(b"a", t0, line("a1"))).key;
+        g.back_off(a);
+        g.hold_starts(true);
+        assert!(!g.resume(a), "held back");
+        assert_eq!(g.running(), 0);
+        g.hold_starts(false);
+        assert!(g.resume(a));
+        assert_eq!(g.running(), 1);
+    }
+
+    #[test]
+    fn a_held_key_is_busy_whatever_its_saved_cooldown() {
+        let t0 = Time::now();
+        let mut g = gate(settings(WAIT));
+        g.import([KeySnapshot {
+            key: b"k".to_vec(),
+            last_end: Some(t0),
+            suppressed: 0,
+            window: vec![],
+        }]);
+        let id = g.hold(b"k", t0).expect("held");
+        assert_eq!(g.hold(b"k", t0), None, "once");
+        assert_eq!(g.id_of(b"k"), Some(id));
+        assert_eq!(
+            g.on_match(b"k", at(t0, 5000), line("1")),
+            Verdict::Suppressed
+        );
+        assert_eq!(g.deadline(), None, "no cooldown left to report");
+        assert!(g.resume(id));
+        g.finished(id, at(t0, 5000));
+        run(g.on_match(b"k", at(t0, 8000), line("2")));
     }
 
     #[test]

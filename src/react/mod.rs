@@ -3,8 +3,10 @@
 //! itself (`action`), tied together per match by `reaction`.
 
 pub(crate) mod action;
+pub(crate) mod followup;
 pub mod gate;
 pub mod linetime;
 pub mod pattern;
 pub(crate) mod reaction;
+pub(crate) mod runs;
 pub(crate) mod spawn_error;

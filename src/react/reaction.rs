@@ -3,19 +3,20 @@
 //! printed. Reading never waits for a command: a match while it runs is
 //! counted or held, never waited for.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
 use regex::bytes::CaptureLocations;
 
 use crate::input::file::follow::LineOrigin;
-use crate::react::action::{self, Finished, MAX_ENV_VALUE, Runner, Spawner, Stopped, Trigger};
+use crate::react::action::{self, MAX_ENV_VALUE, Runner, Spawner, Trigger};
 use crate::react::gate::{
-    Gate, HELD_BYTES, Held, KeyId, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
+    Gate, HELD_BYTES, Held, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
 };
 use crate::react::linetime::Time;
 use crate::react::pattern::Pattern;
-use crate::report::counters::{CommandResult, Counters};
+use crate::react::runs::{Activity, JobSnapshot, Runs, UndoPlan};
+use crate::report::counters::Counters;
 use crate::report::event::{RunEvent, emit};
 use crate::report::printer::{Details, Printer};
 use crate::settings::config::Config;
@@ -40,7 +41,7 @@ enum Effect {
     /// once.
     Print(Printer),
     Run {
-        runner: Runner,
+        runs: Runs,
         file: String,
     },
 }
@@ -57,14 +58,10 @@ pub struct Reaction {
     key: Vec<u8>,
     locations: CaptureLocations,
     /// Counts every change of what the state file keeps of the reaction:
-    /// a match counted, suppressed, queued or printed, a command started
-    /// or ended. A save is due soon after each (see `persist`).
+    /// a match counted, suppressed, queued or printed (the runs count
+    /// their own starts and ends). A save is due soon after each (see
+    /// `persist`).
     generation: u64,
-    /// `--wait`.
-    cooldown: std::time::Duration,
-    /// The commands running: the line time their run counts from, and
-    /// when they started (a run of D ends at that line time + D).
-    running: HashMap<KeyId, (Time, Instant)>,
     /// Matches stamped after the time a running command's run has reached:
     /// a backlog (a restart, `--once`) read within moments of lines written
     /// over hours. A live run would have ended long before them, so they
@@ -86,6 +83,8 @@ pub struct Reaction {
     hold_until_saved: bool,
     /// The generation of the last spawn while it is not saved yet.
     unsaved_spawn: Option<u64>,
+    /// The runs' spawns and ends seen so far (a new one is not saved yet).
+    spawns_seen: u64,
 }
 
 impl Reaction {
@@ -96,10 +95,19 @@ impl Reaction {
             None => Effect::Print(Printer::new(
                 config.json.then(|| config.path_as_given.clone()),
             )),
-            Some(command) => Effect::Run {
-                runner: Runner::new(command.clone(), config.timeout, spawner),
-                file: config.path_as_given.clone(),
-            },
+            Some(command) => {
+                let mut runner = Runner::new(command.clone(), config.timeout, spawner);
+                runner.set_long_run(config.long_run);
+                let undo = config.undo.as_ref().map(|undo| UndoPlan {
+                    command: undo.command.clone(),
+                    after: undo.after,
+                    max_pending: gate_settings(config).max_keys,
+                });
+                Effect::Run {
+                    runs: Runs::new(runner, config.retry, undo, config.state_file.is_some()),
+                    file: config.path_as_given.clone(),
+                }
+            }
         };
         Reaction {
             gate: Gate::new(gate_settings(config)),
@@ -109,14 +117,13 @@ impl Reaction {
             key: Vec::new(),
             locations: config.matcher.pattern.capture_locations(),
             generation: 0,
-            cooldown: config.wait,
-            running: HashMap::new(),
             deferred: VecDeque::new(),
             dry_suppressed: Suppressed::default(),
             stopping: false,
             counters: Counters::new(SystemTime::now()),
             hold_until_saved: false,
             unsaved_spawn: None,
+            spawns_seen: 0,
         }
     }
 
@@ -125,6 +132,9 @@ impl Reaction {
     /// so that a crash repeats at most one command.
     pub fn hold_starts_until_saved(&mut self) {
         self.hold_until_saved = true;
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.hold_starts_after_spawns();
+        }
     }
 
     /// The generation of the last spawn, while no written save holds it.
@@ -134,7 +144,8 @@ impl Reaction {
 
     /// Does a start wait for the last spawn to be saved?
     pub fn waits_for_save(&self) -> bool {
-        self.unsaved_spawn.is_some() && self.gate.has_waiting()
+        let retries = matches!(&self.sink, Effect::Run { runs, .. } if runs.has_ready());
+        self.unsaved_spawn.is_some() && (self.gate.has_waiting() || retries)
     }
 
     /// The save that records the last spawn is written: what waited starts
@@ -278,7 +289,10 @@ impl Reaction {
     /// queued one after another, the line time their runs have reached
     /// falls behind the clock by what starting them costs.
     fn ahead_of_the_runs(&self, time: Time, now: Instant) -> bool {
-        if self.running.is_empty() || self.deferred.len() >= QUEUE_BOUND {
+        let Effect::Run { runs, .. } = &self.sink else {
+            return false;
+        };
+        if runs.running_since().next().is_none() || self.deferred.len() >= QUEUE_BOUND {
             return false;
         }
         if !self.deferred.is_empty() {
@@ -291,9 +305,11 @@ impl Reaction {
     /// The line time the runs in progress have reached (the earliest), with
     /// the slack live lines get.
     fn reached(&self, now: Instant) -> Option<Time> {
-        self.running
-            .values()
-            .map(|&(start, since)| start + now.saturating_duration_since(since) + RUN_SLACK)
+        let Effect::Run { runs, .. } = &self.sink else {
+            return None;
+        };
+        runs.running_since()
+            .map(|(_, start, since)| start + now.saturating_duration_since(since) + RUN_SLACK)
             .min()
     }
 
@@ -344,7 +360,7 @@ impl Reaction {
                 // A would-be run takes no time.
                 self.gate.finished(start.key, time);
             }
-            Effect::Run { runner, file } => {
+            Effect::Run { runs, file } => {
                 let env = action::match_env(&Trigger {
                     line,
                     file,
@@ -355,9 +371,12 @@ impl Reaction {
                     time: Some(time),
                     extra,
                 });
-                // What made the trigger: the key (with --key) and how
-                // many matches, as the command is told them.
-                let why = || match self.key_groups.is_empty() {
+                let started = runs.start_first(&mut self.gate, start.key, env, time, now);
+                // Logged after the spawn: the write to stderr (a pipe to
+                // the journal) is not on the path from match to action.
+                // What made the trigger: the key (with --key) and how many
+                // matches, as the command is told them.
+                let why = match self.key_groups.is_empty() {
                     true => format!("count {}", start.count),
                     false => format!(
                         "key '{}', count {}",
@@ -365,42 +384,67 @@ impl Reaction {
                         start.count
                     ),
                 };
-                // Logged after the spawn: the write to stderr (a pipe to
-                // the journal) is not on the path from match to action.
-                match runner.spawn(&env, start.key, now) {
-                    Ok(pid) => {
-                        self.running.insert(start.key, (time, now));
-                        emit!(RunEvent::Started {
-                            excerpt: excerpt(line),
-                            pid,
-                            why: why(),
-                        });
-                        if self.hold_until_saved {
-                            self.unsaved_spawn = Some(self.generation);
-                            self.gate.hold_starts(true);
-                        }
-                    }
-                    Err(err) => {
-                        emit!(RunEvent::CannotStart {
-                            excerpt: excerpt(line),
-                            error: err.to_string(),
-                            why: why(),
-                        });
-                        self.gate.finished(start.key, time);
-                        self.counters.on_command_end(CommandResult::Failed, None);
-                    }
+                match started {
+                    Ok(pid) => emit!(RunEvent::Started {
+                        excerpt: excerpt(line),
+                        pid,
+                        why,
+                    }),
+                    Err(err) => emit!(RunEvent::CannotStart {
+                        excerpt: excerpt(line),
+                        error: err.to_string(),
+                        why,
+                    }),
                 }
+                // A start that failed ended at once (counted, and its
+                // slot freed unless it is retried).
+                self.count_ended();
             }
         }
     }
 
-    /// Starts the triggers that waited for a slot, as slots are free; a
-    /// slot freed at line time `time` (a trigger's run counts from its own
-    /// line's time, or from when it got the slot if that is later).
+    /// Counts the runs that ended (or could not start) since the last
+    /// call, and notes a spawn not saved yet; returns the latest line time
+    /// a slot was freed at meanwhile.
+    fn count_ended(&mut self) -> Option<Time> {
+        self.note_spawns();
+        let Effect::Run { runs, .. } = &mut self.sink else {
+            return None;
+        };
+        for (result, duration) in runs.take_ended() {
+            self.counters.on_command_end(result, duration);
+        }
+        runs.take_freed()
+    }
+
+    /// With a state file, a spawn (a trigger's, a retry's or an undo's)
+    /// or the end of a run is one not saved yet: the runs held the next
+    /// starts back, until the save of this generation is written.
+    fn note_spawns(&mut self) {
+        let Effect::Run { runs, .. } = &self.sink else {
+            return;
+        };
+        let started = runs.changes();
+        if started != self.spawns_seen {
+            self.spawns_seen = started;
+            if self.hold_until_saved {
+                self.unsaved_spawn = Some(self.generation());
+            }
+        }
+    }
+
+    /// Starts the triggers that waited for a slot, as slots are free
+    /// (after the due retries, which waited longer); a slot freed at line
+    /// time `time` (a trigger's run counts from its own line's time, or
+    /// from when it got the slot if that is later).
     fn start_waiting(&mut self, time: Time, now: Instant) {
         if self.stopping {
             return;
         }
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.start_ready(&mut self.gate, now);
+        }
+        self.note_spawns();
         while let Some((start, held)) = self.gate.next_ready() {
             self.start(
                 start,
@@ -479,16 +523,10 @@ impl Reaction {
     /// The commands running now, as the state keeps them: process group,
     /// its leader's start time, key. One that ended meanwhile is left out.
     pub fn running_commands(&self) -> Vec<(libc::pid_t, u64, Vec<u8>)> {
-        let Effect::Run { runner, .. } = &self.sink else {
-            return Vec::new();
-        };
-        runner
-            .running()
-            .filter_map(|(pid, tag)| {
-                let ticks = action::start_ticks(pid)?;
-                Some((pid, ticks, self.gate.key_name(tag).to_vec()))
-            })
-            .collect()
+        match &self.sink {
+            Effect::Run { runs, .. } => runs.running_commands(),
+            Effect::Print(_) => Vec::new(),
+        }
     }
 
     /// Lines a dry run printed (that would have triggered).
@@ -499,18 +537,58 @@ impl Reaction {
         }
     }
 
-    /// Changes of what the state file keeps of the reaction so far.
+    /// Changes of what the state file keeps of the reaction so far, the
+    /// runs' starts and ends included.
     pub fn generation(&self) -> u64 {
-        self.generation
+        let runs = match &self.sink {
+            Effect::Run { runs, .. } => runs.changes(),
+            Effect::Print(_) => 0,
+        };
+        self.generation + runs
+    }
+
+    /// What the commands are doing now: running (for how long), retries
+    /// and undos pending. For `STATUS=`.
+    pub fn activity(&self, now: Instant) -> Activity {
+        match &self.sink {
+            Effect::Run { runs, .. } => runs.activity(now),
+            Effect::Print(_) => Activity::default(),
+        }
+    }
+
+    /// The runs to do or do again, for the state file.
+    pub fn export_jobs(&self, now: Instant, wall: SystemTime) -> Vec<JobSnapshot> {
+        match &self.sink {
+            Effect::Run { runs, .. } => runs.export(now, wall),
+            Effect::Print(_) => Vec::new(),
+        }
+    }
+
+    /// Restores the runs of a saved state, at start (before the held
+    /// matches: they were started earlier); what is due starts now.
+    pub fn import_jobs(&mut self, jobs: Vec<JobSnapshot>, now: Instant, wall: SystemTime) {
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.import(&mut self.gate, jobs, now, wall);
+        } else if !jobs.is_empty() {
+            log::warn!(
+                "{} saved run(s) of the command not done: this is a dry run",
+                jobs.len()
+            );
+        }
+        self.count_ended();
     }
 
     /// The keys' windows and cooldowns, for the state file: a command
-    /// running counts as ended now, its trigger's line time plus how long
-    /// it has run.
+    /// running (or backing off before a retry) counts as ended now, its
+    /// trigger's line time plus how long it has run.
     pub fn export_keys(&self, now: Instant) -> Vec<KeySnapshot> {
-        self.gate.export(|id| match self.running.get(&id) {
-            Some(&(time, since)) => time + now.saturating_duration_since(since),
-            None => Time::now(),
+        let runs = match &self.sink {
+            Effect::Run { runs, .. } => Some(runs),
+            Effect::Print(_) => None,
+        };
+        self.gate.export(|id| {
+            runs.and_then(|runs| runs.reached(id, self.gate.key_name(id), now))
+                .unwrap_or_else(Time::now)
         })
     }
 
@@ -527,12 +605,12 @@ impl Reaction {
     }
 
     pub fn is_running(&self) -> bool {
-        matches!(&self.sink, Effect::Run { runner, .. } if runner.is_running())
+        matches!(&self.sink, Effect::Run { runs, .. } if runs.is_running())
     }
 
     pub fn deadline(&self) -> Option<Instant> {
-        let runner = match &self.sink {
-            Effect::Run { runner, .. } => runner.deadline(),
+        let runs = match &self.sink {
+            Effect::Run { runs, .. } => runs.deadline(),
             Effect::Print(_) => None,
         };
         // The end of a cooldown is a line time: it comes when the clock
@@ -543,77 +621,49 @@ impl Reaction {
             .deadline()
             .filter(|_| !self.stopping)
             .map(|until| Instant::now() + until.saturating_duration_since(Time::now()));
-        [runner, cooldown].into_iter().flatten().min()
+        [runs, cooldown].into_iter().flatten().min()
     }
 
-    /// Timeouts, and with `caught_up` (every line written so far was read)
-    /// the ends of cooldowns: a backlog still to read may hold lines whose
-    /// times fall in a cooldown the clock has passed.
+    /// Timeouts, long runs, retries and undos that fell due, and with
+    /// `caught_up` (every line written so far was read) the ends of
+    /// cooldowns: a backlog still to read may hold lines whose times fall
+    /// in a cooldown the clock has passed. A run that has just become long
+    /// shows in the next `STATUS=` (see `activity`).
     pub fn on_deadline(&mut self, now: Instant, caught_up: bool) {
-        if let Effect::Run { runner, .. } = &mut self.sink {
-            runner.on_deadline(now);
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.on_deadline(&mut self.gate, now);
         }
         if caught_up {
             self.gate.on_deadline(Time::now());
+        }
+        // A retry or undo that could not start may have freed a slot.
+        if let Some(time) = self.count_ended() {
+            self.start_waiting(time, now);
         }
         self.log_notices();
     }
 
     /// SIGCHLD: reap, and start the cooldowns of the commands that ended.
     pub fn on_child_exit(&mut self, now: Instant) {
-        let Effect::Run { runner, .. } = &mut self.sink else {
+        let Effect::Run { runs, .. } = &mut self.sink else {
             // Only orphans adopted as PID 1 can have exited.
             action::reap_children(|_, _| {});
             return;
         };
-        let mut freed = None;
-        for finished in runner.reap(now) {
-            let end = self.end_run(&finished);
-            freed = freed.max(Some(end));
-        }
-        if let Some(time) = freed {
+        runs.on_child_exit(&mut self.gate, now);
+        if let Some(time) = self.count_ended() {
             self.start_waiting(time, now);
         }
         self.release_deferred(now);
         self.log_notices();
     }
 
-    /// A run that started at line time T and took D ends at T + D: its
-    /// cooldown counts from there.
-    fn end_run(&mut self, finished: &Finished) -> Time {
-        // The cooldown counts from here: a crash from now on must not
-        // restart it from the spawn (it would end too early). Without a
-        // cooldown the end changes nothing a restart needs.
-        if !self.cooldown.is_zero() {
-            self.generation += 1;
-        }
-        action::log_finished(finished);
-        self.count_end(finished);
-        let end = match self.running.remove(&finished.tag) {
-            Some((time, _)) => time + finished.duration,
-            None => Time::now(),
-        };
-        self.gate.finished(finished.tag, end);
-        end
-    }
-
-    fn count_end(&mut self, finished: &Finished) {
-        let stopped = finished.stopped.map(|why| match why {
-            Stopped::Timeout => CommandResult::Timeout,
-            Stopped::Shutdown => CommandResult::Killed,
-        });
-        let result = CommandResult::of(finished.status, stopped);
-        self.counters
-            .on_command_end(result, Some(finished.duration));
-    }
-
     /// When each running command started, as wall-clock time.
     pub fn running_since(&self, now: Instant, wall: SystemTime) -> Vec<SystemTime> {
-        let Effect::Run { runner, .. } = &self.sink else {
+        let Effect::Run { runs, .. } = &self.sink else {
             return Vec::new();
         };
-        runner
-            .started_at()
+        runs.started_at()
             .map(|at| {
                 wall.checked_sub(now.saturating_duration_since(at))
                     .unwrap_or(wall)
@@ -635,21 +685,38 @@ impl Reaction {
         matches!(self.sink, Effect::Print(_))
     }
 
-    /// Stopping: terminate the running commands.
+    /// Stopping: nothing new starts; running commands may finish within
+    /// the stop grace. `keep`: a state file keeps what is pending (else
+    /// the pending undos run now).
+    pub fn begin_stop(&mut self, keep: bool, now: Instant) {
+        self.stopping = true;
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.begin_stop(&mut self.gate, keep, now);
+        }
+        self.count_ended();
+    }
+
+    /// The stop grace is over: terminate the running commands.
     pub fn terminate(&mut self, now: Instant) {
         self.stopping = true;
-        if let Effect::Run { runner, .. } = &mut self.sink {
-            runner.terminate(now);
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.terminate(now);
         }
     }
 
-    /// The stop grace is over: kill what is left and wait for it.
+    /// The end of the stop: kill what is left and wait for it.
     pub fn kill(&mut self, now: Instant) {
-        if let Effect::Run { runner, .. } = &mut self.sink {
-            for finished in runner.kill_and_wait(now) {
-                action::log_finished(&finished);
-                self.count_end(&finished);
-            }
+        self.stopping = true;
+        if let Effect::Run { runs, .. } = &mut self.sink {
+            runs.kill(&mut self.gate, now);
+        }
+        self.count_ended();
+    }
+
+    /// The end of a run without a state file: what is lost, said once.
+    pub fn report_unkept(&self) {
+        if let Effect::Run { runs, .. } = &self.sink {
+            runs.report_unkept();
         }
     }
 }

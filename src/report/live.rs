@@ -179,6 +179,7 @@ mod tests {
                 rotated_open: 0,
                 counters: &self.counters,
                 running: Vec::new(),
+                long: Vec::new(),
                 keys: 1,
                 held: 0,
                 retries: 0,

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use crate::checkpoint::state::{FileRecord, GateRecord, KeyRecord, State};
+use crate::checkpoint::state::{FileRecord, GateRecord, KeyRecord, State, WallTime};
 use crate::error::{Error, Result};
 use crate::report::clock;
 
@@ -154,6 +154,11 @@ struct KeyView {
     cooldown_left: Option<Duration>,
     suppressed: u64,
     held: usize,
+    /// When a failed command of the key is retried (`--retry`).
+    retry_due: Option<SystemTime>,
+    /// When the key's undo runs (`--undo`); none while it waits for the
+    /// end of the key's command, which postponed it.
+    undo_due: Option<SystemTime>,
     /// The key's latest activity: the order keys are shown in.
     recent: SystemTime,
 }
@@ -172,6 +177,9 @@ struct Report {
     held_queued: usize,
     held_lines: Vec<String>,
     keys: Vec<KeyView>,
+    /// Retries backing off and undos pending.
+    retries: usize,
+    undos: usize,
 }
 
 /// How many held lines are listed.
@@ -210,6 +218,8 @@ impl Report {
                 })
                 .collect(),
             keys,
+            retries: pending(state, "do"),
+            undos: pending(state, "undo"),
         }
     }
 
@@ -278,6 +288,15 @@ impl Report {
                 );
             }
             row("settings", settings);
+        }
+        if self.retries + self.undos > 0 {
+            row(
+                "pending",
+                format!(
+                    "{} retry(ies), {} undo(s) (their times per key with --json)",
+                    self.retries, self.undos
+                ),
+            );
         }
         row(
             "held",
@@ -362,10 +381,8 @@ impl Report {
                     "cooldown_left_seconds": k.cooldown_left.map(|d| d.as_secs_f64()),
                     "suppressed": k.suppressed,
                     "held": k.held,
-                    // Filled in once failed commands are retried and
-                    // undo commands exist.
-                    "retry_due": Value::Null,
-                    "undo_due": Value::Null,
+                    "retry_due": k.retry_due.map(time),
+                    "undo_due": k.undo_due.map(time),
                 })
             })
             .collect();
@@ -391,6 +408,7 @@ impl Report {
                 "queued": self.held_queued,
                 "lines": self.held_lines,
             },
+            "pending": {"retries": self.retries, "undos": self.undos},
             "keys_tracked": self.keys.len(),
             "keys": keys,
         })
@@ -434,14 +452,37 @@ fn key_view(key: &KeyRecord, gate: Option<GateRecord>, now: SystemTime, state: &
         cooldown_left,
         suppressed: key.suppressed,
         held: state.held.iter().filter(|h| h.key == key.key).count(),
+        retry_due: job_due(state, "do", &key.key),
+        undo_due: job_due(state, "undo", &key.key),
         recent,
     }
+}
+
+/// How many runs of `action` the state has pending: retries backing off
+/// (not runs to do again at once), undos (postponed ones too).
+fn pending(state: &State, action: &str) -> usize {
+    state
+        .jobs
+        .iter()
+        .filter(|job| job.action == action && (action == "undo" || job.due_unix_ms.is_some()))
+        .count()
+}
+
+/// When the state's pending `action` run of `key` is due: a retry backing
+/// off, or an undo not postponed (a run to do at once has no time).
+fn job_due(state: &State, action: &str, key: &[u8]) -> Option<SystemTime> {
+    state
+        .jobs
+        .iter()
+        .find(|job| job.action == action && job.key == key && !job.held)
+        .and_then(|job| job.due_unix_ms)
+        .map(WallTime::to_system)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::state::{HeldRecord, RunningRecord, WallTime};
+    use crate::checkpoint::state::{HeldRecord, JobRecord, RunningRecord};
 
     fn at(ms: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
@@ -557,6 +598,53 @@ mod tests {
             ["cooling", "0", "19s", "no", "4", "0"]
         );
         assert!(!text.contains(" old "), "beyond the bound: {text}");
+    }
+
+    /// A retry backing off and an undo pending show their times per key
+    /// (`--json`) and their counts; an undo postponed by a run has none.
+    #[test]
+    fn retries_and_undos_pending_show_when_they_are_due() {
+        let mut with_jobs = state();
+        let job = |action: &str, key: &[u8], due: Option<u64>, held: bool| JobRecord {
+            action: action.to_owned(),
+            key: key.to_vec(),
+            env: Vec::new(),
+            attempt: 2,
+            due_unix_ms: due.map(WallTime::from_unix_ms),
+            held,
+        };
+        with_jobs.jobs = vec![
+            job("do", b"cooling", Some(130_000), false),
+            job("undo", b"counting", Some(3_700_000), false),
+            job("undo", b"busy", Some(3_600_000), true),
+            job("do", b"busy", None, false),
+        ];
+        let report = Report::gather(Path::new("/s/state.json"), &with_jobs, at(100_500), None);
+        let json = report.json(0);
+        let key = |name: &str| {
+            json["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|k| k["key"] == name)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(key("cooling")["retry_due"]["unix"], 130.0);
+        assert_eq!(key("cooling")["undo_due"], Value::Null);
+        assert_eq!(key("counting")["undo_due"]["utc"], "1970-01-01T01:01:40Z");
+        assert_eq!(key("busy")["undo_due"], Value::Null, "postponed");
+        assert_eq!(key("busy")["retry_due"], Value::Null, "to run at once");
+        assert_eq!(json["pending"], json!({"retries": 1, "undos": 2}));
+        assert!(
+            report
+                .text(0)
+                .contains("pending    1 retry(ies), 2 undo(s) (their times per key with --json)"),
+            "{}",
+            report.text(0)
+        );
+        let none = Report::gather(Path::new("/s/state.json"), &state(), at(100_500), None);
+        assert!(!none.text(0).contains("pending"));
     }
 
     #[test]

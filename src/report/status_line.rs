@@ -43,6 +43,15 @@ pub enum Reading<'a> {
     Journal { what: String, restarting: bool },
 }
 
+/// A command (or undo) running past the long-run warning (SPEC §4).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LongRun {
+    /// `do` or `undo`.
+    pub action: &'static str,
+    pub pid: i32,
+    pub since: SystemTime,
+}
+
 /// What the line says, gathered by the loop.
 #[derive(Debug, Clone)]
 pub struct Snapshot<'a> {
@@ -52,13 +61,15 @@ pub struct Snapshot<'a> {
     pub counters: &'a Counters,
     /// When each running command started.
     pub running: Vec<SystemTime>,
+    /// The running commands past the long-run warning.
+    pub long: Vec<LongRun>,
     pub keys: usize,
     /// Matches held: queued behind their key's run, or triggers waiting
     /// for a free slot.
     pub held: usize,
-    /// Retries due (a failed command run again); filled in by retries.
+    /// Retries pending (a failed command to run again).
     pub retries: usize,
-    /// Undo commands due; filled in by undos.
+    /// Undo commands pending.
     pub undos: usize,
     /// Is there a command at all (else a dry run prints).
     pub dry_run: bool,
@@ -70,6 +81,7 @@ impl Snapshot<'_> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         self.reading.hash(&mut hasher);
         self.running.hash(&mut hasher);
+        self.long.hash(&mut hasher);
         (
             self.rotated_open,
             self.counters.version(),
@@ -126,6 +138,14 @@ impl Snapshot<'_> {
                 self.running.len(),
                 clock::utc(oldest)
             )),
+        }
+        for run in &self.long {
+            parts.push(format!(
+                "{} (pid {}) running long, since {}",
+                run.action,
+                run.pid,
+                clock::utc(run.since)
+            ));
         }
         if self.keys > 1 {
             parts.push(format!("{} keys tracked", self.keys));
@@ -221,6 +241,7 @@ mod tests {
             rotated_open: 0,
             counters,
             running: Vec::new(),
+            long: Vec::new(),
             keys: 1,
             held: 0,
             retries: 0,
@@ -272,6 +293,24 @@ mod tests {
                 .contains("; command running since 2027-01-01T01:01:40Z;"),
             "{}",
             s.text()
+        );
+        s.long = vec![LongRun {
+            action: "do",
+            pid: 42,
+            since: wall(1_798_765_300),
+        }];
+        s.undos = 3;
+        assert!(
+            s.text().contains(
+                "; command running since 2027-01-01T01:01:40Z; \
+                 do (pid 42) running long, since 2027-01-01T01:01:40Z; 4 keys tracked;"
+            ),
+            "{}",
+            s.text()
+        );
+        assert!(
+            s.text()
+                .ends_with("; 1 retry(ies) pending; 3 undo(s) pending")
         );
     }
 

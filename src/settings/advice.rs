@@ -13,7 +13,9 @@ use crate::settings::cli::{SetBy, Setting};
 
 /// Variables logs2eca sets for its command, not settings: a logs2eca run
 /// by the command of another one inherits them and must not warn.
-pub const COMMAND_VARIABLES: [&str; 7] = [
+pub const COMMAND_VARIABLES: [&str; 9] = [
+    "LOGS2ECA_ACTION",
+    "LOGS2ECA_ATTEMPT",
     "LOGS2ECA_MATCH_LINE",
     "LOGS2ECA_MATCH_FILE",
     "LOGS2ECA_MATCH_TIME",
@@ -205,6 +207,7 @@ pub fn environment(
         .filter(|name| !known.contains(&name.as_str()))
         .filter(|name| !COMMAND_VARIABLES.contains(&name.as_str()))
         .filter(|name| !name.starts_with(GROUP_PREFIX))
+        .filter(|name| name != crate::settings::config::LONG_RUN_VAR)
         .collect();
     unknown.sort();
     unknown

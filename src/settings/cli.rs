@@ -112,6 +112,21 @@ pub struct Cli {
           allow_hyphen_values = true, value_parser = trimmed)]
     pub max_running: Option<String>,
 
+    /// Run a command that failed (a non-zero exit, its --timeout, a failed start) again, up to N more times, after DURATION, then 2x, 4x... longer; e.g. 3/10s [default: none].
+    #[arg(long, value_name = "N/DURATION", env = "LOGS2ECA_RETRY",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub retry: Option<String>,
+
+    /// After the command succeeds, run this command --undo-after later, with the same environment and LOGS2ECA_ACTION=undo; one pending undo per key, postponed by a new trigger [default: none].
+    #[arg(long, value_name = "CMD", env = "LOGS2ECA_UNDO",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub undo: Option<String>,
+
+    /// How long after the command's success its --undo runs (DURATION; required with --undo).
+    #[arg(long, value_name = "DURATION", env = "LOGS2ECA_UNDO_AFTER",
+          allow_hyphen_values = true, value_parser = trimmed)]
+    pub undo_after: Option<String>,
+
     /// What a line's time is, for windows, cooldowns and the state: auto (the timestamp it carries: RFC 3339/ISO 8601, syslog, Common Log Format, epoch seconds at its start), arrival (when it is read), or a strftime-style FORMAT [default: auto].
     #[arg(long, value_name = "TIME", env = "LOGS2ECA_TIME",
           allow_hyphen_values = true, value_parser = trimmed)]

@@ -12,13 +12,28 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::input::file::polling::Poll;
 use crate::input::journal;
-use crate::react::action::CommandLine;
+use crate::react::action::{CommandLine, LONG_RUN};
+use crate::react::followup::Retry;
 use crate::react::gate::Threshold;
 use crate::react::linetime::LineTimes;
 use crate::react::pattern::{Matcher, Pattern, Syntax};
 use crate::settings::advice;
 use crate::settings::cli::Cli;
 use crate::settings::duration::parse_duration;
+
+/// Not a setting: shortens [`LONG_RUN`] for the tests, which cannot wait a
+/// minute to see the warning.
+pub const LONG_RUN_VAR: &str = "LOGS2ECA_TEST_LONG_RUN";
+
+/// `--undo CMD --undo-after DURATION`.
+#[derive(Debug, Clone)]
+pub struct Undo {
+    pub command: CommandLine,
+    pub after: Duration,
+}
+
+/// The most retries `--retry` may ask for.
+pub const MAX_RETRIES: u32 = 100;
 
 /// The cooldown when none is given.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(3);
@@ -34,6 +49,13 @@ pub struct Config {
     pub command: Option<CommandLine>,
     pub wait: Duration,
     pub timeout: Option<Duration>,
+    /// `--retry`: failed runs are tried again.
+    pub retry: Option<Retry>,
+    /// `--undo` and `--undo-after`.
+    pub undo: Option<Undo>,
+    /// A run longer than this is logged as a warning and shown in
+    /// `STATUS=` ([`LONG_RUN`]; tests shorten it, see [`LONG_RUN_VAR`]).
+    pub long_run: Duration,
     pub from_beginning: bool,
     pub once: bool,
     /// `--json`: the dry run prints JSON objects, not lines.
@@ -135,6 +157,33 @@ impl Config {
             Some(value) => Some(parse_duration("--timeout", &value)?).filter(|t| !t.is_zero()),
             None => None,
         };
+        let retry = non_empty(cli.retry)
+            .map(|value| parse_retry(&value))
+            .transpose()?;
+        let undo = match (non_empty(cli.undo), non_empty(cli.undo_after)) {
+            (Some(undo), Some(after)) => Some(Undo {
+                command: parse_command_of("--undo", &undo)?,
+                after: parse_duration("--undo-after", &after)?,
+            }),
+            (Some(_), None) => {
+                return Err(Error::usage(
+                    "--undo needs --undo-after (or LOGS2ECA_UNDO_AFTER): when to undo",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(Error::usage(
+                    "--undo-after needs --undo (or LOGS2ECA_UNDO): what to run",
+                ));
+            }
+            (None, None) => None,
+        };
+        let long_run = match std::env::var(LONG_RUN_VAR)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+        {
+            Some(value) => parse_duration(LONG_RUN_VAR, value.trim())?,
+            None => LONG_RUN,
+        };
         let mut warnings = advice::pattern("--pattern", &pattern, &matcher.pattern, cli.literal);
         if let Some(exclude) = &matcher.exclude {
             warnings.extend(advice::pattern(
@@ -216,6 +265,9 @@ impl Config {
             command: if cli.dry_run { None } else { command },
             wait,
             timeout,
+            retry,
+            undo: if cli.dry_run { None } else { undo },
+            long_run,
             from_beginning: cli.from_beginning,
             // Standard input is read to its end either way.
             once: cli.once && !stdin,
@@ -368,16 +420,27 @@ fn stream_settings(
 /// Splits the command like a shell would (quotes, escapes) without running
 /// one, and makes sure its program can be executed.
 fn parse_command(command: &str) -> Result<CommandLine> {
+    parse_command_of("--command", command)
+}
+
+/// A command setting (`flag`: `--command`, `--undo`), split and its
+/// program found.
+fn parse_command_of(flag: &str, command: &str) -> Result<CommandLine> {
     let argv = shell_words::split(command)
-        .map_err(|err| Error::usage(format!("invalid --command '{command}': {err}")))?;
+        .map_err(|err| Error::usage(format!("invalid {flag} '{command}': {err}")))?;
     let Some(program) = argv.first().filter(|p| !p.is_empty()) else {
-        return Err(Error::usage("empty --command"));
+        return Err(Error::usage(format!("empty {flag}")));
+    };
+    let what = if flag == "--command" {
+        "command"
+    } else {
+        "undo"
     };
     let program = find_program(program).map_err(|why| {
         let hint = advice::quoted_command_hint(&argv)
-            .map(|hint| format!("; the command {hint}"))
+            .map(|hint| format!("; the {what} {hint}"))
             .unwrap_or_default();
-        Error::usage(format!("command '{program}': {why}{hint}"))
+        Error::usage(format!("{what} '{program}': {why}{hint}"))
     })?;
     Ok(CommandLine { program, argv })
 }
@@ -487,6 +550,29 @@ fn parse_threshold(value: &str) -> Result<Threshold> {
         return Err(invalid("the window must be longer than 0"));
     }
     Ok(Threshold { count, window })
+}
+
+/// `N/DURATION`: N more attempts at most, the first after DURATION.
+fn parse_retry(value: &str) -> Result<Retry> {
+    let invalid = |why: &str| {
+        Error::usage(format!(
+            "invalid --retry '{value}': {why} (expected N/DURATION, like 3/10s)"
+        ))
+    };
+    let Some((times, first)) = value.split_once('/') else {
+        return Err(invalid("the first delay is missing"));
+    };
+    let times = times.trim();
+    let times: u32 = match times.parse() {
+        Ok(n) if times.bytes().all(|b| b.is_ascii_digit()) && (1..=MAX_RETRIES).contains(&n) => n,
+        _ => {
+            return Err(invalid(&format!(
+                "N must be a whole number from 1 to {MAX_RETRIES}"
+            )));
+        }
+    };
+    let first = parse_duration("--retry", first.trim())?;
+    Ok(Retry { times, first })
 }
 
 /// `GROUP[,GROUP...]`: names or numbers of capture groups the pattern has.

@@ -63,6 +63,8 @@ fn match_details_reach_the_command_environment() {
         ("LOGS2ECA_GROUP_user", "alice"),
         ("LOGS2ECA_SUPPRESSED", "0"),
         ("LOGS2ECA_COUNT", "1"),
+        ("LOGS2ECA_ACTION", "do"),
+        ("LOGS2ECA_ATTEMPT", "1"),
         // The line's own time, in UTC (§11).
         ("LOGS2ECA_MATCH_TIME", "2025-06-01T08:00:00.25Z"),
     ]

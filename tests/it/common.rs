@@ -500,6 +500,20 @@ impl Daemon {
     /// consumed.
     #[track_caller]
     pub fn expect_notify(&mut self, state: &str) -> String {
+        self.expect_notify_line(state, |line| line == state)
+    }
+
+    /// Waits for a notify datagram that has a line starting with `prefix`
+    /// and returns that line; the datagrams before it are consumed.
+    #[track_caller]
+    pub fn expect_notify_starting(&mut self, prefix: &str) -> String {
+        let message = self.expect_notify_line(prefix, |line| line.starts_with(prefix));
+        let line = message.lines().find(|line| line.starts_with(prefix));
+        line.unwrap_or_default().to_owned()
+    }
+
+    #[track_caller]
+    fn expect_notify_line(&mut self, state: &str, wanted: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + TIMEOUT;
         let mut skipped = Vec::new();
         loop {
@@ -514,7 +528,7 @@ impl Daemon {
                 Err(e) if is_timeout(&e) => continue,
                 Err(e) => panic!("recv on the notify socket: {e}"),
             };
-            if message.lines().any(|line| line == state) {
+            if message.lines().any(&wanted) {
                 return message;
             }
             skipped.push(message);
@@ -647,10 +661,20 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         if self.status.is_none() {
-            // Politely first, so that the daemon stops its commands too.
+            // Politely first, so that the daemon stops its commands too;
+            // asked again, it stops them at once instead of letting them
+            // finish within its stop grace.
             self.signal(libc::SIGTERM);
             self.signal(libc::SIGCONT);
-            if wait_child(&mut self.child, Duration::from_secs(2)).is_none() {
+            let mut stopped = false;
+            for _ in 0..20 {
+                if wait_child(&mut self.child, Duration::from_millis(100)).is_some() {
+                    stopped = true;
+                    break;
+                }
+                self.signal(libc::SIGTERM);
+            }
+            if !stopped {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
             }

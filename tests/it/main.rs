@@ -5,6 +5,7 @@
 mod common;
 
 mod action;
+mod actions;
 mod check;
 mod completions;
 mod container;

@@ -7,8 +7,8 @@ use std::thread;
 use std::time::Duration;
 
 use crate::common::{
-    COMMAND_EXITED, Daemon, GROUP_COMMAND, LOG, Sandbox, clean_command, context_switches, poll,
-    run, run_to_completion, wait_for_group_command, wait_for_group_gone, zombie_children,
+    COMMAND_EXITED, Daemon, LOG, Sandbox, clean_command, context_switches, poll, run,
+    run_to_completion, wait_for_group_gone, zombie_children,
 };
 
 const DRY_RUN: [&str; 5] = ["-n", "-l", LOG, "-p", "ERROR"];
@@ -36,24 +36,29 @@ fn ready_is_sent_on_abstract_notify_socket() {
     daemon.expect_line("ERROR right after READY=1");
 }
 
-/// Stops the daemon with `signal` while a command runs: exit 0 within a
-/// second, STOPPING=1 sent, and nothing left of the command's group.
+/// Stops the daemon with `signal` while a command runs: the command
+/// finishes (the stop grace), then the daemon exits 0, STOPPING=1 sent,
+/// and nothing left of the command's group.
 fn check_stop_signal(signal: i32) {
     let sandbox = Sandbox::new();
     sandbox.write(LOG, "");
+    let command = "sh -c 'echo $$ > cmd.pid; sleep 0.5; echo finished > done.txt'";
     let mut daemon = Daemon::start(
         &sandbox,
-        ["-l", LOG, "-p", "ERROR", "-w", "0", "-c", GROUP_COMMAND],
+        ["-l", LOG, "-p", "ERROR", "-w", "0", "-c", command],
     );
     sandbox.append(LOG, "ERROR start the command\n");
-    let pgid = wait_for_group_command(&sandbox);
+    let pgid = crate::common::wait_for_pid_file(&sandbox, "cmd.pid");
 
     daemon.signal(signal);
-    let status = daemon.wait_exit(Duration::from_secs(1));
+    let status = daemon.wait_exit(crate::common::TIMEOUT);
     assert_eq!(status.code(), Some(0), "exit status {status:?}");
+    assert_eq!(
+        sandbox.read("done.txt").as_deref(),
+        Some("finished\n"),
+        "the command was let finish"
+    );
     daemon.expect_notify("STOPPING=1");
-    // The daemon SIGKILLs what is left before it exits; give the kernel a
-    // moment to finish those processes off.
     wait_for_group_gone(pgid, Duration::from_secs(1));
 }
 
@@ -81,6 +86,8 @@ fn a_second_stop_signal_stops_at_once_and_kills_the_group() {
     );
     sandbox.append(LOG, "ERROR start the command\n");
     let pgid = crate::common::wait_for_pid_file(&sandbox, "pgid");
+    // Stopping lets the command finish (it would not: it loops); the second
+    // signal does not wait for that.
     daemon.signal(libc::SIGTERM);
     daemon.wait_for_log(&["received SIGTERM: stopping"]);
     daemon.signal(libc::SIGINT);

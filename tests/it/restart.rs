@@ -54,10 +54,19 @@ fn stop(mut daemon: Daemon) {
     assert_eq!(daemon.wait_exit(TIMEOUT).code(), Some(0));
 }
 
-/// Records the line that made the run, then runs for long: the process
-/// groups are listed in `pgids`, for [`kill_commands`].
-const RECORD_AND_STAY: &str =
-    r#"sh -c 'echo $$ >> pgids; printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; exec sleep 30'"#;
+/// Records the line that made the run, then runs for as long as the file
+/// `hold` exists: the process groups are listed in `pgids`, for
+/// [`kill_commands`].
+const RECORD_AND_STAY: &str = r#"sh -c 'echo $$ >> pgids; printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; while [ -e hold ]; do sleep 0.02; done'"#;
+
+/// Stops the daemon while a [`RECORD_AND_STAY`] command runs: SIGTERM,
+/// then `hold` goes, so the command finishes within the stop grace.
+fn stop_letting_finish(mut daemon: Daemon, sandbox: &Sandbox) {
+    daemon.signal(libc::SIGTERM);
+    daemon.wait_for_log(&["received SIGTERM: stopping"]);
+    fs::remove_file(sandbox.path("hold")).unwrap();
+    assert_eq!(daemon.wait_exit(TIMEOUT).code(), Some(0));
+}
 
 /// Kills the process groups of the commands a SIGKILLed daemon left behind
 /// (at least `n` of them), as a supervisor would before a restart.
@@ -255,8 +264,8 @@ fn sigkill_under_a_steady_writer_loses_nothing() {
     let twice: Vec<usize> = (0..written).filter(|&n| counts[n] > 1).collect();
     assert!(lost.is_empty(), "never run: {lost:?}");
     assert!(
-        twice.len() <= 3 && counts.iter().all(|&c| c <= 2),
-        "at most the one run per crash that was spawned but not saved: {twice:?}"
+        twice.len() <= 6 && counts.iter().all(|&c| c <= 2),
+        "at most the runs per crash that started or ended but were not saved: {twice:?}"
     );
     eprintln!("3 SIGKILLs, {written} numbered matches, run twice: {twice:?}");
 }
@@ -324,7 +333,18 @@ fn idle_with_a_state_file_wakes_up_and_writes_nothing() {
     crate::common::wait_until("the state to hold ERROR 1", || {
         let state = sandbox.read(STATE)?;
         let end = fs::metadata(sandbox.log()).ok()?.len();
-        state.contains(&format!("\"offset\":{end}")).then_some(())
+        // ...and the save that follows the command's end.
+        (state.contains(&format!("\"offset\":{end}")) && !state.contains("\"jobs\"")).then_some(())
+    });
+    // The saver finishes that write (its fsync of the directory) after
+    // the file is in place: let the threads settle (bounded) first.
+    let mut last = context_switches(daemon.pid());
+    crate::common::poll(Duration::from_secs(5), || {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = context_switches(daemon.pid());
+        let settled = now == last;
+        last = now;
+        settled.then_some(())
     });
     // The state is renamed into place before the saver syncs its
     // directory and goes back to sleep: let it finish that write.
@@ -398,10 +418,12 @@ fn a_position_saved_inside_an_overlong_line_is_its_start() {
 /// A match queued behind a running command (`-w 0`) when logs2eca is
 /// stopped is not started during the stop, only to be killed: it stays
 /// queued in the saved state, and runs after the next start, once.
+/// With `--wait 0`, a match queued at a stop is not started during the
+/// stop, which lets the running command finish: the restart runs it.
 #[test]
 fn a_match_queued_at_a_stop_runs_after_the_restart() {
     let sandbox = sandbox();
-    let slow = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; exec sleep 30'"#;
+    sandbox.write("hold", "");
     let args = [
         "-l",
         LOG,
@@ -410,7 +432,7 @@ fn a_match_queued_at_a_stop_runs_after_the_restart() {
         "-w",
         "0",
         "-c",
-        slow,
+        RECORD_AND_STAY,
         "--state-file",
         STATE,
         "-v",
@@ -419,7 +441,7 @@ fn a_match_queued_at_a_stop_runs_after_the_restart() {
     sandbox.append(LOG, "ERROR A\nERROR B queued\n");
     sandbox.wait_for_lines("runs.txt", 1);
     daemon.wait_for_log(&["queued: ERROR B queued"]);
-    stop(daemon);
+    stop_letting_finish(daemon, &sandbox);
     assert_eq!(
         sandbox.wait_for_lines("runs.txt", 1),
         ["ERROR A"],
@@ -434,7 +456,8 @@ fn a_match_queued_at_a_stop_runs_after_the_restart() {
 
 /// A trigger waiting for a free slot when the daemon is killed has not
 /// run: after the restart its key is not cooling down as if it had, and
-/// its line, read again, runs the command.
+/// its line, read again, runs the command, after the one that was running
+/// (lost with the crash, so run again).
 #[test]
 fn a_trigger_waiting_for_a_slot_at_a_crash_runs_after_the_restart() {
     let sandbox = sandbox();
@@ -454,6 +477,7 @@ fn a_trigger_waiting_for_a_slot_at_a_crash_runs_after_the_restart() {
         STATE,
         "-v",
     ];
+    sandbox.write("hold", "");
     let mut daemon = Daemon::start(&sandbox, args);
     sandbox.append(LOG, "ERR A first\n");
     sandbox.wait_for_lines("runs.txt", 1);
@@ -467,15 +491,19 @@ fn a_trigger_waiting_for_a_slot_at_a_crash_runs_after_the_restart() {
     daemon.wait_exit(TIMEOUT);
     // What a supervisor does before a restart: the unit's processes go.
     kill_commands(&sandbox, 1);
+    fs::remove_file(sandbox.path("hold")).unwrap();
     let _daemon = Daemon::start(&sandbox, args);
-    let runs = sandbox.wait_for_lines("runs.txt", 2);
-    assert_eq!(runs, ["ERR A first", "ERR B waits for the slot"]);
-    kill_commands(&sandbox, 2);
+    let runs = sandbox.wait_for_lines("runs.txt", 3);
+    assert_eq!(
+        runs,
+        ["ERR A first", "ERR A first", "ERR B waits for the slot"]
+    );
 }
 
 /// With keys, matches held for one key (queued behind its running command)
-/// are kept in the state as matches: a crash and a restart run them, and
-/// run nothing again for the other keys, whose lines came after them.
+/// are kept in the state as matches: a crash and a restart run them once,
+/// and the commands that were running (lost with the crash) once more,
+/// and nothing else again for the other keys, whose lines came after them.
 #[test]
 fn held_matches_of_one_key_do_not_rerun_the_other_keys_after_a_crash() {
     let sandbox = sandbox();
@@ -497,34 +525,52 @@ fn held_matches_of_one_key_do_not_rerun_the_other_keys_after_a_crash() {
         STATE,
         "-v",
     ];
+    sandbox.write("hold", "");
     let mut daemon = Daemon::start(&sandbox, args);
     sandbox.append(LOG, "ERR A 1\nERR A 2 queued\nERR B 1\n");
     sandbox.wait_for_lines("runs.txt", 2);
     daemon.wait_for_log(&["queued: ERR A 2 queued"]);
     // B starts once the save of A's spawn is written: wait for the save
-    // of B's spawn too (B no longer held), or the crash would repeat B.
+    // of B's spawn too (B no longer held, its run kept to run again), or
+    // the crash would repeat B.
     crate::common::wait_until("the state to hold the queued match", || {
-        let state = sandbox.read(STATE)?;
+        let text = sandbox.read(STATE)?;
+        let state: serde_json::Value = serde_json::from_str(&text).ok()?;
         let end = fs::metadata(sandbox.log()).ok()?.len();
-        (state.contains("ERR A 2 queued")
-            && !state.contains("ERR B 1")
-            && state.contains(&format!("\"offset\":{end},")))
-        .then_some(())
+        let held: Vec<&str> = state["held"]
+            .as_array()?
+            .iter()
+            .filter_map(|h| h["line"].as_str())
+            .collect();
+        let b_runs = state["jobs"]
+            .as_array()?
+            .iter()
+            .any(|job| job["action"] == "do" && job["key"] == "B");
+        (held == ["ERR A 2 queued"] && b_runs && text.contains(&format!("\"offset\":{end},")))
+            .then_some(())
     });
     daemon.signal(libc::SIGKILL);
     daemon.wait_exit(TIMEOUT);
     kill_commands(&sandbox, 2);
     wait_for_unlocked(&sandbox);
+    fs::remove_file(sandbox.path("hold")).unwrap();
     let _daemon = Daemon::start(&sandbox, args);
-    let runs = runs_up_to(&sandbox, "ERR C sentinel");
+    // Key A's sentinel is queued behind A's runs: it comes after them.
+    let runs = runs_up_to(&sandbox, "ERR A sentinel");
     let mut sorted = runs.clone();
     sorted.sort();
     assert_eq!(
         sorted,
-        ["ERR A 1", "ERR A 2 queued", "ERR B 1", "ERR C sentinel"],
-        "each once: {runs:?}"
+        [
+            "ERR A 1",
+            "ERR A 1",
+            "ERR A 2 queued",
+            "ERR A sentinel",
+            "ERR B 1",
+            "ERR B 1"
+        ],
+        "the running ones twice, the rest once: {runs:?}"
     );
-    kill_commands(&sandbox, 1);
 }
 
 /// A trigger that had reached `--threshold` and waited for a slot when
@@ -533,8 +579,7 @@ fn held_matches_of_one_key_do_not_rerun_the_other_keys_after_a_crash() {
 #[test]
 fn a_waiting_trigger_over_a_threshold_runs_after_a_restart() {
     let sandbox = sandbox();
-    let slow =
-        r#"sh -c 'echo $$ >> pgids; printf "%s\n" "$LOGS2ECA_KEY" >> runs.txt; exec sleep 30'"#;
+    let slow = r#"sh -c 'printf "%s\n" "$LOGS2ECA_KEY" >> runs.txt; while [ -e hold ]; do sleep 0.02; done'"#;
     let args = [
         "-l",
         LOG,
@@ -552,14 +597,14 @@ fn a_waiting_trigger_over_a_threshold_runs_after_a_restart() {
         STATE,
         "-v",
     ];
+    sandbox.write("hold", "");
     let daemon = Daemon::start(&sandbox, args);
     sandbox.append(LOG, "k=a\nk=a\nk=b\nk=b\n");
     sandbox.wait_for_lines("runs.txt", 1);
     daemon.wait_for_log(&["waiting for a free slot: k=b"]);
-    stop(daemon);
+    stop_letting_finish(daemon, &sandbox);
     let _daemon = Daemon::start(&sandbox, args);
     assert_eq!(sandbox.wait_for_lines("runs.txt", 2), ["a", "b"]);
-    kill_commands(&sandbox, 1);
 }
 
 /// Held matches go through this run's pattern again: a line the new
@@ -567,7 +612,7 @@ fn a_waiting_trigger_over_a_threshold_runs_after_a_restart() {
 #[test]
 fn held_matches_the_new_settings_refuse_are_dropped_at_start() {
     let sandbox = sandbox();
-    let slow = r#"sh -c 'printf "%s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; exec sleep 30'"#;
+    sandbox.write("hold", "");
     let args = [
         "-l",
         LOG,
@@ -576,7 +621,7 @@ fn held_matches_the_new_settings_refuse_are_dropped_at_start() {
         "-w",
         "0",
         "-c",
-        slow,
+        RECORD_AND_STAY,
         "--state-file",
         STATE,
         "-v",
@@ -585,7 +630,7 @@ fn held_matches_the_new_settings_refuse_are_dropped_at_start() {
     sandbox.append(LOG, "ERROR one\nERROR two noisy\nERROR three\n");
     sandbox.wait_for_lines("runs.txt", 1);
     daemon.wait_for_log(&["queued: ERROR three"]);
-    stop(daemon);
+    stop_letting_finish(daemon, &sandbox);
     let restart = [&args[..], &["-x", "noisy"]].concat();
     let daemon = Daemon::start(&sandbox, restart);
     daemon.wait_for_log(&["1 held match(es) from the saved state no longer match"]);
@@ -660,10 +705,12 @@ fn alive(pid: i32) -> bool {
 /// A command still running when the daemon was killed (its group survives
 /// a SIGKILL of the daemon) is ended at the next start before its key can
 /// run again (D1): never two instances of the command at once. Its process
-/// group and start time are in the state, saved right after the spawn.
+/// group and start time are in the state, saved right after the spawn; so
+/// is the run itself, which is then done again.
 #[test]
 fn a_command_left_running_by_a_crash_is_ended_before_its_key_runs_again() {
     let sandbox = sandbox();
+    sandbox.write("hold", "");
     let args = [
         "-l",
         LOG,
@@ -696,9 +743,14 @@ fn a_command_left_running_by_a_crash_is_ended_before_its_key_runs_again() {
     crate::common::wait_until("the old command to be gone", || {
         (!alive(pgid)).then_some(())
     });
-    let runs = expect_run(&sandbox, 2, "ERROR two");
-    assert_eq!(runs, ["ERROR one", "ERROR two"]);
-    kill_commands(&sandbox, 2);
+    // Then run again, alone: the old one was gone first.
+    assert_eq!(
+        sandbox.wait_for_lines("runs.txt", 2),
+        ["ERROR one", "ERROR one"]
+    );
+    fs::remove_file(sandbox.path("hold")).unwrap();
+    let runs = expect_run(&sandbox, 3, "ERROR two");
+    assert_eq!(runs, ["ERROR one", "ERROR one", "ERROR two"]);
 }
 
 // ---------------------------------------------------------------------------
@@ -984,8 +1036,12 @@ fn sigkill_during_runs_runs_every_line_and_never_two_at_once() {
     eprintln!("{KILLS} SIGKILLs during runs, {written} lines, run twice: {twice:?}");
     assert_eq!(sandbox.read("overlaps"), None, "two commands ran at once");
     assert!(lost.is_empty(), "never run: {lost:?}");
+    // A command a kill ends runs again from its start (SPEC §4): if the
+    // next kill finds it running again, it runs once more. Still one run
+    // again per kill at most.
+    let repeats: usize = times.iter().map(|&t: &usize| t.saturating_sub(1)).sum();
     assert!(
-        twice.len() <= KILLS && times.iter().all(|&t| t <= 2),
-        "run again beyond one per kill: {twice:?}"
+        repeats <= KILLS,
+        "run again beyond one per kill: {twice:?} ({repeats} repeats)"
     );
 }

@@ -239,7 +239,9 @@ fn d12_a_held_match_past_the_cut_survives_a_restart() {
     let sandbox = Sandbox::new();
     fs::create_dir(sandbox.path("state")).unwrap();
     sandbox.write(LOG, "");
-    let slow = r#"sh -c 'printf "%.10s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; exec sleep 30'"#;
+    // Stays while `hold` exists: the stop lets it finish once it is gone.
+    sandbox.write("hold", "");
+    let slow = r#"sh -c 'printf "%.10s\n" "$LOGS2ECA_MATCH_LINE" >> runs.txt; while [ -e hold ]; do sleep 0.02; done'"#;
     let args = [
         "-l",
         LOG,
@@ -259,6 +261,8 @@ fn d12_a_held_match_past_the_cut_survives_a_restart() {
     sandbox.append(LOG, format!("{} MARK held\n", "y".repeat(70_000)));
     daemon.wait_for_log(&["queued: yyyy"]);
     daemon.signal(libc::SIGTERM);
+    daemon.wait_for_log(&["received SIGTERM: stopping"]);
+    fs::remove_file(sandbox.path("hold")).unwrap();
     assert_eq!(daemon.wait_exit(TIMEOUT).code(), Some(0));
     let _daemon = Daemon::start(&sandbox, args);
     assert_eq!(

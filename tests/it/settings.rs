@@ -467,6 +467,47 @@ fn bad_input_exits_2_with_one_line() {
             &["-l", LOG, "-p", "ERROR", "-c", "./not-executable"],
             &["not-executable", "not executable"],
         ),
+        (
+            "--retry without a delay",
+            &["-l", LOG, "-p", "ERROR", "-c", "true", "--retry", "3"],
+            &["--retry '3'", "N/DURATION"],
+        ),
+        (
+            "--retry of none",
+            &["-l", LOG, "-p", "ERROR", "-c", "true", "--retry", "0/1s"],
+            &["--retry '0/1s'", "from 1 to 100"],
+        ),
+        (
+            "--retry with a bad delay",
+            &["-l", LOG, "-p", "ERROR", "-c", "true", "--retry", "3/-1s"],
+            &["--retry"],
+        ),
+        (
+            "--undo without --undo-after",
+            &["-l", LOG, "-p", "ERROR", "-c", "true", "--undo", "true"],
+            &["--undo needs --undo-after"],
+        ),
+        (
+            "--undo-after without --undo",
+            &["-l", LOG, "-p", "ERROR", "-c", "true", "--undo-after", "1h"],
+            &["--undo-after needs --undo"],
+        ),
+        (
+            "undo program not found",
+            &[
+                "-l",
+                LOG,
+                "-p",
+                "ERROR",
+                "-c",
+                "true",
+                "--undo",
+                "no-such-undo-logs2eca",
+                "--undo-after",
+                "1h",
+            ],
+            &["undo 'no-such-undo-logs2eca'", "not found"],
+        ),
     ];
     for (name, args, fragments) in cases {
         assert_error(&run(&sandbox, args, &[]), 2, fragments, name);

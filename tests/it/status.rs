@@ -219,6 +219,9 @@ fn status_reads_the_state_of_a_running_daemon_and_of_a_stopped_one() {
     );
 
     // Stopped: the last save is still read, and the cooldown still holds.
+    // b's command still runs: asked again, the stop does not wait for it.
+    daemon.signal(libc::SIGTERM);
+    daemon.wait_for_log(&["letting the running command(s) finish"]);
     daemon.signal(libc::SIGTERM);
     assert!(daemon.wait_exit(TIMEOUT).success());
     let stopped = status_json(&sandbox, &["./state.json"]);
@@ -392,6 +395,9 @@ fn the_metrics_file_counts_what_happened_and_promtool_accepts_it() {
         let text = fs::read_to_string(&path).ok()?;
         (metric(&text, "logs2eca_commands_running", "") == 1.0).then_some(())
     });
+    // Asked twice, the stop does not wait for the command (its grace).
+    daemon.signal(libc::SIGTERM);
+    daemon.wait_for_log(&["letting the running command(s) finish"]);
     daemon.signal(libc::SIGTERM);
     assert!(daemon.wait_exit(TIMEOUT).success());
     let text = fs::read_to_string(&path).unwrap();

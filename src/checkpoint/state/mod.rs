@@ -56,6 +56,12 @@ pub struct State {
     /// any (`--key`; without it, the one key is the empty one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyRecord>,
+    /// Runs to do or to do again (SPEC §4): commands that were running or
+    /// that a stop interrupted (at once at the next start), retries backing
+    /// off and undos not due yet (at their times). A state without them
+    /// (an older one) reads as none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobRecord>,
     /// The commands running when the state was saved: what identifies
     /// each (its process group and its leader's start time), so that a
     /// start after a crash can end one still running before its key runs
@@ -113,6 +119,7 @@ impl State {
             rotated_dirs: Vec::new(),
             held: Vec::new(),
             keys: Vec::new(),
+            jobs: Vec::new(),
             running: Vec::new(),
             gate: None,
             journal: None,
@@ -243,6 +250,34 @@ pub struct KeyRecord {
     /// oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub window_unix_ms: Vec<WallTime>,
+}
+
+/// A run of the command (`do`) or of its undo (`undo`) still to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// `do` or `undo`.
+    pub action: String,
+    #[serde(with = "encoding::bytes")]
+    pub key: Vec<u8>,
+    /// The match's variables the run is given, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvRecord>,
+    /// `LOGS2ECA_ATTEMPT`, from 1.
+    pub attempt: u32,
+    /// When it is due; none: at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_unix_ms: Option<WallTime>,
+    /// An undo held back until its key's command, to run again, ends.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
+}
+
+/// One variable of a run's environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvRecord {
+    pub name: String,
+    #[serde(with = "encoding::bytes")]
+    pub value: Vec<u8>,
 }
 
 /// A wall-clock time in milliseconds since the Unix epoch: exact in JSON,

@@ -599,3 +599,35 @@ fn a_full_disk_fails_saves_quietly_keeps_the_old_state_and_recovers() {
         assert_eq!(State::from_json(&fs::read(&path).unwrap()), Ok(state));
     });
 }
+
+/// The runs still to do survive the document's round trip, bytes and all;
+/// a state written before they were kept (no `jobs`) reads as having none.
+#[test]
+fn jobs_round_trip_and_an_older_state_has_none() {
+    let mut state = State::new(Path::new("/var/log/a.log"), WallTime::from_unix_ms(5));
+    state.jobs = vec![
+        JobRecord {
+            action: "do".to_owned(),
+            key: b"10.0.0.1".to_vec(),
+            env: vec![EnvRecord {
+                name: "LOGS2ECA_MATCH_LINE".to_owned(),
+                value: b"not utf-8: \xff".to_vec(),
+            }],
+            attempt: 2,
+            due_unix_ms: None,
+            held: false,
+        },
+        JobRecord {
+            action: "undo".to_owned(),
+            key: Vec::new(),
+            env: Vec::new(),
+            attempt: 1,
+            due_unix_ms: Some(WallTime::from_unix_ms(1_000)),
+            held: true,
+        },
+    ];
+    let back = State::from_json(&state.to_json().unwrap()).unwrap();
+    assert_eq!(back, state);
+    let older = br#"{"version":1,"path":"/var/log/a.log","saved_unix_ms":5}"#;
+    assert_eq!(State::from_json(older).unwrap().jobs, []);
+}

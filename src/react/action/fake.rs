@@ -24,12 +24,19 @@ pub(crate) struct Processes {
     exited: Vec<(libc::pid_t, libc::c_int)>,
     /// The children ignore SIGTERM (only SIGKILL ends them).
     pub ignore_term: bool,
+    /// The next this many spawns fail (as a program gone missing would).
+    pub failing_spawns: usize,
 }
 
 impl Processes {
     /// `pid` exits with `code` (a zombie until reaped).
     pub fn exit(&mut self, pid: libc::pid_t, code: i32) {
         self.end(pid, (code & 0xff) << 8);
+    }
+
+    /// `pid` is killed by `signal` from outside (not through the runner).
+    pub fn kill(&mut self, pid: libc::pid_t, signal: libc::c_int) {
+        self.end(pid, signal);
     }
 
     /// The `LOGS2ECA_MATCH_LINE` each start was given, in order.
@@ -74,6 +81,10 @@ impl Spawner for FakeSpawner {
         env: &[(String, OsString)],
     ) -> std::io::Result<libc::pid_t> {
         let mut p = self.0.borrow_mut();
+        if p.failing_spawns > 0 {
+            p.failing_spawns -= 1;
+            return Err(std::io::Error::from_raw_os_error(libc::ENOENT));
+        }
         p.next_pid += 1;
         let pid = 1000 + p.next_pid;
         p.spawned.push((pid, env.to_vec()));

@@ -19,7 +19,7 @@
 //! where they were read; the pattern decides, the gate decides when and the
 //! action runs (`react`); what must outlive a restart is saved
 //! (`checkpoint`); what people read is formatted in `report`, the settings
-//! in `settings`. Every `unsafe` call is in `sys`. ARCHITECTURE.md has the
+//! in `settings`. Every call the compiler cannot check is in `sys`. ARCHITECTURE.md has the
 //! map.
 
 #![deny(unsafe_code)]

@@ -141,6 +141,13 @@ fn effective(setting: &Setting, config: &Config) -> String {
         "--max-keys" => config.gate.max_keys.to_string(),
         "--max-running" => config.gate.max_running.to_string(),
         "--log-format" => given.unwrap_or("auto").to_owned(),
+        "--time" => given.unwrap_or("auto").to_owned(),
+        // No zone given: what the system says is local (TZ, else
+        // /etc/localtime), read when a line first needs it.
+        "--time-zone" => given.map_or_else(
+            || "local (TZ, else /etc/localtime)".to_owned(),
+            str::to_owned,
+        ),
         _ => match given {
             Some("true") => "on".to_owned(),
             Some("false") => "off".to_owned(),

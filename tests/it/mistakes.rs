@@ -381,6 +381,11 @@ fn check_exits_as_a_start_would_and_shows_what_is_in_effect() {
         report_line(&report, "--ignore-case"),
         "--ignore-case off [default]"
     );
+    assert_eq!(report_line(&report, "--time"), "--time auto [default]");
+    assert_eq!(
+        report_line(&report, "--time-zone"),
+        "--time-zone local (TZ, else /etc/localtime) [default]"
+    );
     assert_eq!(
         report_line(&report, "--command"),
         r#"--command ["sh", "-c", "true"] [flag]"#

@@ -170,6 +170,25 @@ pub fn wait_until<T>(what: &str, check: impl FnMut() -> Option<T>) -> T {
     wait_until_within(TIMEOUT, what, check)
 }
 
+/// After a SIGKILL, a command the daemon was starting holds a copy of the
+/// state file's lock until its exec closes it; under load that can outlast
+/// the daemon. A supervisor waits for all of a unit's processes to be gone
+/// before it restarts it: wait for `lock` to be free, as it would.
+#[track_caller]
+pub fn wait_for_unlocked(lock: &Path) {
+    wait_until("the state file's lock to be free", || {
+        let file = File::open(lock).ok()?;
+        // SAFETY: flock(2) on a descriptor we own; closing it unlocks.
+        let rc = unsafe {
+            libc::flock(
+                std::os::fd::AsRawFd::as_raw_fd(&file),
+                libc::LOCK_EX | libc::LOCK_NB,
+            )
+        };
+        (rc == 0).then_some(())
+    });
+}
+
 #[track_caller]
 pub fn wait_until_within<T>(timeout: Duration, what: &str, check: impl FnMut() -> Option<T>) -> T {
     match poll(timeout, check) {

@@ -489,17 +489,7 @@ fn a_sigkill_under_a_steady_writer_loses_nothing_and_repeats_at_most_one_per_cra
         crashes += 1;
         // As a supervisor would: until the command the daemon was
         // starting has closed its copy of the lock.
-        wait_until("the state file's lock to be free", || {
-            let file = std::fs::File::open(sandbox.path("state.json.lock")).ok()?;
-            // SAFETY: flock(2) on a descriptor we own; closing it unlocks.
-            let rc = unsafe {
-                libc::flock(
-                    std::os::fd::AsRawFd::as_raw_fd(&file),
-                    libc::LOCK_EX | libc::LOCK_NB,
-                )
-            };
-            (rc == 0).then_some(())
-        });
+        crate::common::wait_for_unlocked(&sandbox.path("state.json.lock"));
         daemon = start(&sandbox, &args);
     }
     writer.join().unwrap();

@@ -8,7 +8,6 @@
 //! sentinel line whose run must come next.
 
 use std::fs;
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use crate::common::{COMMAND_EXITED, Daemon, LOG, Sandbox, TIMEOUT, context_switches, run};
@@ -181,21 +180,9 @@ fn a_file_truncated_while_stopped_is_read_from_its_start() {
     assert_eq!(runs[1], "ERROR 2 after the truncation");
 }
 
-/// SIGKILL under a steady writer: every number runs exactly once, but for
-/// the one documented duplicate (a crash between a spawn and the save
-/// after it).
-/// After a SIGKILL, a command the daemon was starting holds a copy of the
-/// state file's lock until its exec closes it; under load that can outlast
-/// the daemon. A supervisor waits for all of a unit's processes to be gone
-/// before it restarts it: wait for the lock to be free, as it would.
+/// The lock of this module's state file is free again (see `common`).
 fn wait_for_unlocked(sandbox: &Sandbox) {
-    let lock = sandbox.path(format!("{STATE}.lock"));
-    crate::common::wait_until("the state file's lock to be free", || {
-        let file = fs::File::open(&lock).ok()?;
-        // SAFETY: flock(2) on a descriptor we own; closing it unlocks.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        (rc == 0).then_some(())
-    });
+    crate::common::wait_for_unlocked(&sandbox.path(format!("{STATE}.lock")));
 }
 
 /// Waits until no process works in the sandbox any more: the commands a
@@ -211,6 +198,9 @@ fn wait_for_commands_done(sandbox: &Sandbox) {
     });
 }
 
+/// SIGKILL under a steady writer: every number runs exactly once, but for
+/// the one documented duplicate (a crash between a spawn and the save
+/// after it).
 #[test]
 fn sigkill_under_a_steady_writer_loses_nothing() {
     let sandbox = sandbox();

@@ -319,6 +319,10 @@ impl Daemon {
             clock,
             config,
         };
+        // The count of lines is read by the summary and the metrics file
+        // only: without them, no pass of its own over every byte.
+        let counted = daemon.summary.is_some() || daemon.config.metrics_file.is_some();
+        daemon.reaction.count_lines(counted);
         if let Some(path) = &daemon.config.metrics_file {
             daemon.live = Live::with_metrics(path, &daemon.config.path_as_given, &view!(daemon))
                 .map_err(|err| {

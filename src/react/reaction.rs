@@ -164,6 +164,11 @@ impl Reaction {
         self.counters.on_block(block, matches, excluded)
     }
 
+    /// Whether the lines read are counted (see [`Counters::count_lines`]).
+    pub fn count_lines(&mut self, on: bool) {
+        self.counters.count_lines(on);
+    }
+
     /// A journal entry's message was read: as a block, whose last line
     /// has no newline of its own. Returns how many lines it had.
     pub fn count_entry(&mut self, message: &[u8], matches: u64, excluded: u64) -> u64 {

@@ -122,6 +122,10 @@ pub struct Counters {
     pub durations: Histogram,
     /// Times the path named another file, or the file was truncated.
     pub rotations: u64,
+    /// Lines are counted only for a reader of the count (the metrics
+    /// file, a dry run's summary): counting is a pass of its own over
+    /// every byte read, a third of a literal scan's time.
+    count_lines: bool,
 }
 
 impl Counters {
@@ -138,14 +142,24 @@ impl Counters {
             commands: [0; 4],
             durations: Histogram::default(),
             rotations: 0,
+            count_lines: true,
         }
+    }
+
+    /// Whether anything will read the count of lines: without a reader
+    /// `lines` stays 0 and blocks are not counted.
+    pub fn count_lines(&mut self, on: bool) {
+        self.count_lines = on;
     }
 
     /// A block of whole lines was read: `matches` of its lines matched
     /// the pattern and not the exclusion, `excluded` matched both.
     /// Returns the block's number of lines.
     pub fn on_block(&mut self, block: &[u8], matches: u64, excluded: u64) -> u64 {
-        let lines = memchr::memchr_iter(b'\n', block).count() as u64;
+        let lines = match self.count_lines {
+            true => memchr::memchr_iter(b'\n', block).count() as u64,
+            false => 0,
+        };
         self.lines += lines;
         self.bytes += block.len() as u64;
         self.matches += matches;
@@ -197,6 +211,17 @@ impl Counters {
 mod tests {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn without_a_reader_of_the_count_lines_are_not_counted_but_bytes_are() {
+        let mut c = Counters::new(SystemTime::UNIX_EPOCH);
+        c.count_lines(false);
+        assert_eq!(c.on_block(b"a\nb\n", 1, 0), 0);
+        assert_eq!((c.lines, c.bytes, c.matches), (0, 4, 1));
+        c.count_lines(true);
+        assert_eq!(c.on_block(b"c\n", 0, 0), 1);
+        assert_eq!(c.lines, 1);
+    }
 
     #[test]
     fn a_block_counts_its_lines_bytes_and_matches() {

@@ -93,6 +93,20 @@ def proc_status(pid):
     return fields
 
 
+def smaps_rollup(pid):
+    """Pss, Private_Clean and Private_Dirty (KiB): RSS counts every page of
+    libc the process maps, though all processes share them; PSS divides a
+    shared page among its users, and the private pages are this process's
+    alone. The three are the memory a daemon costs, seen three ways."""
+    fields = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("Pss", "Private_Clean", "Private_Dirty"):
+                fields[key] = int(value.split()[0])
+    return fields
+
+
 def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -590,9 +604,12 @@ def bench_idle(tmp, seconds=5.0):
     time.sleep(seconds)
     after = proc_status(d.pid)
     threads = len(os.listdir(f"/proc/{d.pid}/task"))
+    shared = smaps_rollup(d.pid)
     d.stop()
     return {"switches_per_s": (after["switches"] - before["switches"]) / seconds,
-            "rss_kib": after["VmRSS"], "anon_kib": after["RssAnon"], "threads": threads}
+            "rss_kib": after["VmRSS"], "anon_kib": after["RssAnon"], "threads": threads,
+            "pss_kib": shared["Pss"],
+            "private_kib": shared["Private_Clean"] + shared["Private_Dirty"]}
 
 
 def bench_long_line(tmp, size=200 * MB):
@@ -1098,6 +1115,9 @@ def main():
                 ["RSS idle", mib(idle["rss_kib"])],
                 ["of which anonymous (heap, stacks; the rest is the binary and libc)",
                  mib(idle["anon_kib"])],
+                ["PSS idle (shared pages divided among their users)", mib(idle["pss_kib"])],
+                ["private pages idle (not shared with any process)",
+                 mib(idle["private_kib"])],
             ]
             if ingest:
                 rows.append(["peak RSS, ~1 GB burst (worst of 3)",

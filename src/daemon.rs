@@ -45,6 +45,11 @@ use crate::settings::config::Config;
 use crate::signals::Signals;
 use crate::sys::poll;
 
+/// How many bytes of a dry run's printed lines wait for their save at
+/// most: past this (a backlog read in one go) the save is written at once
+/// and waited for.
+const MAX_HELD_OUTPUT: usize = 1 << 20;
+
 /// What one turn of the loop has to do, from the signals.
 #[derive(Default)]
 struct Todo {
@@ -344,6 +349,7 @@ impl Daemon {
             while self.with_lines(now, |input, sink| input.read_more(now, sink))
                 && !self.reaction.output_closed()
             {
+                self.hand_over_output(now);
                 // A long scan still stops at once when asked to (between
                 // two read budgets).
                 self.pending_stop = self.take_stop(signals(), Instant::now());
@@ -589,9 +595,10 @@ impl Daemon {
         if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.checkpoint()) {
             // Queued commands start as others end, outside any read.
             state.note_progress(log, &self.reaction, now);
-            state.on_deadline(&self.config.path, log, &self.reaction, now);
+            state.on_deadline(&self.config.path, log, &mut self.reaction, now);
         }
         self.start_what_waited_for_a_save(now);
+        self.hand_over_output(now);
         self.after_turn(now);
         None
     }
@@ -634,11 +641,12 @@ impl Daemon {
     /// loop: see `saver`).
     fn save_state(&mut self, now: Instant) {
         if let (Some(state), Some(log)) = (self.state.as_mut(), self.input.checkpoint()) {
-            state.save(&self.config.path, log, &self.reaction, now);
+            state.save(&self.config.path, log, &mut self.reaction, now);
         }
     }
 
-    /// The last save of a run: written before logs2eca exits.
+    /// The last save of a run: written (and the printed lines it covers
+    /// with it) before logs2eca exits.
     fn save_state_last(&mut self, now: Instant) {
         self.save_state(now);
         if let Some(log) = self.input.as_path() {
@@ -647,7 +655,28 @@ impl Daemon {
         let view = view!(self);
         self.live.finish(&view);
         if let Some(state) = &mut self.state {
-            state.flush(&self.hurry);
+            // The disk stalled: printed again after a restart rather
+            // than never.
+            print_now(&state.flush(&self.hurry));
+        }
+    }
+
+    /// A dry run's printed lines wait for the next save, which prints
+    /// them (see `saver`). Past `MAX_HELD_OUTPUT` (a backlog read in one
+    /// go), that save is made now and waited for; and the reader's end,
+    /// which the saver sees, ends the run.
+    fn hand_over_output(&mut self, now: Instant) {
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        if state.output_closed() {
+            self.reaction.close_output();
+        }
+        if self.reaction.held_output_len() > MAX_HELD_OUTPUT
+            && let Some(log) = self.input.checkpoint()
+        {
+            state.save(&self.config.path, log, &mut self.reaction, now);
+            print_now(&state.flush(&self.hurry));
         }
     }
 
@@ -862,6 +891,15 @@ fn open_state(config: &Config) -> Result<(Option<StateFile>, Option<State>)> {
         ours
     });
     Ok((Some(file), state))
+}
+
+/// Printed lines a stalled disk did not write, printed by the loop.
+fn print_now(lines: &[u8]) {
+    use std::io::Write as _;
+    if !lines.is_empty() {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(lines).and_then(|()| out.flush());
+    }
 }
 
 fn signal_name(signal: i32) -> &'static str {

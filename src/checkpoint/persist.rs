@@ -150,7 +150,7 @@ impl Persist {
         &mut self,
         path: &Path,
         log: &dyn Checkpoint,
-        reaction: &Reaction,
+        reaction: &mut Reaction,
         now: Instant,
     ) {
         if self.schedule.is_due(now) {
@@ -158,8 +158,15 @@ impl Persist {
         }
     }
 
-    /// Saves now (a rotation, the end).
-    pub fn save(&mut self, path: &Path, log: &dyn Checkpoint, reaction: &Reaction, now: Instant) {
+    /// Saves now (a rotation, the end); the dry run's lines printed so
+    /// far come out with it.
+    pub fn save(
+        &mut self,
+        path: &Path,
+        log: &dyn Checkpoint,
+        reaction: &mut Reaction,
+        now: Instant,
+    ) {
         let wall = SystemTime::now();
         let mut state = State::new(path, WallTime::from_system(wall));
         log.save_into(&mut state);
@@ -187,7 +194,8 @@ impl Persist {
         self.seen = (log.progress(), reaction.generation());
         // A failure is the saver's to report; the next save is due when
         // reading advances again, as after any save: none while idle.
-        self.saver.submit(state, reaction.generation());
+        self.saver
+            .submit(state, reaction.generation(), reaction.take_output());
         self.schedule.saved(now);
         // The size of the save before this one: what the next must wait
         // for at MAX_SAVE_RATE (D9).
@@ -261,9 +269,16 @@ impl Persist {
     }
 
     /// Waits (a few seconds at most, less once `hurry` is set) until the
-    /// saves handed over are written: the end of a run.
-    pub fn flush(&mut self, hurry: &AtomicBool) {
+    /// saves handed over are written: the end of a run. Returns the
+    /// printed lines of a save that is not written (to print now).
+    pub fn flush(&mut self, hurry: &AtomicBool) -> Vec<u8> {
         self.saver.wait(FINAL_SAVE_PATIENCE, hurry);
+        self.saver.take_output()
+    }
+
+    /// Has the reader of the printed lines gone?
+    pub fn output_closed(&self) -> bool {
+        self.saver.output_closed()
     }
 }
 

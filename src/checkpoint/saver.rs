@@ -11,6 +11,13 @@
 //! `persist`): the thread writes a byte once the state it wrote is as new
 //! as asked, so a save nobody waits for wakes nobody.
 //!
+//! A dry run's printed lines (with a state file) come with the state that
+//! covers them, and this thread prints them after the state is on disk
+//! under its temporary name and before the rename makes it the state: a
+//! crash before the rename reads them again and prints them once, a crash
+//! after it has printed them. Only a crash within the rename itself
+//! prints them twice; none loses them.
+//!
 //! The end of a run waits for the last write, once, for at most
 //! [`FINAL_SAVE_PATIENCE`], and less if asked to hurry (a second SIGTERM):
 //! a stalled disk (a hung NFS server, `fsfreeze`) can delay a stop by that
@@ -39,14 +46,15 @@ const HURRY_FLOOR: Duration = Duration::from_millis(250);
 
 /// Where states are written: the state file, or a fake in tests.
 pub trait Store: Send + 'static {
-    /// Writes `state`; returns the size of what it wrote.
-    fn save(&mut self, state: &State) -> u64;
+    /// Writes `state`, calling `before_commit` (at most once) just before
+    /// it becomes the saved state; returns the size of what it wrote.
+    fn save(&mut self, state: &State, before_commit: &mut dyn FnMut()) -> u64;
 }
 
 impl Store for StateFile {
-    fn save(&mut self, state: &State) -> u64 {
+    fn save(&mut self, state: &State, before_commit: &mut dyn FnMut()) -> u64 {
         // A failure is logged by the store itself.
-        let _ = StateFile::save(self, state);
+        let _ = StateFile::save_then(self, state, before_commit);
         self.last_len()
     }
 }
@@ -77,6 +85,13 @@ struct Slot {
     /// The loop waits for this generation to be written: a byte on the
     /// pipe when it is.
     wanted: Option<u64>,
+    /// Printed lines, each batch with the generation of the state that
+    /// covers it: printed just before that state (or a later one) is
+    /// committed, and left here until then, so that a write that stalls
+    /// can give them back.
+    output: Vec<(u64, Vec<u8>)>,
+    /// Standard output's reader has gone.
+    output_closed: bool,
 }
 
 pub struct Saver {
@@ -114,11 +129,29 @@ impl Saver {
     }
 
     /// Hands `state`, taken at `generation`, over to be written (the
-    /// logging of a failure is the writer's).
-    pub fn submit(&self, state: State, generation: u64) {
+    /// logging of a failure is the writer's), with the printed lines it
+    /// covers (after those of a state it replaces).
+    pub fn submit(&self, state: State, generation: u64, output: Vec<u8>) {
         let (slot, wake) = &*self.shared;
-        lock(slot).next = Some((state, generation));
+        let mut guard = lock(slot);
+        guard.next = Some((state, generation));
+        if !output.is_empty() {
+            guard.output.push((generation, output));
+        }
+        drop(guard);
         wake.notify_all();
+    }
+
+    /// Has standard output's reader gone?
+    pub fn output_closed(&self) -> bool {
+        lock(&self.shared.0).output_closed
+    }
+
+    /// Printed lines handed over and not printed yet (a stalled disk at
+    /// the end of a run): taken back, for the caller to print.
+    pub fn take_output(&self) -> Vec<u8> {
+        let batches = std::mem::take(&mut lock(&self.shared.0).output);
+        batches.into_iter().flat_map(|(_, lines)| lines).collect()
     }
 
     /// The generation of the last state written (or that failed to be).
@@ -226,8 +259,27 @@ fn write_loop(mut file: impl Store, shared: &(Mutex<Slot>, Condvar), mut tell: P
                 };
             }
         };
-        let len = file.save(&state);
+        let mut closed = false;
+        let mut print_covered = || {
+            let lines: Vec<u8> = {
+                let mut guard = lock(slot);
+                let covered = guard.output.partition_point(|&(g, _)| g <= generation);
+                guard
+                    .output
+                    .drain(..covered)
+                    .flat_map(|(_, lines)| lines)
+                    .collect()
+            };
+            if !lines.is_empty() {
+                closed |= print(&lines);
+            }
+        };
+        let len = file.save(&state, &mut print_covered);
+        // A write that failed before its end prints all the same: a
+        // failing disk does not hold the output back.
+        print_covered();
         let mut guard = lock(slot);
+        guard.output_closed |= closed;
         guard.busy = false;
         guard.last_len = len;
         guard.written = generation;
@@ -242,6 +294,14 @@ fn write_loop(mut file: impl Store, shared: &(Mutex<Slot>, Condvar), mut tell: P
             let _ = tell.write_all(&[1]);
         }
     }
+}
+
+/// Prints a dry run's lines on standard output; `true`: its reader has
+/// gone.
+fn print(output: &[u8]) -> bool {
+    let mut out = std::io::stdout().lock();
+    let written = out.write_all(output).and_then(|()| out.flush());
+    written.is_err_and(|err| err.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// The slot's lock; a panic elsewhere while holding it leaves data that is
@@ -262,7 +322,7 @@ mod tests {
     struct Stalled(mpsc::Receiver<()>);
 
     impl Store for Stalled {
-        fn save(&mut self, _state: &State) -> u64 {
+        fn save(&mut self, _state: &State, _before_commit: &mut dyn FnMut()) -> u64 {
             let _ = self.0.recv();
             0
         }
@@ -272,13 +332,39 @@ mod tests {
         State::new(Path::new("/var/log/app.log"), WallTime::from_unix_ms(0))
     }
 
+    /// A dry run's lines handed over with states that replace each other
+    /// while a write is under way are all kept, in order; a stalled end
+    /// takes them back (for the loop to print) rather than lose them.
+    #[test]
+    fn printed_lines_of_replaced_states_add_up_and_a_stall_gives_them_back() {
+        let (release, stalled) = mpsc::channel();
+        let mut saver = Saver::start(Stalled(stalled)).unwrap();
+        saver.submit(state(), 1, Vec::new());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !lock(&saver.shared.0).busy {
+            assert!(Instant::now() < deadline, "the writer never took the state");
+            std::thread::yield_now();
+        }
+        saver.submit(state(), 2, b"n=2\n".to_vec());
+        saver.submit(state(), 3, b"n=3\n".to_vec());
+        let calm = AtomicBool::new(false);
+        assert_eq!(
+            saver.wait(Duration::from_millis(30), &calm),
+            Flushed::GaveUp
+        );
+        assert_eq!(saver.take_output(), b"n=2\nn=3\n");
+        assert_eq!(saver.take_output(), b"");
+        drop(saver);
+        let _ = release.send(());
+    }
+
     /// A stalled disk delays the end of a run once, by the patience, not
     /// once per wait (D15): the wait at drop does not wait again.
     #[test]
     fn a_stalled_disk_is_waited_for_once() {
         let (release, stalled) = mpsc::channel();
         let mut saver = Saver::start(Stalled(stalled)).unwrap();
-        saver.submit(state(), 1);
+        saver.submit(state(), 1, Vec::new());
         let calm = AtomicBool::new(false);
         assert_eq!(
             saver.wait(Duration::from_millis(30), &calm),
@@ -299,7 +385,7 @@ mod tests {
     fn a_wait_for_a_stalled_disk_ends_when_asked_to_hurry() {
         let (release, stalled) = mpsc::channel();
         let mut saver = Saver::start(Stalled(stalled)).unwrap();
-        saver.submit(state(), 1);
+        saver.submit(state(), 1, Vec::new());
         let hurry = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&hurry);
         let second_sigterm = std::thread::spawn(move || {
@@ -324,18 +410,18 @@ mod tests {
         let readable = |saver: &Saver, wait: Duration| {
             crate::sys::poll(&[saver.fd().unwrap()], Some(wait)).unwrap()[0]
         };
-        saver.submit(state(), 3);
+        saver.submit(state(), 3, Vec::new());
         release.send(()).unwrap();
         saver.wait(Duration::from_secs(3600), &AtomicBool::new(false));
         assert_eq!(saver.written(), 3);
         assert!(!readable(&saver, Duration::ZERO), "nobody asked");
         assert!(!saver.wake_when_written(3), "already written");
         assert!(saver.wake_when_written(5));
-        saver.submit(state(), 4);
+        saver.submit(state(), 4, Vec::new());
         release.send(()).unwrap();
         saver.wait(Duration::from_secs(3600), &AtomicBool::new(false));
         assert!(!readable(&saver, Duration::ZERO), "4 is not 5");
-        saver.submit(state(), 6);
+        saver.submit(state(), 6, Vec::new());
         release.send(()).unwrap();
         assert!(readable(&saver, Duration::from_secs(10)));
         saver.on_ready();
@@ -346,7 +432,7 @@ mod tests {
     struct Broken;
 
     impl Store for Broken {
-        fn save(&mut self, _state: &State) -> u64 {
+        fn save(&mut self, _state: &State, _before_commit: &mut dyn FnMut()) -> u64 {
             panic!("a bug in the store");
         }
     }
@@ -356,7 +442,7 @@ mod tests {
     #[test]
     fn a_thread_that_died_holds_nothing_back() {
         let mut saver = Saver::start(Broken).unwrap();
-        saver.submit(state(), 1);
+        saver.submit(state(), 1, Vec::new());
         assert!(saver.wake_when_written(1));
         let fd = saver.fd().unwrap();
         assert!(crate::sys::poll(&[fd], Some(Duration::from_secs(10))).unwrap()[0]);
@@ -376,7 +462,7 @@ mod tests {
     fn a_working_disk_is_waited_for_until_written() {
         let (release, stalled) = mpsc::channel();
         let mut saver = Saver::start(Stalled(stalled)).unwrap();
-        saver.submit(state(), 1);
+        saver.submit(state(), 1, Vec::new());
         release.send(()).unwrap();
         let calm = AtomicBool::new(false);
         assert_eq!(

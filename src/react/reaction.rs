@@ -129,11 +129,38 @@ impl Reaction {
 
     /// With a state file: after a spawn, no other command starts until the
     /// save that records that spawn is written ([`Reaction::spawn_saved`]),
-    /// so that a crash repeats at most one command.
+    /// so that a crash repeats at most one command; a dry run's printed
+    /// lines are held for the save that covers them to print
+    /// ([`Reaction::take_output`]), so that a crash repeats none.
     pub fn hold_starts_until_saved(&mut self) {
         self.hold_until_saved = true;
-        if let Effect::Run { runs, .. } = &mut self.sink {
-            runs.hold_starts_after_spawns();
+        match &mut self.sink {
+            Effect::Run { runs, .. } => runs.hold_starts_after_spawns(),
+            Effect::Print(out) => out.hold(),
+        }
+    }
+
+    /// The printed lines held so far, for the save being taken to print.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        match &mut self.sink {
+            Effect::Print(out) => out.take_held(),
+            Effect::Run { .. } => Vec::new(),
+        }
+    }
+
+    /// How many bytes of printed lines are held.
+    pub fn held_output_len(&self) -> usize {
+        match &self.sink {
+            Effect::Print(out) => out.held_len(),
+            Effect::Run { .. } => 0,
+        }
+    }
+
+    /// The reader of the dry run's output has gone (seen by the writer
+    /// of the saves).
+    pub fn close_output(&mut self) {
+        if let Effect::Print(out) = &mut self.sink {
+            out.close();
         }
     }
 

@@ -5,6 +5,11 @@
 //!
 //! Write errors never end the process by themselves; a closed pipe is
 //! remembered so that the loop can stop, as `grep … | head -1` does.
+//!
+//! With a state file a printed line is what a spawn is to a command: it
+//! must not come out again after a crash. So it is held in memory and
+//! handed over with the next save, whose writer prints it just before the
+//! state that covers it takes the file's place (`checkpoint::saver`).
 
 use std::io::{BufWriter, Stdout, Write};
 
@@ -19,6 +24,8 @@ pub struct Printer {
     json: Option<String>,
     printed: u64,
     closed: bool,
+    /// With a state file: the lines printed but not out yet.
+    held: Option<Vec<u8>>,
 }
 
 /// What a JSON object tells about a line.
@@ -38,7 +45,13 @@ impl Printer {
             json,
             printed: 0,
             closed: false,
+            held: None,
         }
+    }
+
+    /// From now on lines are held until [`Printer::take_held`] takes them.
+    pub fn hold(&mut self) {
+        self.held.get_or_insert_with(Vec::new);
     }
 
     /// Does a line need its details (`--json`)?
@@ -52,19 +65,28 @@ impl Printer {
             return;
         }
         self.printed += 1;
-        let written = match (&self.json, details) {
-            (Some(file), Some(details)) => {
-                let object = to_json(file, line, &details);
-                serde_json::to_writer(&mut self.out, &object)
-                    .map_err(std::io::Error::from)
-                    .and_then(|()| self.out.write_all(b"\n"))
-            }
-            _ => self
-                .out
-                .write_all(line)
-                .and_then(|()| self.out.write_all(b"\n")),
+        let json = self.json.as_deref();
+        let written = match &mut self.held {
+            Some(held) => write_line(held, json, line, details),
+            None => write_line(&mut self.out, json, line, details),
         };
         self.note(written);
+    }
+
+    /// The lines held so far, to be printed by whoever writes the save
+    /// that covers them.
+    pub fn take_held(&mut self) -> Vec<u8> {
+        self.held.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// How many bytes of lines are held.
+    pub fn held_len(&self) -> usize {
+        self.held.as_ref().map_or(0, Vec::len)
+    }
+
+    /// The reader of what the writer of the saves printed has gone.
+    pub fn close(&mut self) {
+        self.closed = true;
     }
 
     /// How many lines were printed (would have triggered).
@@ -92,6 +114,23 @@ impl Printer {
             self.closed = true;
         }
     }
+}
+
+/// One line as the output shows it: as it was read, or a JSON object.
+fn write_line(
+    out: &mut impl Write,
+    json: Option<&str>,
+    line: &[u8],
+    details: Option<Details>,
+) -> std::io::Result<()> {
+    match (json, details) {
+        (Some(file), Some(details)) => {
+            let object = to_json(file, line, &details);
+            serde_json::to_writer(&mut *out, &object).map_err(std::io::Error::from)?;
+        }
+        _ => out.write_all(line)?,
+    }
+    out.write_all(b"\n")
 }
 
 /// Bytes that are not UTF-8 are shown with U+FFFD, as a terminal would:

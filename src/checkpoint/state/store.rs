@@ -193,10 +193,21 @@ impl StateFile {
         }
     }
 
+    /// [`StateFile::save_then`] with nothing to do before the rename.
+    #[cfg(test)]
+    pub fn save(&mut self, state: &State) -> SaveOutcome {
+        self.save_then(state, &mut || {})
+    }
+
     /// Writes `state` atomically. A failure is warned about once, until a
     /// save succeeds again; the caller carries on either way.
-    pub fn save(&mut self, state: &State) -> SaveOutcome {
-        match self.write(state) {
+    /// `before_commit` is called once the new state is on disk under its
+    /// temporary name, just before it takes the file's place (not at all
+    /// when the write fails before that): what it does comes out before
+    /// the state that records it is seen, so a crash can repeat it but
+    /// never lose it.
+    pub fn save_then(&mut self, state: &State, before_commit: &mut dyn FnMut()) -> SaveOutcome {
+        match self.write(state, before_commit) {
             Ok(()) if self.failing => {
                 self.failing = false;
                 log::info!("the state is saved again to {}", self.path.display());
@@ -228,13 +239,14 @@ impl StateFile {
         self.last_len
     }
 
-    fn write(&mut self, state: &State) -> io::Result<()> {
+    fn write(&mut self, state: &State, before_commit: &mut dyn FnMut()) -> io::Result<()> {
         let json = state.to_json()?;
         self.last_len = json.len() as u64;
         let result = (|| {
             let mut temp = create_temp(&self.temp)?;
             temp.write_all(&json)?;
             temp.sync_all()?;
+            before_commit();
             fs::rename(&self.temp, &self.path)?;
             self.dir.sync_all()
         })();

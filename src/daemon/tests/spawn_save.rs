@@ -24,7 +24,7 @@ impl Disk {
 }
 
 impl Store for Disk {
-    fn save(&mut self, _state: &State) -> u64 {
+    fn save(&mut self, _state: &State, _before_commit: &mut dyn FnMut()) -> u64 {
         let (stalled, wake) = &*self.0;
         let mut stalled = stalled.lock().unwrap();
         while *stalled {

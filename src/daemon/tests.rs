@@ -111,7 +111,7 @@ fn a_spawn_is_saved_right_after_it() {
     d.state.as_mut().unwrap().flush(&d.hurry);
     let saved = State::from_json(&fs::read(&state).unwrap()).unwrap();
     let current = saved.current.expect("a file record");
-    assert_eq!(current.offset, "ERROR disk full\n".len() as u64);
+    assert_eq!(current.at.offset, "ERROR disk full\n".len() as u64);
 }
 
 /// The `LOGS2ECA_MATCH_LINE` of each saved job, with its action and
@@ -188,7 +188,7 @@ fn a_suppressed_match_is_saved_right_after_it() {
     save_due(&mut d, look);
     let saved = saved_state(&mut d, &state);
     assert_eq!(
-        saved.current.unwrap().offset,
+        saved.current.unwrap().at.offset,
         20,
         "past the suppressed line"
     );

@@ -14,7 +14,6 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -22,6 +21,7 @@ use serde_json::{Value, json};
 
 use crate::checkpoint::state::{FileRecord, GateRecord, KeyRecord, State, WallTime};
 use crate::error::{Error, Result};
+use crate::input::file::identity::FileId;
 use crate::report::clock;
 
 /// Where the template unit `logs2eca@NAME` keeps its state.
@@ -129,11 +129,11 @@ impl FileView {
     fn of(record: &FileRecord) -> Self {
         let size = fs::metadata(&record.path)
             .ok()
-            .filter(|m| m.dev() == record.dev && m.ino() == record.ino)
+            .filter(|m| record.at.identity.id.is(&FileId::of(m)))
             .map(|m| m.len());
         FileView {
             path: record.path.clone(),
-            offset: record.offset,
+            offset: record.at.offset,
             size,
         }
     }

@@ -10,7 +10,7 @@
 //! not survive a reboot. Writing is atomic and rate-limited (`store`,
 //! `schedule`).
 
-mod encoding;
+pub(crate) mod encoding;
 mod identity;
 mod schedule;
 mod store;
@@ -20,7 +20,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-pub use identity::{Fingerprint, Recovery, resolve};
+use crate::input::file::identity::FilePosition;
+
+pub use identity::{Recovery, resolve};
 pub use schedule::{SAVE_INTERVAL, SaveSchedule};
 pub use store::{StateFile, inspect};
 
@@ -192,17 +194,14 @@ pub struct FileRecord {
     /// Where the file was last seen: where to look for it first.
     #[serde(with = "encoding::path")]
     pub path: PathBuf,
-    pub dev: u64,
-    pub ino: u64,
-    /// The first byte not yet processed (a held partial line is not).
-    pub offset: u64,
+    /// The file, and the first byte not yet processed in it (a held
+    /// partial line is not): `dev`, `ino`, `born_ns` (where known),
+    /// `head`, `tail` and `offset`.
+    #[serde(flatten)]
+    pub at: FilePosition,
     /// The file's size when the record was made: bytes past `offset` were
     /// there and unread, which is worth saying if the file is lost.
     pub len: u64,
-    /// The file's first bytes, up to 1 KiB.
-    pub head: Fingerprint,
-    /// The bytes just before `offset`, up to 1 KiB.
-    pub tail: Fingerprint,
 }
 
 /// A match held by the gate: its line (as much of it as the command

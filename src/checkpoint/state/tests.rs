@@ -8,9 +8,13 @@ use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::identity::{Match, Rewrite, classify, find_by_id, fnv1a};
+use super::identity::find_by_id;
 use super::store::SaveOutcome;
 use super::*;
+use crate::input::file::follow::Follower;
+use crate::input::file::identity::{
+    FileId, FileIdentity, FilePosition, Fingerprint, Match, Rewrite, fnv1a,
+};
 
 fn dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
@@ -32,8 +36,17 @@ fn lines(from: usize, n: usize) -> Vec<u8> {
         .collect()
 }
 
+/// The record a state keeps of `path` read up to `offset`, as the
+/// follower makes it.
 fn capture(path: &Path, offset: u64) -> FileRecord {
-    FileRecord::capture(&File::open(path).unwrap(), path, offset).unwrap()
+    let file = File::open(path).unwrap();
+    let len = file.metadata().unwrap().len();
+    let follower = Follower::resume_file(file, offset).unwrap();
+    FileRecord {
+        path: path.to_path_buf(),
+        at: follower.processed_position().unwrap(),
+        len,
+    }
 }
 
 /// Resolves `record` against whatever is at `path` now.
@@ -64,21 +77,21 @@ fn a_record_covers_the_first_kib_and_the_kib_before_the_offset() {
     let content = lines(0, 200);
     write(&log, &content);
     let r = capture(&log, 3000);
-    assert_eq!(r.offset, 3000);
+    let id = r.at.identity;
+    assert_eq!(r.at.offset, 3000);
     assert_eq!(r.len, content.len() as u64);
-    assert_eq!(r.head.len, 1024);
-    assert_eq!(r.head.fnv1a, fnv1a(&content[..1024]));
-    assert_eq!(r.tail.len, 1024);
-    assert_eq!(r.tail.fnv1a, fnv1a(&content[3000 - 1024..3000]));
+    assert_eq!(id.head.len, 1024);
+    assert_eq!(id.head.fnv1a, fnv1a(&content[..1024]));
+    assert_eq!(id.tail.len, 1024);
+    assert_eq!(id.tail.fnv1a, fnv1a(&content[3000 - 1024..3000]));
     let meta = fs::metadata(&log).unwrap();
-    assert_eq!((r.dev, r.ino), (meta.dev(), meta.ino()));
+    assert_eq!(id.id, FileId::of(&meta));
+    assert_eq!((id.id.dev, id.id.ino), (meta.dev(), meta.ino()));
 
     let small = capture(&log, 10);
-    assert_eq!(small.tail.len, 10, "no more than what precedes the offset");
-    assert_eq!(
-        small.head.len, 1024,
-        "the head is the file's, not the read part's"
-    );
+    let id = small.at.identity;
+    assert_eq!(id.tail.len, 10, "no more than what precedes the offset");
+    assert_eq!(id.head.len, 10, "the head is what was read, as live");
 }
 
 #[test]
@@ -121,7 +134,7 @@ fn a_file_rotated_by_rename_is_found_and_continued_where_it_was() {
         Recovery::Rotated(found) => {
             assert_eq!(found.path, d.path().join("app.log.1"));
             assert_eq!(found.offset, 1000);
-            assert_eq!(found.file.metadata().unwrap().ino(), r.ino);
+            assert_eq!(found.file.metadata().unwrap().ino(), r.at.identity.id.ino);
         }
         other => panic!("expected Rotated, got {other:?}"),
     }
@@ -221,7 +234,10 @@ fn a_reused_inode_number_is_not_the_old_file() {
     // given its inode number to the file now at the path.
     let mut r = capture(&old, 2000);
     let meta = fs::metadata(&log).unwrap();
-    (r.dev, r.ino) = (meta.dev(), meta.ino());
+    r.at.identity.id = FileId {
+        born: None,
+        ..FileId::of(&meta)
+    };
     assert!(matches!(
         resolve_at(&r, &log, &[]),
         Recovery::FromStart(Rewrite::HeadChanged)
@@ -264,13 +280,45 @@ fn classify_tells_another_file_from_the_recorded_one() {
     let r = capture(&a, 2);
     let file = File::open(&b).unwrap();
     let meta = file.metadata().unwrap();
-    assert_eq!(classify(&r, &file, &meta).unwrap(), Match::Other);
+    assert_eq!(r.at.compare(&file, &meta).unwrap(), Match::Other);
     let file = File::open(&a).unwrap();
     let meta = file.metadata().unwrap();
     assert_eq!(
-        classify(&r, &file, &meta).unwrap(),
+        r.at.compare(&file, &meta).unwrap(),
         Match::Same { offset: 2 }
     );
+}
+
+/// A closed short file whose inode number went to a new file with the
+/// same first bytes: the birth time tells them apart where the file
+/// system keeps one; a record without one (an older state, a file system
+/// without it) is compared as before.
+#[test]
+fn a_file_born_later_under_the_saved_inode_is_not_the_saved_file() {
+    let d = dir();
+    let log = d.path().join("app.log");
+    write(&log, b"header\nline 1\n");
+    let saved = capture(&log, 14);
+    let Some(born) = saved.at.identity.id.born else {
+        eprintln!("skipped: this file system keeps no birth time");
+        return;
+    };
+    let mut reborn = saved.clone();
+    reborn.at.identity.id.born = Some(born + 1);
+    assert!(matches!(
+        resolve_at(&reborn, &log, &[d.path().to_path_buf()]),
+        Recovery::Gone { .. }
+    ));
+    let mut unknown = saved.clone();
+    unknown.at.identity.id.born = None;
+    assert!(matches!(
+        resolve_at(&unknown, &log, &[]),
+        Recovery::Resume { offset: 14 }
+    ));
+    assert!(matches!(
+        resolve_at(&saved, &log, &[]),
+        Recovery::Resume { offset: 14 }
+    ));
 }
 
 #[test]
@@ -339,7 +387,7 @@ fn a_state_survives_its_round_trip_exactly_also_with_bytes_that_are_not_utf8() {
     let text = String::from_utf8(json).unwrap();
     assert!(text.starts_with(r#"{"version":1,"#), "{text}");
     assert!(text.ends_with("}\n"));
-    let head = state.current.as_ref().unwrap().head.fnv1a;
+    let head = state.current.as_ref().unwrap().at.identity.head.fnv1a;
     assert!(
         text.contains(&format!(r#""fnv1a":"{head:016x}""#)),
         "hashes are hex strings: {text}"
@@ -402,12 +450,19 @@ fn candidate_dirs_are_where_the_files_were_then_the_paths_own_each_once() {
     let mut state = State::new(Path::new("/var/log/app.log"), WallTime::from_unix_ms(0));
     let record = |path: &str| FileRecord {
         path: path.into(),
-        dev: 1,
-        ino: 2,
-        offset: 0,
+        at: FilePosition {
+            identity: FileIdentity {
+                id: FileId {
+                    dev: 1,
+                    ino: 2,
+                    born: None,
+                },
+                head: Fingerprint::EMPTY,
+                tail: Fingerprint::EMPTY,
+            },
+            offset: 0,
+        },
         len: 0,
-        head: Fingerprint { len: 0, fnv1a: 0 },
-        tail: Fingerprint { len: 0, fnv1a: 0 },
     };
     state.current = Some(record("/srv/app/current.log"));
     state.rotated = vec![record("/var/log/old/app.log.1"), record("/srv/app/x.log")];

@@ -1,8 +1,8 @@
 //! The followed path over time: which file is behind it now, the old
 //! files a rotation left behind, and the files recently closed.
 //!
-//! A file is followed by identity ([`FileId`] and fingerprint), never by
-//! name. When the path starts naming another file (rename and create,
+//! A file is followed by identity ([`FileIdentity`]: which file object, and
+//! what it held), never by name. When the path starts naming another file (rename and create,
 //! delete and recreate, a swapped symlink, the directory replaced), the old file is
 //! read to its end and kept open for a grace period, because writers that
 //! have not reopened yet still append to it; the new file is read from its
@@ -20,7 +20,10 @@ use std::time::{Duration, Instant};
 use std::fs::{File, Metadata};
 
 use crate::checkpoint::state::{self, FileRecord, Recovery, State};
-use crate::input::file::follow::{FileId, Follower, LineSink, Position, StartAt};
+use crate::input::file::follow::{Follower, LineSink, StartAt};
+#[cfg(doc)]
+use crate::input::file::identity::FileIdentity;
+use crate::input::file::identity::{FileId, FilePosition};
 use crate::report::event::{self, FileEvent, Lost, emit};
 
 /// How long a rotated file is kept open after its last growth.
@@ -53,7 +56,7 @@ struct Retired {
 
 #[derive(Debug)]
 struct Closed {
-    at: Position,
+    at: FilePosition,
     when: Instant,
 }
 
@@ -141,7 +144,7 @@ impl LogPath {
         // A rotated file of the saved state may be back at the path: it
         // continues at its saved offset, not from 0 as a new file would.
         if let Some(id) = log.current.as_ref().map(Follower::id)
-            && let Some(i) = log.retired.iter().position(|old| old.file.id() == id)
+            && let Some(i) = log.retired.iter().position(|old| old.file.id().is(&id))
         {
             emit!(FileEvent::ContinuingSaved {
                 path: path.to_path_buf(),
@@ -188,7 +191,7 @@ impl LogPath {
                     offset: found.offset,
                 });
                 let file = Follower::resume_file(found.file, found.offset)?;
-                if !log.retired.iter().any(|r| r.file.id() == file.id()) {
+                if !log.retired.iter().any(|r| r.file.id().is(&file.id())) {
                     log.retired.push(Retired {
                         file,
                         close_at: now + ROTATE_GRACE,
@@ -240,7 +243,11 @@ impl LogPath {
     pub fn save_into(&self, state: &mut State) {
         let record = |file: &Follower| {
             let path = file.current_path().unwrap_or_else(|| self.path.clone());
-            FileRecord::capture(file.file(), &path, file.processed_offset()).ok()
+            Some(FileRecord {
+                path,
+                at: file.processed_position().ok()?,
+                len: file.file().metadata().ok()?.len(),
+            })
         };
         state.current = self.current.as_ref().and_then(record);
         state.rotated = self
@@ -356,7 +363,7 @@ impl LogPath {
         let current_id = self.current.as_ref().map(Follower::id);
         let mut refresh = Refresh::default();
         match std::fs::metadata(&self.path) {
-            Ok(meta) if Some(FileId::of(&meta)) == current_id => {
+            Ok(meta) if current_id.is_some_and(|id| id.is(&FileId::of(&meta))) => {
                 self.can_look();
                 if let Some(file) = self.current.as_mut()
                     && check_truncation(file, &self.path.display().to_string(), sink)
@@ -450,7 +457,7 @@ impl LogPath {
         if let Some(i) = self
             .retired
             .iter()
-            .position(|old| old.file.id() == file.id())
+            .position(|old| old.file.id().is(&file.id()))
         {
             let mut old = self.retired.remove(i).file;
             check_truncation(&mut old, &self.path.display().to_string(), sink);
@@ -462,7 +469,10 @@ impl LogPath {
         }
         self.closed
             .retain(|c| now.duration_since(c.when) < REMEMBER_FOR);
-        if let Some(i) = self.closed.iter().position(|c| c.at.id == file.id())
+        if let Some(i) = self
+            .closed
+            .iter()
+            .position(|c| c.at.identity.id.is(&file.id()))
             && let Some(closed) = self.closed.remove(i)
             && file.resume(&closed.at)
         {
@@ -531,7 +541,7 @@ impl LogPath {
         self.retired.len() < before
     }
 
-    fn remember(&mut self, at: Position, now: Instant) {
+    fn remember(&mut self, at: FilePosition, now: Instant) {
         if self.closed.len() >= MAX_REMEMBERED {
             self.closed.pop_front();
         }
@@ -609,9 +619,9 @@ fn warn_gone(record: &FileRecord, unread_bytes: Option<u64>) {
     let lost = match unread_bytes {
         Some(count) => Lost::Bytes {
             count,
-            after: record.offset,
+            after: record.at.offset,
         },
-        None => Lost::After(record.offset),
+        None => Lost::After(record.at.offset),
     };
     emit!(FileEvent::GoneWhileStopped {
         path: record.path.clone(),
@@ -647,7 +657,7 @@ fn check_truncation(file: &mut Follower, name: &str, sink: LineSink) -> bool {
 
 /// The last look at a rotated file before it is closed; returns what to
 /// remember of it.
-fn close(file: &mut Follower, sink: LineSink) -> Position {
+fn close(file: &mut Follower, sink: LineSink) -> FilePosition {
     let name = retired_name(file);
     if let Err(err) = file.read_appended(u64::MAX, sink) {
         emit!(FileEvent::CannotRead {

@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 
 pub use entry::Entry;
 
-use crate::input::file::follow::FileId;
+use crate::input::file::identity::FileId;
 use crate::report::event::{JournalEvent, emit};
 
 /// The identity a journal entry's lines carry (no file has inode 1 on

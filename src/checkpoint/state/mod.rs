@@ -30,7 +30,10 @@ pub use store::{StateFile, inspect};
 /// at: it is moved aside and the daemon starts as without state.
 pub const VERSION: u32 = 1;
 
-/// Everything worth keeping across a restart.
+/// Everything worth keeping across a restart: what each part of the
+/// daemon exports of itself (see `checkpoint`): the source's position
+/// ([`FilesRecord`] or [`JournalRecord`]), the gate's keys and held
+/// matches ([`GatePiece`]) and the runner's commands ([`RunnerPiece`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     /// The followed path: a state written for another path says nothing
@@ -39,6 +42,29 @@ pub struct State {
     pub path: PathBuf,
     /// When the state was written.
     pub saved_unix_ms: WallTime,
+    /// Following a path: its files.
+    #[serde(flatten)]
+    pub files: FilesRecord,
+    /// Following the journal (§10): where reading is. Absent in states
+    /// written for files, and in those of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<JournalRecord>,
+    #[serde(flatten)]
+    pub gate: GatePiece,
+    #[serde(flatten)]
+    pub runner: RunnerPiece,
+}
+
+/// The source's piece: where reading is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourcePiece {
+    Files(FilesRecord),
+    Journal(JournalRecord),
+}
+
+/// What a followed path keeps: its files and where rotated ones went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilesRecord {
     /// The file at the path, `None` while waiting for one to appear.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<FileRecord>,
@@ -49,6 +75,12 @@ pub struct State {
     /// to look for a file rotated while the daemon was down.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rotated_dirs: Vec<PathBuf>,
+}
+
+/// The gate's piece: the keys' windows and cooldowns, the matches it
+/// holds, and the settings that give the keys' times their meaning.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatePiece {
     /// Matches handled but not run yet when the state was saved (the
     /// `--wait 0` queue, triggers waiting for a slot), in arrival order:
     /// the next start runs them.
@@ -58,6 +90,14 @@ pub struct State {
     /// any (`--key`; without it, the one key is the empty one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyRecord>,
+    /// For `logs2eca status` (a start goes by its own settings, not these).
+    #[serde(rename = "gate", default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<GateSettings>,
+}
+
+/// The runner's piece: what runs and what is to run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerPiece {
     /// Runs to do or to do again (SPEC §4): commands that were running or
     /// that a stop interrupted (at once at the next start), retries backing
     /// off and undos not due yet (at their times). A state without them
@@ -70,14 +110,6 @@ pub struct State {
     /// again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub running: Vec<RunningRecord>,
-    /// The settings that give the keys' times their meaning, for
-    /// `logs2eca status` (a start goes by its own settings, not these).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gate: Option<GateRecord>,
-    /// Following the journal (§10): where reading is. Absent in states
-    /// written for files, and in those of older versions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub journal: Option<JournalRecord>,
 }
 
 /// A command that was running: its process group (the leader's pid), the
@@ -93,7 +125,7 @@ pub struct RunningRecord {
 
 /// The cooldown and threshold the keys were kept under.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GateRecord {
+pub struct GateSettings {
     pub wait_ms: u64,
     pub threshold: u32,
     pub window_ms: u64,
@@ -112,40 +144,37 @@ pub struct JournalRecord {
 
 impl State {
     /// An empty state for `path`, written at `now`.
+    #[cfg(test)]
     pub fn new(path: &Path, now: WallTime) -> Self {
+        State::of(
+            path,
+            now,
+            SourcePiece::Files(FilesRecord::default()),
+            GatePiece::default(),
+            RunnerPiece::default(),
+        )
+    }
+
+    /// The state made of the parts' pieces.
+    pub fn of(
+        path: &Path,
+        now: WallTime,
+        source: SourcePiece,
+        gate: GatePiece,
+        runner: RunnerPiece,
+    ) -> Self {
+        let (files, journal) = match source {
+            SourcePiece::Files(files) => (files, None),
+            SourcePiece::Journal(journal) => (FilesRecord::default(), Some(journal)),
+        };
         State {
             path: path.to_path_buf(),
             saved_unix_ms: now,
-            current: None,
-            rotated: Vec::new(),
-            rotated_dirs: Vec::new(),
-            held: Vec::new(),
-            keys: Vec::new(),
-            jobs: Vec::new(),
-            running: Vec::new(),
-            gate: None,
-            journal: None,
+            files,
+            journal,
+            gate,
+            runner,
         }
-    }
-
-    /// Where the recorded files may be now: the directories they were last
-    /// seen in and the followed path's own, each once, in that order.
-    pub fn candidate_dirs(&self) -> Vec<PathBuf> {
-        let mut dirs: Vec<PathBuf> = Vec::new();
-        let seen = self.current.iter().chain(&self.rotated).map(|r| &r.path);
-        for path in seen.chain(std::iter::once(&self.path)) {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-                && !dirs.iter().any(|d| d == dir)
-            {
-                dirs.push(dir.to_path_buf());
-            }
-        }
-        for dir in &self.rotated_dirs {
-            if !dirs.contains(dir) {
-                dirs.push(dir.clone());
-            }
-        }
-        dirs
     }
 
     /// The document as written to disk.
@@ -171,6 +200,28 @@ impl State {
         }
         // `version` is not a field of `State`: it is ignored as unknown.
         serde_json::from_slice(bytes).map_err(|err| format!("damaged: {err}"))
+    }
+}
+
+impl FilesRecord {
+    /// Where the recorded files may be now: the directories they were last
+    /// seen in and the followed path's own, each once, in that order.
+    pub fn candidate_dirs(&self, followed: &Path) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let seen = self.current.iter().chain(&self.rotated).map(|r| &r.path);
+        for path in seen.chain(std::iter::once(&followed.to_path_buf())) {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+                && !dirs.iter().any(|d| d == dir)
+            {
+                dirs.push(dir.to_path_buf());
+            }
+        }
+        for dir in &self.rotated_dirs {
+            if !dirs.contains(dir) {
+                dirs.push(dir.clone());
+            }
+        }
+        dirs
     }
 }
 

@@ -91,7 +91,7 @@ pub fn inspect(path: &Path) -> std::result::Result<String, String> {
             Ok(state) => format!(
                 "a saved position for {}{}",
                 state.path.display(),
-                state.current.map_or(String::new(), |file| format!(
+                state.files.current.map_or(String::new(), |file| format!(
                     " at offset {}",
                     file.at.offset
                 ))

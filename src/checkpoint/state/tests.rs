@@ -353,11 +353,11 @@ fn full_state(d: &Path) -> State {
     let log = d.join("app.log");
     write(&log, &lines(0, 100));
     let mut state = State::new(&log, WallTime::from_unix_ms(1_700_000_000_123));
-    state.current = Some(capture(&log, 1500));
-    state.rotated = vec![capture(&log, 27)];
-    state.rotated[0].path =
+    state.files.current = Some(capture(&log, 1500));
+    state.files.rotated = vec![capture(&log, 27)];
+    state.files.rotated[0].path =
         PathBuf::from(std::ffi::OsString::from_vec(b"/var/log/\xffold".to_vec()));
-    state.keys = vec![
+    state.gate.keys = vec![
         KeyRecord {
             key: Vec::new(),
             last_end_unix_ms: Some(WallTime::from_unix_ms(1_699_999_999_000)),
@@ -387,7 +387,7 @@ fn a_state_survives_its_round_trip_exactly_also_with_bytes_that_are_not_utf8() {
     let text = String::from_utf8(json).unwrap();
     assert!(text.starts_with(r#"{"version":1,"#), "{text}");
     assert!(text.ends_with("}\n"));
-    let head = state.current.as_ref().unwrap().at.identity.head.fnv1a;
+    let head = state.files.current.as_ref().unwrap().at.identity.head.fnv1a;
     assert!(
         text.contains(&format!(r#""fnv1a":"{head:016x}""#)),
         "hashes are hex strings: {text}"
@@ -464,10 +464,10 @@ fn candidate_dirs_are_where_the_files_were_then_the_paths_own_each_once() {
         },
         len: 0,
     };
-    state.current = Some(record("/srv/app/current.log"));
-    state.rotated = vec![record("/var/log/old/app.log.1"), record("/srv/app/x.log")];
+    state.files.current = Some(record("/srv/app/current.log"));
+    state.files.rotated = vec![record("/var/log/old/app.log.1"), record("/srv/app/x.log")];
     assert_eq!(
-        state.candidate_dirs(),
+        state.files.candidate_dirs(&state.path),
         [
             PathBuf::from("/srv/app"),
             "/var/log/old".into(),
@@ -634,7 +634,7 @@ fn a_full_disk_fails_saves_quietly_keeps_the_old_state_and_recovers() {
         drop(f);
 
         // Big enough not to fit in what the filler's last partial write left.
-        state.keys = (0..200u32)
+        state.gate.keys = (0..200u32)
             .map(|i| KeyRecord {
                 key: format!("key number {i}").into_bytes(),
                 ..KeyRecord::default()
@@ -660,7 +660,7 @@ fn a_full_disk_fails_saves_quietly_keeps_the_old_state_and_recovers() {
 #[test]
 fn jobs_round_trip_and_an_older_state_has_none() {
     let mut state = State::new(Path::new("/var/log/a.log"), WallTime::from_unix_ms(5));
-    state.jobs = vec![
+    state.runner.jobs = vec![
         JobRecord {
             action: "do".to_owned(),
             key: b"10.0.0.1".to_vec(),
@@ -684,5 +684,5 @@ fn jobs_round_trip_and_an_older_state_has_none() {
     let back = State::from_json(&state.to_json().unwrap()).unwrap();
     assert_eq!(back, state);
     let older = br#"{"version":1,"path":"/var/log/a.log","saved_unix_ms":5}"#;
-    assert_eq!(State::from_json(older).unwrap().jobs, []);
+    assert_eq!(State::from_json(older).unwrap().runner.jobs, []);
 }

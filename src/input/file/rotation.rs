@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use std::fs::{File, Metadata};
 
-use crate::checkpoint::state::{self, FileRecord, Recovery, State};
+use crate::checkpoint::SourceCheckpoint;
+use crate::checkpoint::state::{self, FileRecord, FilesRecord, Recovery, SourcePiece};
 use crate::input::file::follow::{Follower, LineSink, StartAt};
 #[cfg(doc)]
 use crate::input::file::identity::FileIdentity;
@@ -129,10 +130,10 @@ impl LogPath {
     /// file continues at its offset, a file rotated while we were down is
     /// found by identity and finished first, a rewritten one is read from
     /// 0, and what cannot be found is reported with what was lost.
-    pub fn resume(path: &Path, saved: &State, now: Instant) -> io::Result<Self> {
+    pub fn resume(path: &Path, saved: &FilesRecord, now: Instant) -> io::Result<Self> {
         let mut log = LogPath::open_quietly(path, StartAt::Beginning)?;
         log.rotated_dirs = saved.rotated_dirs.clone();
-        let dirs = saved.candidate_dirs();
+        let dirs = saved.candidate_dirs(path);
         for record in &saved.rotated {
             if let Some(file) = log.find_saved(record, None, &dirs) {
                 log.retired.push(Retired {
@@ -240,7 +241,7 @@ impl LogPath {
     /// What a state file keeps of the files: the current one and the
     /// rotated ones being finished, each at the first line not processed,
     /// and where rotated files went.
-    pub fn save_into(&self, state: &mut State) {
+    pub fn files_record(&self) -> FilesRecord {
         let record = |file: &Follower| {
             let path = file.current_path().unwrap_or_else(|| self.path.clone());
             Some(FileRecord {
@@ -249,13 +250,15 @@ impl LogPath {
                 len: file.file().metadata().ok()?.len(),
             })
         };
-        state.current = self.current.as_ref().and_then(record);
-        state.rotated = self
-            .retired
-            .iter()
-            .filter_map(|old| record(&old.file))
-            .collect();
-        state.rotated_dirs = self.rotated_dirs.clone();
+        FilesRecord {
+            current: self.current.as_ref().and_then(record),
+            rotated: self
+                .retired
+                .iter()
+                .filter_map(|old| record(&old.file))
+                .collect(),
+            rotated_dirs: self.rotated_dirs.clone(),
+        }
     }
 
     /// Changes whenever reading advances in any open file (or another file
@@ -605,6 +608,16 @@ impl LogPath {
                 false
             }
         }
+    }
+}
+
+impl SourceCheckpoint for LogPath {
+    fn checkpoint(&self) -> SourcePiece {
+        SourcePiece::Files(self.files_record())
+    }
+
+    fn progress(&self) -> u64 {
+        LogPath::progress(self)
     }
 }
 

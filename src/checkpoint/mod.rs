@@ -21,11 +21,12 @@ use std::time::{Instant, SystemTime};
 
 use state::{GatePiece, RunnerPiece, SourcePiece};
 
-/// What a source keeps in the state: its position, and a count that
-/// moves with it (a change is something new to save).
+/// What a source keeps in the state: its position, and a count of its
+/// changes, which the source moves whenever its position changes (a
+/// change is something new to save).
 pub trait SourceCheckpoint {
     fn checkpoint(&self) -> SourcePiece;
-    fn progress(&self) -> u64;
+    fn generation(&self) -> u64;
 }
 
 /// What the reaction keeps: the gate's piece, the runner's piece, and a

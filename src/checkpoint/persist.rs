@@ -37,8 +37,8 @@ pub const AFTER_SPAWN: Duration = Duration::from_millis(2);
 pub struct Persist {
     saver: Saver,
     schedule: SaveSchedule,
-    /// The position and the reaction's generation last seen: a change is
-    /// something new to save.
+    /// The source's and the reaction's generations last seen: a change
+    /// is something new to save.
     seen: (u64, u64),
     /// Saves handed to the writer so far: the metrics file follows them.
     saves: u64,
@@ -76,7 +76,7 @@ impl Persist {
         reaction: &dyn ReactionCheckpoint,
         now: Instant,
     ) {
-        let seen = (log.progress(), reaction.generation());
+        let seen = (log.generation(), reaction.generation());
         if seen == self.seen {
             return;
         }
@@ -119,7 +119,7 @@ impl Persist {
             reaction.gate_piece(now),
             reaction.runner_piece(now, wall),
         );
-        self.seen = (log.progress(), reaction.generation());
+        self.seen = (log.generation(), reaction.generation());
         // A failure is the saver's to report; the next save is due when
         // reading advances again, as after any save: none while idle.
         self.saver.submit(state, reaction.generation());

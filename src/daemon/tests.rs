@@ -612,10 +612,10 @@ fn a_deadline_fires_while_a_read_is_pending() {
     assert_ne!(d.deadline(timeout), Some(timeout), "read on to the end");
     // The second match was read (and suppressed: the first still runs).
     assert_eq!(fake.processes().lines(), ["ERROR one"]);
-    assert_eq!(d.input.as_path().unwrap().progress(), {
+    assert_eq!(d.input.as_path().unwrap().offset(), {
         let mut other = LogPath::open(&s.log, StartAt::End).unwrap();
         other.refresh(timeout, &mut |_, _| {});
-        other.progress()
+        other.offset()
     });
 }
 

@@ -89,6 +89,10 @@ pub struct LogPath {
     budget: u64,
     /// Times the path named another file, or its file was truncated.
     rotations: u64,
+    /// Moves whenever what the state keeps of the files changes: a read,
+    /// a truncation, a file opened, rotated or closed (see
+    /// [`LogPath::generation`]).
+    generation: u64,
 }
 
 impl LogPath {
@@ -114,7 +118,6 @@ impl LogPath {
         };
         Ok(LogPath {
             path: path.to_path_buf(),
-            current,
             retired: Vec::new(),
             closed: VecDeque::new(),
             unreadable: None,
@@ -123,6 +126,9 @@ impl LogPath {
             budget_per_turn: READ_BUDGET,
             budget: READ_BUDGET,
             rotations: 0,
+            // A file opened is a position the state does not have yet.
+            generation: u64::from(current.is_some()),
+            current,
         })
     }
 
@@ -261,16 +267,16 @@ impl LogPath {
         }
     }
 
-    /// Changes whenever reading advances in any open file (or another file
-    /// is opened): what tells that the saved state is behind.
-    pub fn progress(&self) -> u64 {
-        self.current
-            .iter()
-            .chain(self.retired.iter().map(|old| &old.file))
-            .fold(0u64, |sum, f| {
-                sum.wrapping_add(f.processed_offset())
-                    .wrapping_add(f.id().ino.rotate_left(32))
-            })
+    /// A count of the changes of what the state keeps of the files (a
+    /// read, a truncation, a file opened, rotated or closed): a state
+    /// saved at another generation is behind.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// What the state keeps of the files changed.
+    fn moved(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
     }
 
     /// Is a file open at the path?
@@ -311,6 +317,7 @@ impl LogPath {
     pub fn finish(&mut self, sink: LineSink) {
         if let Some(file) = self.current.as_mut() {
             file.finish(sink);
+            self.moved();
         }
     }
 
@@ -372,6 +379,7 @@ impl LogPath {
                     && check_truncation(file, &self.path.display().to_string(), sink)
                 {
                     self.rotations += 1;
+                    self.moved();
                 }
             }
             Ok(_) => {
@@ -390,6 +398,9 @@ impl LogPath {
                     });
                 }
             }
+        }
+        if refresh.replaced {
+            self.moved();
         }
         refresh.more = self.read_current(sink);
         refresh
@@ -437,7 +448,11 @@ impl LogPath {
                 return self.current.is_some() && self.gone(now, sink);
             }
         };
-        if Some(file.id()) == self.current.as_ref().map(Follower::id) {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|cur| cur.id().is(&file.id()))
+        {
             return false; // Back before we opened: nothing changed.
         }
         self.unreadable = None;
@@ -494,17 +509,19 @@ impl LogPath {
     /// Reads what was appended to the rotated files (any event in their
     /// directories may be one of their writers).
     pub fn read_retired(&mut self, now: Instant, sink: LineSink) {
+        let mut moved = false;
         for old in &mut self.retired {
             if self.budget == 0 {
-                return;
+                break;
             }
             let name = retired_name(&old.file);
-            check_truncation(&mut old.file, &name, sink);
+            moved |= check_truncation(&mut old.file, &name, sink);
             match old.file.read_appended(self.budget, sink) {
                 Ok(0) => {}
                 Ok(n) => {
                     self.budget = self.budget.saturating_sub(n);
                     old.close_at = now + ROTATE_GRACE;
+                    moved = true;
                 }
                 Err(err) => emit!(FileEvent::CannotRead {
                     name,
@@ -512,6 +529,9 @@ impl LogPath {
                 }),
             }
             old.file.release_buffer();
+        }
+        if moved {
+            self.moved();
         }
     }
 
@@ -541,6 +561,9 @@ impl LogPath {
         for at in closed {
             self.remember(at, now);
         }
+        if self.retired.len() < before {
+            self.moved();
+        }
         self.retired.len() < before
     }
 
@@ -556,6 +579,7 @@ impl LogPath {
             return;
         };
         self.rotations += 1;
+        self.moved();
         let name = retired_name(&file);
         // Truncated and then rotated between two looks: the lines written
         // after the truncation are at the start of the old file.
@@ -598,6 +622,9 @@ impl LogPath {
         match file.read_appended(budget, sink) {
             Ok(n) => {
                 self.budget = budget.saturating_sub(n);
+                if n > 0 {
+                    self.moved();
+                }
                 n >= budget
             }
             Err(err) => {
@@ -616,8 +643,8 @@ impl SourceCheckpoint for LogPath {
         SourcePiece::Files(self.files_record())
     }
 
-    fn progress(&self) -> u64 {
-        LogPath::progress(self)
+    fn generation(&self) -> u64 {
+        LogPath::generation(self)
     }
 }
 
@@ -896,6 +923,46 @@ mod tests {
         fs::write(f.path("app.log"), "refilled, longer than before\n").unwrap();
         f.refresh(t0);
         assert_eq!(f.lines, ["first", "refilled, longer than before"]);
+    }
+
+    /// The generation moves with what the state keeps (a read, a rotation,
+    /// a truncation, a rotated file closed), and only then: an idle look
+    /// leaves it, so nothing is saved while idle.
+    #[test]
+    fn the_generation_moves_with_the_position_and_only_then() {
+        let t0 = Instant::now();
+        let mut f = Fixture::new("old\n");
+        let mut last = f.log.generation();
+        let mut moved = |f: &mut Fixture| {
+            let now = f.log.generation();
+            std::mem::replace(&mut last, now) != now
+        };
+        f.refresh(t0);
+        assert!(!moved(&mut f), "nothing new");
+        f.append("app.log", "one\n");
+        f.refresh(t0);
+        assert!(moved(&mut f), "a read");
+        f.append("app.log", "partial");
+        f.refresh(t0);
+        assert!(moved(&mut f), "a partial line read");
+        fs::rename(f.path("app.log"), f.path("app.log.1")).unwrap();
+        f.refresh(t0);
+        assert!(moved(&mut f), "a rotation");
+        f.refresh(t0);
+        assert!(!moved(&mut f), "nothing new");
+        f.append("app.log.1", "two\n");
+        f.refresh(t0);
+        assert!(moved(&mut f), "a rotated file read");
+        f.expire(t0 + ROTATE_GRACE);
+        assert!(moved(&mut f), "a rotated file closed");
+        f.append("app.log", "three\n");
+        f.refresh(t0);
+        assert!(moved(&mut f), "the new file");
+        fs::write(f.path("app.log"), "").unwrap();
+        f.refresh(t0);
+        assert!(moved(&mut f), "a truncation");
+        f.refresh(t0);
+        assert!(!moved(&mut f), "nothing new");
     }
 
     #[test]

@@ -865,7 +865,8 @@ impl SourceCheckpoint for Journal {
         SourcePiece::Journal(self.position())
     }
 
-    fn progress(&self) -> u64 {
+    /// The entries read: the cursor moves with each.
+    fn generation(&self) -> u64 {
         Journal::progress(self)
     }
 }

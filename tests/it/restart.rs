@@ -527,12 +527,12 @@ fn held_matches_of_one_key_do_not_rerun_the_other_keys_after_a_crash() {
         let text = sandbox.read(STATE)?;
         let state: serde_json::Value = serde_json::from_str(&text).ok()?;
         let end = fs::metadata(sandbox.log()).ok()?.len();
-        let held: Vec<&str> = state["held"]
+        let held: Vec<&str> = state["gate"]["held"]
             .as_array()?
             .iter()
             .filter_map(|h| h["line"].as_str())
             .collect();
-        let b_runs = state["jobs"]
+        let b_runs = state["runner"]["jobs"]
             .as_array()?
             .iter()
             .any(|job| job["action"] == "do" && job["key"] == "B");
@@ -633,7 +633,11 @@ fn held_matches_the_new_settings_refuse_are_dropped_at_start() {
 /// The `last_end_unix_ms` of key `key` in the saved state, if there.
 fn saved_end(sandbox: &Sandbox, key: &str) -> Option<u64> {
     let state: serde_json::Value = serde_json::from_str(&sandbox.read(STATE)?).ok()?;
-    state["keys"].as_array()?.iter().find(|k| k["key"] == key)?["last_end_unix_ms"].as_u64()
+    state["gate"]["keys"]
+        .as_array()?
+        .iter()
+        .find(|k| k["key"] == key)?["last_end_unix_ms"]
+        .as_u64()
 }
 
 /// The end of a command is saved (D1): a command that ran for 3 s under a
@@ -1038,7 +1042,7 @@ fn sigkill_during_runs_runs_every_line_and_never_two_at_once() {
 
 /// The saved record of the followed file, in a state as written.
 fn saved_current(state: &mut serde_json::Value) -> &mut serde_json::Value {
-    &mut state["current"]
+    &mut state["files"]["current"]
 }
 
 /// A saved file is known by its birth time too, where the file system

@@ -2,7 +2,11 @@
 //! the cooldowns, so that a stop, a crash or a reboot loses and repeats no
 //! line (SPEC §6).
 //!
-//! The state is a small versioned JSON document. Files are recorded by what
+//! The state is a small versioned JSON document, one object per part of
+//! the daemon (`files` or `journal`, `gate`, `runner`); its `version` is
+//! the tag of [`Document`], and a document of version 1 (every part's
+//! fields side by side, as releases before version 2 wrote it) is read
+//! through one migration (`v1`). Files are recorded by what
 //! they are (device, inode, hashes of their first bytes and of the bytes
 //! before the offset) and where they were last seen, so that a file rotated
 //! while the daemon was down is found again and one that was replaced is not
@@ -14,6 +18,7 @@ pub(crate) mod encoding;
 mod identity;
 mod schedule;
 mod store;
+mod v1;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,9 +31,10 @@ pub use identity::{Recovery, resolve};
 pub use schedule::{SAVE_INTERVAL, SaveSchedule};
 pub use store::{StateFile, inspect};
 
-/// The format of the state file. A file of another version is not guessed
-/// at: it is moved aside and the daemon starts as without state.
-pub const VERSION: u32 = 1;
+/// The format of the state file written. Version 1 is read too (and
+/// migrated); a file of another version is not guessed at: it is moved
+/// aside and the daemon starts as without state.
+pub const VERSION: u32 = 2;
 
 /// Everything worth keeping across a restart: what each part of the
 /// daemon exports of itself (see `checkpoint`): the source's position
@@ -43,15 +49,15 @@ pub struct State {
     /// When the state was written.
     pub saved_unix_ms: WallTime,
     /// Following a path: its files.
-    #[serde(flatten)]
+    #[serde(default, skip_serializing_if = "FilesRecord::is_empty")]
     pub files: FilesRecord,
     /// Following the journal (§10): where reading is. Absent in states
-    /// written for files, and in those of older versions.
+    /// written for files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal: Option<JournalRecord>,
-    #[serde(flatten)]
+    #[serde(default, skip_serializing_if = "GatePiece::is_empty")]
     pub gate: GatePiece,
-    #[serde(flatten)]
+    #[serde(default, skip_serializing_if = "RunnerPiece::is_empty")]
     pub runner: RunnerPiece,
 }
 
@@ -91,8 +97,20 @@ pub struct GatePiece {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyRecord>,
     /// For `logs2eca status` (a start goes by its own settings, not these).
-    #[serde(rename = "gate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<GateSettings>,
+}
+
+impl GatePiece {
+    fn is_empty(&self) -> bool {
+        *self == GatePiece::default()
+    }
+}
+
+impl RunnerPiece {
+    fn is_empty(&self) -> bool {
+        *self == RunnerPiece::default()
+    }
 }
 
 /// The runner's piece: what runs and what is to run.
@@ -179,31 +197,76 @@ impl State {
 
     /// The document as written to disk.
     pub fn to_json(&self) -> std::io::Result<Vec<u8>> {
-        let on_disk = OnDiskRef {
-            version: VERSION,
-            state: self,
-        };
-        let mut bytes = serde_json::to_vec(&on_disk)?;
+        let mut bytes = serde_json::to_vec(&DocumentRef::V2(self))?;
         bytes.push(b'\n');
         Ok(bytes)
     }
 
-    /// Reads a document written by [`State::to_json`]; the error says why
-    /// it is not one, in a few words.
+    /// Reads a document written by [`State::to_json`], or by a release
+    /// that wrote version 1; the error says why it is not one, in a few
+    /// words.
     pub fn from_json(bytes: &[u8]) -> Result<State, String> {
         let Versioned { version } =
             serde_json::from_slice(bytes).map_err(|err| format!("not a logs2eca state: {err}"))?;
-        if version != VERSION {
-            return Err(format!(
-                "version {version}, this logs2eca reads version {VERSION}"
-            ));
-        }
-        // `version` is not a field of `State`: it is ignored as unknown.
-        serde_json::from_slice(bytes).map_err(|err| format!("damaged: {err}"))
+        let damaged = |err: serde_json::Error| format!("damaged: {err}");
+        let document = match version {
+            // Version 1 wrote its version as a number.
+            Tag::Number(1) => Document::V1(serde_json::from_slice(bytes).map_err(damaged)?),
+            Tag::Text(text) if text == "1" || text == "2" => {
+                serde_json::from_slice(bytes).map_err(damaged)?
+            }
+            Tag::Number(other) => return Err(unknown_version(&other.to_string())),
+            Tag::Text(other) => return Err(unknown_version(&other)),
+        };
+        Ok(match document {
+            Document::V1(old) => v1::migrate(old),
+            Document::V2(state) => state,
+        })
     }
 }
 
+fn unknown_version(version: &str) -> String {
+    format!("version {version}, this logs2eca reads versions 1 to {VERSION}")
+}
+
+/// The state file's document: the version is its tag.
+#[derive(Deserialize)]
+#[serde(tag = "version")]
+enum Document {
+    #[serde(rename = "1")]
+    V1(v1::State),
+    #[serde(rename = "2")]
+    V2(State),
+}
+
+/// As [`Document`], borrowed, to write (always the newest version).
+#[derive(Serialize)]
+#[serde(tag = "version")]
+enum DocumentRef<'a> {
+    #[serde(rename = "2")]
+    V2(&'a State),
+}
+
+/// The version is read on its own first, so that a document of another
+/// version is reported as such rather than as damaged.
+#[derive(Deserialize)]
+struct Versioned {
+    version: Tag,
+}
+
+/// A version as a tag (`"2"`), or as version 1 wrote it (`1`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Tag {
+    Number(u64),
+    Text(String),
+}
+
 impl FilesRecord {
+    fn is_empty(&self) -> bool {
+        *self == FilesRecord::default()
+    }
+
     /// Where the recorded files may be now: the directories they were last
     /// seen in and the followed path's own, each once, in that order.
     pub fn candidate_dirs(&self, followed: &Path) -> Vec<PathBuf> {
@@ -223,20 +286,6 @@ impl FilesRecord {
         }
         dirs
     }
-}
-
-/// The version is read on its own first, so that a document of another
-/// version is reported as such rather than as damaged.
-#[derive(Deserialize)]
-struct Versioned {
-    version: u32,
-}
-
-#[derive(Serialize)]
-struct OnDiskRef<'a> {
-    version: u32,
-    #[serde(flatten)]
-    state: &'a State,
 }
 
 /// One file being read: which file it is and how far it was processed.

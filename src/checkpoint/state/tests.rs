@@ -385,7 +385,7 @@ fn a_state_survives_its_round_trip_exactly_also_with_bytes_that_are_not_utf8() {
     let json = state.to_json().unwrap();
     assert_eq!(State::from_json(&json), Ok(state.clone()));
     let text = String::from_utf8(json).unwrap();
-    assert!(text.starts_with(r#"{"version":1,"#), "{text}");
+    assert!(text.starts_with(r#"{"version":"2","#), "{text}");
     assert!(text.ends_with("}\n"));
     let head = state.files.current.as_ref().unwrap().at.identity.head.fnv1a;
     assert!(
@@ -408,18 +408,20 @@ fn a_minimal_state_omits_what_is_empty_and_reads_back() {
     let json = state.to_json().unwrap();
     assert_eq!(
         String::from_utf8(json.clone()).unwrap(),
-        "{\"version\":1,\"path\":\"/var/log/app.log\",\"saved_unix_ms\":5}\n"
+        "{\"version\":\"2\",\"path\":\"/var/log/app.log\",\"saved_unix_ms\":5}\n"
     );
     assert_eq!(State::from_json(&json), Ok(state));
 }
 
 #[test]
 fn other_versions_and_damaged_documents_are_refused_with_a_reason() {
-    let cases: [(&[u8], &str); 6] = [
+    let cases: [(&[u8], &str); 8] = [
         (
-            br#"{"version":2,"path":"/a","saved_unix_ms":1}"#,
-            "version 2",
+            br#"{"version":"3","path":"/a","saved_unix_ms":1}"#,
+            "version 3",
         ),
+        (br#"{"version":3,"path":"/a"}"#, "version 3"),
+        (br#"{"version":"2","path":"/a"}"#, "damaged"),
         (br#"{"version":0}"#, "version 0"),
         (
             br#"{"path":"/a","saved_unix_ms":1}"#,
@@ -440,9 +442,103 @@ fn other_versions_and_damaged_documents_are_refused_with_a_reason() {
             String::from_utf8_lossy(bytes)
         );
     }
-    let with_a_field_from_the_future =
-        br#"{"version":1,"path":"/a","saved_unix_ms":1,"later":true}"#;
-    assert!(State::from_json(with_a_field_from_the_future).is_ok());
+    for with_a_field_from_the_future in [
+        &br#"{"version":1,"path":"/a","saved_unix_ms":1,"later":true}"#[..],
+        br#"{"version":"2","path":"/a","saved_unix_ms":1,"later":true}"#,
+    ] {
+        assert!(State::from_json(with_a_field_from_the_future).is_ok());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Version 1, as the release before version 2 wrote it (tests/fixtures).
+
+const FIXTURE_FILE: &[u8] = include_bytes!("../../../tests/fixtures/state-v1/file.json");
+const FIXTURE_JOURNAL: &[u8] = include_bytes!("../../../tests/fixtures/state-v1/journal.json");
+
+/// Every record of a version-1 state of a file source lands in its part,
+/// unchanged; written again, it is version 2 and reads back the same.
+#[test]
+fn a_version_1_state_of_files_is_migrated_whole() {
+    let state = State::from_json(FIXTURE_FILE).unwrap();
+    assert_eq!(state.path, Path::new("@ROOT@/app.log"));
+    let current = state.files.current.as_ref().unwrap();
+    assert_eq!((current.at.offset, current.len), (20, 20));
+    assert_eq!(current.at.identity.id.born, None, "version 1 kept none");
+    assert_eq!(current.at.identity.head.fnv1a, 0x20af_6feb_8c60_bc51);
+    let [rotated] = &state.files.rotated[..] else {
+        panic!("{:?}", state.files.rotated)
+    };
+    assert_eq!(rotated.path, Path::new("@ROOT@/app.log.1"));
+    assert_eq!((rotated.at.offset, rotated.len), (66, 73));
+    assert_eq!(rotated.at.identity.tail.len, 66);
+    assert_eq!(state.files.rotated_dirs, [PathBuf::from("@ROOT@")]);
+    assert_eq!(state.journal, None);
+    let held: Vec<_> = state
+        .gate
+        .held
+        .iter()
+        .map(|h| (&h.line[..], h.trigger, &h.key[..]))
+        .collect();
+    assert_eq!(held, [(&b"ERROR b 2"[..], true, &b"b"[..])]);
+    let keys: Vec<_> = state
+        .gate
+        .keys
+        .iter()
+        .map(|k| (&k.key[..], k.suppressed, k.window_unix_ms.len()))
+        .collect();
+    assert_eq!(
+        keys,
+        [(&b"a"[..], 1, 0), (&b"b"[..], 0, 0), (&b"c"[..], 0, 1)]
+    );
+    assert_eq!(
+        state.gate.settings,
+        Some(GateSettings {
+            wait_ms: 3_600_000,
+            threshold: 2,
+            window_ms: 3_600_000
+        })
+    );
+    let [job] = &state.runner.jobs[..] else {
+        panic!("{:?}", state.runner.jobs)
+    };
+    assert_eq!(
+        (&job.action[..], &job.key[..], job.attempt),
+        ("do", &b"a"[..], 1)
+    );
+    assert_eq!(job.env.len(), 9);
+    let [running] = &state.runner.running[..] else {
+        panic!("{:?}", state.runner.running)
+    };
+    assert_eq!(&running.key[..], b"a");
+
+    let again = state.to_json().unwrap();
+    assert!(again.starts_with(br#"{"version":"2","#));
+    assert_eq!(State::from_json(&again), Ok(state));
+}
+
+/// The journal's variant: the cursor and a held match's entry fields.
+#[test]
+fn a_version_1_state_of_the_journal_is_migrated_whole() {
+    let state = State::from_json(FIXTURE_JOURNAL).unwrap();
+    assert_eq!(state.path, Path::new("journal:@ROOT@/j"));
+    assert!(state.files.current.is_none() && state.files.rotated.is_empty());
+    let journal = state.journal.as_ref().unwrap();
+    assert!(journal.cursor.as_deref().unwrap().contains(";i=3;"));
+    assert_eq!(journal.received_unix_us, Some(1_700_000_000_002_000));
+    let [held] = &state.gate.held[..] else {
+        panic!("{:?}", state.gate.held)
+    };
+    assert_eq!(held.line, b"fail: 2");
+    assert!(
+        held.fields
+            .iter()
+            .any(|f| f.name == "LOGS2ECA_JOURNAL_UNIT" && f.value == b"ssh.service")
+    );
+    assert_eq!(state.runner.jobs.len(), 1);
+    assert_eq!(state.runner.running.len(), 1);
+    let again = state.to_json().unwrap();
+    assert_eq!(State::from_json(&again), Ok(state));
 }
 
 #[test]

@@ -24,15 +24,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
-use crate::checkpoint::persist::{self, Persist};
-use crate::checkpoint::state::{GateRecord, KeyRecord, State, StateFile, WallTime};
+use crate::checkpoint::persist::Persist;
+use crate::checkpoint::state::{State, StateFile};
 use crate::error::{Error, Result};
 use crate::input::file::rotation::LogPath;
 use crate::input::file::source::{FileSource, Options};
 use crate::input::journal::{self, Journal};
 use crate::input::source::{Source, SourceSink};
 use crate::input::stream::Stream;
-use crate::react::action::{self, OsSpawner, SHUTDOWN_KILL_GRACE, STOP_GRACE, Spawner, seconds};
+use crate::react::action::{OsSpawner, SHUTDOWN_KILL_GRACE, STOP_GRACE, Spawner, seconds};
 use crate::react::linetime::{LineClock, Time};
 use crate::react::reaction::Reaction;
 use crate::report::counters::Counters;
@@ -171,83 +171,6 @@ pub fn run(config: Config) -> Result<()> {
     }
 }
 
-/// Puts back what a saved state keeps of the reaction: the keys' windows
-/// and cooldowns, then the matches that were held, in their order.
-fn restore(
-    config: &Config,
-    reaction: &mut Reaction,
-    clock: &mut LineClock,
-    mut state: State,
-    now: Instant,
-) {
-    // A command a crash left running must not run twice at once: its group
-    // is ended, and its key's cooldown counts from now, its end.
-    let wall = WallTime::from_system(SystemTime::now());
-    for left in &state.running {
-        if action::end_left_running(left.pgid, left.start_ticks) {
-            match state.keys.iter_mut().find(|k| k.key == left.key) {
-                Some(key) => key.last_end_unix_ms = Some(wall),
-                None => state.keys.push(KeyRecord {
-                    key: left.key.clone(),
-                    last_end_unix_ms: Some(wall),
-                    ..KeyRecord::default()
-                }),
-            }
-        }
-    }
-    let keys = state.keys.into_iter().map(persist::from_record).collect();
-    reaction.import_keys(keys);
-    // Runs that were going on, interrupted, backing off or not due yet:
-    // before the held matches, which came after them.
-    let jobs: Vec<_> = state
-        .jobs
-        .into_iter()
-        .map(persist::job_from_record)
-        .collect();
-    let known = jobs.iter().flatten().count();
-    if known < jobs.len() {
-        log::warn!(
-            "{} saved run(s) of an unknown kind in the state: dropped",
-            jobs.len() - known
-        );
-    }
-    reaction.import_jobs(jobs.into_iter().flatten().collect(), now, SystemTime::now());
-    // What was queued or waiting for a slot had not run: it goes through
-    // the gate again, in its order, before anything new.
-    if !state.held.is_empty() {
-        log::info!(
-            "{} match(es) held when the state was saved: handling them again",
-            state.held.len()
-        );
-    }
-    // Only lines the settings of this run still let through: the pattern
-    // or the exclusion may have changed since.
-    let mut dropped = 0;
-    let arrival = Time::now();
-    for held in &state.held {
-        // A line held cut to its first bytes may match only past the cut:
-        // it cannot be checked again, and is kept.
-        let cut = held.line.len() >= crate::react::action::MAX_ENV_VALUE;
-        if cut || config.matcher.matches(&held.line) {
-            // A journal entry's fields, as its command would have had them.
-            let extra: Vec<(&'static str, Vec<u8>)> = held
-                .fields
-                .iter()
-                .filter_map(|f| Some((journal::known_variable(&f.name)?, f.value.clone())))
-                .collect();
-            let time = clock.alone(&held.line, arrival);
-            reaction.on_restored(&held.line, held.trigger, &extra, time, now);
-        } else {
-            dropped += 1;
-        }
-    }
-    if dropped > 0 {
-        log::warn!(
-            "{dropped} held match(es) from the saved state no longer match the pattern: dropped"
-        );
-    }
-}
-
 impl Daemon {
     /// Everything a run needs, set up: the source opened (where the saved
     /// state says), the watcher started, the saved keys and held matches
@@ -261,7 +184,7 @@ impl Daemon {
     ) -> Result<Daemon> {
         let mode = Mode::of(&config);
         let input = if let Some(settings) = &config.journal {
-            let position = saved.as_ref().and_then(persist::journal_position);
+            let position = saved.as_ref().and_then(|state| state.journal.clone());
             Source::Journal(Box::new(
                 Journal::open(
                     settings.clone(),
@@ -286,7 +209,7 @@ impl Daemon {
                 &config.path,
                 &config.path_as_given,
                 &options,
-                saved.as_ref(),
+                saved.as_ref().map(|state| &state.files),
                 now,
             )?))
         };
@@ -298,7 +221,7 @@ impl Daemon {
         }
         let mut clock = LineClock::new(config.times.clone());
         if let Some(state) = saved {
-            restore(&config, &mut reaction, &mut clock, state, now);
+            reaction.restore(&config, &mut clock, state.gate, state.runner, now);
         }
         let mut daemon = Daemon {
             mode,
@@ -307,7 +230,7 @@ impl Daemon {
             notifier: Notifier::from_env(),
             live: Live::without_metrics(),
             state: state_file
-                .map(|file| Persist::new(file, gate_record(&config)))
+                .map(Persist::new)
                 .transpose()
                 .map_err(|err| Error::failure(format!("cannot start the state writer: {err}")))?,
             // Counting the lines is a pass of its own over every byte:
@@ -841,16 +764,6 @@ impl View for DaemonView<'_> {
                 .len(),
             lag_bytes: self.input.as_path().map(LogPath::lag),
         }
-    }
-}
-
-/// What the state keeps of the settings, for `logs2eca status`.
-fn gate_record(config: &Config) -> GateRecord {
-    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    GateRecord {
-        wait_ms: ms(config.wait),
-        threshold: config.gate.threshold.count,
-        window_ms: ms(config.gate.threshold.window),
     }
 }
 

@@ -1,5 +1,5 @@
-//! The daemon's side of the state file (§6): what is saved (the files'
-//! positions, the gate's keys and the matches it holds), and when: soon
+//! The daemon's side of the state file (§6): the pieces the parts export
+//! (see `checkpoint`) assembled into one state, and when: soon
 //! after anything the reaction keeps changed (a command spawned or ended,
 //! a match counted, suppressed, queued or printed), at a rotation, at most
 //! once a second while reading only advances, at the end, and never while
@@ -19,24 +19,12 @@
 //! asked for only while a start waits, so an idle daemon never wakes.
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime};
 
-use std::ffi::OsString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-
 use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver, Store};
-use crate::checkpoint::state::{
-    EnvRecord, FieldRecord, GateRecord, HeldRecord, JobRecord, JournalRecord, KeyRecord,
-    RunningRecord, SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime,
-};
-use crate::input::file::rotation::LogPath;
-use crate::input::journal::{Journal, Position};
-use crate::react::followup::{Action, Job};
-use crate::react::gate;
-use crate::react::linetime::Time;
-use crate::react::reaction::Reaction;
-use crate::react::runs::JobSnapshot;
-use std::sync::atomic::AtomicBool;
+use crate::checkpoint::state::{SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime};
+use crate::checkpoint::{ReactionCheckpoint, SourceCheckpoint};
 
 /// How soon after a command is spawned the state is saved: the window in
 /// which a crash runs that command once more at restart. Long enough for
@@ -46,76 +34,28 @@ use std::sync::atomic::AtomicBool;
 /// (commands take longer than this to run one after another).
 pub const AFTER_SPAWN: Duration = Duration::from_millis(2);
 
-/// How many bytes of held lines a save keeps at most.
-pub const MAX_HELD_SAVED: usize = 1 << 20;
-
-/// What a source keeps in the state: its position, and a count that
-/// moves with it (a change is something new to save).
-pub trait Checkpoint {
-    fn progress(&self) -> u64;
-    fn save_into(&self, state: &mut State);
-}
-
-impl Checkpoint for LogPath {
-    fn progress(&self) -> u64 {
-        LogPath::progress(self)
-    }
-
-    fn save_into(&self, state: &mut State) {
-        LogPath::save_into(self, state);
-    }
-}
-
-impl Checkpoint for Journal {
-    fn progress(&self) -> u64 {
-        Journal::progress(self)
-    }
-
-    fn save_into(&self, state: &mut State) {
-        let position = self.position();
-        state.journal = Some(JournalRecord {
-            cursor: position.cursor,
-            received_unix_us: position.time_us,
-        });
-    }
-}
-
-/// The journal's position a saved state holds.
-pub fn journal_position(state: &State) -> Option<Position> {
-    state.journal.as_ref().map(|record| Position {
-        cursor: record.cursor.clone(),
-        time_us: record.received_unix_us,
-    })
-}
-
 pub struct Persist {
     saver: Saver,
     schedule: SaveSchedule,
-    /// The position and the reaction's generation last seen: a change is
-    /// something new to save.
+    /// The source's and the reaction's generations last seen: a change
+    /// is something new to save.
     seen: (u64, u64),
-    /// Held matches did not all fit in the last save (warned once).
-    held_cut_warned: bool,
     /// Saves handed to the writer so far: the metrics file follows them.
     saves: u64,
-    /// The settings the keys are kept under, saved for `logs2eca status`.
-    gate: GateRecord,
 }
 
 impl Persist {
-    pub fn new(file: StateFile, gate: GateRecord) -> std::io::Result<Self> {
-        Self::with_store(file, gate)
+    pub fn new(file: StateFile) -> std::io::Result<Self> {
+        Self::with_store(file)
     }
 
     /// Saves into `store` (the state file, or a fake disk in tests).
-    pub fn with_store(store: impl Store, gate: GateRecord) -> std::io::Result<Self> {
+    pub fn with_store(store: impl Store) -> std::io::Result<Self> {
         Ok(Persist {
             saver: Saver::start(store)?,
             schedule: SaveSchedule::new(SAVE_INTERVAL),
             seen: (0, 0),
-            held_cut_warned: false,
             saves: 0,
-            gate,
         })
     }
 
@@ -130,8 +70,13 @@ impl Persist {
     /// cooldown is over, would run the command; a cooldown saved as
     /// starting at the spawn would end early; a command that ended would
     /// run again), an advance of the position alone within a second.
-    pub fn note_progress(&mut self, log: &dyn Checkpoint, reaction: &Reaction, now: Instant) {
-        let seen = (log.progress(), reaction.generation());
+    pub fn note_progress(
+        &mut self,
+        log: &dyn SourceCheckpoint,
+        reaction: &dyn ReactionCheckpoint,
+        now: Instant,
+    ) {
+        let seen = (log.generation(), reaction.generation());
         if seen == self.seen {
             return;
         }
@@ -149,8 +94,8 @@ impl Persist {
     pub fn on_deadline(
         &mut self,
         path: &Path,
-        log: &dyn Checkpoint,
-        reaction: &mut Reaction,
+        log: &dyn SourceCheckpoint,
+        reaction: &mut dyn ReactionCheckpoint,
         now: Instant,
     ) {
         if self.schedule.is_due(now) {
@@ -163,35 +108,19 @@ impl Persist {
     pub fn save(
         &mut self,
         path: &Path,
-        log: &dyn Checkpoint,
-        reaction: &mut Reaction,
+        log: &dyn SourceCheckpoint,
+        reaction: &mut dyn ReactionCheckpoint,
         now: Instant,
     ) {
         let wall = SystemTime::now();
-        let mut state = State::new(path, WallTime::from_system(wall));
-        log.save_into(&mut state);
-        state.held = self.held_records(reaction);
-        state.gate = Some(self.gate);
-        state.running = reaction
-            .running_commands()
-            .into_iter()
-            .map(|(pgid, start_ticks, key)| RunningRecord {
-                pgid,
-                start_ticks,
-                key,
-            })
-            .collect();
-        state.keys = reaction
-            .export_keys(now)
-            .into_iter()
-            .map(to_record)
-            .collect();
-        state.jobs = reaction
-            .export_jobs(now, wall)
-            .into_iter()
-            .map(job_to_record)
-            .collect();
-        self.seen = (log.progress(), reaction.generation());
+        let state = State::of(
+            path,
+            WallTime::from_system(wall),
+            log.checkpoint(),
+            reaction.gate_piece(now),
+            reaction.runner_piece(now, wall),
+        );
+        self.seen = (log.generation(), reaction.generation());
         // A failure is the saver's to report; the next save is due when
         // reading advances again, as after any save: none while idle.
         self.saver
@@ -206,43 +135,6 @@ impl Persist {
     /// Saves handed to the writer so far.
     pub fn saves(&self) -> u64 {
         self.saves
-    }
-
-    /// The matches the gate holds, as the state keeps them: at most
-    /// `MAX_HELD_SAVED` bytes of lines, so that a deep queue of long lines
-    /// cannot make every save (one after each spawn) megabytes long.
-    fn held_records(&mut self, reaction: &Reaction) -> Vec<HeldRecord> {
-        let held = reaction.held_lines();
-        let mut bytes = 0;
-        let records: Vec<HeldRecord> = held
-            .iter()
-            .take_while(|(line, ..)| {
-                bytes += line.len();
-                bytes <= MAX_HELD_SAVED
-            })
-            .map(|&(line, trigger, key, fields)| HeldRecord {
-                line: line.to_vec(),
-                trigger,
-                key: key.to_vec(),
-                fields: fields
-                    .iter()
-                    .map(|(name, value)| FieldRecord {
-                        name: (*name).to_owned(),
-                        value: value.clone(),
-                    })
-                    .collect(),
-            })
-            .collect();
-        let left_out = held.len() - records.len();
-        if left_out > 0 && !self.held_cut_warned {
-            log::warn!(
-                "{left_out} held match(es) beyond {} KiB of lines are not in the saved state: \
-                 a crash now would lose them",
-                MAX_HELD_SAVED >> 10
-            );
-        }
-        self.held_cut_warned = left_out > 0;
-        records
     }
 
     /// The reaction's generation that the last written state was taken
@@ -280,72 +172,4 @@ impl Persist {
     pub fn output_closed(&self) -> bool {
         self.saver.output_closed()
     }
-}
-
-/// The gate's keys as the state file keeps them, and back.
-fn to_record(key: gate::KeySnapshot) -> KeyRecord {
-    KeyRecord {
-        key: key.key,
-        last_end_unix_ms: key.last_end.map(|t| WallTime::from_system(t.to_system())),
-        suppressed: key.suppressed,
-        window_unix_ms: key
-            .window
-            .into_iter()
-            .map(|t| WallTime::from_system(t.to_system()))
-            .collect(),
-    }
-}
-
-pub fn from_record(key: KeyRecord) -> gate::KeySnapshot {
-    gate::KeySnapshot {
-        key: key.key,
-        last_end: key
-            .last_end_unix_ms
-            .map(|t| Time::from_system(t.to_system())),
-        suppressed: key.suppressed,
-        window: key
-            .window_unix_ms
-            .into_iter()
-            .map(|t| Time::from_system(t.to_system()))
-            .collect(),
-    }
-}
-
-/// A run still to do as the state file keeps it, and back.
-fn job_to_record(snapshot: JobSnapshot) -> JobRecord {
-    let job = snapshot.job;
-    JobRecord {
-        action: job.action.name().to_owned(),
-        key: job.key.into_vec(),
-        env: job
-            .vars
-            .into_iter()
-            .map(|(name, value)| EnvRecord {
-                name,
-                value: value.as_bytes().to_vec(),
-            })
-            .collect(),
-        attempt: job.attempt,
-        due_unix_ms: snapshot.due.map(WallTime::from_system),
-        held: snapshot.held,
-    }
-}
-
-/// `None` for a record this logs2eca cannot run (an unknown action).
-pub fn job_from_record(record: JobRecord) -> Option<JobSnapshot> {
-    let action = Action::from_name(&record.action)?;
-    Some(JobSnapshot {
-        job: Job {
-            action,
-            key: record.key.into(),
-            vars: record
-                .env
-                .into_iter()
-                .map(|var| (var.name, OsString::from_vec(var.value)))
-                .collect(),
-            attempt: record.attempt.max(1),
-        },
-        due: record.due_unix_ms.map(WallTime::to_system),
-        held: record.held,
-    })
 }

@@ -110,14 +110,15 @@ fn a_spawn_is_saved_right_after_it() {
     assert_eq!(d.state.as_ref().unwrap().deadline(), None, "saved");
     d.state.as_mut().unwrap().flush(&d.hurry);
     let saved = State::from_json(&fs::read(&state).unwrap()).unwrap();
-    let current = saved.current.expect("a file record");
-    assert_eq!(current.offset, "ERROR disk full\n".len() as u64);
+    let current = saved.files.current.expect("a file record");
+    assert_eq!(current.at.offset, "ERROR disk full\n".len() as u64);
 }
 
 /// The `LOGS2ECA_MATCH_LINE` of each saved job, with its action and
 /// attempt.
 fn saved_jobs(state: &State) -> Vec<(String, String, u32)> {
     state
+        .runner
         .jobs
         .iter()
         .map(|job| {
@@ -188,11 +189,11 @@ fn a_suppressed_match_is_saved_right_after_it() {
     save_due(&mut d, look);
     let saved = saved_state(&mut d, &state);
     assert_eq!(
-        saved.current.unwrap().offset,
+        saved.files.current.unwrap().at.offset,
         20,
         "past the suppressed line"
     );
-    assert_eq!(saved.keys[0].suppressed, 1);
+    assert_eq!(saved.gate.keys[0].suppressed, 1);
 }
 
 /// The end of a command starts its cooldown; a save is due right after it,
@@ -214,7 +215,7 @@ fn the_end_of_a_command_is_saved_right_after_it() {
     let look = t0 + 100 * MS;
     assert!(d.step(nothing(), look).is_none());
     save_due(&mut d, look);
-    let spawned = saved_state(&mut d, &state).keys[0].last_end_unix_ms;
+    let spawned = saved_state(&mut d, &state).gate.keys[0].last_end_unix_ms;
     std::thread::sleep(Duration::from_millis(5)); // wall-clock time passes
     let pid = fake.processes().spawned[0].0;
     fake.processes().exit(pid, 0);
@@ -225,7 +226,7 @@ fn the_end_of_a_command_is_saved_right_after_it() {
         Some(ended + AFTER_SPAWN)
     );
     save_due(&mut d, ended);
-    let after = saved_state(&mut d, &state).keys[0].last_end_unix_ms;
+    let after = saved_state(&mut d, &state).gate.keys[0].last_end_unix_ms;
     assert!(
         after > spawned,
         "the cooldown counts from the end: {after:?} > {spawned:?}"
@@ -432,7 +433,7 @@ fn queued_matches_are_kept_not_started_at_a_stop() {
     assert!(matches!(result, Some(Ok(()))), "{result:?}");
     assert_eq!(fake.processes().lines(), ["ERROR a"]);
     let state = saved_state(&mut d, &state);
-    let held: Vec<&[u8]> = state.held.iter().map(|h| &h.line[..]).collect();
+    let held: Vec<&[u8]> = state.gate.held.iter().map(|h| &h.line[..]).collect();
     assert_eq!(held, [&b"ERROR b"[..], b"ERROR c"]);
     assert_eq!(saved_jobs(&state), []);
 }
@@ -554,7 +555,7 @@ fn restored_matches_run_in_their_order() {
     let s = Setup::new();
     let config = s.config("1s", &["--wait", "0"]);
     let mut saved = State::new(&config.path, WallTime::from_unix_ms(0));
-    saved.held = ["ERROR a", "ERROR b", "ERROR c"]
+    saved.gate.held = ["ERROR a", "ERROR b", "ERROR c"]
         .iter()
         .map(|line| HeldRecord {
             line: line.as_bytes().to_vec(),
@@ -611,10 +612,10 @@ fn a_deadline_fires_while_a_read_is_pending() {
     assert_ne!(d.deadline(timeout), Some(timeout), "read on to the end");
     // The second match was read (and suppressed: the first still runs).
     assert_eq!(fake.processes().lines(), ["ERROR one"]);
-    assert_eq!(d.input.as_path().unwrap().progress(), {
+    assert_eq!(d.input.as_path().unwrap().offset(), {
         let mut other = LogPath::open(&s.log, StartAt::End).unwrap();
         other.refresh(timeout, &mut |_, _| {});
-        other.progress()
+        other.offset()
     });
 }
 

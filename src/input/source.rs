@@ -13,7 +13,7 @@
 use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
-use crate::checkpoint::persist::Checkpoint;
+use crate::checkpoint::SourceCheckpoint;
 use crate::error::{Error, Result};
 use crate::input::file::follow::LineOrigin;
 use crate::input::file::rotation::LogPath;
@@ -197,7 +197,7 @@ impl Source {
 
     /// What a state file keeps of the source (a path's files and offsets,
     /// the journal's cursor); `None` for a stream.
-    pub fn checkpoint(&self) -> Option<&dyn Checkpoint> {
+    pub fn checkpoint(&self) -> Option<&dyn SourceCheckpoint> {
         match self {
             Source::File(file) => Some(file.log()),
             Source::Stream(_) => None,

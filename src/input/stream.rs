@@ -20,7 +20,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
 
-use crate::input::file::follow::{BufferOrigin, FileId, LineSink};
+use crate::input::file::follow::{BufferOrigin, LineSink};
+use crate::input::file::identity::FileId;
 use crate::input::file::lines::LineBuffer;
 use crate::sys;
 

@@ -10,6 +10,7 @@ use regex::bytes::CaptureLocations;
 
 use crate::input::file::follow::LineOrigin;
 use crate::react::action::{self, MAX_ENV_VALUE, Runner, Spawner, Trigger};
+use crate::react::checkpoint::Kept;
 use crate::react::gate::{
     Gate, HELD_BYTES, Held, KeySnapshot, Launch, Notice, QUEUE_BOUND, Settings, Verdict,
 };
@@ -78,6 +79,8 @@ pub struct Reaction {
     /// A dry run's suppressed matches, told once in its summary rather
     /// than a line per key.
     dry_suppressed: Suppressed,
+    /// What exporting the pieces of the state needs (see `checkpoint`).
+    kept: Kept,
     /// With a state file: each spawn holds the next start back until the
     /// save that records it is written (see `persist`).
     hold_until_saved: bool,
@@ -119,6 +122,7 @@ impl Reaction {
             generation: 0,
             deferred: VecDeque::new(),
             dry_suppressed: Suppressed::default(),
+            kept: Kept::new(config),
             stopping: false,
             counters: Counters::new(SystemTime::now()),
             hold_until_saved: false,
@@ -628,6 +632,10 @@ impl Reaction {
     /// are compared with their windows and cooldowns.
     pub fn import_keys(&mut self, keys: Vec<KeySnapshot>) {
         self.gate.import(keys);
+    }
+
+    pub(super) fn kept(&self) -> &Kept {
+        &self.kept
     }
 
     /// The reader of the dry-run output has gone (`| head -1`): there is

@@ -158,7 +158,7 @@ fn to_json(file: &str, line: &[u8], details: &Details) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::file::follow::FileId;
+    use crate::input::file::identity::FileId;
 
     #[test]
     fn an_object_has_every_field_and_survives_bytes_that_are_not_utf8() {

@@ -14,14 +14,14 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use crate::checkpoint::state::{FileRecord, GateRecord, KeyRecord, State, WallTime};
+use crate::checkpoint::state::{FileRecord, GateSettings, KeyRecord, State, WallTime};
 use crate::error::{Error, Result};
+use crate::input::file::identity::FileId;
 use crate::report::clock;
 
 /// Where the template unit `logs2eca@NAME` keeps its state.
@@ -129,11 +129,11 @@ impl FileView {
     fn of(record: &FileRecord) -> Self {
         let size = fs::metadata(&record.path)
             .ok()
-            .filter(|m| m.dev() == record.dev && m.ino() == record.ino)
+            .filter(|m| record.at.identity.id.is(&FileId::of(m)))
             .map(|m| m.len());
         FileView {
             path: record.path.clone(),
-            offset: record.offset,
+            offset: record.at.offset,
             size,
         }
     }
@@ -172,7 +172,7 @@ struct Report {
     daemon: Option<(u32, bool)>,
     current: Option<FileView>,
     rotated: Vec<FileView>,
-    gate: Option<GateRecord>,
+    gate: Option<GateSettings>,
     held_triggers: usize,
     held_queued: usize,
     held_lines: Vec<String>,
@@ -189,26 +189,28 @@ const HELD_LINE_CUT: usize = 120;
 
 impl Report {
     fn gather(path: &Path, state: &State, now: SystemTime, daemon: Option<(u32, bool)>) -> Self {
-        let gate = state.gate;
+        let gate = state.gate.settings;
         let mut keys: Vec<KeyView> = state
+            .gate
             .keys
             .iter()
             .map(|key| key_view(key, gate, now, state))
             .collect();
         keys.sort_by(|a, b| b.recent.cmp(&a.recent).then_with(|| a.key.cmp(&b.key)));
-        let held_triggers = state.held.iter().filter(|h| h.trigger).count();
+        let held_triggers = state.gate.held.iter().filter(|h| h.trigger).count();
         Report {
             state_file: path.to_path_buf(),
             followed: state.path.clone(),
             saved: state.saved_unix_ms.to_system(),
             now,
             daemon,
-            current: state.current.as_ref().map(FileView::of),
-            rotated: state.rotated.iter().map(FileView::of).collect(),
+            current: state.files.current.as_ref().map(FileView::of),
+            rotated: state.files.rotated.iter().map(FileView::of).collect(),
             gate,
             held_triggers,
-            held_queued: state.held.len() - held_triggers,
+            held_queued: state.gate.held.len() - held_triggers,
             held_lines: state
+                .gate
                 .held
                 .iter()
                 .take(HELD_SHOWN)
@@ -415,7 +417,12 @@ impl Report {
     }
 }
 
-fn key_view(key: &KeyRecord, gate: Option<GateRecord>, now: SystemTime, state: &State) -> KeyView {
+fn key_view(
+    key: &KeyRecord,
+    gate: Option<GateSettings>,
+    now: SystemTime,
+    state: &State,
+) -> KeyView {
     let window: Vec<SystemTime> = key.window_unix_ms.iter().map(|t| t.to_system()).collect();
     let in_window = match gate {
         Some(gate) if gate.window_ms > 0 => {
@@ -430,7 +437,7 @@ fn key_view(key: &KeyRecord, gate: Option<GateRecord>, now: SystemTime, state: &
     let last_end = key.last_end_unix_ms.map(|t| t.to_system());
     // A running key's cooldown starts when its command ends: its
     // `last_end` is the save's time, for a restart to hold the cooldown.
-    let running = state.running.iter().any(|r| r.key == key.key);
+    let running = state.runner.running.iter().any(|r| r.key == key.key);
     let cooldown_ends = match (gate, last_end, running) {
         (Some(gate), Some(end), false) => Some(end + Duration::from_millis(gate.wait_ms)),
         _ => None,
@@ -451,7 +458,7 @@ fn key_view(key: &KeyRecord, gate: Option<GateRecord>, now: SystemTime, state: &
         cooldown_ends: cooldown_ends.filter(|_| cooldown_left.is_some()),
         cooldown_left,
         suppressed: key.suppressed,
-        held: state.held.iter().filter(|h| h.key == key.key).count(),
+        held: state.gate.held.iter().filter(|h| h.key == key.key).count(),
         retry_due: job_due(state, "do", &key.key),
         undo_due: job_due(state, "undo", &key.key),
         recent,
@@ -462,6 +469,7 @@ fn key_view(key: &KeyRecord, gate: Option<GateRecord>, now: SystemTime, state: &
 /// (not runs to do again at once), undos (postponed ones too).
 fn pending(state: &State, action: &str) -> usize {
     state
+        .runner
         .jobs
         .iter()
         .filter(|job| job.action == action && (action == "undo" || job.due_unix_ms.is_some()))
@@ -472,6 +480,7 @@ fn pending(state: &State, action: &str) -> usize {
 /// off, or an undo not postponed (a run to do at once has no time).
 fn job_due(state: &State, action: &str, key: &[u8]) -> Option<SystemTime> {
     state
+        .runner
         .jobs
         .iter()
         .find(|job| job.action == action && job.key == key && !job.held)
@@ -493,12 +502,12 @@ mod tests {
             Path::new("/var/log/app.log"),
             WallTime::from_unix_ms(100_000),
         );
-        state.gate = Some(GateRecord {
+        state.gate.settings = Some(GateSettings {
             wait_ms: 30_000,
             threshold: 3,
             window_ms: 60_000,
         });
-        state.keys = vec![
+        state.gate.keys = vec![
             KeyRecord {
                 key: b"old".to_vec(),
                 window_unix_ms: vec![WallTime::from_unix_ms(10_000)],
@@ -524,12 +533,12 @@ mod tests {
                 ..KeyRecord::default()
             },
         ];
-        state.running = vec![RunningRecord {
+        state.runner.running = vec![RunningRecord {
             pgid: 4242,
             start_ticks: 1,
             key: b"busy".to_vec(),
         }];
-        state.held = vec![
+        state.gate.held = vec![
             HeldRecord {
                 line: b"ERROR busy again".to_vec(),
                 trigger: false,
@@ -613,7 +622,7 @@ mod tests {
             due_unix_ms: due.map(WallTime::from_unix_ms),
             held,
         };
-        with_jobs.jobs = vec![
+        with_jobs.runner.jobs = vec![
             job("do", b"cooling", Some(130_000), false),
             job("undo", b"counting", Some(3_700_000), false),
             job("undo", b"busy", Some(3_600_000), true),

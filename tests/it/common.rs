@@ -1033,3 +1033,18 @@ macro_rules! each_detector {
     )*};
 }
 pub(crate) use each_detector;
+
+/// A state document as logs2eca writes it, edited by a test: its
+/// `version` first (what tells a state from other files), the rest in any
+/// order.
+pub fn state_json(state: &serde_json::Value) -> Vec<u8> {
+    let mut rest = state.clone();
+    let version = rest
+        .as_object_mut()
+        .and_then(|fields| fields.remove("version"))
+        .expect("a state has a version");
+    let rest = serde_json::to_string(&rest).unwrap();
+    let fields = rest.strip_prefix('{').unwrap();
+    let sep = if fields == "}" { "" } else { "," };
+    format!("{{\"version\":{version}{sep}{fields}\n").into_bytes()
+}

@@ -16,6 +16,7 @@ mod identity;
 mod journal;
 mod logging;
 mod manpage;
+mod migration;
 mod mistakes;
 mod poll;
 mod process;

@@ -2,7 +2,11 @@
 //! the cooldowns, so that a stop, a crash or a reboot loses and repeats no
 //! line (SPEC §6).
 //!
-//! The state is a small versioned JSON document. Files are recorded by what
+//! The state is a small versioned JSON document, one object per part of
+//! the daemon (`files` or `journal`, `gate`, `runner`); its `version` is
+//! the tag of [`Document`], and a document of version 1 (every part's
+//! fields side by side, as releases before version 2 wrote it) is read
+//! through one migration (`v1`). Files are recorded by what
 //! they are (device, inode, hashes of their first bytes and of the bytes
 //! before the offset) and where they were last seen, so that a file rotated
 //! while the daemon was down is found again and one that was replaced is not
@@ -10,25 +14,32 @@
 //! not survive a reboot. Writing is atomic and rate-limited (`store`,
 //! `schedule`).
 
-mod encoding;
+pub(crate) mod encoding;
 mod identity;
 mod schedule;
 mod store;
+mod v1;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-pub use identity::{Fingerprint, Recovery, resolve};
+use crate::input::file::identity::FilePosition;
+
+pub use identity::{Recovery, resolve};
 pub use schedule::{SAVE_INTERVAL, SaveSchedule};
 pub use store::{StateFile, inspect};
 
-/// The format of the state file. A file of another version is not guessed
-/// at: it is moved aside and the daemon starts as without state.
-pub const VERSION: u32 = 1;
+/// The format of the state file written. Version 1 is read too (and
+/// migrated); a file of another version is not guessed at: it is moved
+/// aside and the daemon starts as without state.
+pub const VERSION: u32 = 2;
 
-/// Everything worth keeping across a restart.
+/// Everything worth keeping across a restart: what each part of the
+/// daemon exports of itself (see `checkpoint`): the source's position
+/// ([`FilesRecord`] or [`JournalRecord`]), the gate's keys and held
+/// matches ([`GatePiece`]) and the runner's commands ([`RunnerPiece`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     /// The followed path: a state written for another path says nothing
@@ -37,6 +48,29 @@ pub struct State {
     pub path: PathBuf,
     /// When the state was written.
     pub saved_unix_ms: WallTime,
+    /// Following a path: its files.
+    #[serde(default, skip_serializing_if = "FilesRecord::is_empty")]
+    pub files: FilesRecord,
+    /// Following the journal (§10): where reading is. Absent in states
+    /// written for files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<JournalRecord>,
+    #[serde(default, skip_serializing_if = "GatePiece::is_empty")]
+    pub gate: GatePiece,
+    #[serde(default, skip_serializing_if = "RunnerPiece::is_empty")]
+    pub runner: RunnerPiece,
+}
+
+/// The source's piece: where reading is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourcePiece {
+    Files(FilesRecord),
+    Journal(JournalRecord),
+}
+
+/// What a followed path keeps: its files and where rotated ones went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilesRecord {
     /// The file at the path, `None` while waiting for one to appear.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<FileRecord>,
@@ -47,6 +81,12 @@ pub struct State {
     /// to look for a file rotated while the daemon was down.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rotated_dirs: Vec<PathBuf>,
+}
+
+/// The gate's piece: the keys' windows and cooldowns, the matches it
+/// holds, and the settings that give the keys' times their meaning.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatePiece {
     /// Matches handled but not run yet when the state was saved (the
     /// `--wait 0` queue, triggers waiting for a slot), in arrival order:
     /// the next start runs them.
@@ -56,6 +96,26 @@ pub struct State {
     /// any (`--key`; without it, the one key is the empty one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyRecord>,
+    /// For `logs2eca status` (a start goes by its own settings, not these).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<GateSettings>,
+}
+
+impl GatePiece {
+    fn is_empty(&self) -> bool {
+        *self == GatePiece::default()
+    }
+}
+
+impl RunnerPiece {
+    fn is_empty(&self) -> bool {
+        *self == RunnerPiece::default()
+    }
+}
+
+/// The runner's piece: what runs and what is to run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerPiece {
     /// Runs to do or to do again (SPEC §4): commands that were running or
     /// that a stop interrupted (at once at the next start), retries backing
     /// off and undos not due yet (at their times). A state without them
@@ -68,14 +128,6 @@ pub struct State {
     /// again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub running: Vec<RunningRecord>,
-    /// The settings that give the keys' times their meaning, for
-    /// `logs2eca status` (a start goes by its own settings, not these).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gate: Option<GateRecord>,
-    /// Following the journal (§10): where reading is. Absent in states
-    /// written for files, and in those of older versions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub journal: Option<JournalRecord>,
 }
 
 /// A command that was running: its process group (the leader's pid), the
@@ -91,7 +143,7 @@ pub struct RunningRecord {
 
 /// The cooldown and threshold the keys were kept under.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GateRecord {
+pub struct GateSettings {
     pub wait_ms: u64,
     pub threshold: u32,
     pub window_ms: u64,
@@ -110,28 +162,117 @@ pub struct JournalRecord {
 
 impl State {
     /// An empty state for `path`, written at `now`.
+    #[cfg(test)]
     pub fn new(path: &Path, now: WallTime) -> Self {
+        State::of(
+            path,
+            now,
+            SourcePiece::Files(FilesRecord::default()),
+            GatePiece::default(),
+            RunnerPiece::default(),
+        )
+    }
+
+    /// The state made of the parts' pieces.
+    pub fn of(
+        path: &Path,
+        now: WallTime,
+        source: SourcePiece,
+        gate: GatePiece,
+        runner: RunnerPiece,
+    ) -> Self {
+        let (files, journal) = match source {
+            SourcePiece::Files(files) => (files, None),
+            SourcePiece::Journal(journal) => (FilesRecord::default(), Some(journal)),
+        };
         State {
             path: path.to_path_buf(),
             saved_unix_ms: now,
-            current: None,
-            rotated: Vec::new(),
-            rotated_dirs: Vec::new(),
-            held: Vec::new(),
-            keys: Vec::new(),
-            jobs: Vec::new(),
-            running: Vec::new(),
-            gate: None,
-            journal: None,
+            files,
+            journal,
+            gate,
+            runner,
         }
+    }
+
+    /// The document as written to disk.
+    pub fn to_json(&self) -> std::io::Result<Vec<u8>> {
+        let mut bytes = serde_json::to_vec(&DocumentRef::V2(self))?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    /// Reads a document written by [`State::to_json`], or by a release
+    /// that wrote version 1; the error says why it is not one, in a few
+    /// words.
+    pub fn from_json(bytes: &[u8]) -> Result<State, String> {
+        let Versioned { version } =
+            serde_json::from_slice(bytes).map_err(|err| format!("not a logs2eca state: {err}"))?;
+        let damaged = |err: serde_json::Error| format!("damaged: {err}");
+        let document = match version {
+            // Version 1 wrote its version as a number.
+            Tag::Number(1) => Document::V1(serde_json::from_slice(bytes).map_err(damaged)?),
+            Tag::Text(text) if text == "1" || text == "2" => {
+                serde_json::from_slice(bytes).map_err(damaged)?
+            }
+            Tag::Number(other) => return Err(unknown_version(&other.to_string())),
+            Tag::Text(other) => return Err(unknown_version(&other)),
+        };
+        Ok(match document {
+            Document::V1(old) => v1::migrate(old),
+            Document::V2(state) => state,
+        })
+    }
+}
+
+fn unknown_version(version: &str) -> String {
+    format!("version {version}, this logs2eca reads versions 1 to {VERSION}")
+}
+
+/// The state file's document: the version is its tag.
+#[derive(Deserialize)]
+#[serde(tag = "version")]
+enum Document {
+    #[serde(rename = "1")]
+    V1(v1::State),
+    #[serde(rename = "2")]
+    V2(State),
+}
+
+/// As [`Document`], borrowed, to write (always the newest version).
+#[derive(Serialize)]
+#[serde(tag = "version")]
+enum DocumentRef<'a> {
+    #[serde(rename = "2")]
+    V2(&'a State),
+}
+
+/// The version is read on its own first, so that a document of another
+/// version is reported as such rather than as damaged.
+#[derive(Deserialize)]
+struct Versioned {
+    version: Tag,
+}
+
+/// A version as a tag (`"2"`), or as version 1 wrote it (`1`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Tag {
+    Number(u64),
+    Text(String),
+}
+
+impl FilesRecord {
+    fn is_empty(&self) -> bool {
+        *self == FilesRecord::default()
     }
 
     /// Where the recorded files may be now: the directories they were last
     /// seen in and the followed path's own, each once, in that order.
-    pub fn candidate_dirs(&self) -> Vec<PathBuf> {
+    pub fn candidate_dirs(&self, followed: &Path) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = Vec::new();
         let seen = self.current.iter().chain(&self.rotated).map(|r| &r.path);
-        for path in seen.chain(std::iter::once(&self.path)) {
+        for path in seen.chain(std::iter::once(&followed.to_path_buf())) {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
                 && !dirs.iter().any(|d| d == dir)
             {
@@ -145,45 +286,6 @@ impl State {
         }
         dirs
     }
-
-    /// The document as written to disk.
-    pub fn to_json(&self) -> std::io::Result<Vec<u8>> {
-        let on_disk = OnDiskRef {
-            version: VERSION,
-            state: self,
-        };
-        let mut bytes = serde_json::to_vec(&on_disk)?;
-        bytes.push(b'\n');
-        Ok(bytes)
-    }
-
-    /// Reads a document written by [`State::to_json`]; the error says why
-    /// it is not one, in a few words.
-    pub fn from_json(bytes: &[u8]) -> Result<State, String> {
-        let Versioned { version } =
-            serde_json::from_slice(bytes).map_err(|err| format!("not a logs2eca state: {err}"))?;
-        if version != VERSION {
-            return Err(format!(
-                "version {version}, this logs2eca reads version {VERSION}"
-            ));
-        }
-        // `version` is not a field of `State`: it is ignored as unknown.
-        serde_json::from_slice(bytes).map_err(|err| format!("damaged: {err}"))
-    }
-}
-
-/// The version is read on its own first, so that a document of another
-/// version is reported as such rather than as damaged.
-#[derive(Deserialize)]
-struct Versioned {
-    version: u32,
-}
-
-#[derive(Serialize)]
-struct OnDiskRef<'a> {
-    version: u32,
-    #[serde(flatten)]
-    state: &'a State,
 }
 
 /// One file being read: which file it is and how far it was processed.
@@ -192,17 +294,14 @@ pub struct FileRecord {
     /// Where the file was last seen: where to look for it first.
     #[serde(with = "encoding::path")]
     pub path: PathBuf,
-    pub dev: u64,
-    pub ino: u64,
-    /// The first byte not yet processed (a held partial line is not).
-    pub offset: u64,
+    /// The file, and the first byte not yet processed in it (a held
+    /// partial line is not): `dev`, `ino`, `born_ns` (where known),
+    /// `head`, `tail` and `offset`.
+    #[serde(flatten)]
+    pub at: FilePosition,
     /// The file's size when the record was made: bytes past `offset` were
     /// there and unread, which is worth saying if the file is lost.
     pub len: u64,
-    /// The file's first bytes, up to 1 KiB.
-    pub head: Fingerprint,
-    /// The bytes just before `offset`, up to 1 KiB.
-    pub tail: Fingerprint,
 }
 
 /// A match held by the gate: its line (as much of it as the command

@@ -91,9 +91,10 @@ pub fn inspect(path: &Path) -> std::result::Result<String, String> {
             Ok(state) => format!(
                 "a saved position for {}{}",
                 state.path.display(),
-                state
-                    .current
-                    .map_or(String::new(), |file| format!(" at offset {}", file.offset))
+                state.files.current.map_or(String::new(), |file| format!(
+                    " at offset {}",
+                    file.at.offset
+                ))
             ),
             Err(why) => format!("unusable ({why}): a start moves it aside to .bad"),
         }),

@@ -8,9 +8,13 @@ use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::identity::{Match, Rewrite, classify, find_by_id, fnv1a};
+use super::identity::find_by_id;
 use super::store::SaveOutcome;
 use super::*;
+use crate::input::file::follow::Follower;
+use crate::input::file::identity::{
+    FileId, FileIdentity, FilePosition, Fingerprint, Match, Rewrite, fnv1a,
+};
 
 fn dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
@@ -32,8 +36,17 @@ fn lines(from: usize, n: usize) -> Vec<u8> {
         .collect()
 }
 
+/// The record a state keeps of `path` read up to `offset`, as the
+/// follower makes it.
 fn capture(path: &Path, offset: u64) -> FileRecord {
-    FileRecord::capture(&File::open(path).unwrap(), path, offset).unwrap()
+    let file = File::open(path).unwrap();
+    let len = file.metadata().unwrap().len();
+    let follower = Follower::resume_file(file, offset).unwrap();
+    FileRecord {
+        path: path.to_path_buf(),
+        at: follower.processed_position().unwrap(),
+        len,
+    }
 }
 
 /// Resolves `record` against whatever is at `path` now.
@@ -64,21 +77,21 @@ fn a_record_covers_the_first_kib_and_the_kib_before_the_offset() {
     let content = lines(0, 200);
     write(&log, &content);
     let r = capture(&log, 3000);
-    assert_eq!(r.offset, 3000);
+    let id = r.at.identity;
+    assert_eq!(r.at.offset, 3000);
     assert_eq!(r.len, content.len() as u64);
-    assert_eq!(r.head.len, 1024);
-    assert_eq!(r.head.fnv1a, fnv1a(&content[..1024]));
-    assert_eq!(r.tail.len, 1024);
-    assert_eq!(r.tail.fnv1a, fnv1a(&content[3000 - 1024..3000]));
+    assert_eq!(id.head.len, 1024);
+    assert_eq!(id.head.fnv1a, fnv1a(&content[..1024]));
+    assert_eq!(id.tail.len, 1024);
+    assert_eq!(id.tail.fnv1a, fnv1a(&content[3000 - 1024..3000]));
     let meta = fs::metadata(&log).unwrap();
-    assert_eq!((r.dev, r.ino), (meta.dev(), meta.ino()));
+    assert_eq!(id.id, FileId::of(&meta));
+    assert_eq!((id.id.dev, id.id.ino), (meta.dev(), meta.ino()));
 
     let small = capture(&log, 10);
-    assert_eq!(small.tail.len, 10, "no more than what precedes the offset");
-    assert_eq!(
-        small.head.len, 1024,
-        "the head is the file's, not the read part's"
-    );
+    let id = small.at.identity;
+    assert_eq!(id.tail.len, 10, "no more than what precedes the offset");
+    assert_eq!(id.head.len, 10, "the head is what was read, as live");
 }
 
 #[test]
@@ -121,7 +134,7 @@ fn a_file_rotated_by_rename_is_found_and_continued_where_it_was() {
         Recovery::Rotated(found) => {
             assert_eq!(found.path, d.path().join("app.log.1"));
             assert_eq!(found.offset, 1000);
-            assert_eq!(found.file.metadata().unwrap().ino(), r.ino);
+            assert_eq!(found.file.metadata().unwrap().ino(), r.at.identity.id.ino);
         }
         other => panic!("expected Rotated, got {other:?}"),
     }
@@ -221,7 +234,10 @@ fn a_reused_inode_number_is_not_the_old_file() {
     // given its inode number to the file now at the path.
     let mut r = capture(&old, 2000);
     let meta = fs::metadata(&log).unwrap();
-    (r.dev, r.ino) = (meta.dev(), meta.ino());
+    r.at.identity.id = FileId {
+        born: None,
+        ..FileId::of(&meta)
+    };
     assert!(matches!(
         resolve_at(&r, &log, &[]),
         Recovery::FromStart(Rewrite::HeadChanged)
@@ -264,13 +280,45 @@ fn classify_tells_another_file_from_the_recorded_one() {
     let r = capture(&a, 2);
     let file = File::open(&b).unwrap();
     let meta = file.metadata().unwrap();
-    assert_eq!(classify(&r, &file, &meta).unwrap(), Match::Other);
+    assert_eq!(r.at.compare(&file, &meta).unwrap(), Match::Other);
     let file = File::open(&a).unwrap();
     let meta = file.metadata().unwrap();
     assert_eq!(
-        classify(&r, &file, &meta).unwrap(),
+        r.at.compare(&file, &meta).unwrap(),
         Match::Same { offset: 2 }
     );
+}
+
+/// A closed short file whose inode number went to a new file with the
+/// same first bytes: the birth time tells them apart where the file
+/// system keeps one; a record without one (an older state, a file system
+/// without it) is compared as before.
+#[test]
+fn a_file_born_later_under_the_saved_inode_is_not_the_saved_file() {
+    let d = dir();
+    let log = d.path().join("app.log");
+    write(&log, b"header\nline 1\n");
+    let saved = capture(&log, 14);
+    let Some(born) = saved.at.identity.id.born else {
+        eprintln!("skipped: this file system keeps no birth time");
+        return;
+    };
+    let mut reborn = saved.clone();
+    reborn.at.identity.id.born = Some(born + 1);
+    assert!(matches!(
+        resolve_at(&reborn, &log, &[d.path().to_path_buf()]),
+        Recovery::Gone { .. }
+    ));
+    let mut unknown = saved.clone();
+    unknown.at.identity.id.born = None;
+    assert!(matches!(
+        resolve_at(&unknown, &log, &[]),
+        Recovery::Resume { offset: 14 }
+    ));
+    assert!(matches!(
+        resolve_at(&saved, &log, &[]),
+        Recovery::Resume { offset: 14 }
+    ));
 }
 
 #[test]
@@ -305,11 +353,11 @@ fn full_state(d: &Path) -> State {
     let log = d.join("app.log");
     write(&log, &lines(0, 100));
     let mut state = State::new(&log, WallTime::from_unix_ms(1_700_000_000_123));
-    state.current = Some(capture(&log, 1500));
-    state.rotated = vec![capture(&log, 27)];
-    state.rotated[0].path =
+    state.files.current = Some(capture(&log, 1500));
+    state.files.rotated = vec![capture(&log, 27)];
+    state.files.rotated[0].path =
         PathBuf::from(std::ffi::OsString::from_vec(b"/var/log/\xffold".to_vec()));
-    state.keys = vec![
+    state.gate.keys = vec![
         KeyRecord {
             key: Vec::new(),
             last_end_unix_ms: Some(WallTime::from_unix_ms(1_699_999_999_000)),
@@ -337,9 +385,9 @@ fn a_state_survives_its_round_trip_exactly_also_with_bytes_that_are_not_utf8() {
     let json = state.to_json().unwrap();
     assert_eq!(State::from_json(&json), Ok(state.clone()));
     let text = String::from_utf8(json).unwrap();
-    assert!(text.starts_with(r#"{"version":1,"#), "{text}");
+    assert!(text.starts_with(r#"{"version":"2","#), "{text}");
     assert!(text.ends_with("}\n"));
-    let head = state.current.as_ref().unwrap().head.fnv1a;
+    let head = state.files.current.as_ref().unwrap().at.identity.head.fnv1a;
     assert!(
         text.contains(&format!(r#""fnv1a":"{head:016x}""#)),
         "hashes are hex strings: {text}"
@@ -360,18 +408,20 @@ fn a_minimal_state_omits_what_is_empty_and_reads_back() {
     let json = state.to_json().unwrap();
     assert_eq!(
         String::from_utf8(json.clone()).unwrap(),
-        "{\"version\":1,\"path\":\"/var/log/app.log\",\"saved_unix_ms\":5}\n"
+        "{\"version\":\"2\",\"path\":\"/var/log/app.log\",\"saved_unix_ms\":5}\n"
     );
     assert_eq!(State::from_json(&json), Ok(state));
 }
 
 #[test]
 fn other_versions_and_damaged_documents_are_refused_with_a_reason() {
-    let cases: [(&[u8], &str); 6] = [
+    let cases: [(&[u8], &str); 8] = [
         (
-            br#"{"version":2,"path":"/a","saved_unix_ms":1}"#,
-            "version 2",
+            br#"{"version":"3","path":"/a","saved_unix_ms":1}"#,
+            "version 3",
         ),
+        (br#"{"version":3,"path":"/a"}"#, "version 3"),
+        (br#"{"version":"2","path":"/a"}"#, "damaged"),
         (br#"{"version":0}"#, "version 0"),
         (
             br#"{"path":"/a","saved_unix_ms":1}"#,
@@ -392,9 +442,103 @@ fn other_versions_and_damaged_documents_are_refused_with_a_reason() {
             String::from_utf8_lossy(bytes)
         );
     }
-    let with_a_field_from_the_future =
-        br#"{"version":1,"path":"/a","saved_unix_ms":1,"later":true}"#;
-    assert!(State::from_json(with_a_field_from_the_future).is_ok());
+    for with_a_field_from_the_future in [
+        &br#"{"version":1,"path":"/a","saved_unix_ms":1,"later":true}"#[..],
+        br#"{"version":"2","path":"/a","saved_unix_ms":1,"later":true}"#,
+    ] {
+        assert!(State::from_json(with_a_field_from_the_future).is_ok());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Version 1, as the release before version 2 wrote it (tests/fixtures).
+
+const FIXTURE_FILE: &[u8] = include_bytes!("../../../tests/fixtures/state-v1/file.json");
+const FIXTURE_JOURNAL: &[u8] = include_bytes!("../../../tests/fixtures/state-v1/journal.json");
+
+/// Every record of a version-1 state of a file source lands in its part,
+/// unchanged; written again, it is version 2 and reads back the same.
+#[test]
+fn a_version_1_state_of_files_is_migrated_whole() {
+    let state = State::from_json(FIXTURE_FILE).unwrap();
+    assert_eq!(state.path, Path::new("@ROOT@/app.log"));
+    let current = state.files.current.as_ref().unwrap();
+    assert_eq!((current.at.offset, current.len), (20, 20));
+    assert_eq!(current.at.identity.id.born, None, "version 1 kept none");
+    assert_eq!(current.at.identity.head.fnv1a, 0x20af_6feb_8c60_bc51);
+    let [rotated] = &state.files.rotated[..] else {
+        panic!("{:?}", state.files.rotated)
+    };
+    assert_eq!(rotated.path, Path::new("@ROOT@/app.log.1"));
+    assert_eq!((rotated.at.offset, rotated.len), (66, 73));
+    assert_eq!(rotated.at.identity.tail.len, 66);
+    assert_eq!(state.files.rotated_dirs, [PathBuf::from("@ROOT@")]);
+    assert_eq!(state.journal, None);
+    let held: Vec<_> = state
+        .gate
+        .held
+        .iter()
+        .map(|h| (&h.line[..], h.trigger, &h.key[..]))
+        .collect();
+    assert_eq!(held, [(&b"ERROR b 2"[..], true, &b"b"[..])]);
+    let keys: Vec<_> = state
+        .gate
+        .keys
+        .iter()
+        .map(|k| (&k.key[..], k.suppressed, k.window_unix_ms.len()))
+        .collect();
+    assert_eq!(
+        keys,
+        [(&b"a"[..], 1, 0), (&b"b"[..], 0, 0), (&b"c"[..], 0, 1)]
+    );
+    assert_eq!(
+        state.gate.settings,
+        Some(GateSettings {
+            wait_ms: 3_600_000,
+            threshold: 2,
+            window_ms: 3_600_000
+        })
+    );
+    let [job] = &state.runner.jobs[..] else {
+        panic!("{:?}", state.runner.jobs)
+    };
+    assert_eq!(
+        (&job.action[..], &job.key[..], job.attempt),
+        ("do", &b"a"[..], 1)
+    );
+    assert_eq!(job.env.len(), 9);
+    let [running] = &state.runner.running[..] else {
+        panic!("{:?}", state.runner.running)
+    };
+    assert_eq!(&running.key[..], b"a");
+
+    let again = state.to_json().unwrap();
+    assert!(again.starts_with(br#"{"version":"2","#));
+    assert_eq!(State::from_json(&again), Ok(state));
+}
+
+/// The journal's variant: the cursor and a held match's entry fields.
+#[test]
+fn a_version_1_state_of_the_journal_is_migrated_whole() {
+    let state = State::from_json(FIXTURE_JOURNAL).unwrap();
+    assert_eq!(state.path, Path::new("journal:@ROOT@/j"));
+    assert!(state.files.current.is_none() && state.files.rotated.is_empty());
+    let journal = state.journal.as_ref().unwrap();
+    assert!(journal.cursor.as_deref().unwrap().contains(";i=3;"));
+    assert_eq!(journal.received_unix_us, Some(1_700_000_000_002_000));
+    let [held] = &state.gate.held[..] else {
+        panic!("{:?}", state.gate.held)
+    };
+    assert_eq!(held.line, b"fail: 2");
+    assert!(
+        held.fields
+            .iter()
+            .any(|f| f.name == "LOGS2ECA_JOURNAL_UNIT" && f.value == b"ssh.service")
+    );
+    assert_eq!(state.runner.jobs.len(), 1);
+    assert_eq!(state.runner.running.len(), 1);
+    let again = state.to_json().unwrap();
+    assert_eq!(State::from_json(&again), Ok(state));
 }
 
 #[test]
@@ -402,17 +546,24 @@ fn candidate_dirs_are_where_the_files_were_then_the_paths_own_each_once() {
     let mut state = State::new(Path::new("/var/log/app.log"), WallTime::from_unix_ms(0));
     let record = |path: &str| FileRecord {
         path: path.into(),
-        dev: 1,
-        ino: 2,
-        offset: 0,
+        at: FilePosition {
+            identity: FileIdentity {
+                id: FileId {
+                    dev: 1,
+                    ino: 2,
+                    born: None,
+                },
+                head: Fingerprint::EMPTY,
+                tail: Fingerprint::EMPTY,
+            },
+            offset: 0,
+        },
         len: 0,
-        head: Fingerprint { len: 0, fnv1a: 0 },
-        tail: Fingerprint { len: 0, fnv1a: 0 },
     };
-    state.current = Some(record("/srv/app/current.log"));
-    state.rotated = vec![record("/var/log/old/app.log.1"), record("/srv/app/x.log")];
+    state.files.current = Some(record("/srv/app/current.log"));
+    state.files.rotated = vec![record("/var/log/old/app.log.1"), record("/srv/app/x.log")];
     assert_eq!(
-        state.candidate_dirs(),
+        state.files.candidate_dirs(&state.path),
         [
             PathBuf::from("/srv/app"),
             "/var/log/old".into(),
@@ -579,7 +730,7 @@ fn a_full_disk_fails_saves_quietly_keeps_the_old_state_and_recovers() {
         drop(f);
 
         // Big enough not to fit in what the filler's last partial write left.
-        state.keys = (0..200u32)
+        state.gate.keys = (0..200u32)
             .map(|i| KeyRecord {
                 key: format!("key number {i}").into_bytes(),
                 ..KeyRecord::default()
@@ -605,7 +756,7 @@ fn a_full_disk_fails_saves_quietly_keeps_the_old_state_and_recovers() {
 #[test]
 fn jobs_round_trip_and_an_older_state_has_none() {
     let mut state = State::new(Path::new("/var/log/a.log"), WallTime::from_unix_ms(5));
-    state.jobs = vec![
+    state.runner.jobs = vec![
         JobRecord {
             action: "do".to_owned(),
             key: b"10.0.0.1".to_vec(),
@@ -629,5 +780,5 @@ fn jobs_round_trip_and_an_older_state_has_none() {
     let back = State::from_json(&state.to_json().unwrap()).unwrap();
     assert_eq!(back, state);
     let older = br#"{"version":1,"path":"/var/log/a.log","saved_unix_ms":5}"#;
-    assert_eq!(State::from_json(older).unwrap().jobs, []);
+    assert_eq!(State::from_json(older).unwrap().runner.jobs, []);
 }

@@ -37,7 +37,7 @@ impl Store for Disk {
 /// `d` saves on `disk` from now on (its state file is still locked).
 fn on_disk(d: &mut Daemon) -> Disk {
     let disk = Disk::default();
-    d.state = Some(Persist::with_store(disk.clone(), GateRecord::default()).unwrap());
+    d.state = Some(Persist::with_store(disk.clone()).unwrap());
     disk
 }
 

@@ -1,52 +1,26 @@
 //! One open log file: where we are in it, which file it is, and whether it
 //! is still the content we have been reading.
 //!
-//! A file is known by what it is, never by its name: device and inode, plus
-//! a fingerprint of its first bytes (up to [`FINGERPRINT_LEN`]). The inode
-//! alone is not enough, because a file deleted and closed frees its inode
-//! number for the next file created. Truncation in place (copytruncate) is
-//! found by the size dropping below our offset or, when the file was
-//! refilled past our offset before we looked, by its first bytes no longer
-//! being the ones we read. The file is only ever opened read-only.
+//! A file is known by what it is, never by its name: its [`FileIdentity`]
+//! (device, inode, birth time, hashes of its first bytes and of the bytes
+//! before our offset; see `identity`). Truncation in place (copytruncate)
+//! is found by comparing the file with that identity at each look: the
+//! size dropping below our offset or, when the file was refilled past our
+//! offset before we looked, its first bytes or the bytes before the offset
+//! no longer being the ones we read. The file is only ever opened
+//! read-only.
 
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::fs::{FileExt, MetadataExt};
-
-use crate::sys;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use crate::input::file::identity::{
+    FINGERPRINT_LEN, FileId, FileIdentity, FilePosition, Fingerprint, Match,
+};
 use crate::input::file::lines::{CHUNK, LineBuffer, MAX_LINE};
-
-/// How many leading bytes identify the content of a file.
-pub const FINGERPRINT_LEN: usize = 1024;
-
-/// Device and inode: what makes a file the same file across renames. And
-/// its birth time where the file system keeps one (statx): an inode number
-/// freed by a deleted file is soon given to the next file created, which
-/// may begin with the same bytes (a header, a date).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FileId {
-    pub dev: u64,
-    pub ino: u64,
-    /// Nanoseconds since the epoch; `None` where it is not known.
-    pub born: Option<u64>,
-}
-
-impl FileId {
-    pub fn of(meta: &Metadata) -> Self {
-        FileId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            born: meta
-                .created()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .and_then(|d| u64::try_from(d.as_nanos()).ok()),
-        }
-    }
-}
+use crate::sys;
 
 /// Where to start reading a file that is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,30 +63,17 @@ impl LineOrigin {
 /// Where the lines read go: whole lines, `\n`-terminated, in blocks.
 pub type LineSink<'a> = &'a mut dyn FnMut(&[u8], LineOrigin);
 
-/// What is remembered of a file once it is closed, so that it can be
-/// recognised, and continued where it was left, if it comes back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Position {
-    pub id: FileId,
-    pub offset: u64,
-    /// The file's first bytes, up to `FINGERPRINT_LEN` and never past
-    /// `offset`.
-    pub fingerprint: Vec<u8>,
-    /// The bytes just before `offset`, up to `FINGERPRINT_LEN`.
-    pub tail: Vec<u8>,
-}
-
 #[derive(Debug)]
 pub struct Follower {
     file: File,
     id: FileId,
     offset: u64,
-    /// The first bytes of the file as we read them, up to `FINGERPRINT_LEN`.
-    fingerprint: Vec<u8>,
+    /// The file's first bytes as we read them, up to `FINGERPRINT_LEN`
+    /// and never past `offset`.
+    head: Fingerprint,
     /// The bytes just before `offset` as we read them, up to
-    /// `FINGERPRINT_LEN`: a file that begins with a long constant header
-    /// and was truncated and refilled past our offset has the same head,
-    /// but not the same bytes there.
+    /// `FINGERPRINT_LEN`: kept as bytes, so that a read moves them on
+    /// without reading them again; hashed when the identity is asked for.
     tail: Vec<u8>,
     lines: LineBuffer,
     /// Started inside a line (one longer than `MAX_LINE`): its rest is
@@ -137,14 +98,12 @@ impl Follower {
         // The file may have shrunk since its size was taken (copytruncate
         // during the start): what is there is the fingerprint, and the
         // next look finds the truncation.
-        let mut fingerprint = vec![0; offset.min(FINGERPRINT_LEN as u64) as usize];
-        let n = read_at_most(&file, &mut fingerprint, 0)?;
-        fingerprint.truncate(n);
+        let head = Fingerprint::of(&file, 0, offset)?;
         let mut follower = Follower {
             file,
             id: FileId::of(&meta),
             offset,
-            fingerprint,
+            head,
             tail: Vec::new(),
             lines: LineBuffer::new(),
             resync,
@@ -162,7 +121,7 @@ impl Follower {
             file,
             id: FileId::of(&meta),
             offset,
-            fingerprint: Vec::new(),
+            head: Fingerprint::EMPTY,
             tail: Vec::new(),
             lines: LineBuffer::new(),
             resync: false,
@@ -208,23 +167,19 @@ impl Follower {
     /// Continues at a remembered position if this is the same file with
     /// the same content up to there (not truncated, not an inode reused by
     /// a new file). Returns whether it did.
-    pub fn resume(&mut self, at: &Position) -> bool {
-        if at.id != self.id || self.offset != 0 {
+    pub fn resume(&mut self, at: &FilePosition) -> bool {
+        if self.offset != 0 {
             return false;
         }
         let Ok(meta) = self.file.metadata() else {
             return false;
         };
-        let same = meta.len() >= at.offset
-            && self.head_is(&at.fingerprint).unwrap_or(false)
-            && self.bytes_before_are(at.offset, &at.tail).unwrap_or(false);
-        if !same {
+        if !matches!(at.compare(&self.file, &meta), Ok(Match::Same { .. })) {
             return false;
         }
         self.offset = at.offset;
-        self.fingerprint = at.fingerprint.clone();
-        self.tail = at.tail.clone();
-        true
+        self.head = at.identity.head;
+        self.complete_fingerprint().is_ok() && self.load_tail().is_ok()
     }
 
     /// Skips to `offset` in a file just opened at 0: a saved state says the
@@ -238,32 +193,43 @@ impl Follower {
         Ok(())
     }
 
-    /// What to remember of this file once it is closed.
-    pub fn position(&self) -> Position {
-        Position {
-            id: self.id,
+    /// What is known of the file up to where it was read: to check it at
+    /// the next look, and to recognise it if it comes back once closed.
+    pub fn position(&self) -> FilePosition {
+        FilePosition {
+            identity: FileIdentity {
+                id: self.id,
+                head: self.head,
+                tail: Fingerprint::of_bytes(&self.tail),
+            },
             offset: self.offset,
-            fingerprint: self.fingerprint.clone(),
-            tail: self.tail.clone(),
         }
+    }
+
+    /// As [`Follower::position`], at the first line not processed yet
+    /// (a partial line held for its newline is not): what a state file
+    /// keeps, so that a restart reads that line whole.
+    pub fn processed_position(&self) -> io::Result<FilePosition> {
+        let mut at = self.position();
+        let processed = self.processed_offset();
+        if processed != self.offset {
+            at.offset = processed;
+            at.identity.tail = Fingerprint::of(
+                &self.file,
+                processed - processed.min(FINGERPRINT_LEN as u64),
+                processed.min(FINGERPRINT_LEN as u64),
+            )?;
+        }
+        Ok(at)
     }
 
     /// Was the file truncated (and maybe refilled) since we last read it?
     pub fn is_truncated(&self) -> io::Result<bool> {
-        if self.file.metadata()?.len() < self.offset {
-            return Ok(true);
-        }
-        Ok(!self.head_is(&self.fingerprint)? || !self.bytes_before_are(self.offset, &self.tail)?)
-    }
-
-    /// Are the bytes just before `offset` still `tail`?
-    fn bytes_before_are(&self, offset: u64, tail: &[u8]) -> io::Result<bool> {
-        let Some(start) = offset.checked_sub(tail.len() as u64) else {
-            return Ok(false);
-        };
-        let mut bytes = vec![0; tail.len()];
-        let n = read_at_most(&self.file, &mut bytes, start)?;
-        Ok(bytes[..n] == *tail)
+        let meta = self.file.metadata()?;
+        Ok(!matches!(
+            self.position().compare(&self.file, &meta)?,
+            Match::Same { .. }
+        ))
     }
 
     /// Takes the bytes just before the offset as the tail fingerprint.
@@ -275,19 +241,12 @@ impl Follower {
         Ok(())
     }
 
-    /// Does the file still begin with `fingerprint`?
-    fn head_is(&self, fingerprint: &[u8]) -> io::Result<bool> {
-        let mut head = vec![0; fingerprint.len()];
-        let n = read_at_most(&self.file, &mut head, 0)?;
-        Ok(head[..n] == *fingerprint)
-    }
-
     /// Starts over at offset 0 after a truncation. A partial line held from
     /// before is handed out: its writer will not finish it in this content.
     pub fn rewind(&mut self, on_block: LineSink) {
         self.finish(on_block);
         self.offset = 0;
-        self.fingerprint.clear();
+        self.head = Fingerprint::EMPTY;
         self.tail.clear();
         self.resync = false;
         self.rewound = true;
@@ -484,11 +443,9 @@ impl Follower {
     /// Takes the file's first bytes, up to `FINGERPRINT_LEN` and never past
     /// what was read, as its fingerprint (a hole skipped included).
     fn complete_fingerprint(&mut self) -> io::Result<()> {
-        let want = self.offset.min(FINGERPRINT_LEN as u64) as usize;
-        if self.fingerprint.len() < want {
-            self.fingerprint.resize(want, 0);
-            let n = read_at_most(&self.file, &mut self.fingerprint, 0)?;
-            self.fingerprint.truncate(n);
+        let want = self.offset.min(FINGERPRINT_LEN as u64);
+        if self.head.len < want {
+            self.head = Fingerprint::of(&self.file, 0, want)?;
         }
         Ok(())
     }
@@ -695,8 +652,8 @@ mod tests {
         let mut old = Follower::open(&path, StartAt::Beginning).unwrap();
         old.read_appended(1 << 20, &mut |_, _| {}).unwrap();
         let seen = old.position();
-        let mut reborn = seen.clone();
-        reborn.id.born = Some(seen.id.born.map_or(1, |born| born + 1));
+        let mut reborn = seen;
+        reborn.identity.id.born = Some(seen.identity.id.born.map_or(1, |born| born + 1));
         let mut again = Follower::open(&path, StartAt::Beginning).unwrap();
         assert!(!again.resume(&reborn), "another birth is another file");
         assert_eq!(again.offset(), 0);

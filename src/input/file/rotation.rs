@@ -1,8 +1,8 @@
 //! The followed path over time: which file is behind it now, the old
 //! files a rotation left behind, and the files recently closed.
 //!
-//! A file is followed by identity ([`FileId`] and fingerprint), never by
-//! name. When the path starts naming another file (rename and create,
+//! A file is followed by identity ([`FileIdentity`]: which file object, and
+//! what it held), never by name. When the path starts naming another file (rename and create,
 //! delete and recreate, a swapped symlink, the directory replaced), the old file is
 //! read to its end and kept open for a grace period, because writers that
 //! have not reopened yet still append to it; the new file is read from its
@@ -19,8 +19,12 @@ use std::time::{Duration, Instant};
 
 use std::fs::{File, Metadata};
 
-use crate::checkpoint::state::{self, FileRecord, Recovery, State};
-use crate::input::file::follow::{FileId, Follower, LineSink, Position, StartAt};
+use crate::checkpoint::SourceCheckpoint;
+use crate::checkpoint::state::{self, FileRecord, FilesRecord, Recovery, SourcePiece};
+use crate::input::file::follow::{Follower, LineSink, StartAt};
+#[cfg(doc)]
+use crate::input::file::identity::FileIdentity;
+use crate::input::file::identity::{FileId, FilePosition};
 use crate::report::event::{self, FileEvent, Lost, emit};
 
 /// How long a rotated file is kept open after its last growth.
@@ -53,7 +57,7 @@ struct Retired {
 
 #[derive(Debug)]
 struct Closed {
-    at: Position,
+    at: FilePosition,
     when: Instant,
 }
 
@@ -85,6 +89,10 @@ pub struct LogPath {
     budget: u64,
     /// Times the path named another file, or its file was truncated.
     rotations: u64,
+    /// Moves whenever what the state keeps of the files changes: a read,
+    /// a truncation, a file opened, rotated or closed (see
+    /// [`LogPath::generation`]).
+    generation: u64,
 }
 
 impl LogPath {
@@ -110,7 +118,6 @@ impl LogPath {
         };
         Ok(LogPath {
             path: path.to_path_buf(),
-            current,
             retired: Vec::new(),
             closed: VecDeque::new(),
             unreadable: None,
@@ -119,6 +126,9 @@ impl LogPath {
             budget_per_turn: READ_BUDGET,
             budget: READ_BUDGET,
             rotations: 0,
+            // A file opened is a position the state does not have yet.
+            generation: u64::from(current.is_some()),
+            current,
         })
     }
 
@@ -126,10 +136,10 @@ impl LogPath {
     /// file continues at its offset, a file rotated while we were down is
     /// found by identity and finished first, a rewritten one is read from
     /// 0, and what cannot be found is reported with what was lost.
-    pub fn resume(path: &Path, saved: &State, now: Instant) -> io::Result<Self> {
+    pub fn resume(path: &Path, saved: &FilesRecord, now: Instant) -> io::Result<Self> {
         let mut log = LogPath::open_quietly(path, StartAt::Beginning)?;
         log.rotated_dirs = saved.rotated_dirs.clone();
-        let dirs = saved.candidate_dirs();
+        let dirs = saved.candidate_dirs(path);
         for record in &saved.rotated {
             if let Some(file) = log.find_saved(record, None, &dirs) {
                 log.retired.push(Retired {
@@ -141,7 +151,7 @@ impl LogPath {
         // A rotated file of the saved state may be back at the path: it
         // continues at its saved offset, not from 0 as a new file would.
         if let Some(id) = log.current.as_ref().map(Follower::id)
-            && let Some(i) = log.retired.iter().position(|old| old.file.id() == id)
+            && let Some(i) = log.retired.iter().position(|old| old.file.id().is(&id))
         {
             emit!(FileEvent::ContinuingSaved {
                 path: path.to_path_buf(),
@@ -188,7 +198,7 @@ impl LogPath {
                     offset: found.offset,
                 });
                 let file = Follower::resume_file(found.file, found.offset)?;
-                if !log.retired.iter().any(|r| r.file.id() == file.id()) {
+                if !log.retired.iter().any(|r| r.file.id().is(&file.id())) {
                     log.retired.push(Retired {
                         file,
                         close_at: now + ROTATE_GRACE,
@@ -237,30 +247,36 @@ impl LogPath {
     /// What a state file keeps of the files: the current one and the
     /// rotated ones being finished, each at the first line not processed,
     /// and where rotated files went.
-    pub fn save_into(&self, state: &mut State) {
+    pub fn files_record(&self) -> FilesRecord {
         let record = |file: &Follower| {
             let path = file.current_path().unwrap_or_else(|| self.path.clone());
-            FileRecord::capture(file.file(), &path, file.processed_offset()).ok()
+            Some(FileRecord {
+                path,
+                at: file.processed_position().ok()?,
+                len: file.file().metadata().ok()?.len(),
+            })
         };
-        state.current = self.current.as_ref().and_then(record);
-        state.rotated = self
-            .retired
-            .iter()
-            .filter_map(|old| record(&old.file))
-            .collect();
-        state.rotated_dirs = self.rotated_dirs.clone();
+        FilesRecord {
+            current: self.current.as_ref().and_then(record),
+            rotated: self
+                .retired
+                .iter()
+                .filter_map(|old| record(&old.file))
+                .collect(),
+            rotated_dirs: self.rotated_dirs.clone(),
+        }
     }
 
-    /// Changes whenever reading advances in any open file (or another file
-    /// is opened): what tells that the saved state is behind.
-    pub fn progress(&self) -> u64 {
-        self.current
-            .iter()
-            .chain(self.retired.iter().map(|old| &old.file))
-            .fold(0u64, |sum, f| {
-                sum.wrapping_add(f.processed_offset())
-                    .wrapping_add(f.id().ino.rotate_left(32))
-            })
+    /// A count of the changes of what the state keeps of the files (a
+    /// read, a truncation, a file opened, rotated or closed): a state
+    /// saved at another generation is behind.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// What the state keeps of the files changed.
+    fn moved(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
     }
 
     /// Is a file open at the path?
@@ -301,6 +317,7 @@ impl LogPath {
     pub fn finish(&mut self, sink: LineSink) {
         if let Some(file) = self.current.as_mut() {
             file.finish(sink);
+            self.moved();
         }
     }
 
@@ -356,12 +373,13 @@ impl LogPath {
         let current_id = self.current.as_ref().map(Follower::id);
         let mut refresh = Refresh::default();
         match std::fs::metadata(&self.path) {
-            Ok(meta) if Some(FileId::of(&meta)) == current_id => {
+            Ok(meta) if current_id.is_some_and(|id| id.is(&FileId::of(&meta))) => {
                 self.can_look();
                 if let Some(file) = self.current.as_mut()
                     && check_truncation(file, &self.path.display().to_string(), sink)
                 {
                     self.rotations += 1;
+                    self.moved();
                 }
             }
             Ok(_) => {
@@ -380,6 +398,9 @@ impl LogPath {
                     });
                 }
             }
+        }
+        if refresh.replaced {
+            self.moved();
         }
         refresh.more = self.read_current(sink);
         refresh
@@ -427,7 +448,11 @@ impl LogPath {
                 return self.current.is_some() && self.gone(now, sink);
             }
         };
-        if Some(file.id()) == self.current.as_ref().map(Follower::id) {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|cur| cur.id().is(&file.id()))
+        {
             return false; // Back before we opened: nothing changed.
         }
         self.unreadable = None;
@@ -450,7 +475,7 @@ impl LogPath {
         if let Some(i) = self
             .retired
             .iter()
-            .position(|old| old.file.id() == file.id())
+            .position(|old| old.file.id().is(&file.id()))
         {
             let mut old = self.retired.remove(i).file;
             check_truncation(&mut old, &self.path.display().to_string(), sink);
@@ -462,7 +487,10 @@ impl LogPath {
         }
         self.closed
             .retain(|c| now.duration_since(c.when) < REMEMBER_FOR);
-        if let Some(i) = self.closed.iter().position(|c| c.at.id == file.id())
+        if let Some(i) = self
+            .closed
+            .iter()
+            .position(|c| c.at.identity.id.is(&file.id()))
             && let Some(closed) = self.closed.remove(i)
             && file.resume(&closed.at)
         {
@@ -481,17 +509,19 @@ impl LogPath {
     /// Reads what was appended to the rotated files (any event in their
     /// directories may be one of their writers).
     pub fn read_retired(&mut self, now: Instant, sink: LineSink) {
+        let mut moved = false;
         for old in &mut self.retired {
             if self.budget == 0 {
-                return;
+                break;
             }
             let name = retired_name(&old.file);
-            check_truncation(&mut old.file, &name, sink);
+            moved |= check_truncation(&mut old.file, &name, sink);
             match old.file.read_appended(self.budget, sink) {
                 Ok(0) => {}
                 Ok(n) => {
                     self.budget = self.budget.saturating_sub(n);
                     old.close_at = now + ROTATE_GRACE;
+                    moved = true;
                 }
                 Err(err) => emit!(FileEvent::CannotRead {
                     name,
@@ -499,6 +529,9 @@ impl LogPath {
                 }),
             }
             old.file.release_buffer();
+        }
+        if moved {
+            self.moved();
         }
     }
 
@@ -528,10 +561,13 @@ impl LogPath {
         for at in closed {
             self.remember(at, now);
         }
+        if self.retired.len() < before {
+            self.moved();
+        }
         self.retired.len() < before
     }
 
-    fn remember(&mut self, at: Position, now: Instant) {
+    fn remember(&mut self, at: FilePosition, now: Instant) {
         if self.closed.len() >= MAX_REMEMBERED {
             self.closed.pop_front();
         }
@@ -543,6 +579,7 @@ impl LogPath {
             return;
         };
         self.rotations += 1;
+        self.moved();
         let name = retired_name(&file);
         // Truncated and then rotated between two looks: the lines written
         // after the truncation are at the start of the old file.
@@ -585,6 +622,9 @@ impl LogPath {
         match file.read_appended(budget, sink) {
             Ok(n) => {
                 self.budget = budget.saturating_sub(n);
+                if n > 0 {
+                    self.moved();
+                }
                 n >= budget
             }
             Err(err) => {
@@ -595,6 +635,16 @@ impl LogPath {
                 false
             }
         }
+    }
+}
+
+impl SourceCheckpoint for LogPath {
+    fn checkpoint(&self) -> SourcePiece {
+        SourcePiece::Files(self.files_record())
+    }
+
+    fn generation(&self) -> u64 {
+        LogPath::generation(self)
     }
 }
 
@@ -609,9 +659,9 @@ fn warn_gone(record: &FileRecord, unread_bytes: Option<u64>) {
     let lost = match unread_bytes {
         Some(count) => Lost::Bytes {
             count,
-            after: record.offset,
+            after: record.at.offset,
         },
-        None => Lost::After(record.offset),
+        None => Lost::After(record.at.offset),
     };
     emit!(FileEvent::GoneWhileStopped {
         path: record.path.clone(),
@@ -647,7 +697,7 @@ fn check_truncation(file: &mut Follower, name: &str, sink: LineSink) -> bool {
 
 /// The last look at a rotated file before it is closed; returns what to
 /// remember of it.
-fn close(file: &mut Follower, sink: LineSink) -> Position {
+fn close(file: &mut Follower, sink: LineSink) -> FilePosition {
     let name = retired_name(file);
     if let Err(err) = file.read_appended(u64::MAX, sink) {
         emit!(FileEvent::CannotRead {
@@ -873,6 +923,46 @@ mod tests {
         fs::write(f.path("app.log"), "refilled, longer than before\n").unwrap();
         f.refresh(t0);
         assert_eq!(f.lines, ["first", "refilled, longer than before"]);
+    }
+
+    /// The generation moves with what the state keeps (a read, a rotation,
+    /// a truncation, a rotated file closed), and only then: an idle look
+    /// leaves it, so nothing is saved while idle.
+    #[test]
+    fn the_generation_moves_with_the_position_and_only_then() {
+        let t0 = Instant::now();
+        let mut f = Fixture::new("old\n");
+        let mut last = f.log.generation();
+        let mut moved = |f: &mut Fixture| {
+            let now = f.log.generation();
+            std::mem::replace(&mut last, now) != now
+        };
+        f.refresh(t0);
+        assert!(!moved(&mut f), "nothing new");
+        f.append("app.log", "one\n");
+        f.refresh(t0);
+        assert!(moved(&mut f), "a read");
+        f.append("app.log", "partial");
+        f.refresh(t0);
+        assert!(moved(&mut f), "a partial line read");
+        fs::rename(f.path("app.log"), f.path("app.log.1")).unwrap();
+        f.refresh(t0);
+        assert!(moved(&mut f), "a rotation");
+        f.refresh(t0);
+        assert!(!moved(&mut f), "nothing new");
+        f.append("app.log.1", "two\n");
+        f.refresh(t0);
+        assert!(moved(&mut f), "a rotated file read");
+        f.expire(t0 + ROTATE_GRACE);
+        assert!(moved(&mut f), "a rotated file closed");
+        f.append("app.log", "three\n");
+        f.refresh(t0);
+        assert!(moved(&mut f), "the new file");
+        fs::write(f.path("app.log"), "").unwrap();
+        f.refresh(t0);
+        assert!(moved(&mut f), "a truncation");
+        f.refresh(t0);
+        assert!(!moved(&mut f), "nothing new");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::checkpoint::state::State;
+use crate::checkpoint::state::FilesRecord;
 use crate::error::{Error, Result};
 use crate::input::file::follow::{LineSink, StartAt};
 use crate::input::file::fstype;
@@ -76,7 +76,7 @@ impl FileSource {
         path: &Path,
         path_as_given: &str,
         options: &Options,
-        saved: Option<&State>,
+        saved: Option<&FilesRecord>,
         now: Instant,
     ) -> Result<FileSource> {
         let mut polling = Schedule::new(options.poll, now);

@@ -45,7 +45,9 @@ use std::time::{Duration, Instant};
 
 pub use entry::Entry;
 
-use crate::input::file::follow::FileId;
+use crate::checkpoint::SourceCheckpoint;
+use crate::checkpoint::state::{JournalRecord, SourcePiece};
+use crate::input::file::identity::FileId;
 use crate::report::event::{JournalEvent, emit};
 
 /// The identity a journal entry's lines carry (no file has inode 1 on
@@ -137,18 +139,6 @@ impl Settings {
     }
 }
 
-/// Where reading is, as the state file keeps it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Position {
-    /// The cursor of the last entry read; `None`: nothing read yet, the
-    /// next start begins at the oldest entry (everything in the journal
-    /// then came after this start).
-    pub cursor: Option<String>,
-    /// When the journal received that entry (microseconds since the
-    /// epoch): what a warning about lost entries names.
-    pub time_us: Option<u64>,
-}
-
 /// Why a journal cannot be followed.
 #[derive(Debug)]
 pub struct OpenError(pub String);
@@ -211,7 +201,7 @@ impl Journal {
     /// (`from_beginning`, or `once` without a state) or after the newest.
     pub fn open(
         settings: Settings,
-        saved: Option<Position>,
+        saved: Option<JournalRecord>,
         from_beginning: bool,
         once: bool,
     ) -> Result<Journal, OpenError> {
@@ -252,10 +242,10 @@ impl Journal {
         match saved {
             Some(position) => {
                 if let Some(cursor) = &position.cursor {
-                    journal.check_saved(cursor, position.time_us);
+                    journal.check_saved(cursor, position.received_unix_us);
                 }
                 journal.cursor = position.cursor;
-                journal.time_us = position.time_us;
+                journal.time_us = position.received_unix_us;
             }
             None if from_beginning || once => {}
             None => {
@@ -372,11 +362,11 @@ impl Journal {
         self.read
     }
 
-    /// Where reading is, for the state file.
-    pub fn position(&self) -> Position {
-        Position {
+    /// Where reading is: the journal's piece of the state file.
+    pub fn position(&self) -> JournalRecord {
+        JournalRecord {
             cursor: self.cursor.clone(),
-            time_us: self.time_us,
+            received_unix_us: self.time_us,
         }
     }
 
@@ -868,6 +858,17 @@ pub fn check_match(word: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+impl SourceCheckpoint for Journal {
+    fn checkpoint(&self) -> SourcePiece {
+        SourcePiece::Journal(self.position())
+    }
+
+    /// The entries read: the cursor moves with each.
+    fn generation(&self) -> u64 {
+        Journal::progress(self)
+    }
 }
 
 #[cfg(test)]

@@ -330,9 +330,24 @@ mod tests {
     /// Every signal with a handler in this process, once the daemon's are
     /// installed, is one the child puts back to the default: otherwise a
     /// handler of ours could run in the child, on our memory, between the
-    /// unblocking and the exec.
+    /// unblocking and the exec. Checked in a process of its own (this test
+    /// binary run again for this test alone): the daemon's handlers, once
+    /// installed, would swallow a Ctrl-C of the other tests.
     #[test]
     fn every_signal_we_catch_is_reset_in_the_child() {
+        const INSIDE: &str = "LOGS2ECA_TEST_CAUGHT_SIGNALS";
+        const NAME: &str = "sys::spawn::tests::every_signal_we_catch_is_reset_in_the_child";
+        if std::env::var_os(INSIDE).is_none() {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", NAME, "--test-threads=1"])
+                .env(INSIDE, "1")
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{text}");
+            assert!(text.contains("1 passed"), "{text}");
+            return;
+        }
         let _signals = crate::signals::Signals::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.log");

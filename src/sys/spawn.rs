@@ -1,9 +1,9 @@
 //! Starting a command without glibc's `posix_spawn`, which Rust's
 //! `Command` uses: its child shares our memory until the `exec`, so it
 //! first makes sure no handler of ours can run there, and does it for every
-//! signal (about 120 `rt_sigaction` calls, ~0.16 ms on a small virtual
-//! machine, during which the loop waits). Here the child resets only the
-//! signals this process catches, which it knows.
+//! signal (about 120 `rt_sigaction` calls, while the loop waits: 0.04 ms
+//! of a 0.11 ms spawn on a small virtual machine, see BENCHMARKS.md). Here
+//! the child resets only the signals this process catches, which it knows.
 //!
 //! The child is made with `clone(CLONE_VM | CLONE_VFORK)` on a stack of its
 //! own (never `vfork()` from Rust, which would share the caller's frames),
@@ -21,10 +21,18 @@
 //!    from before the clone until here, so no handler runs in the child);
 //! 5. `execve` of the path resolved at start: no `PATH` search here.
 //!
+//! The libc functions it calls are thin wrappers of one system call each,
+//! and are bound when the program loads (Rust links with `-z now`), so the
+//! child never enters the dynamic linker. The other threads of the process
+//! go on while the child runs; it touches nothing of theirs.
+//!
 //! If a step fails, the child stores its `errno` where the parent reads it
 //! and exits with 127; the parent (suspended by `CLONE_VFORK` until the
 //! child has called `execve` successfully or exited) reaps it and returns
-//! the same error `Command::spawn` would have.
+//! the same error `Command::spawn` would have. Through memory rather than
+//! a close-on-exec pipe, as glibc does: `CLONE_VFORK` orders the child's
+//! store before the parent's load, and a pipe would cost four more system
+//! calls per command and two descriptors that can run out.
 
 use std::ffi::{CStr, CString, c_void};
 use std::io;
@@ -103,10 +111,6 @@ impl Drop for ChildStack {
         unsafe { libc::munmap(self.base, self.len) };
     }
 }
-
-// SAFETY: the mapping is plain memory owned by this value alone; moving it
-// to another thread moves that ownership.
-unsafe impl Send for ChildStack {}
 
 /// What the child reads (and, for `error`, writes): built by the parent,
 /// which stays suspended while the child runs, so none of it changes or is

@@ -18,7 +18,9 @@
 //! 3. `/dev/null` (opened by the parent) as standard input; standard output
 //!    and error are ours;
 //! 4. the signal mask the parent had, restored (all signals are blocked
-//!    from before the clone until here, so no handler runs in the child);
+//!    from before the clone until here, so no handler of ours runs in the
+//!    child; glibc keeps its two internal signals unblockable, and their
+//!    handlers act only on a signal a thread of the process sent itself);
 //! 5. `execve` of the path resolved at start: no `PATH` search here.
 //!
 //! The libc functions it calls are thin wrappers of one system call each,
@@ -52,6 +54,7 @@ pub(crate) fn caught_signals() -> impl Iterator<Item = libc::c_int> {
 
 /// The most caught signals the child is told about.
 const MAX_CAUGHT: usize = 8;
+const _: () = assert!(crate::signals::CAUGHT.len() + 2 <= MAX_CAUGHT);
 
 /// Bytes of the child's stack: it makes a few system calls through libc's
 /// wrappers and calls nothing else. Far more than it uses; untouched pages
@@ -179,9 +182,11 @@ pub(crate) fn spawn(
     // and `program`, which live on this frame or in buffers this frame
     // owns until the end of the function, and makes only system calls
     // (async-signal-safe, lock-free libc wrappers), so the other threads of
-    // this process cannot hold anything it needs. Every signal is blocked
-    // until it has put the caught ones back to SIG_DFL, so none of our
-    // handlers runs in it.
+    // this process cannot hold anything it needs. Every signal but glibc's
+    // two internal ones is blocked until it has put the caught ones back
+    // to SIG_DFL, so none of our handlers runs in it (glibc's handlers of
+    // those two ignore any signal not sent by the process to itself with
+    // tgkill, which cannot reach a process of its own like the child).
     let pid = unsafe { libc::clone(child, stack.top(), flags, (&raw mut args).cast::<c_void>()) };
     let clone_error = io::Error::last_os_error();
     // SAFETY: the mask saved above, a live local.

@@ -154,7 +154,13 @@ pub fn run(config: Config) -> Result<()> {
     let mut signals = Signals::new()
         .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;
     let now = Instant::now();
-    let mut daemon = Daemon::new(config, state_file, saved, Box::new(OsSpawner), now)?;
+    let mut daemon = Daemon::new(
+        config,
+        state_file,
+        saved,
+        Box::new(OsSpawner::default()),
+        now,
+    )?;
     for signal in [SIGTERM, SIGINT] {
         signal_hook::flag::register(signal, Arc::clone(&daemon.hurry))
             .map_err(|err| Error::failure(format!("cannot install signal handlers: {err}")))?;

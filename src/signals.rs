@@ -10,6 +10,10 @@ use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::backend::SignalDelivery;
 use signal_hook::iterator::exfiltrator::SignalOnly;
 
+/// The signals the daemon catches; a command starts with each back at its
+/// default (see `sys::spawn`).
+pub(crate) const CAUGHT: [i32; 4] = [SIGTERM, SIGINT, SIGHUP, SIGCHLD];
+
 pub struct Signals {
     delivery: SignalDelivery<UnixStream, SignalOnly>,
 }
@@ -20,8 +24,7 @@ impl Signals {
         let (read, write) = UnixStream::pair()?;
         read.set_nonblocking(true)?;
         write.set_nonblocking(true)?;
-        let delivery =
-            SignalDelivery::with_pipe(read, write, SignalOnly, [SIGTERM, SIGINT, SIGHUP, SIGCHLD])?;
+        let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, CAUGHT)?;
         Ok(Signals { delivery })
     }
 

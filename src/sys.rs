@@ -260,6 +260,7 @@ fn c_path(path: &Path) -> io::Result<CString> {
 
 mod mapped;
 pub(crate) use mapped::Mapped;
+pub(crate) mod spawn;
 
 /// Mounting, for the tests that need a small or a private file system.
 #[cfg(test)]

@@ -13,15 +13,18 @@
 //! command left in the background ends with it; a process that left the
 //! group (`setsid`) is beyond reach.
 
-use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
+use std::collections::BTreeMap;
+use std::ffi::{CString, OsString};
+use std::os::fd::AsFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::react::linetime::Time;
+use crate::react::spawn_error;
 use crate::report::event::{RunEvent, emit};
 use crate::sys;
 
@@ -100,9 +103,17 @@ pub trait Spawner: std::fmt::Debug {
     fn pause(&mut self, how_long: Duration);
 }
 
-/// Real processes.
+/// Real processes, started by `sys::spawn` rather than `Command`: the same
+/// process (program, `argv[0]`, environment, process group, `/dev/null` as
+/// standard input, our standard output and error, our working directory,
+/// the same errors), without glibc's `posix_spawn` resetting every signal
+/// in the child (see `sys/spawn.rs`).
 #[derive(Debug, Default)]
-pub struct OsSpawner;
+pub struct OsSpawner {
+    /// The child's stack between clone and exec: mapped at the first
+    /// spawn, kept for the next.
+    stack: Option<sys::spawn::ChildStack>,
+}
 
 impl Spawner for OsSpawner {
     fn spawn(
@@ -110,20 +121,27 @@ impl Spawner for OsSpawner {
         command: &CommandLine,
         env: &[(String, OsString)],
     ) -> std::io::Result<libc::pid_t> {
-        let mut process = Command::new(&command.program);
-        process
-            .arg0(&command.argv[0])
-            .args(&command.argv[1..])
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            // Our readiness socket is not the command's to use.
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .process_group(0);
-        let child = process
-            .spawn()
-            .map_err(crate::react::spawn_error::explain)?;
-        // The pid is all we keep: reaping happens in `reap`, for every child.
-        Ok(child.id() as libc::pid_t)
+        // As `Command` does: the strings first, then standard input, then
+        // the process.
+        let program = c_string(command.program.as_os_str().as_bytes())?;
+        let argv = command
+            .argv
+            .iter()
+            .map(|arg| c_string(arg.as_bytes()))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let envp = environment(env)?;
+        let stdin = sys::open_at(None, Path::new(spawn_error::DEV_NULL), libc::O_RDWR)
+            .map_err(spawn_error::explain)?;
+        let stack = match &mut self.stack {
+            Some(stack) => stack,
+            None => self.stack.insert(sys::spawn::ChildStack::new()?),
+        };
+        // The program is executed by the path resolved at start, with no
+        // search of PATH now (a name without a slash, found through an
+        // empty PATH entry, is relative to the working directory, as it
+        // was when found).
+        sys::spawn::spawn(stack, &program, &argv, &envp, stdin.as_fd())
+            .map_err(spawn_error::explain)
     }
 
     fn signal_group(&mut self, pgid: libc::pid_t, signal: libc::c_int) {
@@ -141,6 +159,35 @@ impl Spawner for OsSpawner {
     fn pause(&mut self, how_long: Duration) {
         std::thread::sleep(how_long);
     }
+}
+
+/// The command's environment as `Command` builds it: ours, with `added`
+/// set over it and without `NOTIFY_SOCKET` (our readiness socket is not the
+/// command's to use), one `NAME=value` per name, in the order of the names.
+fn environment(added: &[(String, OsString)]) -> std::io::Result<Vec<CString>> {
+    let mut vars: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
+    for (name, value) in added {
+        vars.insert(name.into(), value.clone());
+    }
+    vars.remove(std::ffi::OsStr::new("NOTIFY_SOCKET"));
+    vars.into_iter()
+        .map(|(name, value)| {
+            let mut pair = name.into_vec();
+            pair.push(b'=');
+            pair.extend_from_slice(value.as_bytes());
+            c_string(&pair)
+        })
+        .collect()
+}
+
+/// `bytes` as a C string; the error `Command` gives for a NUL in them.
+fn c_string(bytes: &[u8]) -> std::io::Result<CString> {
+    CString::new(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "nul byte found in provided data",
+        )
+    })
 }
 
 #[derive(Debug)]
@@ -713,6 +760,61 @@ mod tests {
         );
         assert_eq!(env[1].1, "4");
         assert_eq!(env[3].1, "2025-12-02T03:04:05Z");
+    }
+
+    /// The errors of a command that cannot be executed are the ones
+    /// `Command::spawn` gives (std's spawn is the oracle), and no child is
+    /// left behind.
+    #[test]
+    fn exec_failures_read_as_with_std_command() {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, bytes: &[u8], mode: u32| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            path
+        };
+        let cases = [
+            dir.path().join("missing"),
+            file("not-executable", b"#!/bin/sh\n", 0o644),
+            file("no-format", b"\x7fELF\x00garbage", 0o755),
+            file("bad-interpreter", b"#!/nonexistent/sh\n", 0o755),
+            dir.path().to_owned(),
+        ];
+        let mut spawner = OsSpawner::default();
+        for program in cases {
+            let command = CommandLine {
+                program: program.clone(),
+                argv: vec!["prog".to_owned(), "arg".to_owned()],
+            };
+            let ours = spawner
+                .spawn(&command, &[("LOGS2ECA_COUNT".to_owned(), "1".into())])
+                .unwrap_err();
+            let std = std::process::Command::new(&program)
+                .arg0("prog")
+                .arg("arg")
+                .stdin(std::process::Stdio::null())
+                .process_group(0)
+                .spawn()
+                .unwrap_err();
+            assert_eq!(ours.to_string(), std.to_string(), "{}", program.display());
+            assert_eq!(ours.kind(), std.kind());
+        }
+        let with_nul = CommandLine {
+            program: "/bin/true".into(),
+            argv: vec!["true".to_owned(), "a\0b".to_owned()],
+        };
+        let ours = spawner.spawn(&with_nul, &[]).unwrap_err();
+        let std = std::process::Command::new("/bin/true")
+            .arg("a\0b")
+            .spawn()
+            .unwrap_err();
+        assert_eq!(ours.to_string(), std.to_string());
+        // Each child that could not exec was reaped (this thread made them).
+        let children = std::fs::read_to_string("/proc/thread-self/children").unwrap();
+        assert_eq!(children.trim(), "", "children left");
     }
 
     #[test]

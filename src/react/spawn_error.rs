@@ -11,7 +11,7 @@ use std::io;
 use std::path::Path;
 
 /// Where every command's standard input comes from (`Stdio::null`).
-const DEV_NULL: &str = "/dev/null";
+pub(crate) const DEV_NULL: &str = "/dev/null";
 
 /// `err` from spawning the command, with its cause named where it is not
 /// the program (which was resolved at start).

@@ -196,3 +196,96 @@ fn many_large_groups_still_run_the_command() {
         "line bytes, group 1 bytes, group 40, truncated"
     );
 }
+
+/// The `Sig*` masks of a `/proc/PID/status`, by name.
+fn signal_masks(status: &str) -> BTreeMap<String, u64> {
+    status
+        .lines()
+        .filter_map(|line| {
+            let (name, hex) = line.split_once(":\t")?;
+            let mask = u64::from_str_radix(hex.trim(), 16).ok()?;
+            Some((name.to_owned(), mask))
+        })
+        .filter(|(name, _)| name.starts_with("Sig") && name != "SigQ")
+        .collect()
+}
+
+/// The command starts as the daemon was started, not as the daemon runs:
+/// the signals the daemon catches and SIGPIPE (which the Rust runtime
+/// ignores) at their default, every other signal as the daemon has it
+/// (ignored or not), and the daemon's signal mask.
+#[test]
+fn the_command_starts_with_default_signal_dispositions() {
+    let sandbox = Sandbox::new();
+    let daemon = start(
+        &sandbox,
+        "sh -c 'exec grep ^Sig /proc/self/status > sig.txt'",
+        &["-w", "0"],
+    );
+    let status = format!("/proc/{}/status", daemon.pid());
+    let ours = signal_masks(&std::fs::read_to_string(status).unwrap());
+    sandbox.append(LOG, "ERROR 1\n");
+    let seen = signal_masks(&sandbox.wait_for_lines("sig.txt", 5).join("\n"));
+    daemon.wait_for_log(&[COMMAND_EXITED]);
+
+    let bit = |signal: i32| 1u64 << (signal - 1);
+    let caught = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGCHLD]
+        .map(bit)
+        .iter()
+        .fold(0, |all, b| all | b);
+    assert_eq!(ours["SigCgt"] & caught, caught, "daemon: {ours:x?}");
+    assert_ne!(ours["SigIgn"] & bit(libc::SIGPIPE), 0, "daemon: {ours:x?}");
+    assert_eq!(seen["SigBlk"], ours["SigBlk"], "mask: {seen:x?}");
+    assert_eq!(
+        seen["SigIgn"],
+        ours["SigIgn"] & !bit(libc::SIGPIPE),
+        "ignored: {seen:x?}, daemon: {ours:x?}"
+    );
+    assert_eq!(seen["SigPnd"], 0, "{seen:x?}");
+}
+
+/// A program that can no longer be executed (it was checked at start) is
+/// logged with the system's words, as `Command::spawn` gave them, and the
+/// daemon goes on.
+#[test]
+fn a_program_that_became_unexecutable_is_logged_in_the_usual_words() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let program = sandbox.path("prog");
+    let make = |mode: u32| {
+        std::fs::write(&program, "#!/bin/sh\necho ran >> out.txt\n").unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    make(0o755);
+    let daemon = start(&sandbox, "./prog", &["-w", "0"]);
+    make(0o644);
+    sandbox.append(LOG, "ERROR 1\n");
+    daemon.wait_for_log(&["cannot start the command: Permission denied (os error 13)"]);
+    std::fs::remove_file(&program).unwrap();
+    sandbox.append(LOG, "ERROR 2\n");
+    daemon.wait_for_log(&["cannot start the command: No such file or directory (os error 2)"]);
+    make(0o755);
+    sandbox.append(LOG, "ERROR 3\n");
+    assert_eq!(sandbox.wait_for_lines("out.txt", 1), ["ran"]);
+}
+
+/// What the command is started with besides its environment: `/dev/null`
+/// as standard input, logs2eca's standard error, logs2eca's working
+/// directory, and a process group of its own (its pid).
+#[test]
+fn the_command_gets_dev_null_our_stderr_our_directory_and_its_own_group() {
+    let sandbox = Sandbox::new();
+    let command = r#"sh -c 'printf "%s\n" "$(readlink /proc/$$/fd/0)" "$(readlink /proc/$$/fd/2)" "$(pwd -P)" $$ "$(cut -d" " -f5 /proc/$$/stat)" > ids.tmp; mv ids.tmp ids.txt'"#;
+    let _daemon = start(&sandbox, command, &["-w", "0"]);
+    sandbox.append(LOG, "ERROR 1\n");
+    let ids = sandbox.wait_for_lines("ids.txt", 5);
+    let root = sandbox.root().canonicalize().unwrap();
+    assert_eq!(ids[0], "/dev/null", "{ids:?}");
+    assert_eq!(
+        ids[1],
+        root.join("logs2eca.stderr").to_str().unwrap(),
+        "{ids:?}"
+    );
+    assert_eq!(ids[2], root.to_str().unwrap(), "{ids:?}");
+    assert_eq!(ids[3], ids[4], "pid and process group: {ids:?}");
+}

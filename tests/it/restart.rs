@@ -444,6 +444,41 @@ fn a_match_queued_at_a_stop_runs_after_the_restart() {
     );
 }
 
+/// A match held at a stop keeps its line cut to its first 64 KiB in the
+/// state, but not its key: a key group past the cut gives the restored
+/// match the key it had, not one taken from the cut line (D12).
+#[test]
+fn a_held_match_keeps_its_key_from_past_the_cut_across_a_restart() {
+    let sandbox = sandbox();
+    sandbox.write("hold", "");
+    let record_key = r#"sh -c 'printf "%s\n" "$LOGS2ECA_KEY" >> runs.txt; while [ -e hold ]; do sleep 0.02; done'"#;
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        r"/^ERROR .*user=(\w+)/",
+        "--key",
+        "1",
+        "-w",
+        "0",
+        "-c",
+        record_key,
+        "--state-file",
+        STATE,
+        "-v",
+    ];
+    let daemon = Daemon::start(&sandbox, args);
+    let long = format!("ERROR {} user=alice", "x".repeat(100_000));
+    sandbox.append(LOG, format!("ERROR user=alice first\n{long}\n"));
+    sandbox.wait_for_lines("runs.txt", 1);
+    daemon.wait_for_log(&["queued: ERROR xxx"]);
+    stop_letting_finish(daemon, &sandbox);
+    let state = fs::read_to_string(sandbox.path(STATE)).unwrap();
+    assert!(state.contains(r#""key":"alice""#), "{state}");
+    let _daemon = Daemon::start(&sandbox, args);
+    assert_eq!(sandbox.wait_for_lines("runs.txt", 2), ["alice", "alice"]);
+}
+
 /// A trigger waiting for a free slot when the daemon is killed has not
 /// run: after the restart its key is not cooling down as if it had, and
 /// its line, read again, runs the command, after the one that was running

@@ -405,6 +405,35 @@ fn a_position_saved_inside_an_overlong_line_is_its_start() {
     daemon.expect_line("ERROR head sentinel");
 }
 
+/// Started inside a line longer than 1 MiB, logs2eca skips the rest of it
+/// (SPEC §3). A state saved while it skips (its position inside that line)
+/// says so: after a SIGKILL and a restart the rest is still skipped, not
+/// read as a line of its own (D13).
+#[test]
+fn a_crash_while_skipping_the_rest_of_an_overlong_line_keeps_skipping_it() {
+    let sandbox = sandbox();
+    // Started at the end of a partial line longer than 1 MiB: inside it.
+    let mut line = b"ERROR head ".to_vec();
+    line.resize(1_500_000, b'x');
+    sandbox.append(LOG, &line);
+    let args = ["-n", "-l", LOG, "-p", "ERROR", "--state-file", STATE];
+    let mut daemon = Daemon::start(&sandbox, args);
+    // More of the line: skipped, and the position saved past it.
+    sandbox.append(LOG, vec![b'y'; 200_000]);
+    let end = fs::metadata(sandbox.log()).unwrap().len();
+    crate::common::wait_until("the state to hold the position inside the line", || {
+        let state: serde_json::Value = serde_json::from_str(&sandbox.read(STATE)?).ok()?;
+        (state["current"]["offset"].as_u64()? == end).then_some(())
+    });
+    daemon.signal(libc::SIGKILL);
+    daemon.wait_exit(TIMEOUT);
+    wait_for_unlocked(&sandbox);
+    sandbox.append(LOG, "ERROR tail\nERROR sentinel\n");
+    let daemon = Daemon::start(&sandbox, args);
+    let first = daemon.next_line();
+    assert_eq!(first, "ERROR sentinel", "the tail is not a line");
+}
+
 /// A match queued behind a running command (`-w 0`) when logs2eca is
 /// stopped is not started during the stop, only to be killed: it stays
 /// queued in the saved state, and runs after the next start, once.

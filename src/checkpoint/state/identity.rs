@@ -83,6 +83,7 @@ impl FileRecord {
             len: meta.len(),
             head: Fingerprint::of(file, 0, FINGERPRINT_MAX)?,
             tail: Fingerprint::of(file, offset - tail_len, tail_len)?,
+            skipping: false,
         })
     }
 

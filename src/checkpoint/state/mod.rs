@@ -203,6 +203,10 @@ pub struct FileRecord {
     pub head: Fingerprint,
     /// The bytes just before `offset`, up to 1 KiB.
     pub tail: Fingerprint,
+    /// `offset` is inside a line longer than 1 MiB that reading started
+    /// in: the rest of it, up to its `\n`, is skipped, not a line.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipping: bool,
 }
 
 /// A match held by the gate: its line (as much of it as the command

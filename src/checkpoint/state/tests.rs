@@ -408,6 +408,7 @@ fn candidate_dirs_are_where_the_files_were_then_the_paths_own_each_once() {
         len: 0,
         head: Fingerprint { len: 0, fnv1a: 0 },
         tail: Fingerprint { len: 0, fnv1a: 0 },
+        skipping: false,
     };
     state.current = Some(record("/srv/app/current.log"));
     state.rotated = vec![record("/var/log/old/app.log.1"), record("/srv/app/x.log")];

@@ -100,6 +100,8 @@ pub struct Position {
     pub fingerprint: Vec<u8>,
     /// The bytes just before `offset`, up to `FINGERPRINT_LEN`.
     pub tail: Vec<u8>,
+    /// `offset` is inside a line whose rest is skipped.
+    pub skipping: bool,
 }
 
 #[derive(Debug)]
@@ -155,8 +157,9 @@ impl Follower {
     }
 
     /// Continues a file found by a saved state, at `offset` (checked by
-    /// the caller against the saved fingerprints).
-    pub fn resume_file(file: File, offset: u64) -> io::Result<Self> {
+    /// the caller against the saved fingerprints); `skipping`: inside a
+    /// line whose rest is skipped.
+    pub fn resume_file(file: File, offset: u64, skipping: bool) -> io::Result<Self> {
         let meta = file.metadata()?;
         let mut follower = Follower {
             file,
@@ -165,7 +168,7 @@ impl Follower {
             fingerprint: Vec::new(),
             tail: Vec::new(),
             lines: LineBuffer::new(),
-            resync: false,
+            resync: skipping,
             rewound: false,
         };
         follower.complete_fingerprint()?;
@@ -197,6 +200,14 @@ impl Follower {
         self.offset
     }
 
+    /// Is [`processed_offset`](Self::processed_offset) inside the line
+    /// reading started in (one longer than `MAX_LINE`), whose rest is
+    /// skipped? A state saved then says so, or a restart would read that
+    /// rest as a line of its own.
+    pub fn skipping(&self) -> bool {
+        self.resync
+    }
+
     /// Where the file is now, whatever it was renamed to: the kernel keeps
     /// track of an open file's name. `None` once it is deleted.
     pub fn current_path(&self) -> Option<PathBuf> {
@@ -224,14 +235,17 @@ impl Follower {
         self.offset = at.offset;
         self.fingerprint = at.fingerprint.clone();
         self.tail = at.tail.clone();
+        self.resync = at.skipping;
         true
     }
 
     /// Skips to `offset` in a file just opened at 0: a saved state says the
-    /// lines before it were processed.
-    pub fn skip_to(&mut self, offset: u64) -> io::Result<()> {
+    /// lines before it were processed; `skipping`: and the rest of the line
+    /// `offset` is inside of.
+    pub fn skip_to(&mut self, offset: u64, skipping: bool) -> io::Result<()> {
         if self.offset == 0 {
             self.offset = offset;
+            self.resync = skipping;
             self.complete_fingerprint()?;
             self.load_tail()?;
         }
@@ -245,6 +259,7 @@ impl Follower {
             offset: self.offset,
             fingerprint: self.fingerprint.clone(),
             tail: self.tail.clone(),
+            skipping: self.resync,
         }
     }
 

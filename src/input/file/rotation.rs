@@ -168,7 +168,7 @@ impl LogPath {
         match state::resolve(record, at_path.as_ref().map(|(f, m)| (*f, m)), &dirs) {
             Ok(Recovery::Resume { offset }) => {
                 if let Some(file) = log.current.as_mut() {
-                    file.skip_to(offset)?;
+                    file.skip_to(offset, record.skipping)?;
                     emit!(FileEvent::Resuming {
                         path: path.to_path_buf(),
                         offset,
@@ -187,7 +187,7 @@ impl LogPath {
                     found: found.path.clone(),
                     offset: found.offset,
                 });
-                let file = Follower::resume_file(found.file, found.offset)?;
+                let file = Follower::resume_file(found.file, found.offset, record.skipping)?;
                 if !log.retired.iter().any(|r| r.file.id() == file.id()) {
                     log.retired.push(Retired {
                         file,
@@ -217,7 +217,7 @@ impl LogPath {
                     found: found.path.clone(),
                     offset: found.offset,
                 });
-                Follower::resume_file(found.file, found.offset).ok()
+                Follower::resume_file(found.file, found.offset, record.skipping).ok()
             }
             Ok(Recovery::Gone { unread_bytes }) => {
                 warn_gone(record, unread_bytes);
@@ -240,7 +240,10 @@ impl LogPath {
     pub fn save_into(&self, state: &mut State) {
         let record = |file: &Follower| {
             let path = file.current_path().unwrap_or_else(|| self.path.clone());
-            FileRecord::capture(file.file(), &path, file.processed_offset()).ok()
+            let mut record =
+                FileRecord::capture(file.file(), &path, file.processed_offset()).ok()?;
+            record.skipping = file.skipping();
+            Some(record)
         };
         state.current = self.current.as_ref().and_then(record);
         state.rotated = self

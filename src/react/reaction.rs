@@ -703,9 +703,9 @@ impl Reaction {
 
     /// SIGCHLD: reap, and start the cooldowns of the commands that ended.
     pub fn on_child_exit(&mut self, now: Instant) {
+        // A dry run has no commands: the child that exited is another's
+        // (journalctl), or an orphan adopted as PID 1 (see the daemon).
         let Effect::Run { runs, .. } = &mut self.sink else {
-            // Only orphans adopted as PID 1 can have exited.
-            action::reap_children(|_, _| {});
             return;
         };
         runs.on_child_exit(&mut self.gate, now);
@@ -714,6 +714,11 @@ impl Reaction {
         }
         self.release_deferred(now);
         self.log_notices();
+    }
+
+    /// Is `pid` one of our commands, not reaped yet?
+    pub fn is_command(&self, pid: libc::pid_t) -> bool {
+        matches!(&self.sink, Effect::Run { runs, .. } if runs.is_command(pid))
     }
 
     /// When each running command started, as wall-clock time.

@@ -328,13 +328,25 @@ impl Daemon {
         }
     }
 
+    /// As PID 1: the orphans re-parented to us, not our commands nor the
+    /// source's journalctl, which are reaped by their pids.
+    fn reap_orphans(&self) {
+        let journalctl = self.input.child_pid();
+        crate::react::action::reap_orphans(|pid| {
+            journalctl == Some(pid) || self.reaction.is_command(pid)
+        });
+    }
+
     /// Of `signals` (taken during the `--once` scan): the stop signal, if
     /// one came; a child's exit is handled, SIGHUP means nothing there.
     fn take_stop(&mut self, signals: Vec<i32>, now: Instant) -> Option<i32> {
         let mut stop = None;
         for signal in signals {
             match signal {
-                SIGCHLD => self.reaction.on_child_exit(now),
+                SIGCHLD => {
+                    self.reaction.on_child_exit(now);
+                    self.reap_orphans();
+                }
                 SIGHUP => {}
                 other => stop = Some(other),
             }
@@ -487,6 +499,10 @@ impl Daemon {
         if todo.child_exited {
             self.reaction.on_child_exit(now);
         }
+        // At every turn, not only on SIGCHLD: an orphan can be hidden
+        // behind a journalctl that the source reaps later (see
+        // `reap_orphans`).
+        self.reap_orphans();
         if let Some(stop) = self.stopping.as_mut() {
             if stop.kill_at.is_none() && now >= stop.terminate_at {
                 log::warn!(

@@ -81,15 +81,30 @@ pub(crate) fn monotonic_usec() -> u64 {
     now.tv_sec as u64 * 1_000_000 + now.tv_nsec as u64 / 1000
 }
 
-/// waitpid(2) with `WNOHANG` for `pid` (`-1`: any child): `Some((pid,
-/// status))` for a child reaped, `None` if none has exited (or there is no
-/// such child).
+/// waitpid(2) with `WNOHANG` for `pid`: `Some((pid, status))` for a child
+/// reaped, `None` if it has not exited (or there is no such child).
 pub(crate) fn try_reap(pid: libc::pid_t) -> Option<(libc::pid_t, libc::c_int)> {
     let mut status = 0;
     // SAFETY: waitpid only writes the status through the pointer, which
     // points at a live local.
     let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
     (reaped > 0).then_some((reaped, status))
+}
+
+/// An exited child, if any, without reaping it (`waitid(P_ALL)` with
+/// `WNOWAIT`): the kernel shows one at a time, the same until it is reaped.
+pub(crate) fn exited_child() -> Option<libc::pid_t> {
+    // SAFETY: an all-zero siginfo_t is a valid value of this plain C struct.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: waitid only writes the siginfo through the pointer, which
+    // points at a live local; P_ALL ignores the id.
+    let rc = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, flags) };
+    // SAFETY: waitid succeeded with WEXITED, so the kernel filled in the
+    // child fields of the union that si_pid reads (zero when no child has
+    // exited, from the zeroed value: WNOHANG).
+    let pid = if rc == 0 { unsafe { info.si_pid() } } else { 0 };
+    (pid > 0).then_some(pid)
 }
 
 /// Has `pid` exited? Asked without reaping it, so that a zombie leader

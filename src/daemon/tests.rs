@@ -587,6 +587,45 @@ fn restored_matches_run_in_their_order() {
     );
 }
 
+/// A match from a backlog held until a running command ends keeps only its
+/// line's first 64 KiB, but its key is the one of the whole line: taken
+/// when it arrived, not from the cut line when its turn comes (D12).
+#[test]
+fn a_deferred_match_keeps_its_key_from_past_the_cut() {
+    let s = Setup::new();
+    let args = [
+        "logs2eca",
+        "-l",
+        s.log.to_str().unwrap(),
+        "-p",
+        r"/ERROR .*user=(\w+)/",
+        "--key",
+        "1",
+        "-c",
+        "/bin/true",
+        "--poll",
+        "100ms",
+    ];
+    let config = Config::from_cli(cli::parse_from(args).unwrap().unwrap()).unwrap();
+    let (mut d, fake, t0) = start(config, None);
+    // Written long ago, ten seconds apart: the second waits for the
+    // first's run to end.
+    let long = "x".repeat(2 * crate::react::action::MAX_ENV_VALUE);
+    s.append(&format!(
+        "2020-01-01T00:00:00Z ERROR user=a\n2020-01-01T00:00:10Z ERROR {long} user=b\n"
+    ));
+    assert!(d.step(nothing(), t0 + 100 * MS).is_none());
+    assert_eq!(fake.processes().spawned.len(), 1);
+    let held = d.reaction.held_lines();
+    assert_eq!(held.len(), 1, "deferred");
+    assert_eq!(held[0].2, b"b", "its key, as the state keeps it");
+    let pid = fake.processes().spawned[0].0;
+    fake.processes().exit(pid, 0);
+    assert!(d.step(signal(SIGCHLD), t0 + 101 * MS).is_none());
+    assert_eq!(fake.processes().spawned.len(), 2);
+    assert_eq!(env_of(&fake, 1, "LOGS2ECA_KEY").as_deref(), Some("b"));
+}
+
 /// A read that stopped at its budget does not keep a deadline from being
 /// served: the turn that continues the read also enforces the timeout
 /// that fell due, and the loop does not wait while the read is pending.

@@ -52,6 +52,15 @@ impl Source {
         }
     }
 
+    /// The child process the source runs and reaps itself (journalctl):
+    /// not for the daemon's reaping of orphans.
+    pub fn child_pid(&self) -> Option<libc::pid_t> {
+        match self {
+            Source::Journal(journal) => journal.child_pid(),
+            Source::File(_) | Source::Stream(_) => None,
+        }
+    }
+
     /// When the source wants to be looked at without an event.
     pub fn deadline(&self, now: Instant) -> Option<Instant> {
         match self {

@@ -5,8 +5,10 @@
 //! command only as environment values. The command runs in its own process
 //! group so that a timeout or a shutdown reaches everything it started.
 //!
-//! Children are reaped with `waitpid(-1)` on SIGCHLD, which also reaps the
-//! orphans a PID 1 adopts in a container. When a command exits (or is
+//! A command is reaped by its pid on SIGCHLD, never with `waitpid(-1)`:
+//! journalctl, the journal source's child, is that source's to reap, with
+//! its status. As PID 1 in a container the orphans the kernel re-parents
+//! to us are reaped too ([`reap_orphans`]). When a command exits (or is
 //! stopped), the rest of its group is killed (SIGKILL) while its exited
 //! leader is still unreaped: a zombie keeps its process group id from being
 //! reused, so the group kill cannot hit an unrelated process. What the
@@ -96,8 +98,8 @@ pub trait Spawner: std::fmt::Debug {
     fn signal_group(&mut self, pgid: libc::pid_t, signal: libc::c_int);
     /// Has `pid` exited? Asked without reaping it.
     fn has_exited(&mut self, pid: libc::pid_t) -> bool;
-    /// Reaps `pid` (`-1`: any child) if it exited: its pid and raw wait
-    /// status; `None` if none did.
+    /// Reaps `pid` if it exited: its pid and raw wait status; `None` if it
+    /// did not.
     fn try_reap(&mut self, pid: libc::pid_t) -> Option<(libc::pid_t, libc::c_int)>;
     /// Waits a little before looking again for a child killed at the end.
     fn pause(&mut self, how_long: Duration);
@@ -394,24 +396,29 @@ impl Runner {
         ended
     }
 
-    /// Reaps every exited child (SIGCHLD arrived); returns the ends of our
-    /// commands among them.
+    /// Reaps the commands that exited (SIGCHLD arrived), each by its pid:
+    /// other children (journalctl) are their owners' to reap, with their
+    /// status. Returns the ends of the commands.
     pub fn reap(&mut self, now: Instant) -> Vec<Finished> {
-        for run in &self.running {
-            if self.spawner.has_exited(run.pid) {
-                // The command is over, so is its group: what it left
-                // running in the background (`cmd &`) would otherwise
-                // outlive its timeout and the daemon. Killed while the
-                // unreaped leader still pins the group id, so the kill
-                // cannot reach an unrelated group.
-                self.spawner.signal_group(run.pid, libc::SIGKILL);
-            }
-        }
         let mut ours = Vec::new();
-        while let Some((pid, status)) = self.spawner.try_reap(-1) {
-            match self.running.iter().position(|run| run.pid == pid) {
-                Some(at) => ours.push(finished(&self.running.swap_remove(at), status, now)),
-                None => log::debug!("reaped process {pid}"),
+        let mut at = 0;
+        while at < self.running.len() {
+            let pid = self.running[at].pid;
+            if !self.spawner.has_exited(pid) {
+                at += 1;
+                continue;
+            }
+            // The command is over, so is its group: what it left running
+            // in the background (`cmd &`) would otherwise outlive its
+            // timeout and the daemon. Killed while the unreaped leader
+            // still pins the group id, so the kill cannot reach an
+            // unrelated group.
+            self.spawner.signal_group(pid, libc::SIGKILL);
+            match self.spawner.try_reap(pid) {
+                Some((_, status)) => {
+                    ours.push(finished(&self.running.swap_remove(at), status, now));
+                }
+                None => at += 1,
             }
         }
         ours
@@ -454,11 +461,25 @@ pub fn end_left_running(pgid: libc::pid_t, ticks: u64) -> bool {
     true
 }
 
-/// Reaps every child that has exited, without blocking: our command, and
-/// the orphans a PID 1 adopts.
-pub fn reap_children(mut on_exit: impl FnMut(libc::pid_t, libc::c_int)) {
-    while let Some((pid, status)) = sys::try_reap(-1) {
-        on_exit(pid, status);
+/// As PID 1 (in a container), reaps the orphans the kernel re-parents to
+/// us, without blocking; elsewhere there are none (logs2eca is no
+/// subreaper: what a command leaves behind is re-parented to the init or
+/// the service manager above us, which reaps it). `owned(pid)`: a child
+/// that its owner reaps by its pid, for its status (a command,
+/// journalctl). The kernel shows exited children one at a time: an owned
+/// one hides the rest until its owner has reaped it, which is why this is
+/// asked at every turn of the loop.
+pub fn reap_orphans(owned: impl Fn(libc::pid_t) -> bool) {
+    if std::process::id() != 1 {
+        return;
+    }
+    while let Some(pid) = sys::exited_child() {
+        if owned(pid) {
+            return;
+        }
+        if let Some((pid, _)) = sys::try_reap(pid) {
+            log::debug!("reaped process {pid}");
+        }
     }
 }
 

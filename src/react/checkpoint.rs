@@ -188,7 +188,11 @@ impl Reaction {
                     .filter_map(|f| Some((journal::known_variable(&f.name)?, f.value.clone())))
                     .collect();
                 let time = clock.alone(&held.line, arrival);
-                self.on_restored(&held.line, held.trigger, &extra, time, now);
+                // Nor can its key be taken from it again: it keeps the one it
+                // had. A whole line gives its key again (under this run's
+                // `--key`).
+                let key = cut.then_some(&held.key[..]);
+                self.on_restored(&held.line, key, held.trigger, &extra, time, now);
             } else {
                 dropped += 1;
             }

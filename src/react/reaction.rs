@@ -218,7 +218,13 @@ impl Reaction {
     /// A line matched (and was not excluded); `origin` is where it starts,
     /// `time` the line's time (§11), `now` when it was read.
     pub fn on_match(&mut self, line: &[u8], origin: LineOrigin, time: Time, now: Instant) {
-        self.arrive(line, origin, &[], time, now, false);
+        let arrival = Arrival {
+            origin,
+            extra: &[],
+            time,
+            trigger: false,
+        };
+        self.arrive(line, None, arrival, now);
     }
 
     /// A line of a journal entry matched: `extra` is what the command
@@ -231,76 +237,91 @@ impl Reaction {
         time: Time,
         now: Instant,
     ) {
-        self.arrive(line, origin, extra, time, now, false);
+        let arrival = Arrival {
+            origin,
+            extra,
+            time,
+            trigger: false,
+        };
+        self.arrive(line, None, arrival, now);
     }
 
     /// A match the state file kept (held when the daemon stopped), back at
     /// start: `trigger` if it had already reached the threshold and was
-    /// waiting for a slot, so it triggers without counting again.
+    /// waiting for a slot, so it triggers without counting again. `key`:
+    /// the key it had, for a line kept cut to its first bytes (its key
+    /// groups may lie past the cut); `None`: taken from the line.
     pub fn on_restored(
         &mut self,
         line: &[u8],
+        key: Option<&[u8]>,
         trigger: bool,
         extra: &[(&'static str, Vec<u8>)],
         time: Time,
         now: Instant,
     ) {
-        self.arrive(line, LineOrigin::RESTORED, extra, time, now, trigger);
+        let arrival = Arrival {
+            origin: LineOrigin::RESTORED,
+            extra,
+            time,
+            trigger,
+        };
+        self.arrive(line, key, arrival, now);
     }
 
-    fn arrive(
-        &mut self,
-        line: &[u8],
-        origin: LineOrigin,
-        extra: &[(&'static str, Vec<u8>)],
-        time: Time,
-        now: Instant,
-        trigger: bool,
-    ) {
+    fn arrive(&mut self, line: &[u8], key: Option<&[u8]>, arrival: Arrival, now: Instant) {
         self.generation += 1;
-        if !trigger && self.ahead_of_the_runs(time, now) {
+        // The key is taken from the whole line, here: what is held keeps
+        // only the line's first bytes.
+        let mut scratch = std::mem::take(&mut self.key);
+        scratch.clear();
+        match key {
+            Some(key) => scratch.extend_from_slice(key),
+            None => self.key_of(line, &mut scratch),
+        }
+        if !arrival.trigger && self.ahead_of_the_runs(arrival.time, now) {
             log::debug!("held until a command ends: {}", excerpt(line));
             self.deferred.push_back(HeldMatch {
                 line: line[..line.len().min(MAX_ENV_VALUE)].into(),
-                origin,
-                time,
-                extra: extra.to_vec(),
+                key: scratch.as_slice().into(),
+                origin: arrival.origin,
+                time: arrival.time,
+                extra: arrival.extra.to_vec(),
             });
-            return;
+        } else {
+            self.judge(line, &scratch, arrival, now);
         }
-        self.judge(line, origin, extra, time, now, trigger);
+        self.key = scratch;
     }
 
-    /// Puts a match through the gate and acts on the verdict.
-    fn judge(
-        &mut self,
-        line: &[u8],
-        origin: LineOrigin,
-        extra: &[(&'static str, Vec<u8>)],
-        time: Time,
-        now: Instant,
-        trigger: bool,
-    ) {
-        self.key.clear();
+    /// The key of a matching line: its `--key` groups' values (none
+    /// without `--key`).
+    fn key_of(&mut self, line: &[u8], key: &mut Vec<u8>) {
         if !self.key_groups.is_empty() {
-            self.pattern.group_values(
-                line,
-                &self.key_groups,
-                b' ',
-                &mut self.locations,
-                &mut self.key,
-            );
+            self.pattern
+                .group_values(line, &self.key_groups, b' ', &mut self.locations, key);
         }
+    }
+
+    /// Puts a match of key `key` through the gate and acts on the verdict.
+    fn judge(&mut self, line: &[u8], key: &[u8], arrival: Arrival, now: Instant) {
+        let Arrival {
+            origin,
+            extra,
+            time,
+            trigger,
+        } = arrival;
         let hold = || HeldMatch {
             line: line[..line.len().min(MAX_ENV_VALUE)].into(),
+            key: key.into(),
             origin,
             time,
             extra: extra.to_vec(),
         };
         let verdict = if trigger {
-            self.gate.on_restored_trigger(&self.key, time, hold)
+            self.gate.on_restored_trigger(key, time, hold)
         } else {
-            self.gate.on_match(&self.key, time, hold)
+            self.gate.on_match(key, time, hold)
         };
         match verdict {
             Verdict::Run(start) => {
@@ -361,7 +382,13 @@ impl Reaction {
             let Some(held) = self.deferred.pop_front() else {
                 break;
             };
-            self.judge(&held.line, held.origin, &held.extra, held.time, now, false);
+            let arrival = Arrival {
+                origin: held.origin,
+                extra: &held.extra,
+                time: held.time,
+                trigger: false,
+            };
+            self.judge(&held.line, &held.key, arrival, now);
         }
     }
 
@@ -547,11 +574,10 @@ impl Reaction {
             .held()
             .into_iter()
             .map(|(held, trigger, key)| (&held.line[..], trigger, key, &held.extra[..]))
-            // Deferred before their key was known: shown without one.
             .chain(
                 self.deferred
                     .iter()
-                    .map(|held| (&held.line[..], false, &b""[..], &held.extra[..])),
+                    .map(|held| (&held.line[..], false, &held.key[..], &held.extra[..])),
             )
             .collect()
     }
@@ -685,9 +711,9 @@ impl Reaction {
 
     /// SIGCHLD: reap, and start the cooldowns of the commands that ended.
     pub fn on_child_exit(&mut self, now: Instant) {
+        // A dry run has no commands: the child that exited is another's
+        // (journalctl), or an orphan adopted as PID 1 (see the daemon).
         let Effect::Run { runs, .. } = &mut self.sink else {
-            // Only orphans adopted as PID 1 can have exited.
-            action::reap_children(|_, _| {});
             return;
         };
         runs.on_child_exit(&mut self.gate, now);
@@ -696,6 +722,11 @@ impl Reaction {
         }
         self.release_deferred(now);
         self.log_notices();
+    }
+
+    /// Is `pid` one of our commands, not reaped yet?
+    pub fn is_command(&self, pid: libc::pid_t) -> bool {
+        matches!(&self.sink, Effect::Run { runs, .. } if runs.is_command(pid))
     }
 
     /// When each running command started, as wall-clock time.
@@ -790,11 +821,25 @@ fn excerpt(line: &[u8]) -> String {
 /// A match the gate holds until its key may run: what the command will
 /// see of the line, and where the line is in its file.
 struct HeldMatch {
+    /// Cut to `MAX_ENV_VALUE` bytes, as the command sees it.
     line: Box<[u8]>,
+    /// Its key, taken from the whole line: the groups may lie past the cut.
+    key: Box<[u8]>,
     origin: LineOrigin,
     time: Time,
     /// The journal entry's fields, for the command (empty for a file).
     extra: Vec<(&'static str, Vec<u8>)>,
+}
+
+/// How a match arrives at the gate besides its line and key: where it
+/// was read, what the command gets besides the line, its time, and whether
+/// it is a restored trigger (which does not count again).
+#[derive(Clone, Copy)]
+struct Arrival<'a> {
+    origin: LineOrigin,
+    extra: &'a [(&'static str, Vec<u8>)],
+    time: Time,
+    trigger: bool,
 }
 
 impl Held for HeldMatch {

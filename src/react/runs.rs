@@ -621,6 +621,11 @@ impl Runs {
 
     /// The commands running now, as the state keeps them to end one left
     /// running by a crash: process group, its leader's start time, key.
+    /// Is `pid` a command of ours not reaped yet?
+    pub fn is_command(&self, pid: libc::pid_t) -> bool {
+        self.runner.running().any(|(p, _)| p == pid)
+    }
+
     pub fn running_commands(&self) -> Vec<(libc::pid_t, u64, Vec<u8>)> {
         self.runner
             .running()

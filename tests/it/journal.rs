@@ -539,7 +539,11 @@ fn a_journalctl_that_exits_is_started_again_after_the_last_entry() {
     for round in 0..2 {
         let child = journalctl_of(daemon.pid());
         crate::common::send_signal(child, libc::SIGKILL);
-        daemon.wait_for_log_count(&["journalctl exited", "starting it again"], round + 1);
+        let said =
+            daemon.wait_for_log_count(&["journalctl exited", "starting it again"], round + 1);
+        // Its status is the journal source's to collect, not the
+        // reaping of the commands'.
+        assert!(said.contains("(signal: 9 (SIGKILL))"), "{said}");
         fixture.write(
             "a.journal",
             BOOT_1,
@@ -733,4 +737,52 @@ fn journalctl_of(pid: i32) -> i32 {
             (comm.trim() == "journalctl").then(|| child.parse().unwrap())
         })
     })
+}
+
+/// journalctl's exit status is the journal source's to collect: the
+/// reaping of the commands (here a dry run's, which has none) must not
+/// take it. A journalctl that fails while something it started still
+/// holds its output open is reaped before its output ends: the log gives
+/// its status, not "status unknown".
+#[test]
+fn a_failing_journalctl_is_reported_with_its_exit_status() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.path("journal")).unwrap();
+    // Only the fake below reads it.
+    sandbox.write("journal/system.journal", "");
+    std::fs::create_dir(sandbox.path("bin")).unwrap();
+    // The first run (the check at start) finds an empty journal; the
+    // follower fails at once, its output held open a little longer by
+    // a process it left behind.
+    let fake = sandbox.path("bin/journalctl");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\n\
+         case \" $* \" in *\" --follow \"*) ;; *) exit 0 ;; esac\n\
+         sleep 1 &\n\
+         echo 'cannot follow: fake failure' >&2\n\
+         exit 3\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        sandbox.path("bin").display(),
+        std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".to_owned())
+    );
+    let journal = sandbox.path("journal");
+    let daemon = Daemon::builder(&sandbox)
+        .env("PATH", &path)
+        .args([
+            "--journal-directory",
+            journal.to_str().unwrap(),
+            "-n",
+            "-p",
+            "fail",
+        ])
+        .start();
+    let said = daemon.wait_for_log(&["journalctl exited"]);
+    assert!(said.contains("(exit status: 3)"), "{said}");
+    assert!(said.contains("fake failure"), "{said}");
 }

@@ -405,6 +405,35 @@ fn a_position_saved_inside_an_overlong_line_is_its_start() {
     daemon.expect_line("ERROR head sentinel");
 }
 
+/// Started inside a line longer than 1 MiB, logs2eca skips the rest of it
+/// (SPEC §3). A state saved while it skips (its position inside that line)
+/// says so: after a SIGKILL and a restart the rest is still skipped, not
+/// read as a line of its own (D13).
+#[test]
+fn a_crash_while_skipping_the_rest_of_an_overlong_line_keeps_skipping_it() {
+    let sandbox = sandbox();
+    // Started at the end of a partial line longer than 1 MiB: inside it.
+    let mut line = b"ERROR head ".to_vec();
+    line.resize(1_500_000, b'x');
+    sandbox.append(LOG, &line);
+    let args = ["-n", "-l", LOG, "-p", "ERROR", "--state-file", STATE];
+    let mut daemon = Daemon::start(&sandbox, args);
+    // More of the line: skipped, and the position saved past it.
+    sandbox.append(LOG, vec![b'y'; 200_000]);
+    let end = fs::metadata(sandbox.log()).unwrap().len();
+    crate::common::wait_until("the state to hold the position inside the line", || {
+        let state: serde_json::Value = serde_json::from_str(&sandbox.read(STATE)?).ok()?;
+        (state["current"]["offset"].as_u64()? == end).then_some(())
+    });
+    daemon.signal(libc::SIGKILL);
+    daemon.wait_exit(TIMEOUT);
+    wait_for_unlocked(&sandbox);
+    sandbox.append(LOG, "ERROR tail\nERROR sentinel\n");
+    let daemon = Daemon::start(&sandbox, args);
+    let first = daemon.next_line();
+    assert_eq!(first, "ERROR sentinel", "the tail is not a line");
+}
+
 /// A match queued behind a running command (`-w 0`) when logs2eca is
 /// stopped is not started during the stop, only to be killed: it stays
 /// queued in the saved state, and runs after the next start, once.
@@ -442,6 +471,41 @@ fn a_match_queued_at_a_stop_runs_after_the_restart() {
         sandbox.wait_for_lines("runs.txt", 2),
         ["ERROR A", "ERROR B queued"]
     );
+}
+
+/// A match held at a stop keeps its line cut to its first 64 KiB in the
+/// state, but not its key: a key group past the cut gives the restored
+/// match the key it had, not one taken from the cut line (D12).
+#[test]
+fn a_held_match_keeps_its_key_from_past_the_cut_across_a_restart() {
+    let sandbox = sandbox();
+    sandbox.write("hold", "");
+    let record_key = r#"sh -c 'printf "%s\n" "$LOGS2ECA_KEY" >> runs.txt; while [ -e hold ]; do sleep 0.02; done'"#;
+    let args = [
+        "-l",
+        LOG,
+        "-p",
+        r"/^ERROR .*user=(\w+)/",
+        "--key",
+        "1",
+        "-w",
+        "0",
+        "-c",
+        record_key,
+        "--state-file",
+        STATE,
+        "-v",
+    ];
+    let daemon = Daemon::start(&sandbox, args);
+    let long = format!("ERROR {} user=alice", "x".repeat(100_000));
+    sandbox.append(LOG, format!("ERROR user=alice first\n{long}\n"));
+    sandbox.wait_for_lines("runs.txt", 1);
+    daemon.wait_for_log(&["queued: ERROR xxx"]);
+    stop_letting_finish(daemon, &sandbox);
+    let state = fs::read_to_string(sandbox.path(STATE)).unwrap();
+    assert!(state.contains(r#""key":"alice""#), "{state}");
+    let _daemon = Daemon::start(&sandbox, args);
+    assert_eq!(sandbox.wait_for_lines("runs.txt", 2), ["alice", "alice"]);
 }
 
 /// A trigger waiting for a free slot when the daemon is killed has not

@@ -314,7 +314,9 @@ pub struct HeldRecord {
     /// opposed to a match queued behind its key's run (`--wait 0`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trigger: bool,
-    /// Its key (for `logs2eca status`; a start computes it again).
+    /// Its key, taken from the whole line: a start takes it again from a
+    /// line kept whole, and keeps this one for a line kept cut (its key
+    /// groups may lie past the cut).
     #[serde(
         default,
         with = "encoding::bytes",

@@ -41,7 +41,7 @@ fn lines(from: usize, n: usize) -> Vec<u8> {
 fn capture(path: &Path, offset: u64) -> FileRecord {
     let file = File::open(path).unwrap();
     let len = file.metadata().unwrap().len();
-    let follower = Follower::resume_file(file, offset).unwrap();
+    let follower = Follower::resume_file(file, offset, false).unwrap();
     FileRecord {
         path: path.to_path_buf(),
         at: follower.processed_position().unwrap(),
@@ -557,6 +557,7 @@ fn candidate_dirs_are_where_the_files_were_then_the_paths_own_each_once() {
                 tail: Fingerprint::EMPTY,
             },
             offset: 0,
+            skipping: false,
         },
         len: 0,
     };

@@ -114,8 +114,9 @@ impl Follower {
     }
 
     /// Continues a file found by a saved state, at `offset` (checked by
-    /// the caller against the saved fingerprints).
-    pub fn resume_file(file: File, offset: u64) -> io::Result<Self> {
+    /// the caller against the saved fingerprints); `skipping`: inside a
+    /// line whose rest is skipped.
+    pub fn resume_file(file: File, offset: u64, skipping: bool) -> io::Result<Self> {
         let meta = file.metadata()?;
         let mut follower = Follower {
             file,
@@ -124,7 +125,7 @@ impl Follower {
             head: Fingerprint::EMPTY,
             tail: Vec::new(),
             lines: LineBuffer::new(),
-            resync: false,
+            resync: skipping,
             rewound: false,
         };
         follower.complete_fingerprint()?;
@@ -179,14 +180,17 @@ impl Follower {
         }
         self.offset = at.offset;
         self.head = at.identity.head;
+        self.resync = at.skipping;
         self.complete_fingerprint().is_ok() && self.load_tail().is_ok()
     }
 
     /// Skips to `offset` in a file just opened at 0: a saved state says the
-    /// lines before it were processed.
-    pub fn skip_to(&mut self, offset: u64) -> io::Result<()> {
+    /// lines before it were processed; `skipping`: and the rest of the line
+    /// `offset` is inside of.
+    pub fn skip_to(&mut self, offset: u64, skipping: bool) -> io::Result<()> {
         if self.offset == 0 {
             self.offset = offset;
+            self.resync = skipping;
             self.complete_fingerprint()?;
             self.load_tail()?;
         }
@@ -203,6 +207,7 @@ impl Follower {
                 tail: Fingerprint::of_bytes(&self.tail),
             },
             offset: self.offset,
+            skipping: self.resync,
         }
     }
 

@@ -137,6 +137,11 @@ pub struct FilePosition {
     #[serde(flatten)]
     pub identity: FileIdentity,
     pub offset: u64,
+    /// `offset` is inside a line longer than 1 MiB that reading started
+    /// in: the rest of it, up to its `\n`, is skipped, not a line (D13).
+    /// Not part of what the file is: no compare looks at it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipping: bool,
 }
 
 /// How an open file compares to a [`FilePosition`].
@@ -175,7 +180,9 @@ impl FilePosition {
     /// Compares an open file (and its metadata) with this position: the
     /// one comparison of a file with what was known of it.
     pub fn compare(&self, file: &File, meta: &Metadata) -> io::Result<Match> {
-        let FilePosition { identity, offset } = self;
+        let FilePosition {
+            identity, offset, ..
+        } = self;
         if !identity.id.is(&FileId::of(meta)) {
             return Ok(Match::Other);
         }

@@ -178,7 +178,7 @@ impl LogPath {
         match state::resolve(record, at_path.as_ref().map(|(f, m)| (*f, m)), &dirs) {
             Ok(Recovery::Resume { offset }) => {
                 if let Some(file) = log.current.as_mut() {
-                    file.skip_to(offset)?;
+                    file.skip_to(offset, record.at.skipping)?;
                     emit!(FileEvent::Resuming {
                         path: path.to_path_buf(),
                         offset,
@@ -197,7 +197,7 @@ impl LogPath {
                     found: found.path.clone(),
                     offset: found.offset,
                 });
-                let file = Follower::resume_file(found.file, found.offset)?;
+                let file = Follower::resume_file(found.file, found.offset, record.at.skipping)?;
                 if !log.retired.iter().any(|r| r.file.id().is(&file.id())) {
                     log.retired.push(Retired {
                         file,
@@ -227,7 +227,7 @@ impl LogPath {
                     found: found.path.clone(),
                     offset: found.offset,
                 });
-                Follower::resume_file(found.file, found.offset).ok()
+                Follower::resume_file(found.file, found.offset, record.at.skipping).ok()
             }
             Ok(Recovery::Gone { unread_bytes }) => {
                 warn_gone(record, unread_bytes);

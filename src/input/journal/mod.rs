@@ -333,6 +333,13 @@ impl Journal {
         Ok(())
     }
 
+    /// The journalctl running, which this source reaps itself (for its
+    /// exit status).
+    pub fn child_pid(&self) -> Option<libc::pid_t> {
+        let reader = self.reader.as_ref()?;
+        Some(reader.child.id() as libc::pid_t)
+    }
+
     /// What to wait on: journalctl's output.
     pub fn fd(&self) -> Option<BorrowedFd<'_>> {
         self.reader.as_ref().map(|r| r.stdout.as_fd())
@@ -572,8 +579,8 @@ impl Journal {
         let Some(mut reader) = self.reader.take() else {
             return;
         };
-        // The daemon's reaping of its commands may have collected it
-        // already: the status is then unknown, and what it said tells.
+        // Ours alone to reap (the daemon reaps its commands by their
+        // pids); the status is unknown only if waiting fails.
         let status = reader.child.wait().ok();
         let said = String::from_utf8_lossy(&reader.said).trim().to_owned();
         let failed = status.is_some_and(|s| !s.success());

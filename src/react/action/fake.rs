@@ -107,7 +107,7 @@ impl Spawner for FakeSpawner {
 
     fn try_reap(&mut self, pid: libc::pid_t) -> Option<(libc::pid_t, libc::c_int)> {
         let mut p = self.0.borrow_mut();
-        let at = p.exited.iter().position(|&(p, _)| pid == -1 || p == pid)?;
+        let at = p.exited.iter().position(|&(p, _)| p == pid)?;
         Some(p.exited.remove(at))
     }
 

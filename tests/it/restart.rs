@@ -1019,7 +1019,11 @@ fn a_sigkill_a_moment_after_a_print_does_not_print_it_again() {
     let mut distinct = all.clone();
     distinct.sort_unstable();
     distinct.dedup();
-    assert_eq!(distinct, (0..=ROUNDS).collect::<Vec<_>>(), "none lost: {all:?}");
+    assert_eq!(
+        distinct,
+        (0..=ROUNDS).collect::<Vec<_>>(),
+        "none lost: {all:?}"
+    );
     let again: Vec<usize> = (0..=ROUNDS)
         .filter(|n| all.iter().filter(|m| *m == n).count() > 1)
         .collect();

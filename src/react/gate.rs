@@ -437,6 +437,7 @@ impl<T: Held> Gate<T> {
         let key = self.key_mut(id);
         match key
             .last_end
+            .filter(|_| !wait.is_zero())
             .map(|end| end + wait)
             .filter(|&until| until > now)
         {
@@ -627,7 +628,14 @@ impl<T: Held> Gate<T> {
             key.last_end = record.last_end;
             key.window = window.into_iter().skip(skip).collect();
             // A window that counts after the cooldown says it was over.
-            if let Some(until) = record.last_end.map(|end| end + wait)
+            // Without a wait there is no cooldown (as `finished` has it):
+            // a restored key cooling until its last run's end would
+            // suppress the lines stamped before that end, and with
+            // `--wait 0` every match runs.
+            if let Some(until) = record
+                .last_end
+                .filter(|_| !wait.is_zero())
+                .map(|end| end + wait)
                 && key.window.back().is_none_or(|&last| last < until)
             {
                 key.window.clear();
@@ -1314,6 +1322,25 @@ mod tests {
         assert!(g.resume(id));
         g.finished(id, at(t0, 5000));
         run(g.on_match(b"k", at(t0, 8000), line("2")));
+    }
+
+    /// `--wait 0` has no cooldown, also after a restart: a saved key
+    /// whose last run ended (in line time) after the lines that come next
+    /// (a journal's entries, 1 ms apart, and runs of 10 ms; or a line time
+    /// ahead of the clock) does not suppress them, it runs them in turn.
+    #[test]
+    fn without_a_wait_a_restored_key_does_not_cool_down() {
+        let t0 = Time::now();
+        let mut g = gate(settings(Duration::ZERO));
+        g.import([KeySnapshot {
+            key: Vec::new(),
+            last_end: Some(at(t0, 500)),
+            suppressed: 0,
+            window: vec![],
+        }]);
+        assert_eq!(g.deadline(), None, "no cooldown to end");
+        run(g.on_match(b"", at(t0, 10), line("1")));
+        assert_eq!(g.on_match(b"", at(t0, 20), line("2")), Verdict::Queued);
     }
 
     #[test]

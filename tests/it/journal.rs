@@ -454,6 +454,16 @@ fn a_sigkill_under_a_steady_writer_loses_nothing_and_repeats_at_most_one_per_cra
     .map(|s| s.to_string())
     .collect();
     let total = 300;
+    // What each start handled (`match:`, `queued:`, `suppressed:` at debug
+    // level), kept across the crashes: a loss is then explained by the
+    // start that read the entry and what it did with it.
+    let start = |sandbox: &Sandbox, args: &[String]| {
+        Daemon::builder(sandbox)
+            .env("RUST_LOG", "info,logs2eca::react::reaction=debug")
+            .args(args)
+            .start()
+    };
+    let mut logs: Vec<String> = Vec::new();
     // Started first: a start without a state begins at the end.
     let mut daemon = start(&sandbox, &args);
     let writing = Arc::new(AtomicBool::new(true));
@@ -486,6 +496,7 @@ fn a_sigkill_under_a_steady_writer_loses_nothing_and_repeats_at_most_one_per_cra
         });
         daemon.signal(libc::SIGKILL);
         daemon.wait_exit(TIMEOUT);
+        logs.push(daemon.stderr());
         crashes += 1;
         // As a supervisor would: until the command the daemon was
         // starting has closed its copy of the lock.
@@ -501,17 +512,36 @@ fn a_sigkill_under_a_steady_writer_loses_nothing_and_repeats_at_most_one_per_cra
         let text = sandbox.read("out")?;
         text.contains("n 999999\n").then_some(text)
     });
+    logs.push(daemon.stderr());
     drop(daemon);
     let mut counts: BTreeMap<u64, u32> = BTreeMap::new();
     for line in lines.lines() {
         let n: u64 = line.strip_prefix("n ").unwrap().parse().unwrap();
         *counts.entry(n).or_default() += 1;
     }
-    for n in 0..total as u64 {
-        assert!(
-            counts.contains_key(&n),
-            "entry {n} was lost ({crashes} crashes)"
-        );
+    let lost: Vec<u64> = (0..total as u64)
+        .filter(|n| !counts.contains_key(n))
+        .collect();
+    if let Some(&first) = lost.first() {
+        // Where the first lost entry went in each start, and what each
+        // start took over from the state (a start killed may not have
+        // written its last log lines: its log queue dies with it).
+        let entry = format!(": n {first}");
+        let mut trace = String::new();
+        for (i, log) in logs.iter().enumerate() {
+            trace.push_str(&format!("--- start {i} ---\n"));
+            for line in log.lines().filter(|l| {
+                l.ends_with(&entry)
+                    || l.contains(&format!("{entry} ->"))
+                    || l.contains("held when the state was saved")
+                    || l.contains("of the saved state to do")
+                    || l.contains("WARN")
+            }) {
+                trace.push_str(line);
+                trace.push('\n');
+            }
+        }
+        panic!("entries {lost:?} were lost ({crashes} crashes); n {first} in each start:\n{trace}");
     }
     let twice: Vec<u64> = counts
         .iter()

@@ -15,6 +15,17 @@
 //! - the daemon's own log (`match:` / `suppressed:` at debug level for
 //!   `logs2eca::react::reaction`) names every written number exactly once.
 //!
+//! The promise has one documented limit (README, "Limits you should know"):
+//! a file that the path names only between two looks of the daemon (it was
+//! starved of CPU while the file was rotated twice, or deleted before it
+//! was looked at) is never seen, and neither are its lines. On a loaded
+//! machine a rotator 20-100 ms apart outruns a starved daemon now and then,
+//! and the lines of the file it never saw are lost as documented: each
+//! rotation therefore first waits until the daemon has opened the file that
+//! the one before put at the path (bounded). Everything else still races:
+//! the writer appends to the old file after the rotation, the daemon reads
+//! while files are renamed, deleted and replaced.
+//!
 //! copytruncate cannot keep that promise: a line written between the copy
 //! and the truncation, and not yet read, is in neither file. That test
 //! measures the loss, prints it, and asserts only that every lost line was
@@ -204,6 +215,9 @@ struct Processed {
     suppressed: Vec<u64>,
     /// Highest number seen either way.
     max: Option<u64>,
+    /// New files the daemon opened at the path (`... appeared: reading it
+    /// from the start`).
+    appeared: u64,
     other: Vec<String>,
 }
 
@@ -215,6 +229,7 @@ impl Processed {
             triggered: Vec::new(),
             suppressed: Vec::new(),
             max: None,
+            appeared: 0,
             other: Vec::new(),
         }
     }
@@ -228,6 +243,9 @@ impl Processed {
         };
         let complete: Vec<u8> = self.partial.drain(..=end).collect();
         for line in String::from_utf8_lossy(&complete).lines() {
+            if line.ends_with(" appeared: reading it from the start") {
+                self.appeared += 1;
+            }
             for (marker, is_trigger) in [("] match: ", true), ("] suppressed: ", false)] {
                 let Some(at) = line.find(marker) else {
                     continue;
@@ -303,6 +321,9 @@ struct Bench {
     /// Where lines are appended: the followed path (maybe a symlink).
     path: PathBuf,
     processed: Processed,
+    /// New files put at the path since the start (by a rotation, or by the
+    /// writer reopening a deleted path).
+    new_files: u64,
 }
 
 impl Bench {
@@ -318,7 +339,22 @@ impl Bench {
             sandbox,
             daemon,
             processed,
+            new_files: 0,
         }
+    }
+
+    /// Waits until the daemon has opened every file put at the path so
+    /// far: the next rotation may then replace or delete it. A file the
+    /// path names only between two looks is never seen (the documented
+    /// limit), which a starved daemon would otherwise run into.
+    #[track_caller]
+    fn await_seen(&mut self) {
+        let want = self.new_files;
+        let processed = &mut self.processed;
+        wait_until("the daemon to open the file at the path", || {
+            processed.update();
+            (processed.appeared >= want).then_some(())
+        });
     }
 
     /// The writer has stopped after writing `written` matching lines:
@@ -441,17 +477,21 @@ fn plain_bench() -> (Bench, Writer) {
 /// What logrotate's `create` does (and a writer that reopens on its own a
 /// little later): rename, create, the writer keeps writing to the renamed
 /// file for 5-50 ms.
-fn rename_and_create(bench: &Bench, writer: &Writer, rng: &mut Rng) {
+fn rename_and_create(bench: &mut Bench, writer: &Writer, rng: &mut Rng) {
+    bench.await_seen();
     let path = &bench.path;
     fs::rename(path, bench.sandbox.path("logs/app.log.1")).expect("rename the log");
     File::create_new(path).expect("create the new log");
+    bench.new_files += 1;
     writer.reopen_after(rng.millis(5, 50));
 }
 
 /// Delete; the writer recreates the file when it reopens, 5-50 ms later.
-fn delete_and_recreate(bench: &Bench, writer: &Writer, rng: &mut Rng) {
+fn delete_and_recreate(bench: &mut Bench, writer: &Writer, rng: &mut Rng) {
+    bench.await_seen();
     fs::remove_file(&bench.path).expect("delete the log");
     writer.reopen_after(rng.millis(5, 50));
+    bench.new_files += 1;
 }
 
 /// SIGHUP (systemctl reload) and wait for the reload to be acknowledged.
@@ -465,7 +505,9 @@ fn sighup(bench: &mut Bench) {
 fn rename_and_create_rotation_loses_nothing() {
     let mut rng = Rng::from_time();
     let (mut bench, writer) = plain_bench();
-    let rotations = rotate_for(&mut rng, |rng, _| rename_and_create(&bench, &writer, rng));
+    let rotations = rotate_for(&mut rng, |rng, _| {
+        rename_and_create(&mut bench, &writer, rng)
+    });
     let written = writer.stop();
     let written = bench.finish(written);
     eprintln!("{rotations} rotations by rename and create");
@@ -476,7 +518,9 @@ fn rename_and_create_rotation_loses_nothing() {
 fn delete_and_recreate_rotation_loses_nothing() {
     let mut rng = Rng::from_time();
     let (mut bench, writer) = plain_bench();
-    let rotations = rotate_for(&mut rng, |rng, _| delete_and_recreate(&bench, &writer, rng));
+    let rotations = rotate_for(&mut rng, |rng, _| {
+        delete_and_recreate(&mut bench, &writer, rng)
+    });
     let written = writer.stop();
     let written = bench.finish(written);
     eprintln!("{rotations} rotations by delete and recreate");
@@ -501,11 +545,15 @@ fn symlink_swap_rotation_loses_nothing() {
 
     let link_tmp = bench.sandbox.path("logs/app.log.tmp");
     let rotations = rotate_for(&mut rng, |rng, n| {
+        // The target before last is deleted below: the daemon must have
+        // seen it.
+        bench.await_seen();
         let next = target(n + 1);
         File::create_new(&next).expect("create the next target");
         // `ln -sfn`: a new link renamed over the old one.
         symlink(&next, &link_tmp).expect("create the new link");
         fs::rename(&link_tmp, &bench.path).expect("swap the link");
+        bench.new_files += 1;
         writer.reopen_after(rng.millis(5, 50));
         // The target before last is no longer written: delete it (the
         // daemon may still hold it open during its grace period).
@@ -529,8 +577,10 @@ fn sighup_with_and_without_rotation_loses_nothing() {
             sighup(&mut bench);
         } else {
             // logrotate with a postrotate `systemctl reload`.
+            bench.await_seen();
             fs::rename(&bench.path, bench.sandbox.path("logs/app.log.1")).unwrap();
             File::create_new(&bench.path).unwrap();
+            bench.new_files += 1;
             sighup(&mut bench);
             writer.reopen_after(rng.millis(5, 50));
         }
@@ -550,12 +600,14 @@ fn mixed_rotations_lose_nothing() {
         let style = rng.below(4) as usize;
         styles[style] += 1;
         match style {
-            0 => rename_and_create(&bench, &writer, rng),
-            1 => delete_and_recreate(&bench, &writer, rng),
+            0 => rename_and_create(&mut bench, &writer, rng),
+            1 => delete_and_recreate(&mut bench, &writer, rng),
             2 => sighup(&mut bench),
             _ => {
+                bench.await_seen();
                 fs::rename(&bench.path, bench.sandbox.path("logs/app.log.1")).unwrap();
                 File::create_new(&bench.path).unwrap();
+                bench.new_files += 1;
                 sighup(&mut bench);
                 writer.reopen_after(rng.millis(0, 50));
             }

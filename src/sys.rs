@@ -160,10 +160,26 @@ pub(crate) fn fs_type(path: &Path) -> io::Result<u64> {
     if unsafe { libc::statfs(c_path.as_ptr(), &mut buf) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // `f_type`'s C type differs between architectures; the bits are what
-    // count.
-    #[allow(clippy::unnecessary_cast)]
-    Ok(buf.f_type as u64)
+    Ok(f_type(&buf))
+}
+
+/// The `f_type` of the file system the open file `fd` is on (fstatfs(2)).
+pub(crate) fn fs_type_of(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    // SAFETY: an all-zero statfs is a valid value of this plain C struct.
+    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: the descriptor is borrowed, so open, for the duration of the
+    // call, and `buf` is a valid statfs that outlives it.
+    if unsafe { libc::fstatfs(fd.as_raw_fd(), &mut buf) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(f_type(&buf))
+}
+
+// `f_type`'s C type differs between architectures; the bits are what
+// count.
+#[allow(clippy::unnecessary_cast)]
+fn f_type(buf: &libc::statfs) -> u64 {
+    buf.f_type as u64
 }
 
 /// access(2): may we (with our real ids) do `mode` (`libc::X_OK`,

@@ -129,7 +129,7 @@ impl FileView {
     fn of(record: &FileRecord) -> Self {
         let size = fs::metadata(&record.path)
             .ok()
-            .filter(|m| record.at.identity.id.is(&FileId::of(m)))
+            .filter(|m| record.at.identity.id.is(&FileId::at(&record.path, m)))
             .map(|m| m.len());
         FileView {
             path: record.path.clone(),

@@ -85,7 +85,7 @@ fn a_record_covers_the_first_kib_and_the_kib_before_the_offset() {
     assert_eq!(id.tail.len, 1024);
     assert_eq!(id.tail.fnv1a, fnv1a(&content[3000 - 1024..3000]));
     let meta = fs::metadata(&log).unwrap();
-    assert_eq!(id.id, FileId::of(&meta));
+    assert_eq!(id.id, FileId::at(&log, &meta));
     assert_eq!((id.id.dev, id.id.ino), (meta.dev(), meta.ino()));
 
     let small = capture(&log, 10);
@@ -236,7 +236,7 @@ fn a_reused_inode_number_is_not_the_old_file() {
     let meta = fs::metadata(&log).unwrap();
     r.at.identity.id = FileId {
         born: None,
-        ..FileId::of(&meta)
+        ..FileId::at(&log, &meta)
     };
     assert!(matches!(
         resolve_at(&r, &log, &[]),

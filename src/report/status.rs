@@ -543,12 +543,14 @@ mod tests {
                 line: b"ERROR busy again".to_vec(),
                 trigger: false,
                 key: b"busy".to_vec(),
+                key_from_line: false,
                 fields: Vec::new(),
             },
             HeldRecord {
                 line: b"ERROR busy once more".to_vec(),
                 trigger: false,
                 key: b"busy".to_vec(),
+                key_from_line: false,
                 fields: Vec::new(),
             },
         ];

@@ -323,6 +323,12 @@ pub struct HeldRecord {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub key: Vec<u8>,
+    /// `key` is not to be trusted: a start takes the key from the line,
+    /// even a cut one. Set by the migration of a version-1 record, which
+    /// kept a key for `logs2eca status` only (empty for a match queued
+    /// behind its key's run), and whose start took it from the line.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub key_from_line: bool,
     /// What the source told the command besides the line (a journal
     /// entry's fields and time).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -517,6 +517,31 @@ fn a_version_1_state_of_files_is_migrated_whole() {
     assert_eq!(State::from_json(&again), Ok(state));
 }
 
+/// Version 1 saved a held match's key for `logs2eca status` only (none
+/// for a match queued behind its key's run) and took it from the line at
+/// start: a migrated record says so; a version-2 record keeps its key.
+#[test]
+fn a_version_1_held_key_is_migrated_as_one_to_take_from_the_line() {
+    let v1 = br#"{"version":1,"path":"/a","saved_unix_ms":1,
+        "held":[{"line":"ERROR a","trigger":true,"key":"a"},{"line":"ERROR b"}]}"#;
+    let state = State::from_json(v1).unwrap();
+    let held: Vec<_> = state
+        .gate
+        .held
+        .iter()
+        .map(|h| (&h.key[..], h.key_from_line))
+        .collect();
+    assert_eq!(held, [(&b"a"[..], true), (&b""[..], true)]);
+    // Written again (version 2), the mark stays until a start has taken
+    // the keys from the lines.
+    assert_eq!(State::from_json(&state.to_json().unwrap()), Ok(state));
+
+    let v2 = br#"{"version":"2","path":"/a","saved_unix_ms":1,
+        "gate":{"held":[{"line":"ERROR a","key":"a"},{"line":"ERROR b"}]}}"#;
+    let state = State::from_json(v2).unwrap();
+    assert!(state.gate.held.iter().all(|h| !h.key_from_line));
+}
+
 /// The journal's variant: the cursor and a held match's entry fields.
 #[test]
 fn a_version_1_state_of_the_journal_is_migrated_whole() {

@@ -415,12 +415,18 @@ fn a_minimal_state_omits_what_is_empty_and_reads_back() {
 
 #[test]
 fn other_versions_and_damaged_documents_are_refused_with_a_reason() {
-    let cases: [(&[u8], &str); 8] = [
+    let cases: [(&[u8], &str); 9] = [
         (
             br#"{"version":"3","path":"/a","saved_unix_ms":1}"#,
-            "version 3",
+            r#"version "3", this logs2eca reads version 1 (a number) and "2" (a string)"#,
         ),
-        (br#"{"version":3,"path":"/a"}"#, "version 3"),
+        (br#"{"version":3,"path":"/a"}"#, "version 3 (a number)"),
+        // Version 2 is a string: the number is not it, and the message
+        // says so rather than claim to read it.
+        (
+            br#"{"version":2,"path":"/a","saved_unix_ms":1}"#,
+            r#"version 2 (a number), this logs2eca reads version 1 (a number) and "2" (a string)"#,
+        ),
         (br#"{"version":"2","path":"/a"}"#, "damaged"),
         (br#"{"version":0}"#, "version 0"),
         (

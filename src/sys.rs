@@ -182,6 +182,39 @@ fn f_type(buf: &libc::statfs) -> u64 {
     buf.f_type as u64
 }
 
+/// Unblocks `signals` in the calling thread's signal mask
+/// (pthread_sigmask(3)), and returns those of them that were blocked. A
+/// mask is inherited across exec: a parent that blocked a signal before
+/// starting us would otherwise keep it from us for good.
+pub(crate) fn unblock_signals(signals: &[i32]) -> io::Result<Vec<i32>> {
+    // SAFETY: an all-zero sigset_t is a valid value of this plain C type,
+    // and sigemptyset/sigaddset only write to the live local they are given.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a pointer to a live sigset_t.
+    unsafe { libc::sigemptyset(&mut set) };
+    for &signal in signals {
+        // SAFETY: a pointer to a live sigset_t; an invalid signal number is
+        // reported, not undefined.
+        if unsafe { libc::sigaddset(&mut set, signal) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    // SAFETY: both pointers are to live sigset_t values; this changes only
+    // the calling thread's mask.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, &mut old) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok(signals
+        .iter()
+        .copied()
+        // SAFETY: a pointer to a live sigset_t.
+        .filter(|&signal| unsafe { libc::sigismember(&old, signal) } == 1)
+        .collect())
+}
+
 /// access(2): may we (with our real ids) do `mode` (`libc::X_OK`,
 /// `libc::W_OK`) to `path`?
 pub(crate) fn access(path: &Path, mode: libc::c_int) -> io::Result<()> {

@@ -19,12 +19,19 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Catches SIGTERM, SIGINT, SIGHUP and SIGCHLD from now on.
+    /// Catches SIGTERM, SIGINT, SIGHUP and SIGCHLD from now on, also if
+    /// the process started with them blocked (a parent that blocked them
+    /// before exec): they are unblocked once caught, so that one pending
+    /// since before reaches the handler, not the default action.
     pub fn new() -> io::Result<Self> {
         let (read, write) = UnixStream::pair()?;
         read.set_nonblocking(true)?;
         write.set_nonblocking(true)?;
         let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, CAUGHT)?;
+        let blocked = crate::sys::unblock_signals(&CAUGHT)?;
+        if !blocked.is_empty() {
+            log::debug!("signal(s) {blocked:?} were blocked at start: unblocked");
+        }
         Ok(Signals { delivery })
     }
 

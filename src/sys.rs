@@ -160,10 +160,59 @@ pub(crate) fn fs_type(path: &Path) -> io::Result<u64> {
     if unsafe { libc::statfs(c_path.as_ptr(), &mut buf) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // `f_type`'s C type differs between architectures; the bits are what
-    // count.
-    #[allow(clippy::unnecessary_cast)]
-    Ok(buf.f_type as u64)
+    Ok(f_type(&buf))
+}
+
+/// The `f_type` of the file system the open file `fd` is on (fstatfs(2)).
+pub(crate) fn fs_type_of(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    // SAFETY: an all-zero statfs is a valid value of this plain C struct.
+    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: the descriptor is borrowed, so open, for the duration of the
+    // call, and `buf` is a valid statfs that outlives it.
+    if unsafe { libc::fstatfs(fd.as_raw_fd(), &mut buf) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(f_type(&buf))
+}
+
+// `f_type`'s C type differs between architectures; the bits are what
+// count.
+#[allow(clippy::unnecessary_cast)]
+fn f_type(buf: &libc::statfs) -> u64 {
+    buf.f_type as u64
+}
+
+/// Unblocks `signals` in the calling thread's signal mask
+/// (pthread_sigmask(3)), and returns those of them that were blocked. A
+/// mask is inherited across exec: a parent that blocked a signal before
+/// starting us would otherwise keep it from us for good.
+pub(crate) fn unblock_signals(signals: &[i32]) -> io::Result<Vec<i32>> {
+    // SAFETY: an all-zero sigset_t is a valid value of this plain C type,
+    // and sigemptyset/sigaddset only write to the live local they are given.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a pointer to a live sigset_t.
+    unsafe { libc::sigemptyset(&mut set) };
+    for &signal in signals {
+        // SAFETY: a pointer to a live sigset_t; an invalid signal number is
+        // reported, not undefined.
+        if unsafe { libc::sigaddset(&mut set, signal) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    // SAFETY: both pointers are to live sigset_t values; this changes only
+    // the calling thread's mask.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, &mut old) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok(signals
+        .iter()
+        .copied()
+        // SAFETY: a pointer to a live sigset_t.
+        .filter(|&signal| unsafe { libc::sigismember(&old, signal) } == 1)
+        .collect())
 }
 
 /// access(2): may we (with our real ids) do `mode` (`libc::X_OK`,

@@ -561,6 +561,7 @@ fn restored_matches_run_in_their_order() {
             line: line.as_bytes().to_vec(),
             trigger: false,
             key: Vec::new(),
+            key_from_line: false,
             fields: Vec::new(),
         })
         .collect();
@@ -624,6 +625,38 @@ fn a_deferred_match_keeps_its_key_from_past_the_cut() {
     assert!(d.step(signal(SIGCHLD), t0 + 101 * MS).is_none());
     assert_eq!(fake.processes().spawned.len(), 2);
     assert_eq!(env_of(&fake, 1, "LOGS2ECA_KEY").as_deref(), Some("b"));
+}
+
+/// A version-1 state kept no key to trust for a held match (none at all
+/// for one queued behind its key's run) and took it from the line at
+/// start, cut or not: so does its migration.
+#[test]
+fn a_cut_match_held_in_a_version_1_state_takes_its_key_from_its_line() {
+    let s = Setup::new();
+    let args = [
+        "logs2eca",
+        "-l",
+        s.log.to_str().unwrap(),
+        "-p",
+        r"/ERROR host=(?<host>\w+)/",
+        "--key",
+        "host",
+        "-w",
+        "0",
+        "-c",
+        "/bin/true",
+    ];
+    let config = Config::from_cli(cli::parse_from(args).unwrap().unwrap()).unwrap();
+    let line = format!("ERROR host=a {}", "x".repeat(65523));
+    assert_eq!(line.len(), crate::react::action::MAX_ENV_VALUE, "cut");
+    let v1 = format!(
+        r#"{{"version":1,"path":"{}","saved_unix_ms":1,"held":[{{"line":"{line}"}}]}}"#,
+        config.path.display()
+    );
+    let saved = State::from_json(v1.as_bytes()).unwrap();
+    let (_d, fake, _) = start(config, Some(saved));
+    assert_eq!(fake.processes().spawned.len(), 1);
+    assert_eq!(env_of(&fake, 0, "LOGS2ECA_KEY").as_deref(), Some("a"));
 }
 
 /// A read that stopped at its budget does not keep a deadline from being

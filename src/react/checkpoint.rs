@@ -103,6 +103,7 @@ impl Reaction {
                 line: line.to_vec(),
                 trigger,
                 key: key.to_vec(),
+                key_from_line: false,
                 fields: fields
                     .iter()
                     .map(|(name, value)| FieldRecord {
@@ -190,8 +191,9 @@ impl Reaction {
                 let time = clock.alone(&held.line, arrival);
                 // Nor can its key be taken from it again: it keeps the one it
                 // had. A whole line gives its key again (under this run's
-                // `--key`).
-                let key = cut.then_some(&held.key[..]);
+                // `--key`), and so does a cut one whose saved key is not to
+                // be trusted (version 1's).
+                let key = (cut && !held.key_from_line).then_some(&held.key[..]);
                 self.on_restored(&held.line, key, held.trigger, &extra, time, now);
             } else {
                 dropped += 1;

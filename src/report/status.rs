@@ -129,7 +129,7 @@ impl FileView {
     fn of(record: &FileRecord) -> Self {
         let size = fs::metadata(&record.path)
             .ok()
-            .filter(|m| record.at.identity.id.is(&FileId::of(m)))
+            .filter(|m| record.at.identity.id.is(&FileId::at(&record.path, m)))
             .map(|m| m.len());
         FileView {
             path: record.path.clone(),
@@ -543,12 +543,14 @@ mod tests {
                 line: b"ERROR busy again".to_vec(),
                 trigger: false,
                 key: b"busy".to_vec(),
+                key_from_line: false,
                 fields: Vec::new(),
             },
             HeldRecord {
                 line: b"ERROR busy once more".to_vec(),
                 trigger: false,
                 key: b"busy".to_vec(),
+                key_from_line: false,
                 fields: Vec::new(),
             },
         ];

@@ -957,6 +957,26 @@ impl PrivateMounts {
             Some(&options),
         );
     }
+
+    /// Mounts an overlayfs on `dir`, as a container's root is: `lower`
+    /// (read-only, as an image layer) under `upper`; `work` is overlayfs's
+    /// own scratch directory, on the same file system as `upper`.
+    #[track_caller]
+    pub fn overlay(&self, dir: &Path, lower: &Path, upper: &Path, work: &Path) {
+        let options = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.display(),
+            upper.display(),
+            work.display()
+        );
+        mount(
+            Some("overlay".as_ref()),
+            dir,
+            Some("overlay"),
+            0,
+            Some(&options),
+        );
+    }
 }
 
 #[track_caller]

@@ -11,7 +11,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::{PermissionsExt, symlink};
 
-use crate::common::{Daemon, Detector, LOG, Sandbox, each_detector};
+use crate::common::{Daemon, Detector, LOG, PrivateMounts, Sandbox, each_detector, run};
 
 const DRY_RUN: [&str; 5] = ["-n", "-l", LOG, "-p", "ERROR"];
 
@@ -218,7 +218,63 @@ fn a_refill_under_a_long_constant_header_is_a_truncation(detector: Detector) {
     sentinel(&sandbox, &daemon, LOG);
 }
 
+/// A sandbox whose `logs` directory is an overlayfs, as a container's
+/// file system: the log starts in the lower layer (it came with the
+/// image), and the first write copies it up to the upper one, which keeps
+/// its device and inode but gives it the upper file's birth time.
+fn on_overlay<T: Send>(body: impl FnOnce(&Sandbox) -> T + Send) -> Option<T> {
+    let sandbox = Sandbox::new();
+    // The sandbox has its `logs` directory already.
+    for dir in ["lower", "upper", "work"] {
+        fs::create_dir(sandbox.path(dir)).unwrap();
+    }
+    fs::write(sandbox.path("lower/app.log"), "ERROR old 1\nERROR old 2\n").unwrap();
+    PrivateMounts::run(|mounts| {
+        mounts.overlay(
+            &sandbox.path("logs"),
+            &sandbox.path("lower"),
+            &sandbox.path("upper"),
+            &sandbox.path("work"),
+        );
+        body(&sandbox)
+    })
+}
+
+#[test]
+fn a_copy_up_on_overlayfs_is_the_same_file_for_a_saved_state() {
+    let outcome = on_overlay(|sandbox| {
+        let once = ["--once", "-n", "-l", LOG, "-p", "ERROR"];
+        let once = [&once[..], &["--state-file", "state/s.json"]].concat();
+        fs::create_dir(sandbox.path("state")).unwrap();
+        let first = run(sandbox, &once, &[]);
+        assert_eq!(first.status.code(), Some(0), "{}", first.stderr);
+        assert_eq!(first.stdout_text(), "ERROR old 1\nERROR old 2\n");
+        sandbox.append(LOG, "ERROR new 3\n");
+        assert!(
+            fs::exists(sandbox.path("upper/app.log")).unwrap(),
+            "the write copied the file up"
+        );
+        run(sandbox, &once, &[])
+    });
+    let Some(second) = outcome else { return };
+    assert_eq!(second.status.code(), Some(0), "{}", second.stderr);
+    assert_eq!(second.stdout_text(), "ERROR new 3\n", "{}", second.stderr);
+    assert!(!second.stderr.contains("gone"), "{}", second.stderr);
+}
+
+fn a_copy_up_on_overlayfs_is_not_a_rotation(detector: Detector) {
+    on_overlay(|sandbox| {
+        let daemon = Daemon::start(sandbox, detector.args(&DRY_RUN));
+        sandbox.append(LOG, "ERROR new 3\n");
+        daemon.expect_line("ERROR new 3");
+        sentinel(sandbox, &daemon, LOG);
+        let stderr = daemon.stderr();
+        assert!(!stderr.contains("truncated"), "{stderr}");
+    });
+}
+
 each_detector!(
+    a_copy_up_on_overlayfs_is_not_a_rotation,
     a_file_moved_away_and_back_continues_where_it_was,
     a_file_back_after_it_was_closed_continues_where_it_was,
     a_symlink_swapped_to_another_target_and_back_reads_nothing_twice,

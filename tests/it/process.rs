@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::common::{
-    COMMAND_EXITED, Daemon, LOG, Sandbox, clean_command, context_switches, poll, run,
+    COMMAND_EXITED, Daemon, LOG, Sandbox, TIMEOUT, clean_command, context_switches, poll, run,
     run_to_completion, wait_for_group_gone, zombie_children,
 };
 
@@ -34,6 +34,26 @@ fn ready_is_sent_on_abstract_notify_socket() {
         .start();
     sandbox.append(LOG, "ERROR right after READY=1\n");
     daemon.expect_line("ERROR right after READY=1");
+}
+
+/// A parent may block signals and exec us with them blocked (the mask is
+/// inherited): the daemon unblocks the ones it handles, so SIGTERM still
+/// stops it, and SIGCHLD still tells it a command ended.
+#[test]
+fn signals_blocked_by_the_parent_are_unblocked() {
+    let sandbox = Sandbox::new();
+    sandbox.write(LOG, "");
+    let block = "use POSIX; \
+        sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGTERM, SIGHUP, SIGCHLD)) or die; \
+        exec @ARGV or die";
+    let mut daemon = Daemon::builder(&sandbox)
+        .wrapper(["perl", "-e", block])
+        .args(["-l", LOG, "-p", "ERROR", "-c", "true"])
+        .start();
+    sandbox.append(LOG, "ERROR one\n");
+    daemon.wait_for_log(&[COMMAND_EXITED]);
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(TIMEOUT).code(), Some(0));
 }
 
 /// Stops the daemon with `signal` while a command runs: the command

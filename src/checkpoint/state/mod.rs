@@ -215,8 +215,10 @@ impl State {
             Tag::Text(text) if text == "1" || text == "2" => {
                 serde_json::from_slice(bytes).map_err(damaged)?
             }
-            Tag::Number(other) => return Err(unknown_version(&other.to_string())),
-            Tag::Text(other) => return Err(unknown_version(&other)),
+            // Only version 1 was ever a number: a number 2 is no version
+            // logs2eca wrote, and the message says how it would be.
+            Tag::Number(other) => return Err(unknown_version(&format!("{other} (a number)"))),
+            Tag::Text(other) => return Err(unknown_version(&format!("{other:?}"))),
         };
         Ok(match document {
             Document::V1(old) => v1::migrate(old),
@@ -226,7 +228,9 @@ impl State {
 }
 
 fn unknown_version(version: &str) -> String {
-    format!("version {version}, this logs2eca reads versions 1 to {VERSION}")
+    format!(
+        "version {version}, this logs2eca reads version 1 (a number) and \"{VERSION}\" (a string)"
+    )
 }
 
 /// The state file's document: the version is its tag.
@@ -323,6 +327,12 @@ pub struct HeldRecord {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub key: Vec<u8>,
+    /// `key` is not to be trusted: a start takes the key from the line,
+    /// even a cut one. Set by the migration of a version-1 record, which
+    /// kept a key for `logs2eca status` only (empty for a match queued
+    /// behind its key's run), and whose start took it from the line.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub key_from_line: bool,
     /// What the source told the command besides the line (a journal
     /// entry's fields and time).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

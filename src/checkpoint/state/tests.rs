@@ -85,7 +85,7 @@ fn a_record_covers_the_first_kib_and_the_kib_before_the_offset() {
     assert_eq!(id.tail.len, 1024);
     assert_eq!(id.tail.fnv1a, fnv1a(&content[3000 - 1024..3000]));
     let meta = fs::metadata(&log).unwrap();
-    assert_eq!(id.id, FileId::of(&meta));
+    assert_eq!(id.id, FileId::at(&log, &meta));
     assert_eq!((id.id.dev, id.id.ino), (meta.dev(), meta.ino()));
 
     let small = capture(&log, 10);
@@ -236,7 +236,7 @@ fn a_reused_inode_number_is_not_the_old_file() {
     let meta = fs::metadata(&log).unwrap();
     r.at.identity.id = FileId {
         born: None,
-        ..FileId::of(&meta)
+        ..FileId::at(&log, &meta)
     };
     assert!(matches!(
         resolve_at(&r, &log, &[]),
@@ -415,12 +415,18 @@ fn a_minimal_state_omits_what_is_empty_and_reads_back() {
 
 #[test]
 fn other_versions_and_damaged_documents_are_refused_with_a_reason() {
-    let cases: [(&[u8], &str); 8] = [
+    let cases: [(&[u8], &str); 9] = [
         (
             br#"{"version":"3","path":"/a","saved_unix_ms":1}"#,
-            "version 3",
+            r#"version "3", this logs2eca reads version 1 (a number) and "2" (a string)"#,
         ),
-        (br#"{"version":3,"path":"/a"}"#, "version 3"),
+        (br#"{"version":3,"path":"/a"}"#, "version 3 (a number)"),
+        // Version 2 is a string: the number is not it, and the message
+        // says so rather than claim to read it.
+        (
+            br#"{"version":2,"path":"/a","saved_unix_ms":1}"#,
+            r#"version 2 (a number), this logs2eca reads version 1 (a number) and "2" (a string)"#,
+        ),
         (br#"{"version":"2","path":"/a"}"#, "damaged"),
         (br#"{"version":0}"#, "version 0"),
         (
@@ -515,6 +521,31 @@ fn a_version_1_state_of_files_is_migrated_whole() {
     let again = state.to_json().unwrap();
     assert!(again.starts_with(br#"{"version":"2","#));
     assert_eq!(State::from_json(&again), Ok(state));
+}
+
+/// Version 1 saved a held match's key for `logs2eca status` only (none
+/// for a match queued behind its key's run) and took it from the line at
+/// start: a migrated record says so; a version-2 record keeps its key.
+#[test]
+fn a_version_1_held_key_is_migrated_as_one_to_take_from_the_line() {
+    let v1 = br#"{"version":1,"path":"/a","saved_unix_ms":1,
+        "held":[{"line":"ERROR a","trigger":true,"key":"a"},{"line":"ERROR b"}]}"#;
+    let state = State::from_json(v1).unwrap();
+    let held: Vec<_> = state
+        .gate
+        .held
+        .iter()
+        .map(|h| (&h.key[..], h.key_from_line))
+        .collect();
+    assert_eq!(held, [(&b"a"[..], true), (&b""[..], true)]);
+    // Written again (version 2), the mark stays until a start has taken
+    // the keys from the lines.
+    assert_eq!(State::from_json(&state.to_json().unwrap()), Ok(state));
+
+    let v2 = br#"{"version":"2","path":"/a","saved_unix_ms":1,
+        "gate":{"held":[{"line":"ERROR a","key":"a"},{"line":"ERROR b"}]}}"#;
+    let state = State::from_json(v2).unwrap();
+    assert!(state.gate.held.iter().all(|h| !h.key_from_line));
 }
 
 /// The journal's variant: the cursor and a held match's entry fields.

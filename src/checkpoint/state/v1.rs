@@ -41,8 +41,14 @@ pub struct State {
 
 /// A version-1 state as the current version keeps it: the same records,
 /// grouped by the part they belong to. Nothing is lost or changed (a file
-/// record has no birth time, which compares as unknown).
-pub fn migrate(old: State) -> super::State {
+/// record has no birth time, which compares as unknown), except that a
+/// held match's key is marked as one to take from its line again, as
+/// version 1 did: it saved a key for `logs2eca status` only, and none for
+/// a match queued behind its key's run.
+pub fn migrate(mut old: State) -> super::State {
+    for held in &mut old.held {
+        held.key_from_line = true;
+    }
     super::State {
         path: old.path,
         saved_unix_ms: old.saved_unix_ms,

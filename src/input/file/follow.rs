@@ -99,9 +99,10 @@ impl Follower {
         // during the start): what is there is the fingerprint, and the
         // next look finds the truncation.
         let head = Fingerprint::of(&file, 0, offset)?;
+        let id = FileId::of(&file, &meta);
         let mut follower = Follower {
             file,
-            id: FileId::of(&meta),
+            id,
             offset,
             head,
             tail: Vec::new(),
@@ -118,9 +119,10 @@ impl Follower {
     /// line whose rest is skipped.
     pub fn resume_file(file: File, offset: u64, skipping: bool) -> io::Result<Self> {
         let meta = file.metadata()?;
+        let id = FileId::of(&file, &meta);
         let mut follower = Follower {
             file,
-            id: FileId::of(&meta),
+            id,
             offset,
             head: Fingerprint::EMPTY,
             tail: Vec::new(),

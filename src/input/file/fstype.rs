@@ -10,7 +10,9 @@
 //! since it is how virtual machines and WSL share a host's directory, whose
 //! writes the guest never sees (GNU marks it local).
 
+use std::fs::File;
 use std::io;
+use std::os::fd::AsFd;
 use std::path::Path;
 
 /// GNU tail's remote file systems: `statfs(2)` `f_type`, and a name for the
@@ -59,9 +61,26 @@ pub fn remote(f_type: u64) -> Option<&'static str> {
         .map(|&(_, name)| name)
 }
 
+/// overlayfs (`OVERLAYFS_SUPER_MAGIC`).
+const OVERLAYFS: u32 = 0x794C_7630;
+
+/// Does a file's birth time on the file system with this `f_type` tell
+/// which file it is? Not on overlayfs: it reports the birth time of the
+/// layer's file it shows, and the first write to a file of a lower layer
+/// (a log that came with a container's image) copies it up to a new file
+/// in the upper layer, born then, under the same device and inode.
+pub fn keeps_birth(f_type: u64) -> bool {
+    (f_type & 0xFFFF_FFFF) as u32 != OVERLAYFS
+}
+
 /// The `f_type` of the file system `path` is on.
 pub fn of(path: &Path) -> io::Result<u64> {
     crate::sys::fs_type(path)
+}
+
+/// The `f_type` of the file system the open `file` is on.
+pub fn of_file(file: &File) -> io::Result<u64> {
+    crate::sys::fs_type_of(file.as_fd())
 }
 
 #[cfg(test)]
@@ -105,6 +124,21 @@ mod tests {
         ] {
             assert_eq!(remote(magic), None, "{name} {magic:#x}");
         }
+    }
+
+    #[test]
+    fn birth_times_are_trusted_except_on_overlayfs() {
+        assert!(!keeps_birth(0x794C_7630), "overlayfs");
+        for magic in [0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994, 0] {
+            assert!(keeps_birth(magic), "{magic:#x}");
+        }
+    }
+
+    #[test]
+    fn the_file_system_of_an_open_file_can_be_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = File::create(dir.path().join("f")).unwrap();
+        assert_eq!(of_file(&file).unwrap(), of(dir.path()).unwrap());
     }
 
     #[test]

@@ -9,7 +9,11 @@
 //!
 //! The inode number alone is not enough: a file deleted and closed frees
 //! its number for the next file created, which may begin with the same
-//! bytes (a header, a date); its birth time differs. A file truncated in
+//! bytes (a header, a date); its birth time differs. Not on overlayfs,
+//! where a file of a lower layer gets a new birth time, and keeps its
+//! device and inode, when the first write copies it up: there the birth
+//! time is left unknown (see [`fstype::keeps_birth`]), and the hashes
+//! tell, as on a file system that keeps none. A file truncated in
 //! place and refilled past the position keeps its inode and birth time,
 //! and maybe its first bytes: the bytes before the position differ. The
 //! hashes are of at most [`FINGERPRINT_LEN`] bytes each, so that a check
@@ -18,11 +22,13 @@
 use std::fs::{File, Metadata};
 use std::io;
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::state::encoding;
 use crate::input::file::follow::read_at_most;
+use crate::input::file::fstype;
 
 /// How many bytes a fingerprint covers at most.
 pub const FINGERPRINT_LEN: usize = 1024;
@@ -41,17 +47,32 @@ pub struct FileId {
 }
 
 impl FileId {
-    pub fn of(meta: &Metadata) -> Self {
+    /// The open `file`'s identity (`meta` is its metadata).
+    pub fn of(file: &File, meta: &Metadata) -> Self {
+        Self::with_birth(meta, || fstype::of_file(file))
+    }
+
+    /// The identity of the file at `path` (`meta` is its metadata).
+    pub fn at(path: &Path, meta: &Metadata) -> Self {
+        Self::with_birth(meta, || fstype::of(path))
+    }
+
+    /// The birth time is kept only where the file system's says which
+    /// file it is (see [`fstype::keeps_birth`]); where its type cannot be
+    /// read, it is unknown too: the hashes still tell.
+    fn with_birth(meta: &Metadata, f_type: impl FnOnce() -> io::Result<u64>) -> Self {
+        let born = meta
+            .created()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| u64::try_from(d.as_nanos()).ok())
+            // Some file systems report 0 for "not kept".
+            .filter(|&ns| ns != 0)
+            .filter(|_| f_type().is_ok_and(fstype::keeps_birth));
         FileId {
             dev: meta.dev(),
             ino: meta.ino(),
-            born: meta
-                .created()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .and_then(|d| u64::try_from(d.as_nanos()).ok())
-                // Some file systems report 0 for "not kept".
-                .filter(|&ns| ns != 0),
+            born,
         }
     }
 
@@ -183,7 +204,7 @@ impl FilePosition {
         let FilePosition {
             identity, offset, ..
         } = self;
-        if !identity.id.is(&FileId::of(meta)) {
+        if !identity.id.is(&FileId::of(file, meta)) {
             return Ok(Match::Other);
         }
         // The head may reach past the offset (it covers what was read,

@@ -373,7 +373,7 @@ impl LogPath {
         let current_id = self.current.as_ref().map(Follower::id);
         let mut refresh = Refresh::default();
         match std::fs::metadata(&self.path) {
-            Ok(meta) if current_id.is_some_and(|id| id.is(&FileId::of(&meta))) => {
+            Ok(meta) if current_id.is_some_and(|id| id.is(&FileId::at(&self.path, &meta))) => {
                 self.can_look();
                 if let Some(file) = self.current.as_mut()
                     && check_truncation(file, &self.path.display().to_string(), sink)
@@ -435,7 +435,9 @@ impl LogPath {
             Ok(file) => file,
             Err(err) if is_gone(&err) => return self.gone(now, sink),
             Err(err) => {
-                let id = std::fs::metadata(&self.path).ok().map(|m| FileId::of(&m));
+                let id = std::fs::metadata(&self.path)
+                    .ok()
+                    .map(|m| FileId::at(&self.path, &m));
                 if id != self.unreadable {
                     emit!(FileEvent::CannotOpen {
                         path: self.path.clone(),

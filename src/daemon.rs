@@ -383,6 +383,9 @@ impl Daemon {
             if self.state.is_none() {
                 self.reaction.report_unkept();
             }
+            // Before the summary: the last save prints a dry run's last
+            // lines, which come before the line that counts them.
+            self.save_state_last(Instant::now());
             match &self.summary {
                 Some(summary) => log::info!(
                     "{}; the pattern is {}",
@@ -396,7 +399,6 @@ impl Daemon {
                 ),
                 None => self.log_suppressed(suppressed),
             }
-            self.save_state_last(Instant::now());
             return Some(match self.input.error() {
                 Some(why) => Err(Error::failure(why)),
                 None => Ok(()),
@@ -829,11 +831,14 @@ fn open_state(config: &Config) -> Result<(Option<StateFile>, Option<State>)> {
 }
 
 /// Printed lines a stalled disk did not write, printed by the loop.
-fn print_now(lines: &[u8]) {
+fn print_now(lines: &[Vec<u8>]) {
     use std::io::Write as _;
     if !lines.is_empty() {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(lines).and_then(|()| out.flush());
+        let _ = lines
+            .iter()
+            .try_for_each(|batch| out.write_all(batch))
+            .and_then(|()| out.flush());
     }
 }
 

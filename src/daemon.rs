@@ -50,6 +50,13 @@ use crate::sys::poll;
 /// and waited for.
 const MAX_HELD_OUTPUT: usize = 1 << 20;
 
+/// How much of a file one turn reads while a dry run's lines are held: the
+/// held lines are looked at between turns, so what one turn prints is what
+/// they can exceed `MAX_HELD_OUTPUT` by (a few MiB at most: a JSON object
+/// is several times its line). The default, 64 MiB, held hundreds of MiB
+/// of JSON objects at once.
+const HELD_READ_BUDGET: u64 = 256 << 10;
+
 /// What one turn of the loop has to do, from the signals.
 #[derive(Default)]
 struct Todo {
@@ -189,7 +196,7 @@ impl Daemon {
         now: Instant,
     ) -> Result<Daemon> {
         let mode = Mode::of(&config);
-        let input = if let Some(settings) = &config.journal {
+        let mut input = if let Some(settings) = &config.journal {
             let position = saved.as_ref().and_then(|state| state.journal.clone());
             Source::Journal(Box::new(
                 Journal::open(
@@ -224,6 +231,9 @@ impl Daemon {
             // At most one spawn not on disk yet (SPEC §6): a crash repeats
             // at most one command.
             reaction.hold_starts_until_saved();
+            if let (Source::File(file), true) = (&mut input, reaction.is_dry_run()) {
+                file.set_budget_per_turn(HELD_READ_BUDGET);
+            }
         }
         let mut clock = LineClock::new(config.times.clone());
         if let Some(state) = saved {

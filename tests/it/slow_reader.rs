@@ -162,12 +162,14 @@ fn a_second_sigterm_does_not_wait_for_the_reader() {
     assert_eq!(daemon.wait_exit(TIMEOUT).code(), Some(0));
     daemon.wait_for_log(&["standard output is not being read: not waiting for it"]);
     let first = drain(reader).join().unwrap();
-    // The next run prints what the first did not, from where the first
-    // saved.
+    // The next run (a scan to the end) prints what the first did not,
+    // from where the first saved.
     let (reader, writer) = std::io::pipe().unwrap();
     let printed = drain(reader);
-    let mut daemon = Daemon::builder(&sandbox).args(args).stdout(writer).start();
-    daemon.signal(libc::SIGTERM);
+    let mut daemon = Daemon::builder(&sandbox)
+        .args(["--once"].iter().chain(&args))
+        .stdout(writer)
+        .spawn_unready();
     assert_eq!(daemon.wait_exit(TIMEOUT).code(), Some(0));
     let again = printed.join().unwrap();
     let numbers = |text: &str| -> std::collections::BTreeSet<usize> {

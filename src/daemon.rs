@@ -50,6 +50,13 @@ use crate::sys::poll;
 /// and waited for.
 const MAX_HELD_OUTPUT: usize = 1 << 20;
 
+/// How much of a file one turn reads while a dry run's lines are held: the
+/// held lines are looked at between turns, so what one turn prints is what
+/// they can exceed `MAX_HELD_OUTPUT` by (a few MiB at most: a JSON object
+/// is several times its line). The default, 64 MiB, held hundreds of MiB
+/// of JSON objects at once.
+const HELD_READ_BUDGET: u64 = 256 << 10;
+
 /// What one turn of the loop has to do, from the signals.
 #[derive(Default)]
 struct Todo {
@@ -189,7 +196,7 @@ impl Daemon {
         now: Instant,
     ) -> Result<Daemon> {
         let mode = Mode::of(&config);
-        let input = if let Some(settings) = &config.journal {
+        let mut input = if let Some(settings) = &config.journal {
             let position = saved.as_ref().and_then(|state| state.journal.clone());
             Source::Journal(Box::new(
                 Journal::open(
@@ -224,6 +231,9 @@ impl Daemon {
             // At most one spawn not on disk yet (SPEC §6): a crash repeats
             // at most one command.
             reaction.hold_starts_until_saved();
+            if let (Source::File(file), true) = (&mut input, reaction.is_dry_run()) {
+                file.set_budget_per_turn(HELD_READ_BUDGET);
+            }
         }
         let mut clock = LineClock::new(config.times.clone());
         if let Some(state) = saved {
@@ -383,6 +393,9 @@ impl Daemon {
             if self.state.is_none() {
                 self.reaction.report_unkept();
             }
+            // Before the summary: the last save prints a dry run's last
+            // lines, which come before the line that counts them.
+            self.save_state_last(Instant::now());
             match &self.summary {
                 Some(summary) => log::info!(
                     "{}; the pattern is {}",
@@ -396,7 +409,6 @@ impl Daemon {
                 ),
                 None => self.log_suppressed(suppressed),
             }
-            self.save_state_last(Instant::now());
             return Some(match self.input.error() {
                 Some(why) => Err(Error::failure(why)),
                 None => Ok(()),
@@ -829,11 +841,14 @@ fn open_state(config: &Config) -> Result<(Option<StateFile>, Option<State>)> {
 }
 
 /// Printed lines a stalled disk did not write, printed by the loop.
-fn print_now(lines: &[u8]) {
+fn print_now(lines: &[Vec<u8>]) {
     use std::io::Write as _;
     if !lines.is_empty() {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(lines).and_then(|()| out.flush());
+        let _ = lines
+            .iter()
+            .try_for_each(|batch| out.write_all(batch))
+            .and_then(|()| out.flush());
     }
 }
 

@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Saver, Store};
+use crate::checkpoint::saver::{FINAL_SAVE_PATIENCE, Flushed, Saver, Store};
 use crate::checkpoint::state::{SAVE_INTERVAL, SaveSchedule, State, StateFile, WallTime};
 use crate::checkpoint::{ReactionCheckpoint, SourceCheckpoint};
 
@@ -160,12 +160,18 @@ impl Persist {
         self.saver.on_ready();
     }
 
-    /// Waits (a few seconds at most, less once `hurry` is set) until the
-    /// saves handed over are written: the end of a run. Returns the
-    /// printed lines of a save that is not written (to print now).
-    pub fn flush(&mut self, hurry: &AtomicBool) -> Vec<u8> {
-        self.saver.wait(FINAL_SAVE_PATIENCE, hurry);
-        self.saver.take_output()
+    /// Waits (a few seconds of a stalled disk at most, less once `hurry`
+    /// is set; as long as standard output's reader takes) until the saves
+    /// handed over are written: the end of a run. Returns the printed
+    /// lines of a save that is not written because the disk stalled (to
+    /// print now); those of a hurry while the writer prints stay with it
+    /// (printing them beside it would wait for the same reader, and a
+    /// restart prints them, as their state is not saved).
+    pub fn flush(&mut self, hurry: &AtomicBool) -> Vec<Vec<u8>> {
+        match self.saver.wait(FINAL_SAVE_PATIENCE, hurry) {
+            Flushed::Written | Flushed::HurriedPrinting => Vec::new(),
+            Flushed::GaveUp | Flushed::Hurried => self.saver.take_output(),
+        }
     }
 
     /// Has the reader of the printed lines gone?

@@ -19,9 +19,14 @@
 //! prints them twice; none loses them.
 //!
 //! The end of a run waits for the last write, once, for at most
-//! [`FINAL_SAVE_PATIENCE`], and less if asked to hurry (a second SIGTERM):
-//! a stalled disk (a hung NFS server, `fsfreeze`) can delay a stop by that
-//! much and no more.
+//! [`FINAL_SAVE_PATIENCE`] of the disk's time, and less if asked to hurry
+//! (a second SIGTERM): a stalled disk (a hung NFS server, `fsfreeze`) can
+//! delay a stop by that much and no more. The time the thread spends
+//! printing is not the disk's: a reader of standard output that is slow
+//! (a pager, a terminal stopped with Ctrl-S, `| (sleep 10; cat)`) holds
+//! the end back as long as it holds the lines back, as it would hold grep
+//! back, and only a hurry cuts that short. Giving up there would lose the
+//! lines being printed and the state that covers them.
 
 use std::io::{PipeReader, PipeWriter, Read as _, Write as _};
 use std::os::fd::{AsFd as _, BorrowedFd};
@@ -66,8 +71,12 @@ pub enum Flushed {
     Written,
     /// The patience ran out: the disk is stalled.
     GaveUp,
-    /// Asked to hurry while waiting.
+    /// Asked to hurry while waiting on the disk.
     Hurried,
+    /// Asked to hurry while the thread was printing (standard output's
+    /// reader is slow): what is left to print stays with the thread, as
+    /// the standard output is its until the write ends.
+    HurriedPrinting,
 }
 
 #[derive(Default)]
@@ -92,6 +101,23 @@ struct Slot {
     output: Vec<(u64, Vec<u8>)>,
     /// Standard output's reader has gone.
     output_closed: bool,
+    /// Since when the thread is printing, while it is.
+    printing_since: Option<Instant>,
+    /// How long the thread has printed in all, not counting a print under
+    /// way: a wait does not count it as the disk's.
+    printed_for: Duration,
+    /// How many writes the thread is done with (written or failed).
+    completed: u64,
+}
+
+impl Slot {
+    /// How long the thread has printed in all, up to `now`.
+    fn printing_time(&self, now: Instant) -> Duration {
+        self.printed_for
+            + self
+                .printing_since
+                .map_or(Duration::ZERO, |since| now.saturating_duration_since(since))
+    }
 }
 
 pub struct Saver {
@@ -102,9 +128,13 @@ pub struct Saver {
     /// for any more, and the pipe, at its end, is not polled.
     gone: bool,
     thread: Option<JoinHandle<()>>,
-    /// A wait for the last save already ended without it: the end of the
-    /// run does not wait a second time.
-    stalled: bool,
+    /// A wait for the last save already ended without it, when the
+    /// thread had completed this many writes: no wait waits again until it
+    /// completes another (the disk is back).
+    stalled: Option<u64>,
+    /// The last wait was cut short by a hurry: the one at drop does not
+    /// wait (for the disk, nor for a slow reader).
+    hurried: bool,
 }
 
 impl Saver {
@@ -124,7 +154,8 @@ impl Saver {
             done,
             gone: false,
             thread: Some(thread),
-            stalled: false,
+            stalled: None,
+            hurried: false,
         })
     }
 
@@ -149,9 +180,9 @@ impl Saver {
 
     /// Printed lines handed over and not printed yet (a stalled disk at
     /// the end of a run): taken back, for the caller to print.
-    pub fn take_output(&self) -> Vec<u8> {
+    pub fn take_output(&self) -> Vec<Vec<u8>> {
         let batches = std::mem::take(&mut lock(&self.shared.0).output);
-        batches.into_iter().flat_map(|(_, lines)| lines).collect()
+        batches.into_iter().map(|(_, lines)| lines).collect()
     }
 
     /// The generation of the last state written (or that failed to be).
@@ -195,40 +226,66 @@ impl Saver {
     }
 
     /// Waits until what was handed over is written, for `patience` at
-    /// most, for [`HURRY_FLOOR`] at most once `hurry` is set, and not at
-    /// all once an earlier wait found the disk stalled.
+    /// most of the disk's time (the time spent printing is not counted),
+    /// for [`HURRY_FLOOR`] at most once `hurry` is set, and not at all
+    /// while an earlier wait's stall lasts.
     pub fn wait(&mut self, patience: Duration, hurry: &AtomicBool) -> Flushed {
         let (slot, wake) = &*self.shared;
         let started = Instant::now();
-        let deadline = started + patience;
         let mut guard = lock(slot);
+        let printed_before = guard.printing_time(started);
         while guard.next.is_some() || guard.busy {
-            if self.stalled || self.gone {
+            if self.gone {
                 return Flushed::GaveUp;
             }
-            if hurry.load(Ordering::Relaxed) && started.elapsed() >= HURRY_FLOOR {
+            if let Some(at) = self.stalled {
+                if guard.completed == at {
+                    return Flushed::GaveUp;
+                }
+                // The stalled write ended: the disk works again.
+                self.stalled = None;
+            }
+            let now = Instant::now();
+            let printing = guard.printing_since.is_some();
+            if hurry.load(Ordering::Relaxed) && now.duration_since(started) >= HURRY_FLOOR {
+                self.hurried = true;
+                if printing {
+                    log::warn!("standard output is not being read: not waiting for it");
+                    return Flushed::HurriedPrinting;
+                }
                 log::warn!("the state file is still being written: not waiting for it");
-                self.stalled = true;
+                self.stalled = Some(guard.completed);
                 return Flushed::Hurried;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            let printed = guard.printing_time(now).saturating_sub(printed_before);
+            let disk = now.duration_since(started).saturating_sub(printed);
+            let left = patience.saturating_sub(disk);
+            if left.is_zero() && !printing {
                 log::warn!("the state file is still being written: not waiting any longer");
-                self.stalled = true;
+                self.stalled = Some(guard.completed);
                 return Flushed::GaveUp;
             }
-            guard = match wake.wait_timeout(guard, left.min(HURRY_CHECK)) {
+            let nap = if printing {
+                HURRY_CHECK
+            } else {
+                left.min(HURRY_CHECK)
+            };
+            guard = match wake.wait_timeout(guard, nap) {
                 Ok((guard, _)) => guard,
                 Err(poisoned) => poisoned.into_inner().0,
             };
         }
+        self.stalled = None;
+        self.hurried = false;
         Flushed::Written
     }
 }
 
 impl Drop for Saver {
     fn drop(&mut self) {
-        self.wait(FINAL_SAVE_PATIENCE, &AtomicBool::new(false));
+        if !self.hurried {
+            self.wait(FINAL_SAVE_PATIENCE, &AtomicBool::new(false));
+        }
         let (slot, wake) = &*self.shared;
         lock(slot).closing = true;
         wake.notify_all();
@@ -261,17 +318,26 @@ fn write_loop(mut file: impl Store, shared: &(Mutex<Slot>, Condvar), mut tell: P
         };
         let mut closed = false;
         let mut print_covered = || {
-            let lines: Vec<u8> = {
+            let lines: Vec<Vec<u8>> = {
                 let mut guard = lock(slot);
                 let covered = guard.output.partition_point(|&(g, _)| g <= generation);
-                guard
+                let lines: Vec<Vec<u8>> = guard
                     .output
                     .drain(..covered)
-                    .flat_map(|(_, lines)| lines)
-                    .collect()
+                    .map(|(_, lines)| lines)
+                    .collect();
+                if !lines.is_empty() {
+                    guard.printing_since = Some(Instant::now());
+                }
+                lines
             };
-            if !lines.is_empty() {
-                closed |= print(&lines);
+            if lines.is_empty() {
+                return;
+            }
+            closed |= print(&lines);
+            let mut guard = lock(slot);
+            if let Some(since) = guard.printing_since.take() {
+                guard.printed_for += since.elapsed();
             }
         };
         let len = file.save(&state, &mut print_covered);
@@ -283,6 +349,7 @@ fn write_loop(mut file: impl Store, shared: &(Mutex<Slot>, Condvar), mut tell: P
         guard.busy = false;
         guard.last_len = len;
         guard.written = generation;
+        guard.completed += 1;
         let asked = guard.wanted.is_some_and(|wanted| generation >= wanted);
         if asked {
             guard.wanted = None;
@@ -298,9 +365,12 @@ fn write_loop(mut file: impl Store, shared: &(Mutex<Slot>, Condvar), mut tell: P
 
 /// Prints a dry run's lines on standard output; `true`: its reader has
 /// gone.
-fn print(output: &[u8]) -> bool {
+fn print(output: &[Vec<u8>]) -> bool {
     let mut out = std::io::stdout().lock();
-    let written = out.write_all(output).and_then(|()| out.flush());
+    let written = output
+        .iter()
+        .try_for_each(|lines| out.write_all(lines))
+        .and_then(|()| out.flush());
     written.is_err_and(|err| err.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
@@ -352,8 +422,8 @@ mod tests {
             saver.wait(Duration::from_millis(30), &calm),
             Flushed::GaveUp
         );
-        assert_eq!(saver.take_output(), b"n=2\nn=3\n");
-        assert_eq!(saver.take_output(), b"");
+        assert_eq!(saver.take_output().concat(), b"n=2\nn=3\n");
+        assert!(saver.take_output().is_empty());
         drop(saver);
         let _ = release.send(());
     }
@@ -377,6 +447,34 @@ mod tests {
         );
         drop(saver); // would hang for FINAL_SAVE_PATIENCE if it waited again
         let _ = release.send(());
+    }
+
+    /// Once the stalled write ends, the disk is waited for again: a stall
+    /// does not make every later wait give up (and the dry run's lines
+    /// print before their state is written).
+    #[test]
+    fn a_stall_ends_with_the_write_it_waited_for() {
+        let (release, stalled) = mpsc::channel();
+        let mut saver = Saver::start(Stalled(stalled)).unwrap();
+        saver.submit(state(), 1, Vec::new());
+        let calm = AtomicBool::new(false);
+        assert_eq!(
+            saver.wait(Duration::from_millis(30), &calm),
+            Flushed::GaveUp
+        );
+        release.send(()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while saver.written() < 1 {
+            assert!(Instant::now() < deadline, "the write never ended");
+            std::thread::yield_now();
+        }
+        saver.submit(state(), 2, Vec::new());
+        let waited = std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| saver.wait(Duration::from_secs(3600), &calm));
+            release.send(()).unwrap();
+            waiting.join().unwrap()
+        });
+        assert_eq!(waited, Flushed::Written);
     }
 
     /// Asked to hurry (a second SIGTERM) while waiting on a stalled disk,

@@ -96,7 +96,10 @@ impl Printer {
 
     /// Ends a batch of lines: the output becomes visible.
     pub fn flush(&mut self) {
-        if !self.closed {
+        // Held lines are printed by the writer of the saves, which may be
+        // blocked on a slow reader holding standard output's lock: a
+        // flush of nothing would wait for that lock, and the loop with it.
+        if !self.closed && self.held.is_none() {
             let flushed = self.out.flush();
             self.note(flushed);
         }

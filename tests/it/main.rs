@@ -27,6 +27,7 @@ mod review;
 mod scan;
 mod settings;
 mod shipping;
+mod slow_reader;
 mod state;
 mod status;
 mod stream;

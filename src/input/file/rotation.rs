@@ -347,7 +347,8 @@ impl LogPath {
         self.budget = self.budget_per_turn;
     }
 
-    #[cfg(test)]
+    /// Sets how much one turn reads (a dry run that holds its lines for
+    /// their save reads less at a time, see `daemon`).
     pub fn set_budget_per_turn(&mut self, budget: u64) {
         self.budget_per_turn = budget;
         self.budget = budget;

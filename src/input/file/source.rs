@@ -131,6 +131,11 @@ impl FileSource {
         &self.log
     }
 
+    /// Sets how much one turn reads, of all the files.
+    pub fn set_budget_per_turn(&mut self, budget: u64) {
+        self.log.set_budget_per_turn(budget);
+    }
+
     /// Sets the watches and reads what is new since the file was opened
     /// (what was appended before the watches were in place raised no
     /// event). Returns whether the path named another file meanwhile.

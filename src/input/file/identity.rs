@@ -61,19 +61,25 @@ impl FileId {
     /// file it is (see [`fstype::keeps_birth`]); where its type cannot be
     /// read, it is unknown too: the hashes still tell.
     fn with_birth(meta: &Metadata, f_type: impl FnOnce() -> io::Result<u64>) -> Self {
-        let born = meta
-            .created()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .and_then(|d| u64::try_from(d.as_nanos()).ok())
-            // Some file systems report 0 for "not kept".
-            .filter(|&ns| ns != 0)
-            .filter(|_| f_type().is_ok_and(fstype::keeps_birth));
+        let born = birth_ns(meta).filter(|_| f_type().is_ok_and(fstype::keeps_birth));
         FileId {
             dev: meta.dev(),
             ino: meta.ino(),
             born,
         }
+    }
+
+    /// Is the file `meta` describes this one? As [`FileId::is`] with
+    /// [`FileId::at`], without its `statfs`: for the look at the path at
+    /// every turn. A file on the same device is on the same file system,
+    /// so its birth time counts exactly where this one's was kept.
+    pub fn is_at(&self, meta: &Metadata) -> bool {
+        self.dev == meta.dev()
+            && self.ino == meta.ino()
+            && match (self.born, birth_ns(meta)) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
     }
 
     /// Is `other` the same file object? A birth time known on one side
@@ -86,6 +92,16 @@ impl FileId {
                 _ => true,
             }
     }
+}
+
+/// The birth time `meta` gives, in nanoseconds since the epoch.
+fn birth_ns(meta: &Metadata) -> Option<u64> {
+    meta.created()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| u64::try_from(d.as_nanos()).ok())
+        // Some file systems report 0 for "not kept".
+        .filter(|&ns| ns != 0)
 }
 
 /// A hash of some bytes of a file and how many bytes it covers.
@@ -222,5 +238,28 @@ impl FilePosition {
             return Ok(Match::Rewritten(Rewrite::TailChanged));
         }
         Ok(Match::Same { offset: *offset })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The look at the path every turn (`is_at`, no statfs) says what the
+    /// full identity of the file at the path would (`is` with `at`).
+    #[test]
+    fn is_at_agrees_with_the_identity_at_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, b"x\n").unwrap();
+        std::fs::write(&b, b"x\n").unwrap();
+        let file = File::open(&a).unwrap();
+        let id = FileId::of(&file, &file.metadata().unwrap());
+        for path in [&a, &b] {
+            let meta = std::fs::metadata(path).unwrap();
+            assert_eq!(id.is_at(&meta), id.is(&FileId::at(path, &meta)), "{path:?}");
+        }
+        assert!(id.is_at(&std::fs::metadata(&a).unwrap()));
+        assert!(!id.is_at(&std::fs::metadata(&b).unwrap()));
     }
 }

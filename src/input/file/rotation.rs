@@ -374,7 +374,7 @@ impl LogPath {
         let current_id = self.current.as_ref().map(Follower::id);
         let mut refresh = Refresh::default();
         match std::fs::metadata(&self.path) {
-            Ok(meta) if current_id.is_some_and(|id| id.is(&FileId::at(&self.path, &meta))) => {
+            Ok(meta) if current_id.is_some_and(|id| id.is_at(&meta)) => {
                 self.can_look();
                 if let Some(file) = self.current.as_mut()
                     && check_truncation(file, &self.path.display().to_string(), sink)

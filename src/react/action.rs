@@ -470,7 +470,9 @@ pub fn end_left_running(pgid: libc::pid_t, ticks: u64) -> bool {
 /// one hides the rest until its owner has reaped it, which is why this is
 /// asked at every turn of the loop.
 pub fn reap_orphans(owned: impl Fn(libc::pid_t) -> bool) {
-    if std::process::id() != 1 {
+    // Asked once: getpid is a system call, and this runs every turn.
+    static PID_1: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*PID_1.get_or_init(|| std::process::id() == 1) {
         return;
     }
     while let Some(pid) = sys::exited_child() {

@@ -614,7 +614,7 @@ impl Daemon {
         if let Some(state) = &mut self.state {
             // The disk stalled: printed again after a restart rather
             // than never.
-            print_now(&state.flush(&self.hurry));
+            crate::checkpoint::saver::print(&state.flush(&self.hurry));
         }
     }
 
@@ -633,7 +633,7 @@ impl Daemon {
             && let Some(log) = self.input.checkpoint()
         {
             state.save(&self.config.path, log, &mut self.reaction, now);
-            print_now(&state.flush(&self.hurry));
+            crate::checkpoint::saver::print(&state.flush(&self.hurry));
         }
     }
 
@@ -838,18 +838,6 @@ fn open_state(config: &Config) -> Result<(Option<StateFile>, Option<State>)> {
         ours
     });
     Ok((Some(file), state))
-}
-
-/// Printed lines a stalled disk did not write, printed by the loop.
-fn print_now(lines: &[Vec<u8>]) {
-    use std::io::Write as _;
-    if !lines.is_empty() {
-        let mut out = std::io::stdout().lock();
-        let _ = lines
-            .iter()
-            .try_for_each(|batch| out.write_all(batch))
-            .and_then(|()| out.flush());
-    }
 }
 
 fn signal_name(signal: i32) -> &'static str {

@@ -363,9 +363,15 @@ fn write_loop(mut file: impl Store, shared: &(Mutex<Slot>, Condvar), mut tell: P
     }
 }
 
-/// Prints a dry run's lines on standard output; `true`: its reader has
+/// Prints a dry run's lines on standard output (by this thread, or by the
+/// loop for lines a stalled disk did not write); `true`: its reader has
 /// gone.
-fn print(output: &[Vec<u8>]) -> bool {
+pub fn print(output: &[Vec<u8>]) -> bool {
+    // Nothing to print takes no lock: the writer thread may hold stdout's
+    // while a slow reader blocks it.
+    if output.is_empty() {
+        return false;
+    }
     let mut out = std::io::stdout().lock();
     let written = output
         .iter()

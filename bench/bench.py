@@ -594,10 +594,17 @@ def bench_ingest(tmp, data, expected_per_copy, copies=10, name="ingest"):
     }
 
 
-def bench_idle(tmp, seconds=5.0):
+def bench_idle(tmp, seconds=5.0, triggers=5):
+    """An idle daemon's wake-ups and memory, then its memory once more after
+    a few triggers: the code of a match, a spawn and a reap is mapped again
+    after start-up's pages were given back (the working set of a daemon
+    that has run for a while)."""
     followed = os.path.join(tmp, "idle.log")
+    marks = os.path.join(tmp, "idle.marks")
     open(followed, "w").close()
-    d = Daemon(tmp, ["-l", followed, "-p", LITERAL, "-c", "true"], name="idle")
+    open(marks, "w").close()
+    d = Daemon(tmp, ["-l", followed, "-p", LITERAL, "-w", "0",
+                     "-c", f"sh -c {shlex.quote(f'echo >> {marks}')}"], name="idle")
     time.sleep(0.5)
     before = proc_status(d.pid)
     log(f"cost: {seconds:.0f} s idle")
@@ -605,11 +612,20 @@ def bench_idle(tmp, seconds=5.0):
     after = proc_status(d.pid)
     threads = len(os.listdir(f"/proc/{d.pid}/task"))
     shared = smaps_rollup(d.pid)
+    for i in range(triggers):
+        with open(followed, "a") as f:
+            f.write(f"{LITERAL} {i}\n")
+        wait_for(lambda: os.path.getsize(marks) > i, 10)
+    time.sleep(1.0)
+    worked = proc_status(d.pid)
+    worked_shared = smaps_rollup(d.pid)
     d.stop()
     return {"switches_per_s": (after["switches"] - before["switches"]) / seconds,
             "rss_kib": after["VmRSS"], "anon_kib": after["RssAnon"], "threads": threads,
             "pss_kib": shared["Pss"],
-            "private_kib": shared["Private_Clean"] + shared["Private_Dirty"]}
+            "private_kib": shared["Private_Clean"] + shared["Private_Dirty"],
+            "triggers": triggers, "worked_rss_kib": worked["VmRSS"],
+            "worked_pss_kib": worked_shared["Pss"]}
 
 
 def bench_long_line(tmp, size=200 * MB):
@@ -1118,6 +1134,8 @@ def main():
                 ["PSS idle (shared pages divided among their users)", mib(idle["pss_kib"])],
                 ["private pages idle (not shared with any process)",
                  mib(idle["private_kib"])],
+                [f"RSS idle after {idle['triggers']} triggers", mib(idle["worked_rss_kib"])],
+                [f"PSS idle after {idle['triggers']} triggers", mib(idle["worked_pss_kib"])],
             ]
             if ingest:
                 rows.append(["peak RSS, ~1 GB burst (worst of 3)",

@@ -229,7 +229,7 @@ fn find_auto(line: &[u8], zone: &Zone, now: Time) -> Option<Time> {
                 None => None,
             }
         } else if b.is_ascii_uppercase() {
-            syslog_at(head, i, zone.get(), now)
+            syslog_at(head, i, zone, now)
         } else {
             None
         };
@@ -522,7 +522,7 @@ fn iso_at(s: &[u8], i: usize, zone: &Zone) -> Option<Time> {
 
 /// `Dec  2 03:04:05` (the day padded with a space or a zero, or not at
 /// all): the year is `most_recent`'s.
-fn syslog_at(s: &[u8], i: usize, zone: &TimeZone, now: Time) -> Option<Time> {
+fn syslog_at(s: &[u8], i: usize, zone: &Zone, now: Time) -> Option<Time> {
     let month = month_at(s, i)?;
     if !byte_is(s, i + 3, b' ') {
         return None;
@@ -538,7 +538,9 @@ fn syslog_at(s: &[u8], i: usize, zone: &TimeZone, now: Time) -> Option<Time> {
         return None;
     }
     let (time, _) = clock_at(s, after + 1)?;
-    most_recent(month, day as i8, time, zone, now)
+    // The zone only now, with a timestamp found: not for every word of a
+    // line that starts with a capital, such as `ERROR`.
+    most_recent(month, day as i8, time, zone.get(), now)
 }
 
 /// The Common Log Format's `[02/Dec/2026:03:04:05 +0000]` (nginx, Apache),
@@ -884,6 +886,25 @@ mod tests {
         }
         let far = format!("{} 2026-12-02T03:04:05Z", "x".repeat(SEARCH_BYTES));
         assert_eq!(find(&far, NOW), None, "beyond the search");
+    }
+
+    /// Looking up the local zone walks the tz database (a directory read
+    /// per region): a cost for the line that needs it, not for the first
+    /// match of a log whose lines carry no time or their own offset.
+    #[test]
+    fn only_a_timestamp_without_an_offset_looks_up_the_local_zone() {
+        let times = LineTimes::parse(None, None).unwrap();
+        for line in [
+            "ERROR disk full",
+            "Dec 2 no time",
+            "2026-12-02T03:04:05+01:00 ERROR with its offset",
+            "[02/Dec/2026:03:04:05 +0100] GET",
+        ] {
+            times.find(line.as_bytes(), at(NOW));
+            assert!(times.zone.0.get().is_none(), "looked up for {line:?}");
+        }
+        assert!(times.find(b"Dec  2 03:04:05 host x", at(NOW)).is_some());
+        assert!(times.zone.0.get().is_some());
     }
 
     #[test]

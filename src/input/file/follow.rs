@@ -234,7 +234,7 @@ impl Follower {
     pub fn is_truncated(&self) -> io::Result<bool> {
         let meta = self.file.metadata()?;
         Ok(!matches!(
-            self.position().compare(&self.file, &meta)?,
+            self.position().compare_bytes(&self.file, &meta)?,
             Match::Same { .. }
         ))
     }

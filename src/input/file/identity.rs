@@ -217,12 +217,20 @@ impl FilePosition {
     /// Compares an open file (and its metadata) with this position: the
     /// one comparison of a file with what was known of it.
     pub fn compare(&self, file: &File, meta: &Metadata) -> io::Result<Match> {
+        if !self.identity.id.is(&FileId::of(file, meta)) {
+            return Ok(Match::Other);
+        }
+        self.compare_bytes(file, meta)
+    }
+
+    /// [`FilePosition::compare`] for the file this position was taken of,
+    /// still open: an open file stays the same file object, so only its
+    /// bytes are compared (the follower's look after every change, which
+    /// needs no `fstatfs` for the birth time).
+    pub fn compare_bytes(&self, file: &File, meta: &Metadata) -> io::Result<Match> {
         let FilePosition {
             identity, offset, ..
         } = self;
-        if !identity.id.is(&FileId::of(file, meta)) {
-            return Ok(Match::Other);
-        }
         // The head may reach past the offset (it covers what was read,
         // and a partial line read is not processed): a file shorter than
         // either has shrunk.

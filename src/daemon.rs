@@ -319,8 +319,8 @@ impl Daemon {
         Ok(())
     }
 
-    /// `READY=1`, with the status line, once start-up's memory is given
-    /// back: what it ran (the argument parser, the regex compiler, the
+    /// `READY=1`, with the status line, once start-up's code pages are
+    /// given back: what it ran (the argument parser, the regex compiler, the
     /// state reader) an idle daemon does not run again.
     fn ready(&mut self, now: Instant) {
         match crate::sys::release_clean_file_pages() {
@@ -330,7 +330,6 @@ impl Daemon {
             ),
             Err(e) => log::debug!("cannot read /proc/self/smaps: {e}"),
         }
-        crate::sys::trim_heap();
         let view = view!(self);
         let status = self.live.ready_status(now, &view);
         self.notifier.ready(&status);

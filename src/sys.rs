@@ -308,18 +308,6 @@ pub(crate) fn keep_large_buffers_out_of_the_heap() {
     }
 }
 
-/// Gives the heap's free memory back to the system: what start-up freed
-/// (the regex compiler's scratch, the settings' text) sits below blocks
-/// that live on, where `free` alone never returns it.
-pub(crate) fn trim_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim takes no pointers; it locks each arena itself,
-    // so the other threads may allocate meanwhile.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 /// Sets a variable of our own environment, as `--env-file` does before
 /// the arguments are read again over it.
 pub(crate) fn set_env_before_threads(name: &str, value: &str) {

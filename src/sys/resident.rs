@@ -149,6 +149,31 @@ Anonymous:             8 kB
         assert!(clean_file_mappings(smaps).is_empty());
     }
 
+    /// `Anonymous:` counts the resident pages only: a copy-on-write page
+    /// that memory pressure moved to swap (the relocated data of a library
+    /// the daemon rarely calls, after days idle) is in `Swap:`, and
+    /// `MADV_DONTNEED` would discard it, the file's unrelocated bytes
+    /// coming back in its place at the next access.
+    #[test]
+    fn a_mapping_whose_own_pages_are_in_swap_is_not_taken() {
+        let smaps = "\
+7f0000000000-7f0000004000 r--p 0001c000 fe:00 99 /usr/lib/libgcc_s.so.1
+Size:                 16 kB
+Rss:                   0 kB
+Anonymous:             0 kB
+Swap:                  4 kB
+SwapPss:               4 kB
+VmFlags: rd mr mw me ac sd
+7f0000100000-7f0000104000 r--p 0001c000 fe:00 99 /usr/lib/libc.so.6
+Anonymous:             0 kB
+Swap:                  0 kB
+";
+        assert_eq!(
+            clean_file_mappings(smaps),
+            vec![0x7f0000100000..0x7f0000104000]
+        );
+    }
+
     /// A private read-only mapping of a file, all of it read.
     struct Mapping {
         ptr: *mut u8,
@@ -183,12 +208,17 @@ Anonymous:             8 kB
 
         /// Its `Rss:` in `/proc/self/smaps`, KiB.
         fn resident_kib(&self) -> u64 {
+            self.field_kib("Rss:")
+        }
+
+        /// A field (`Rss:`, `Swap:`) of its entry in `/proc/self/smaps`, KiB.
+        fn field_kib(&self, field: &str) -> u64 {
             let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
             let start = format!("{:x}-", self.ptr as usize);
             let mut lines = smaps.lines().skip_while(|line| !line.starts_with(&start));
             lines.next().expect("the mapping is listed");
-            let rss = lines.find_map(|line| line.strip_prefix("Rss:")).unwrap();
-            rss.trim().trim_end_matches(" kB").parse().unwrap()
+            let value = lines.find_map(|line| line.strip_prefix(field)).unwrap();
+            value.trim().trim_end_matches(" kB").parse().unwrap()
         }
     }
 
@@ -252,6 +282,37 @@ Anonymous:             8 kB
         release_clean_file_pages().unwrap();
 
         assert_eq!(mapping.resident_kib(), resident);
+        assert_eq!(mapping.bytes()[5], b'X', "the written byte is kept");
+        assert_eq!(mapping.bytes()[6], b'f');
+    }
+
+    /// A written page of a read-only mapping, pushed to swap
+    /// (`MADV_PAGEOUT`) as memory pressure would: it is its own data still,
+    /// and must read the same after pages are given back. Without swap
+    /// (`/proc/swaps` lists none) the page stays resident and this only
+    /// checks what `a_mapping_with_a_page_of_its_own_is_kept` does.
+    #[test]
+    fn a_page_of_its_own_in_swap_is_kept() {
+        let _one = ONE_AT_A_TIME.lock().unwrap();
+        let content = vec![b'f'; 64 << 10];
+        let (_dir, file) = file_of(&content);
+        let mapping = Mapping::of(&file, content.len(), libc::PROT_READ | libc::PROT_WRITE);
+        // SAFETY: inside the mapping, which is writable until the mprotect;
+        // MADV_PAGEOUT keeps the contents.
+        unsafe {
+            *mapping.ptr.add(5) = b'X';
+            assert_eq!(
+                libc::mprotect(mapping.ptr.cast(), mapping.len, libc::PROT_READ),
+                0
+            );
+            libc::madvise(mapping.ptr.cast(), mapping.len, libc::MADV_PAGEOUT);
+        }
+        if mapping.field_kib("Swap:") == 0 {
+            eprintln!("no swap: the written page stayed resident");
+        }
+
+        release_clean_file_pages().unwrap();
+
         assert_eq!(mapping.bytes()[5], b'X', "the written byte is kept");
         assert_eq!(mapping.bytes()[6], b'f');
     }

@@ -8,10 +8,11 @@
 //! daemon's RSS for as long as it runs, unused (BENCHMARKS.md, "Idle RSS").
 //!
 //! Dropping the page-table entries of a private file mapping that holds
-//! no page of its own (no copy-on-write page: `Anonymous: 0 kB` in
-//! `/proc/self/smaps`) loses nothing: the kernel does the same to clean
-//! file pages under memory pressure, and the next access maps them again
-//! from the page cache (a minor fault) or the file. Mappings with a page
+//! no page of its own (no copy-on-write page, resident or swapped out:
+//! `Anonymous: 0 kB` and `Swap: 0 kB` in `/proc/self/smaps`) loses
+//! nothing: the kernel does the same to clean file pages under memory
+//! pressure, and the next access maps them again from the page cache (a
+//! minor fault) or the file. Mappings with a page
 //! of their own (relocated data, a debugger's breakpoint, a zero page of
 //! `Mapped`) are left alone, and so is every anonymous or writable one.
 
@@ -26,11 +27,13 @@ pub(crate) fn release_clean_file_pages() -> io::Result<usize> {
     for range in clean_file_mappings(&smaps) {
         let len = range.end - range.start;
         // SAFETY: the range is a whole mapping the kernel listed as private,
-        // read-only and file-backed with no anonymous page: MADV_DONTNEED
-        // only unmaps pages equal to the file's, which the next access maps
-        // again with the same bytes, so no reference into it (code or
-        // read-only data) sees a change. A range unmapped since the listing
-        // makes the call fail with ENOMEM, which is ignored.
+        // read-only and file-backed with no anonymous page, resident or in
+        // swap: MADV_DONTNEED only unmaps pages equal to the file's, which
+        // the next access maps again with the same bytes, so no reference
+        // into it (code or read-only data) sees a change. The listed file
+        // mappings stay between the listing and here: the daemon maps and
+        // unmaps files (`Mapped`) on this thread only, so no other thread
+        // can put a mapping of its own at a listed address meanwhile.
         let advised =
             unsafe { libc::madvise(range.start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
         if advised == 0 {
@@ -41,21 +44,48 @@ pub(crate) fn release_clean_file_pages() -> io::Result<usize> {
 }
 
 /// The private read-only mappings of a file in `smaps` (the text of
-/// `/proc/PID/smaps`) that hold no anonymous page.
+/// `/proc/PID/smaps`) that hold no page of their own: none resident
+/// (`Anonymous:`) and none in swap (`Swap:`; `Anonymous:` counts resident
+/// pages only, and `MADV_DONTNEED` discards a swapped-out copy as it does a
+/// resident one). A mapping missing either line is not taken.
 pub(crate) fn clean_file_mappings(smaps: &str) -> Vec<Range<usize>> {
     let mut clean = Vec::new();
-    let mut current: Option<Range<usize>> = None;
+    let mut current: Option<Candidate> = None;
     for line in smaps.lines() {
         if let Some(header) = Header::parse(line) {
-            current = header.candidate();
-        } else if let Some(value) = line.strip_prefix("Anonymous:")
-            && let Some(range) = current.take()
-            && value.trim() == "0 kB"
-        {
-            clean.push(range);
+            clean.extend(current.take().and_then(Candidate::clean));
+            current = header.candidate().map(Candidate::new);
+        } else if let Some(candidate) = current.as_mut() {
+            if let Some(value) = line.strip_prefix("Anonymous:") {
+                candidate.no_anonymous = Some(value.trim() == "0 kB");
+            } else if let Some(value) = line.strip_prefix("Swap:") {
+                candidate.no_swap = Some(value.trim() == "0 kB");
+            }
         }
     }
+    clean.extend(current.and_then(Candidate::clean));
     clean
+}
+
+/// A mapping that may be clean, and what its entry said so far.
+struct Candidate {
+    range: Range<usize>,
+    no_anonymous: Option<bool>,
+    no_swap: Option<bool>,
+}
+
+impl Candidate {
+    fn new(range: Range<usize>) -> Self {
+        Candidate {
+            range,
+            no_anonymous: None,
+            no_swap: None,
+        }
+    }
+
+    fn clean(self) -> Option<Range<usize>> {
+        (self.no_anonymous == Some(true) && self.no_swap == Some(true)).then_some(self.range)
+    }
 }
 
 /// The first line of a mapping: `start-end perms offset dev inode [path]`.
@@ -105,10 +135,12 @@ mod tests {
 Size:                860 kB
 Rss:                 556 kB
 Anonymous:             0 kB
+Swap:                  0 kB
 VmFlags: rd mr mw me dw sd
 5600a00d8000-5600a034f000 r-xp 000d7000 fe:00 1234                       /usr/bin/logs2eca
 Size:               2524 kB
 Anonymous:             0 kB
+Swap:                  0 kB
 5600a0350000-5600a0379000 r--p 0034e000 fe:00 1234                       /usr/bin/logs2eca
 Size:                164 kB
 Anonymous:           164 kB
@@ -120,6 +152,7 @@ Anonymous:           124 kB
 Anonymous:             0 kB
 7f0000100000-7f0000200000 r-xp 00028000 fe:00 99                         /opt/a dir/lib c.so (deleted)
 Anonymous:             0 kB
+Swap:                  0 kB
 7f0000300000-7f0000301000 r--s 00000000 fe:00 77                         /dev/shm/x
 Anonymous:             0 kB
 7ffc00000000-7ffc00002000 r-xp 00000000 00:00 0                          [vdso]

@@ -308,6 +308,13 @@ pub(crate) fn keep_large_buffers_out_of_the_heap() {
     }
 }
 
+/// The size of a memory page.
+pub(crate) fn page_size() -> usize {
+    // SAFETY: sysconf takes no pointers.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size).unwrap_or(4096)
+}
+
 /// Sets a variable of our own environment, as `--env-file` does before
 /// the arguments are read again over it.
 pub(crate) fn set_env_before_threads(name: &str, value: &str) {

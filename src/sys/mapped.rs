@@ -38,7 +38,7 @@ impl Mapped {
     /// system time (4.4 against 7.6 ms for a 111 MB scan, BENCHMARKS.md).
     pub(crate) fn new(fd: BorrowedFd<'_>, offset: u64, len: usize) -> io::Result<Self> {
         HANDLER.call_once(|| {
-            PAGE.store(page_size(), Ordering::SeqCst);
+            PAGE.store(super::page_size(), Ordering::SeqCst);
             install_handler();
         });
         let page = PAGE.load(Ordering::SeqCst);
@@ -96,12 +96,6 @@ impl Drop for Mapped {
         // outlives `self`.
         unsafe { libc::munmap(self.ptr, self.len) };
     }
-}
-
-fn page_size() -> usize {
-    // SAFETY: sysconf takes no pointers.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(size).unwrap_or(4096)
 }
 
 fn install_handler() {

@@ -12,28 +12,42 @@
 //! `Anonymous: 0 kB` and `Swap: 0 kB` in `/proc/self/smaps`) loses
 //! nothing: the kernel does the same to clean file pages under memory
 //! pressure, and the next access maps them again from the page cache (a
-//! minor fault) or the file. Mappings with a page
-//! of their own (relocated data, a debugger's breakpoint, a zero page of
-//! `Mapped`) are left alone, and so is every anonymous or writable one.
+//! minor fault) or the file. Mappings with a page of their own
+//! (relocated data, a debugger's breakpoint) are left alone, and so is
+//! every anonymous or writable one. Only the loader's mappings of the
+//! program and its libraries are looked at: they stay for the process's
+//! life, where a file mapped by other code (a backlog's `Mapped`) may be
+//! unmapped meanwhile and its address reused for memory of its own.
 
 use std::io;
 use std::ops::Range;
 
-/// Gives back the clean read-only file pages of this process; returns how
-/// many bytes of mappings were advised.
+/// Gives back the clean read-only file pages of the program and its
+/// libraries; returns how many bytes of mappings were advised.
 pub(crate) fn release_clean_file_pages() -> io::Result<usize> {
+    release_within(&loaded_segments())
+}
+
+/// Gives back the clean read-only file mappings that lie within `within`.
+fn release_within(within: &[Range<usize>]) -> io::Result<usize> {
     let smaps = std::fs::read_to_string("/proc/self/smaps")?;
     let mut released = 0;
-    for range in clean_file_mappings(&smaps) {
+    let inside = |range: &Range<usize>| {
+        within
+            .iter()
+            .any(|w| w.start <= range.start && range.end <= w.end)
+    };
+    for range in clean_file_mappings(&smaps).into_iter().filter(inside) {
         let len = range.end - range.start;
         // SAFETY: the range is a whole mapping the kernel listed as private,
-        // read-only and file-backed with no anonymous page, resident or in
+        // read-only and file-backed with no page of its own, resident or in
         // swap: MADV_DONTNEED only unmaps pages equal to the file's, which
         // the next access maps again with the same bytes, so no reference
-        // into it (code or read-only data) sees a change. The listed file
-        // mappings stay between the listing and here: the daemon maps and
-        // unmaps files (`Mapped`) on this thread only, so no other thread
-        // can put a mapping of its own at a listed address meanwhile.
+        // into it (code or read-only data) sees a change. It lies within
+        // `within`, the loader's segments (or a test's own mapping), which
+        // stay mapped for the process's life: no other thread can have
+        // unmapped it and put a mapping of its own at that address since
+        // the listing.
         let advised =
             unsafe { libc::madvise(range.start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
         if advised == 0 {
@@ -41,6 +55,44 @@ pub(crate) fn release_clean_file_pages() -> io::Result<usize> {
         }
     }
     Ok(released)
+}
+
+/// The address ranges of the loaded segments (`PT_LOAD`) of the program
+/// and of every library, widened to whole pages. Nothing is ever unloaded
+/// (no `dlclose`), so they stay as listed.
+fn loaded_segments() -> Vec<Range<usize>> {
+    unsafe extern "C" fn each(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: the loader passes a valid `info` whose `dlpi_phdr` holds
+        // `dlpi_phnum` headers, for the duration of the call; `data` is the
+        // `Vec` given to dl_iterate_phdr below, borrowed by nothing else
+        // while the iteration runs on this thread.
+        unsafe {
+            let info = &*info;
+            let segments = &mut *data.cast::<Vec<Range<usize>>>();
+            let page = super::page_size();
+            for i in 0..usize::from(info.dlpi_phnum) {
+                let header = &*info.dlpi_phdr.add(i);
+                if header.p_type != libc::PT_LOAD {
+                    continue;
+                }
+                let start = (info.dlpi_addr as usize).wrapping_add(header.p_vaddr as usize);
+                let end = start.saturating_add(header.p_memsz as usize);
+                segments.push(start / page * page..end.div_ceil(page) * page);
+            }
+        }
+        0
+    }
+    let mut segments: Vec<Range<usize>> = Vec::new();
+    // SAFETY: `each` only reads what the loader gives it and pushes to the
+    // `Vec` that `data` points to, which outlives the call.
+    unsafe {
+        libc::dl_iterate_phdr(Some(each), (&raw mut segments).cast());
+    }
+    segments
 }
 
 /// The private read-only mappings of a file in `smaps` (the text of
@@ -60,6 +112,9 @@ pub(crate) fn clean_file_mappings(smaps: &str) -> Vec<Range<usize>> {
                 candidate.no_anonymous = Some(value.trim() == "0 kB");
             } else if let Some(value) = line.strip_prefix("Swap:") {
                 candidate.no_swap = Some(value.trim() == "0 kB");
+            } else if let Some(value) = line.strip_prefix("Private_Hugetlb:") {
+                // A private copy of a huge page is counted here only.
+                candidate.own_huge_pages |= value.trim() != "0 kB";
             }
         }
     }
@@ -72,6 +127,7 @@ struct Candidate {
     range: Range<usize>,
     no_anonymous: Option<bool>,
     no_swap: Option<bool>,
+    own_huge_pages: bool,
 }
 
 impl Candidate {
@@ -80,11 +136,14 @@ impl Candidate {
             range,
             no_anonymous: None,
             no_swap: None,
+            own_huge_pages: false,
         }
     }
 
     fn clean(self) -> Option<Range<usize>> {
-        (self.no_anonymous == Some(true) && self.no_swap == Some(true)).then_some(self.range)
+        let own_pages =
+            self.no_anonymous != Some(true) || self.no_swap != Some(true) || self.own_huge_pages;
+        (!own_pages).then_some(self.range)
     }
 }
 
@@ -182,6 +241,17 @@ Anonymous:             8 kB
         assert!(clean_file_mappings(smaps).is_empty());
     }
 
+    #[test]
+    fn a_mapping_with_private_huge_pages_is_not_taken() {
+        let smaps = "\
+7f0000000000-7f0000200000 r--p 00000000 00:10 99 /dev/hugepages/text
+Anonymous:             0 kB
+Swap:                  0 kB
+Private_Hugetlb:    2048 kB
+";
+        assert!(clean_file_mappings(smaps).is_empty());
+    }
+
     /// `Anonymous:` counts the resident pages only: a copy-on-write page
     /// that memory pressure moved to swap (the relocated data of a library
     /// the daemon rarely calls, after days idle) is in `Swap:`, and
@@ -234,6 +304,10 @@ Swap:                  0 kB
             }
         }
 
+        fn range(&self) -> Range<usize> {
+            self.ptr as usize..self.ptr as usize + self.len
+        }
+
         fn bytes(&self) -> &[u8] {
             // SAFETY: `len` readable bytes until drop.
             unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
@@ -274,20 +348,15 @@ Swap:                  0 kB
         (dir, file)
     }
 
-    /// The tests that give pages back, one at a time: one would give back
-    /// the other's mapping between its reads.
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
     #[test]
     fn a_clean_mapping_is_given_back_and_reads_the_same_after() {
-        let _one = ONE_AT_A_TIME.lock().unwrap();
         let content: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
         let (_dir, file) = file_of(&content);
         let mapping = Mapping::of(&file, content.len(), libc::PROT_READ);
         assert!(mapping.bytes() == content);
         assert!(mapping.resident_kib() >= 1024, "all of it read is resident");
 
-        let released = release_clean_file_pages().unwrap();
+        let released = release_within(&[mapping.range()]).unwrap();
 
         assert!(released >= content.len());
         assert_eq!(mapping.resident_kib(), 0);
@@ -298,7 +367,6 @@ Swap:                  0 kB
     /// it: its written pages exist nowhere else and must stay.
     #[test]
     fn a_mapping_with_a_page_of_its_own_is_kept() {
-        let _one = ONE_AT_A_TIME.lock().unwrap();
         let content = vec![b'f'; 64 << 10];
         let (_dir, file) = file_of(&content);
         let mapping = Mapping::of(&file, content.len(), libc::PROT_READ | libc::PROT_WRITE);
@@ -312,7 +380,7 @@ Swap:                  0 kB
         }
         let resident = mapping.resident_kib();
 
-        release_clean_file_pages().unwrap();
+        release_within(&[mapping.range()]).unwrap();
 
         assert_eq!(mapping.resident_kib(), resident);
         assert_eq!(mapping.bytes()[5], b'X', "the written byte is kept");
@@ -326,7 +394,6 @@ Swap:                  0 kB
     /// checks what `a_mapping_with_a_page_of_its_own_is_kept` does.
     #[test]
     fn a_page_of_its_own_in_swap_is_kept() {
-        let _one = ONE_AT_A_TIME.lock().unwrap();
         let content = vec![b'f'; 64 << 10];
         let (_dir, file) = file_of(&content);
         let mapping = Mapping::of(&file, content.len(), libc::PROT_READ | libc::PROT_WRITE);
@@ -344,10 +411,44 @@ Swap:                  0 kB
             eprintln!("no swap: the written page stayed resident");
         }
 
-        release_clean_file_pages().unwrap();
+        release_within(&[mapping.range()]).unwrap();
 
         assert_eq!(mapping.bytes()[5], b'X', "the written byte is kept");
         assert_eq!(mapping.bytes()[6], b'f');
+    }
+
+    /// Only the loader's mappings are given back: a file mapped by other
+    /// code (a backlog's `Mapped`, a test's) may be unmapped by its owner
+    /// meanwhile, and its address given to memory of the owner's.
+    #[test]
+    fn a_mapping_the_loader_did_not_make_is_kept() {
+        let content = vec![b'm'; 256 << 10];
+        let (_dir, file) = file_of(&content);
+        let mapping = Mapping::of(&file, content.len(), libc::PROT_READ);
+        assert!(mapping.bytes() == content);
+        let resident = mapping.resident_kib();
+        assert!(resident > 0);
+
+        let released = release_clean_file_pages().unwrap();
+
+        assert!(released > 0, "the program's code is given back");
+        assert_eq!(mapping.resident_kib(), resident);
+    }
+
+    #[test]
+    fn the_loaded_segments_hold_this_code() {
+        let here = the_loaded_segments_hold_this_code as *const () as usize;
+        let segments = loaded_segments();
+        assert!(
+            segments.iter().any(|segment| segment.contains(&here)),
+            "{segments:x?}"
+        );
+        let page = super::super::page_size();
+        assert!(
+            segments
+                .iter()
+                .all(|s| s.start % page == 0 && s.end % page == 0 && s.start < s.end)
+        );
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub(crate) struct ChildStack {
 
 impl ChildStack {
     pub(crate) fn new() -> io::Result<Self> {
-        let page = page_size();
+        let page = super::page_size();
         let len = STACK_SIZE + page;
         // SAFETY: a new private anonymous mapping; no pointer of ours is
         // passed and nothing else refers to the memory returned.
@@ -312,12 +312,6 @@ fn disposition(handler: libc::sighandler_t) -> libc::sigaction {
     action.sa_sigaction = handler;
     action.sa_mask = empty_set();
     action
-}
-
-fn page_size() -> usize {
-    // SAFETY: sysconf takes no pointers.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(size).unwrap_or(4096)
 }
 
 /// The disposition of `signal` now: `None` if it is the default or

@@ -30,14 +30,16 @@ pub(crate) fn release_clean_file_pages() -> io::Result<usize> {
 
 /// Gives back the clean read-only file mappings that lie within `within`.
 fn release_within(within: &[Range<usize>]) -> io::Result<usize> {
-    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    // Read a line at a time: the whole text (some 50 KiB) would leave that
+    // much of the heap touched, and resident, for the daemon's life.
+    let smaps = io::BufReader::new(std::fs::File::open("/proc/self/smaps")?);
     let mut released = 0;
     let inside = |range: &Range<usize>| {
         within
             .iter()
             .any(|w| w.start <= range.start && range.end <= w.end)
     };
-    for range in clean_file_mappings(&smaps).into_iter().filter(inside) {
+    for range in clean_file_mappings(smaps)?.into_iter().filter(inside) {
         let len = range.end - range.start;
         // SAFETY: the range is a whole mapping the kernel listed as private,
         // read-only and file-backed with no page of its own, resident or in
@@ -100,10 +102,18 @@ fn loaded_segments() -> Vec<Range<usize>> {
 /// (`Anonymous:`) and none in swap (`Swap:`; `Anonymous:` counts resident
 /// pages only, and `MADV_DONTNEED` discards a swapped-out copy as it does a
 /// resident one). A mapping missing either line is not taken.
-pub(crate) fn clean_file_mappings(smaps: &str) -> Vec<Range<usize>> {
+pub(crate) fn clean_file_mappings(mut smaps: impl io::BufRead) -> io::Result<Vec<Range<usize>>> {
     let mut clean = Vec::new();
     let mut current: Option<Candidate> = None;
-    for line in smaps.lines() {
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        if smaps.read_until(b'\n', &mut raw)? == 0 {
+            break;
+        }
+        // A path need not be UTF-8; what is looked at is ASCII.
+        let text = String::from_utf8_lossy(&raw);
+        let line = text.trim_end_matches('\n');
         if let Some(header) = Header::parse(line) {
             clean.extend(current.take().and_then(Candidate::clean));
             current = header.candidate().map(Candidate::new);
@@ -119,7 +129,7 @@ pub(crate) fn clean_file_mappings(smaps: &str) -> Vec<Range<usize>> {
         }
     }
     clean.extend(current.and_then(Candidate::clean));
-    clean
+    Ok(clean)
 }
 
 /// A mapping that may be clean, and what its entry said so far.
@@ -221,7 +231,7 @@ Anonymous:             0 kB
     #[test]
     fn only_private_read_only_file_mappings_without_a_page_of_their_own() {
         assert_eq!(
-            clean_file_mappings(SMAPS),
+            clean_file_mappings(SMAPS.as_bytes()).unwrap(),
             vec![
                 0x5600a0000000..0x5600a00d7000,
                 0x5600a00d8000..0x5600a034f000,
@@ -238,7 +248,31 @@ Size:                860 kB
 5600a00d8000-5600a034f000 r-xp 000d7000 fe:00 1234 /usr/bin/logs2eca
 Anonymous:             8 kB
 ";
-        assert!(clean_file_mappings(smaps).is_empty());
+        assert!(clean_file_mappings(smaps.as_bytes()).unwrap().is_empty());
+    }
+
+    /// A path that is not UTF-8 (file names are bytes) neither stops the
+    /// reading nor hides the mappings after it.
+    #[test]
+    fn a_path_that_is_not_utf_8_is_read_past() {
+        let mut smaps = b"7f0000000000-7f0000001000 r--p 00000000 fe:00 7 /opt/\xff\xfe.so\n\
+Anonymous:             0 kB
+Swap:                  0 kB
+"
+        .to_vec();
+        smaps.extend_from_slice(
+            b"7f0000100000-7f0000101000 r-xp 00000000 fe:00 8 /usr/lib/libc.so.6
+Anonymous:             0 kB
+Swap:                  0 kB
+",
+        );
+        assert_eq!(
+            clean_file_mappings(&smaps[..]).unwrap(),
+            vec![
+                0x7f0000000000..0x7f0000001000,
+                0x7f0000100000..0x7f0000101000
+            ]
+        );
     }
 
     #[test]
@@ -249,7 +283,7 @@ Anonymous:             0 kB
 Swap:                  0 kB
 Private_Hugetlb:    2048 kB
 ";
-        assert!(clean_file_mappings(smaps).is_empty());
+        assert!(clean_file_mappings(smaps.as_bytes()).unwrap().is_empty());
     }
 
     /// `Anonymous:` counts the resident pages only: a copy-on-write page
@@ -272,7 +306,7 @@ Anonymous:             0 kB
 Swap:                  0 kB
 ";
         assert_eq!(
-            clean_file_mappings(smaps),
+            clean_file_mappings(smaps.as_bytes()).unwrap(),
             vec![0x7f0000100000..0x7f0000104000]
         );
     }
@@ -453,8 +487,8 @@ Swap:                  0 kB
 
     #[test]
     fn the_own_process_has_clean_code_to_give_back() {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-        let clean = clean_file_mappings(&smaps);
+        let smaps = std::fs::File::open("/proc/self/smaps").unwrap();
+        let clean = clean_file_mappings(io::BufReader::new(smaps)).unwrap();
         let here = the_own_process_has_clean_code_to_give_back as *const () as usize;
         assert!(
             clean.iter().any(|range| range.contains(&here)),

@@ -559,9 +559,11 @@ fn d9_a_large_state_is_written_at_a_bounded_rate() {
         }
     }
     sandbox.write(LOG, &log);
-    let daemon = Daemon::start(
-        &sandbox,
-        [
+    // The backlog (200,000 lines, a key each) is read before READY=1; a
+    // debug build on a loaded machine may take longer than a start is
+    // given, so the state itself is waited for, with a bound of its own.
+    let daemon = Daemon::builder(&sandbox)
+        .args([
             "--from-beginning",
             "-l",
             LOG,
@@ -575,10 +577,10 @@ fn d9_a_large_state_is_written_at_a_bounded_rate() {
             "true",
             "--state-file",
             "state/s.json",
-        ],
-    );
+        ])
+        .spawn_unready();
     let end = log.len();
-    let size = wait_until("the state of every key", || {
+    let size = wait_until_within(6 * TIMEOUT, "the state of every key", || {
         let state = sandbox.read("state/s.json")?;
         (state.contains(&format!("\"offset\":{end},")) && state.contains(r#""key":"9999""#))
             .then_some(state.len() as u64)

@@ -397,12 +397,11 @@ Swap:                  0 kB
         assert!(mapping.bytes() == content, "the same bytes come back");
     }
 
-    /// Relocated data (RELRO) is made read-only after the loader wrote to
-    /// it: its written pages exist nowhere else and must stay.
-    #[test]
-    fn a_mapping_with_a_page_of_its_own_is_kept() {
+    /// A mapping of a file of `f`s whose byte 5, written, is an `X` of its
+    /// own, then made read-only: as the loader leaves relocated data.
+    fn written_then_read_only() -> (tempfile::TempDir, Mapping) {
         let content = vec![b'f'; 64 << 10];
-        let (_dir, file) = file_of(&content);
+        let (dir, file) = file_of(&content);
         let mapping = Mapping::of(&file, content.len(), libc::PROT_READ | libc::PROT_WRITE);
         // SAFETY: inside the mapping, which is writable until the mprotect.
         unsafe {
@@ -412,6 +411,14 @@ Swap:                  0 kB
                 0
             );
         }
+        (dir, mapping)
+    }
+
+    /// Relocated data (RELRO) is made read-only after the loader wrote to
+    /// it: its written pages exist nowhere else and must stay.
+    #[test]
+    fn a_mapping_with_a_page_of_its_own_is_kept() {
+        let (_dir, mapping) = written_then_read_only();
         let resident = mapping.resident_kib();
 
         release_within(&[mapping.range()]).unwrap();
@@ -428,19 +435,9 @@ Swap:                  0 kB
     /// checks what `a_mapping_with_a_page_of_its_own_is_kept` does.
     #[test]
     fn a_page_of_its_own_in_swap_is_kept() {
-        let content = vec![b'f'; 64 << 10];
-        let (_dir, file) = file_of(&content);
-        let mapping = Mapping::of(&file, content.len(), libc::PROT_READ | libc::PROT_WRITE);
-        // SAFETY: inside the mapping, which is writable until the mprotect;
-        // MADV_PAGEOUT keeps the contents.
-        unsafe {
-            *mapping.ptr.add(5) = b'X';
-            assert_eq!(
-                libc::mprotect(mapping.ptr.cast(), mapping.len, libc::PROT_READ),
-                0
-            );
-            libc::madvise(mapping.ptr.cast(), mapping.len, libc::MADV_PAGEOUT);
-        }
+        let (_dir, mapping) = written_then_read_only();
+        // SAFETY: the whole mapping; MADV_PAGEOUT keeps the contents.
+        unsafe { libc::madvise(mapping.ptr.cast(), mapping.len, libc::MADV_PAGEOUT) };
         if mapping.field_kib("Swap:") == 0 {
             eprintln!("no swap: the written page stayed resident");
         }

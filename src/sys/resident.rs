@@ -81,9 +81,12 @@ fn loaded_segments() -> Vec<Range<usize>> {
                 if header.p_type != libc::PT_LOAD {
                     continue;
                 }
-                let start = (info.dlpi_addr as usize).wrapping_add(header.p_vaddr as usize);
-                let end = start.saturating_add(header.p_memsz as usize);
-                segments.push(start / page * page..end.div_ceil(page) * page);
+                segments.extend(whole_pages(
+                    info.dlpi_addr as usize,
+                    header.p_vaddr as usize,
+                    header.p_memsz as usize,
+                    page,
+                ));
             }
         }
         0
@@ -95,6 +98,15 @@ fn loaded_segments() -> Vec<Range<usize>> {
         libc::dl_iterate_phdr(Some(each), (&raw mut segments).cast());
     }
     segments
+}
+
+/// The pages a segment of `memsz` bytes at `vaddr` in an object loaded at
+/// `base` lies in.
+fn whole_pages(base: usize, vaddr: usize, memsz: usize, page: usize) -> Option<Range<usize>> {
+    // A base below the link-time addresses (a vDSO linked high) wraps.
+    let start = base.wrapping_add(vaddr);
+    let end = start.saturating_add(memsz);
+    Some(start / page * page..end.div_ceil(page) * page)
 }
 
 /// The private read-only mappings of a file in `smaps` (the text of
@@ -547,6 +559,25 @@ Swap:                  0 kB
             segments
                 .iter()
                 .all(|s| s.start % page == 0 && s.end % page == 0 && s.start < s.end)
+        );
+    }
+
+    /// Headers are the object's to say: one whose end would pass the top
+    /// of the address space, once rounded up to a page, gives no range
+    /// (and no overflow, which would abort in the loader's callback).
+    #[test]
+    fn a_segment_at_the_top_of_the_address_space_gives_no_range() {
+        let page = 4096;
+        assert_eq!(
+            whole_pages(0x7f00_0000_0000, 0x1010, 0x20, page),
+            Some(0x7f00_0000_1000..0x7f00_0000_2000)
+        );
+        assert_eq!(whole_pages(usize::MAX - 0xfff, 0, 0x10, page), None);
+        assert_eq!(whole_pages(usize::MAX - 0x2fff, 0, 0x5000, page), None);
+        assert_eq!(
+            whole_pages(0x7f00_0000_0000, 0x1010, 0, page),
+            None,
+            "nothing loaded"
         );
     }
 

@@ -101,12 +101,17 @@ fn loaded_segments() -> Vec<Range<usize>> {
 }
 
 /// The pages a segment of `memsz` bytes at `vaddr` in an object loaded at
-/// `base` lies in.
+/// `base` lies in; none for a segment of no bytes, or one that would end
+/// past the top of the address space (headers the loader could not have
+/// mapped as they say).
 fn whole_pages(base: usize, vaddr: usize, memsz: usize, page: usize) -> Option<Range<usize>> {
     // A base below the link-time addresses (a vDSO linked high) wraps.
     let start = base.wrapping_add(vaddr);
-    let end = start.saturating_add(memsz);
-    Some(start / page * page..end.div_ceil(page) * page)
+    if memsz == 0 {
+        return None;
+    }
+    let end = start.checked_add(memsz)?.checked_next_multiple_of(page)?;
+    Some(start / page * page..end)
 }
 
 /// The private read-only mappings of a file in `smaps` (the text of

@@ -81,9 +81,12 @@ fn loaded_segments() -> Vec<Range<usize>> {
                 if header.p_type != libc::PT_LOAD {
                     continue;
                 }
-                let start = (info.dlpi_addr as usize).wrapping_add(header.p_vaddr as usize);
-                let end = start.saturating_add(header.p_memsz as usize);
-                segments.push(start / page * page..end.div_ceil(page) * page);
+                segments.extend(whole_pages(
+                    info.dlpi_addr as usize,
+                    header.p_vaddr as usize,
+                    header.p_memsz as usize,
+                    page,
+                ));
             }
         }
         0
@@ -95,6 +98,20 @@ fn loaded_segments() -> Vec<Range<usize>> {
         libc::dl_iterate_phdr(Some(each), (&raw mut segments).cast());
     }
     segments
+}
+
+/// The pages a segment of `memsz` bytes at `vaddr` in an object loaded at
+/// `base` lies in; none for a segment of no bytes, or one that would end
+/// past the top of the address space (headers the loader could not have
+/// mapped as they say).
+fn whole_pages(base: usize, vaddr: usize, memsz: usize, page: usize) -> Option<Range<usize>> {
+    // A base below the link-time addresses (a vDSO linked high) wraps.
+    let start = base.wrapping_add(vaddr);
+    if memsz == 0 {
+        return None;
+    }
+    let end = start.checked_add(memsz)?.checked_next_multiple_of(page)?;
+    Some(start / page * page..end)
 }
 
 /// The private read-only mappings of a file in `smaps` (the text of
@@ -199,6 +216,9 @@ impl<'a> Header<'a> {
 mod tests {
     use super::*;
 
+    /// Past the relocated data (`Anonymous: 164 kB`), every mapping left
+    /// out says `Anonymous: 0 kB` and `Swap: 0 kB`: it is left out for what
+    /// its first line says alone.
     const SMAPS: &str = "\
 5600a0000000-5600a00d7000 r--p 00000000 fe:00 1234                       /usr/bin/logs2eca
 Size:                860 kB
@@ -213,19 +233,37 @@ Swap:                  0 kB
 5600a0350000-5600a0379000 r--p 0034e000 fe:00 1234                       /usr/bin/logs2eca
 Size:                164 kB
 Anonymous:           164 kB
+Swap:                  0 kB
 5600a0379000-5600a037a000 rw-p 00376000 fe:00 1234                       /usr/bin/logs2eca
-Anonymous:             4 kB
+Anonymous:             0 kB
+Swap:                  0 kB
 5600a1000000-5600a1049000 rw-p 00000000 00:00 0                          [heap]
-Anonymous:           124 kB
+Anonymous:             0 kB
+Swap:                  0 kB
 7f0000000000-7f0000010000 r--p 00000000 00:00 0 
 Anonymous:             0 kB
+Swap:                  0 kB
+7f0000010000-7f0000011000 r--p 00000000 00:00 0                          /a/path/without/inode
+Anonymous:             0 kB
+Swap:                  0 kB
+7f0000020000-7f0000021000 r--p 00000000 00:0e 1065                       anon_inode:[perf_event]
+Anonymous:             0 kB
+Swap:                  0 kB
 7f0000100000-7f0000200000 r-xp 00028000 fe:00 99                         /opt/a dir/lib c.so (deleted)
+Anonymous:             0 kB
+Swap:                  0 kB
+7f0000200000-7f0000200000 r--p 00000000 fe:00 99                         /opt/empty.so
 Anonymous:             0 kB
 Swap:                  0 kB
 7f0000300000-7f0000301000 r--s 00000000 fe:00 77                         /dev/shm/x
 Anonymous:             0 kB
+Swap:                  0 kB
+7f0000400000-7f0000401000 r-xs 00000000 fe:00 78                         /dev/shm/y
+Anonymous:             0 kB
+Swap:                  0 kB
 7ffc00000000-7ffc00002000 r-xp 00000000 00:00 0                          [vdso]
 Anonymous:             0 kB
+Swap:                  0 kB
 ";
 
     #[test]
@@ -245,8 +283,20 @@ Anonymous:             0 kB
         let smaps = "\
 5600a0000000-5600a00d7000 r--p 00000000 fe:00 1234 /usr/bin/logs2eca
 Size:                860 kB
+Swap:                  0 kB
 5600a00d8000-5600a034f000 r-xp 000d7000 fe:00 1234 /usr/bin/logs2eca
 Anonymous:             8 kB
+Swap:                  0 kB
+";
+        assert!(clean_file_mappings(smaps.as_bytes()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_mapping_whose_swap_line_is_missing_is_not_taken() {
+        let smaps = "\
+5600a0000000-5600a00d7000 r--p 00000000 fe:00 1234 /usr/bin/logs2eca
+Size:                860 kB
+Anonymous:             0 kB
 ";
         assert!(clean_file_mappings(smaps.as_bytes()).unwrap().is_empty());
     }
@@ -397,6 +447,41 @@ Swap:                  0 kB
         assert!(mapping.bytes() == content, "the same bytes come back");
     }
 
+    /// A writable private mapping may get a page of its own at any time
+    /// (another thread's write between the listing and the advice, which
+    /// would throw that write away): it is kept, even while clean.
+    #[test]
+    fn a_writable_mapping_is_kept_even_clean() {
+        let content = vec![b'w'; 64 << 10];
+        let (_dir, file) = file_of(&content);
+        let mapping = Mapping::of(&file, content.len(), libc::PROT_READ | libc::PROT_WRITE);
+        assert!(mapping.bytes() == content);
+        let resident = mapping.resident_kib();
+        assert!(resident > 0);
+
+        release_within(&[mapping.range()]).unwrap();
+
+        assert_eq!(mapping.resident_kib(), resident);
+    }
+
+    /// A mapping that no one segment holds whole (here two segments
+    /// hold a half each) is not known to be the loader's: it is kept.
+    #[test]
+    fn a_mapping_partly_within_is_kept() {
+        let content = vec![b'p'; 64 << 10];
+        let (_dir, file) = file_of(&content);
+        let mapping = Mapping::of(&file, content.len(), libc::PROT_READ);
+        assert!(mapping.bytes() == content);
+        let resident = mapping.resident_kib();
+        assert!(resident > 0);
+        let range = mapping.range();
+        let half = range.start + mapping.len / 2;
+
+        release_within(&[range.start..half, half..range.end]).unwrap();
+
+        assert_eq!(mapping.resident_kib(), resident);
+    }
+
     /// A mapping of a file of `f`s whose byte 5, written, is an `X` of its
     /// own, then made read-only: as the loader leaves relocated data.
     fn written_then_read_only() -> (tempfile::TempDir, Mapping) {
@@ -479,6 +564,25 @@ Swap:                  0 kB
             segments
                 .iter()
                 .all(|s| s.start % page == 0 && s.end % page == 0 && s.start < s.end)
+        );
+    }
+
+    /// Headers are the object's to say: one whose end would pass the top
+    /// of the address space, once rounded up to a page, gives no range
+    /// (and no overflow, which would abort in the loader's callback).
+    #[test]
+    fn a_segment_at_the_top_of_the_address_space_gives_no_range() {
+        let page = 4096;
+        assert_eq!(
+            whole_pages(0x7f00_0000_0000, 0x1010, 0x20, page),
+            Some(0x7f00_0000_1000..0x7f00_0000_2000)
+        );
+        assert_eq!(whole_pages(usize::MAX - 0xfff, 0, 0x10, page), None);
+        assert_eq!(whole_pages(usize::MAX - 0x2fff, 0, 0x5000, page), None);
+        assert_eq!(
+            whole_pages(0x7f00_0000_0000, 0x1010, 0, page),
+            None,
+            "nothing loaded"
         );
     }
 

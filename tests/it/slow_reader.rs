@@ -13,7 +13,7 @@
 use std::io::Read as _;
 use std::time::Duration;
 
-use crate::common::{Daemon, LOG, Sandbox, TIMEOUT};
+use crate::common::{Daemon, DaemonBuilder, LOG, Sandbox, TIMEOUT};
 
 const STATE: &str = "state/state.json";
 
@@ -29,6 +29,17 @@ fn sandbox() -> (Sandbox, u64) {
     let text: String = (0..LINES).map(|n| format!("ERROR line {n}\n")).collect();
     sandbox.write(LOG, &text);
     (sandbox, text.len() as u64)
+}
+
+/// A dry run with a state file, its standard output a pipe the test
+/// reads: the daemon to start (given more arguments where a test needs
+/// them), and the pipe's read end.
+fn dry_run_into_a_pipe(sandbox: &Sandbox) -> (DaemonBuilder<'_>, std::io::PipeReader) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    let daemon = Daemon::builder(sandbox)
+        .args(["-n", "-l", LOG, "-p", "ERROR", "--state-file", STATE])
+        .stdout(writer);
+    (daemon, reader)
 }
 
 /// Reads the pipe to its end in the background.
@@ -81,20 +92,8 @@ fn assert_waits_for_its_reader(daemon: &mut Daemon) {
 #[test]
 fn a_scan_waits_for_a_slow_reader_and_saves_after_all_its_lines() {
     let (sandbox, end) = sandbox();
-    let (reader, writer) = std::io::pipe().unwrap();
-    let mut daemon = Daemon::builder(&sandbox)
-        .args([
-            "--once",
-            "-n",
-            "-l",
-            LOG,
-            "-p",
-            "ERROR",
-            "--state-file",
-            STATE,
-        ])
-        .stdout(writer)
-        .spawn_unready();
+    let (daemon, reader) = dry_run_into_a_pipe(&sandbox);
+    let mut daemon = daemon.args(["--once"]).spawn_unready();
     assert_waits_for_its_reader(&mut daemon);
     let printed = drain(reader);
     assert_eq!(daemon.wait_exit(TIMEOUT).code(), Some(0));
@@ -111,20 +110,8 @@ fn a_scan_waits_for_a_slow_reader_and_saves_after_all_its_lines() {
 #[test]
 fn a_stop_waits_for_a_slow_reader_and_saves_after_all_its_lines() {
     let (sandbox, end) = sandbox();
-    let (reader, writer) = std::io::pipe().unwrap();
-    let mut daemon = Daemon::builder(&sandbox)
-        .args([
-            "-n",
-            "-l",
-            LOG,
-            "-p",
-            "ERROR",
-            "--state-file",
-            STATE,
-            "--from-beginning",
-        ])
-        .stdout(writer)
-        .spawn_unready();
+    let (daemon, reader) = dry_run_into_a_pipe(&sandbox);
+    let mut daemon = daemon.args(["--from-beginning"]).spawn_unready();
     // READY=1 comes once the log is read, with the status line that says
     // so.
     daemon.expect_status("the whole log read", |status| {
@@ -144,18 +131,8 @@ fn a_stop_waits_for_a_slow_reader_and_saves_after_all_its_lines() {
 #[test]
 fn a_second_sigterm_does_not_wait_for_the_reader() {
     let (sandbox, _) = sandbox();
-    let (reader, writer) = std::io::pipe().unwrap();
-    let args = [
-        "-n",
-        "-l",
-        LOG,
-        "-p",
-        "ERROR",
-        "--state-file",
-        STATE,
-        "--from-beginning",
-    ];
-    let mut daemon = Daemon::builder(&sandbox).args(args).stdout(writer).start();
+    let (daemon, reader) = dry_run_into_a_pipe(&sandbox);
+    let mut daemon = daemon.args(["--from-beginning"]).start();
     daemon.signal(libc::SIGTERM);
     daemon.wait_for_log(&["received SIGTERM: stopping"]);
     daemon.signal(libc::SIGTERM);
@@ -164,12 +141,9 @@ fn a_second_sigterm_does_not_wait_for_the_reader() {
     let first = drain(reader).join().unwrap();
     // The next run (a scan to the end) prints what the first did not,
     // from where the first saved.
-    let (reader, writer) = std::io::pipe().unwrap();
+    let (daemon, reader) = dry_run_into_a_pipe(&sandbox);
     let printed = drain(reader);
-    let mut daemon = Daemon::builder(&sandbox)
-        .args(["--once"].iter().chain(&args))
-        .stdout(writer)
-        .spawn_unready();
+    let mut daemon = daemon.args(["--once", "--from-beginning"]).spawn_unready();
     assert_eq!(daemon.wait_exit(TIMEOUT).code(), Some(0));
     let again = printed.join().unwrap();
     let numbers = |text: &str| -> std::collections::BTreeSet<usize> {
@@ -200,25 +174,12 @@ fn a_backlog_printed_as_json_holds_little_memory() {
     }
     sandbox.write(LOG, &text);
     let end = text.len();
-    let (reader, writer) = std::io::pipe().unwrap();
+    let (daemon, reader) = dry_run_into_a_pipe(&sandbox);
     let printed = std::thread::spawn(move || {
         use std::io::BufRead as _;
         std::io::BufReader::new(reader).lines().count()
     });
-    let mut daemon = Daemon::builder(&sandbox)
-        .args([
-            "-n",
-            "--json",
-            "-l",
-            LOG,
-            "-p",
-            "ERROR",
-            "--state-file",
-            STATE,
-            "--from-beginning",
-        ])
-        .stdout(writer)
-        .spawn_unready();
+    let mut daemon = daemon.args(["--json", "--from-beginning"]).spawn_unready();
     // A debug build prints JSON slowly: a status line a turn (each
     // bounded), until the last.
     let deadline = std::time::Instant::now() + 12 * TIMEOUT;

@@ -216,6 +216,11 @@ impl<'a> Header<'a> {
 mod tests {
     use super::*;
 
+    /// The mappings of an `smaps` text that would be given back.
+    fn clean(smaps: &[u8]) -> Vec<Range<usize>> {
+        clean_file_mappings(smaps).unwrap()
+    }
+
     /// Past the relocated data (`Anonymous: 164 kB`), every mapping left
     /// out says `Anonymous: 0 kB` and `Swap: 0 kB`: it is left out for what
     /// its first line says alone.
@@ -269,7 +274,7 @@ Swap:                  0 kB
     #[test]
     fn only_private_read_only_file_mappings_without_a_page_of_their_own() {
         assert_eq!(
-            clean_file_mappings(SMAPS.as_bytes()).unwrap(),
+            clean(SMAPS.as_bytes()),
             vec![
                 0x5600a0000000..0x5600a00d7000,
                 0x5600a00d8000..0x5600a034f000,
@@ -288,7 +293,7 @@ Swap:                  0 kB
 Anonymous:             8 kB
 Swap:                  0 kB
 ";
-        assert!(clean_file_mappings(smaps.as_bytes()).unwrap().is_empty());
+        assert!(clean(smaps.as_bytes()).is_empty());
     }
 
     #[test]
@@ -298,7 +303,7 @@ Swap:                  0 kB
 Size:                860 kB
 Anonymous:             0 kB
 ";
-        assert!(clean_file_mappings(smaps.as_bytes()).unwrap().is_empty());
+        assert!(clean(smaps.as_bytes()).is_empty());
     }
 
     /// A path that is not UTF-8 (file names are bytes) neither stops the
@@ -317,7 +322,7 @@ Swap:                  0 kB
 ",
         );
         assert_eq!(
-            clean_file_mappings(&smaps[..]).unwrap(),
+            clean(&smaps),
             vec![
                 0x7f0000000000..0x7f0000001000,
                 0x7f0000100000..0x7f0000101000
@@ -333,7 +338,7 @@ Anonymous:             0 kB
 Swap:                  0 kB
 Private_Hugetlb:    2048 kB
 ";
-        assert!(clean_file_mappings(smaps.as_bytes()).unwrap().is_empty());
+        assert!(clean(smaps.as_bytes()).is_empty());
     }
 
     /// `Anonymous:` counts the resident pages only: a copy-on-write page
@@ -356,7 +361,7 @@ Anonymous:             0 kB
 Swap:                  0 kB
 ";
         assert_eq!(
-            clean_file_mappings(smaps.as_bytes()).unwrap(),
+            clean(smaps.as_bytes()),
             vec![0x7f0000100000..0x7f0000104000]
         );
     }

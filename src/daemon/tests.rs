@@ -42,12 +42,17 @@ impl Setup {
     /// starts), polling every `poll` so that the test's clock decides when
     /// the file is looked at; then `extra`.
     fn config(&self, poll: &str, extra: &[&str]) -> Config {
+        self.config_matching("ERROR", poll, extra)
+    }
+
+    /// As [`Setup::config`], on lines matching `pattern`.
+    fn config_matching(&self, pattern: &str, poll: &str, extra: &[&str]) -> Config {
         let mut args = vec![
             "logs2eca".to_owned(),
             "-l".to_owned(),
             self.log.display().to_string(),
             "-p".to_owned(),
-            "ERROR".to_owned(),
+            pattern.to_owned(),
             "-c".to_owned(),
             "/bin/true".to_owned(),
             "--poll".to_owned(),
@@ -594,20 +599,7 @@ fn restored_matches_run_in_their_order() {
 #[test]
 fn a_deferred_match_keeps_its_key_from_past_the_cut() {
     let s = Setup::new();
-    let args = [
-        "logs2eca",
-        "-l",
-        s.log.to_str().unwrap(),
-        "-p",
-        r"/ERROR .*user=(\w+)/",
-        "--key",
-        "1",
-        "-c",
-        "/bin/true",
-        "--poll",
-        "100ms",
-    ];
-    let config = Config::from_cli(cli::parse_from(args).unwrap().unwrap()).unwrap();
+    let config = s.config_matching(r"/ERROR .*user=(\w+)/", "100ms", &["--key", "1"]);
     let (mut d, fake, t0) = start(config, None);
     // Written long ago, ten seconds apart: the second waits for the
     // first's run to end.
@@ -633,20 +625,11 @@ fn a_deferred_match_keeps_its_key_from_past_the_cut() {
 #[test]
 fn a_cut_match_held_in_a_version_1_state_takes_its_key_from_its_line() {
     let s = Setup::new();
-    let args = [
-        "logs2eca",
-        "-l",
-        s.log.to_str().unwrap(),
-        "-p",
+    let config = s.config_matching(
         r"/ERROR host=(?<host>\w+)/",
-        "--key",
-        "host",
-        "-w",
-        "0",
-        "-c",
-        "/bin/true",
-    ];
-    let config = Config::from_cli(cli::parse_from(args).unwrap().unwrap()).unwrap();
+        "100ms",
+        &["--key", "host", "-w", "0"],
+    );
     let line = format!("ERROR host=a {}", "x".repeat(65523));
     assert_eq!(line.len(), crate::react::action::MAX_ENV_VALUE, "cut");
     let v1 = format!(

@@ -103,24 +103,18 @@ fn a_queued_command_starts_once_the_spawn_before_it_is_saved() {
 fn concurrent_commands_start_one_saved_spawn_after_another() {
     let s = Setup::new();
     let state = s.state_path();
-    let args = [
-        "logs2eca",
-        "-l",
-        s.log.to_str().unwrap(),
-        "-p",
+    let config = s.config_matching(
         r"/ERROR (\w)/",
-        "--key",
-        "1",
-        "--max-running",
-        "2",
-        "-c",
-        "/bin/true",
-        "--poll",
         "100ms",
-        "--state-file",
-        state.to_str().unwrap(),
-    ];
-    let config = Config::from_cli(cli::parse_from(args).unwrap().unwrap()).unwrap();
+        &[
+            "--key",
+            "1",
+            "--max-running",
+            "2",
+            "--state-file",
+            state.to_str().unwrap(),
+        ],
+    );
     let (mut d, fake, t0) = start(config, None);
     let disk = on_disk(&mut d);
     disk.stall();

@@ -434,10 +434,9 @@ mod tests {
         let _ = release.send(());
     }
 
-    /// A stalled disk delays the end of a run once, by the patience, not
-    /// once per wait (D15): the wait at drop does not wait again.
-    #[test]
-    fn a_stalled_disk_is_waited_for_once() {
+    /// A saver whose write is stalled until `release` is sent to, and
+    /// which gave up waiting for it once.
+    fn given_up_on_a_stalled_write() -> (Saver, mpsc::Sender<()>, AtomicBool) {
         let (release, stalled) = mpsc::channel();
         let mut saver = Saver::start(Stalled(stalled)).unwrap();
         saver.submit(state(), 1, Vec::new());
@@ -446,6 +445,14 @@ mod tests {
             saver.wait(Duration::from_millis(30), &calm),
             Flushed::GaveUp
         );
+        (saver, release, calm)
+    }
+
+    /// A stalled disk delays the end of a run once, by the patience, not
+    /// once per wait (D15): the wait at drop does not wait again.
+    #[test]
+    fn a_stalled_disk_is_waited_for_once() {
+        let (mut saver, release, calm) = given_up_on_a_stalled_write();
         // Any later wait, whatever its patience, returns at once.
         assert_eq!(
             saver.wait(Duration::from_secs(3600), &calm),
@@ -460,14 +467,7 @@ mod tests {
     /// print before their state is written).
     #[test]
     fn a_stall_ends_with_the_write_it_waited_for() {
-        let (release, stalled) = mpsc::channel();
-        let mut saver = Saver::start(Stalled(stalled)).unwrap();
-        saver.submit(state(), 1, Vec::new());
-        let calm = AtomicBool::new(false);
-        assert_eq!(
-            saver.wait(Duration::from_millis(30), &calm),
-            Flushed::GaveUp
-        );
+        let (mut saver, release, calm) = given_up_on_a_stalled_write();
         release.send(()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while saver.written() < 1 {

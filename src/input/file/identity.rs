@@ -74,12 +74,11 @@ impl FileId {
     /// every turn. A file on the same device is on the same file system,
     /// so its birth time counts exactly where this one's was kept.
     pub fn is_at(&self, meta: &Metadata) -> bool {
-        self.dev == meta.dev()
-            && self.ino == meta.ino()
-            && match (self.born, birth_ns(meta)) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            }
+        self.is(&FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            born: birth_ns(meta),
+        })
     }
 
     /// Is `other` the same file object? A birth time known on one side
